@@ -1,0 +1,466 @@
+#!/usr/bin/env bash
+# The loopback test cluster: OpenSSH (key, password, keyboard-interactive, and a second port that
+# demands password + TOTP code like Duo), munge, MariaDB + slurmdbd, slurmctld, slurmd and Lmod
+# with a stand-in namd3. Test infrastructure only: everything listens on 127.0.0.1 and all state
+# lives under $NR_CLUSTER_DIR (default /var/tmp/namdrunner-cluster).
+#
+#   cluster.sh up       install what is missing (apt, as root) and start everything
+#   cluster.sh down     stop every daemon this script started  (down --purge: also remove state + user)
+#   cluster.sh status   one line per daemon; exit 0 only when all run
+#   cluster.sh env      the exports the tests read
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STATE="${NR_CLUSTER_DIR:-/var/tmp/namdrunner-cluster}"
+SSH_PORT="${NR_SSH_PORT:-2222}"
+SSH_2FA_PORT="${NR_SSH_2FA_PORT:-2223}"
+SLURMCTLD_PORT="${NR_SLURMCTLD_PORT:-16817}"
+SLURMD_PORT="${NR_SLURMD_PORT:-16818}"
+SLURMDBD_PORT="${NR_SLURMDBD_PORT:-16819}"
+MARIADB_PORT="${NR_MARIADB_PORT:-13306}"
+TEST_USER="${NR_TEST_USER:-nrtest}"
+# Test-only credentials for a throwaway local account; never a real secret.
+TEST_PASSWORD="nr-loopback-test-pw"
+TOTP_SECRET="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+DB_PASSWORD="nr-slurmdbd-test-pw"
+CLUSTER_NAME="nrcluster"
+NODE_NAME="nr-node1"
+PAM_SERVICE="namdrunner-test-2fa"
+HOST_SHORT="$(hostname -s)"
+
+export SLURM_CONF="$STATE/slurm/slurm.conf"
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() { printf '[cluster] ERROR: %s\n' "$*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "run as root (it installs packages, adds the test user and starts daemons)"; }
+
+pid_alive() { # pidfile
+    [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null
+}
+
+wait_for() { # seconds description command...
+    local secs=$1 what=$2; shift 2
+    local deadline=$((SECONDS + secs))
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || die "timed out after ${secs}s waiting for $what"
+        sleep 0.3
+    done
+}
+
+install_packages() {
+    local missing=()
+    command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+    command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+    [ -x /usr/sbin/munged ] || missing+=(munge)
+    [ -x /usr/sbin/slurmctld ] || missing+=(slurmctld)
+    [ -x /usr/sbin/slurmd ] || missing+=(slurmd)
+    [ -x /usr/sbin/slurmdbd ] || missing+=(slurmdbd)
+    command -v sbatch >/dev/null || missing+=(slurm-client)
+    command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+    [ -f /usr/share/lmod/lmod/init/bash ] || missing+=(lmod)
+    [ -f /lib/x86_64-linux-gnu/security/pam_google_authenticator.so ] \
+        || ls /lib/*/security/pam_google_authenticator.so >/dev/null 2>&1 \
+        || missing+=(libpam-google-authenticator)
+    command -v rsync >/dev/null || missing+=(rsync)
+    [ -x /usr/bin/python3 ] || missing+=(python3)
+    command -v pkill >/dev/null || missing+=(procps)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # policy-rc.d keeps Debian's maintainer scripts from starting the system's own daemons.
+        local policy_added=0
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+            policy_added=1
+        fi
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        [ $policy_added = 1 ] && rm -f /usr/sbin/policy-rc.d
+    fi
+}
+
+setup_user() {
+    mkdir -p "$STATE/home"
+    chmod 755 "$STATE" "$STATE/home"
+    if ! id "$TEST_USER" >/dev/null 2>&1; then
+        useradd -m -d "$STATE/home/$TEST_USER" -s /bin/bash "$TEST_USER"
+    else
+        mkdir -p "$STATE/home/$TEST_USER"
+        usermod -d "$STATE/home/$TEST_USER" "$TEST_USER"
+        chown "$TEST_USER:" "$STATE/home/$TEST_USER"
+    fi
+    echo "$TEST_USER:$TEST_PASSWORD" | chpasswd
+    # Alpine-like storage roots, owned by the test user.
+    mkdir -p "$STATE/remote/projects/$TEST_USER" "$STATE/remote/scratch/$TEST_USER"
+    chmod 755 "$STATE/remote" "$STATE/remote/projects" "$STATE/remote/scratch"
+    chown "$TEST_USER:" "$STATE/remote/projects/$TEST_USER" "$STATE/remote/scratch/$TEST_USER"
+}
+
+setup_ssh() {
+    local d="$STATE/ssh"
+    mkdir -p "$d/authorized_keys" "$STATE/run" "$STATE/log" "$STATE/bin" /run/sshd
+    chmod 755 "$d" "$d/authorized_keys"
+    [ -f "$d/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/ssh_host_ed25519_key"
+    [ -f "$d/ssh_host_rsa_key" ] || ssh-keygen -q -t rsa -b 3072 -N '' -f "$d/ssh_host_rsa_key"
+    [ -f "$d/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "namdrunner-test" -f "$d/id_ed25519"
+    cp "$d/id_ed25519.pub" "$d/authorized_keys/$TEST_USER"
+    chmod 644 "$d/authorized_keys/$TEST_USER"
+
+    local common
+    common="ListenAddress 127.0.0.1
+HostKey $d/ssh_host_ed25519_key
+HostKey $d/ssh_host_rsa_key
+AuthorizedKeysFile $d/authorized_keys/%u
+StrictModes no
+UsePAM yes
+PermitRootLogin no
+AllowUsers $TEST_USER
+PrintMotd no
+LogLevel VERBOSE
+MaxStartups 30:30:100
+ClientAliveInterval 30
+Subsystem sftp /usr/lib/openssh/sftp-server
+SetEnv SLURM_CONF=$STATE/slurm/slurm.conf LMOD_SITE_MODULEPATH=$STATE/modulefiles"
+
+    cat >"$d/sshd_config" <<EOF
+# namdrunner loopback test cluster: key, password and keyboard-interactive logins.
+Port $SSH_PORT
+PidFile $STATE/run/sshd.pid
+PubkeyAuthentication yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication yes
+$common
+EOF
+
+    # Second port: keyboard-interactive through its own PAM stack (password, then a TOTP code),
+    # the shape of a Duo login. OpenSSH names the PAM service after the program, so this sshd
+    # runs through a link named after the service.
+    cat >"$d/sshd_2fa_config" <<EOF
+# namdrunner loopback test cluster: password + second factor (keyboard-interactive, PAM).
+Port $SSH_2FA_PORT
+PidFile $STATE/run/sshd_2fa.pid
+PubkeyAuthentication no
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+AuthenticationMethods keyboard-interactive
+$common
+EOF
+    ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_SERVICE"
+
+    local gdir="$STATE/2fa"
+    mkdir -p "$gdir"
+    printf '%s\n" TOTP_AUTH\n" WINDOW_SIZE 5\n' "$TOTP_SECRET" >"$gdir/$TEST_USER.google_authenticator"
+    chown -R "$TEST_USER:" "$gdir"
+    chmod 700 "$gdir"
+    chmod 600 "$gdir/$TEST_USER.google_authenticator"
+    cat >"/etc/pam.d/$PAM_SERVICE" <<EOF
+# Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
+auth required pam_unix.so nodelay
+auth required pam_google_authenticator.so secret=$gdir/\${USER}.google_authenticator user=$TEST_USER
+@include common-account
+@include common-session
+EOF
+}
+
+setup_munge() {
+    # Slurm's clients always use munge's default socket, so one munged there serves all.
+    if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+        log "munge: using the munged already running"
+        return
+    fi
+    local d="$STATE/munge"
+    mkdir -p "$d" /run/munge
+    if [ ! -f "$d/munge.key" ]; then
+        dd if=/dev/urandom bs=1 count=1024 of="$d/munge.key" status=none
+    fi
+    chown -R munge:munge "$d" /run/munge
+    chmod 700 "$d"; chmod 400 "$d/munge.key"; chmod 755 /run/munge
+    runuser -u munge -- /usr/sbin/munged --key-file="$d/munge.key" --pid-file="$d/munged.pid" \
+        --log-file="$d/munged.log" --seed-file="$d/munged.seed" --socket=/run/munge/munge.socket.2
+    cp "$d/munged.pid" "$STATE/run/munged.pid" 2>/dev/null || true
+    wait_for 10 munge bash -c 'munge -n | unmunge'
+}
+
+setup_mariadb() {
+    local d="$STATE/mysql"
+    mkdir -p "$d"
+    if [ ! -d "$d/data/mysql" ]; then
+        mariadb-install-db --no-defaults --datadir="$d/data" --user=root \
+            --auth-root-authentication-method=normal >"$STATE/log/mariadb-install.log" 2>&1 \
+            || die "mariadb-install-db failed; see $STATE/log/mariadb-install.log"
+    fi
+    if ! pid_alive "$STATE/run/mariadb.pid"; then
+        setsid nohup mariadbd --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \
+            --port="$MARIADB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
+            --pid-file="$STATE/run/mariadb.pid" --log-error="$STATE/log/mariadb.log" --user=root \
+            --innodb-buffer-pool-size=64M --innodb-lock-wait-timeout=900 \
+            >/dev/null 2>&1 </dev/null &
+    fi
+    wait_for 60 mariadb mariadb --no-defaults -S "$d/mysql.sock" -u root -e 'SELECT 1'
+    # slurmdbd talks TCP to 127.0.0.1, so that is the host in the grant.
+    mariadb --no-defaults -S "$d/mysql.sock" -u root <<EOF
+CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
+FLUSH PRIVILEGES;
+EOF
+}
+
+write_slurm_conf() {
+    local d="$STATE/slurm"
+    mkdir -p "$d/state" "$d/spool"
+    cat >"$d/slurm.conf" <<EOF
+# namdrunner loopback test cluster (one node, Alpine-like partitions and QOS)
+ClusterName=$CLUSTER_NAME
+SlurmctldHost=$HOST_SHORT(127.0.0.1)
+SlurmctldPort=$SLURMCTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool
+SlurmctldPidFile=$STATE/run/slurmctld.pid
+SlurmdPidFile=$STATE/run/slurmd.pid
+SlurmctldLogFile=$STATE/log/slurmctld.log
+SlurmdLogFile=$STATE/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SwitchType=switch/none
+MpiDefault=none
+ReturnToService=2
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SlurmdParameters=config_overrides
+DefMemPerCPU=256
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=$SLURMDBD_PORT
+AccountingStorageEnforce=associations,limits,qos
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MinJobAge=30
+KillWait=5
+InactiveLimit=0
+Waittime=0
+MessageTimeout=20
+SlurmctldTimeout=30
+SlurmdTimeout=120
+MaxJobCount=20000
+NodeName=$NODE_NAME NodeHostname=$HOST_SHORT NodeAddr=127.0.0.1 CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=32000 State=UNKNOWN
+PartitionName=amilan Nodes=$NODE_NAME Default=YES MaxTime=7-00:00:00 State=UP AllowQos=normal,long
+PartitionName=atesting Nodes=$NODE_NAME MaxTime=01:00:00 State=UP AllowQos=testing
+EOF
+    cat >"$d/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+DbdHost=$HOST_SHORT
+DbdAddr=127.0.0.1
+DbdPort=$SLURMDBD_PORT
+SlurmUser=root
+PidFile=$STATE/run/slurmdbd.pid
+LogFile=$STATE/log/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$MARIADB_PORT
+StorageUser=slurm
+StoragePass=$DB_PASSWORD
+StorageLoc=slurm_acct_db
+EOF
+    chmod 600 "$d/slurmdbd.conf"
+    chmod 644 "$d/slurm.conf"
+    chmod 755 "$d"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_slurm() {
+    if ! pid_alive "$STATE/run/slurmdbd.pid"; then
+        slurmdbd
+    fi
+    wait_for 60 slurmdbd port_open "$SLURMDBD_PORT"
+    wait_for 30 "slurmdbd answers" sacctmgr -n show cluster
+    # Accounting: the cluster, QOS with wall-time limits, an account and the users.
+    sacctmgr -i add cluster "$CLUSTER_NAME" >/dev/null 2>&1 || true
+    sacctmgr -i modify qos where name=normal set MaxWall=24:00:00 >/dev/null 2>&1 || true
+    sacctmgr -i add qos long MaxWall=7-00:00:00 >/dev/null 2>&1 || true
+    sacctmgr -i add qos testing MaxWall=01:00:00 >/dev/null 2>&1 || true
+    sacctmgr -i add account nrlab Cluster="$CLUSTER_NAME" Description=namdrunner-tests Organization=namdrunner >/dev/null 2>&1 || true
+    for u in "$TEST_USER" root; do
+        sacctmgr -i add user "$u" Account=nrlab Cluster="$CLUSTER_NAME" >/dev/null 2>&1 || true
+        sacctmgr -i modify user where name="$u" set QOS=normal,long,testing DefaultQOS=normal >/dev/null 2>&1 || true
+    done
+    sacctmgr -n -P show assoc where user="$TEST_USER" format=user | grep -qx "$TEST_USER" \
+        || die "no accounting association for $TEST_USER; see $STATE/log/slurmdbd.log"
+
+    if ! pid_alive "$STATE/run/slurmctld.pid"; then
+        slurmctld -f "$SLURM_CONF"
+    fi
+    wait_for 60 slurmctld scontrol ping
+    if ! pid_alive "$STATE/run/slurmd.pid"; then
+        slurmd -f "$SLURM_CONF" -N "$NODE_NAME"
+    fi
+    wait_for 60 "node $NODE_NAME to register" bash -c \
+        "sinfo -h -N -n $NODE_NAME -o '%T' | grep -Eqv 'unknown|down|not_responding|^$'"
+    local st
+    st=$(sinfo -h -N -n "$NODE_NAME" -o '%T' | head -1)
+    case "$st" in
+        *drain*|*down*) scontrol update nodename="$NODE_NAME" state=resume || true ;;
+    esac
+}
+
+setup_modules() {
+    local m="$STATE/modulefiles" bin="$STATE/opt/namd-standin/bin" mpibin="$STATE/opt/openmpi-shim/bin"
+    mkdir -p "$m/gcc" "$m/openmpi" "$m/namd" "$bin" "$mpibin"
+    install -m 755 "$HERE/namd3_standin.py" "$bin/namd3"
+    ln -sf namd3 "$bin/namd2"
+    # A one-process launcher: the stand-in is not an MPI program.
+    cat >"$mpibin/mpirun" <<'EOF'
+#!/bin/sh
+# Test-cluster shim for mpirun: drops launcher options and runs the program once.
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -np|-n|--np|-N|--map-by|--bind-to) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+exec "$@"
+EOF
+    chmod 755 "$mpibin/mpirun"
+    cat >"$m/gcc/14.2.0.lua" <<EOF
+-- test cluster: compiler module (no-op)
+whatis("GCC 14.2.0 (namdrunner test cluster)")
+setenv("NR_GCC_LOADED", "14.2.0")
+EOF
+    cat >"$m/openmpi/5.0.6.lua" <<EOF
+whatis("OpenMPI 5.0.6 (namdrunner test cluster shim)")
+prepend_path("PATH", "$mpibin")
+EOF
+    cat >"$m/namd/3.0.1_cpu.lua" <<EOF
+whatis("NAMD 3.0.1 CPU -- namdrunner TEST STAND-IN, not NAMD")
+prepend_path("PATH", "$bin")
+EOF
+    cat >"$m/namd/2.14.lua" <<EOF
+whatis("NAMD 2.14 -- namdrunner TEST STAND-IN, not NAMD")
+prepend_path("PATH", "$bin")
+setenv("NAMD_STANDIN_VERSION", "2.14")
+EOF
+    chmod -R a+rX "$STATE/modulefiles" "$STATE/opt"
+}
+
+start_sshd() {
+    if ! pid_alive "$STATE/run/sshd.pid"; then
+        /usr/sbin/sshd -f "$STATE/ssh/sshd_config" -E "$STATE/log/sshd.log"
+    fi
+    if ! pid_alive "$STATE/run/sshd_2fa.pid"; then
+        "$STATE/bin/$PAM_SERVICE" -f "$STATE/ssh/sshd_2fa_config" -E "$STATE/log/sshd_2fa.log"
+    fi
+    wait_for 20 sshd port_open "$SSH_PORT"
+    wait_for 20 sshd-2fa port_open "$SSH_2FA_PORT"
+}
+
+smoke_test() {
+    local out
+    out=$(ssh -q -i "$STATE/ssh/id_ed25519" -p "$SSH_PORT" -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        "$TEST_USER@127.0.0.1" 'bash -lc "module load gcc/14.2.0 openmpi/5.0.6 namd/3.0.1_cpu && command -v namd3 && sinfo -h -o %P"') \
+        || die "ssh smoke test failed; see $STATE/log/sshd.log"
+    log "smoke test: $(echo "$out" | tr '\n' ' ')"
+}
+
+cmd_up() {
+    need_root
+    install_packages
+    mkdir -p "$STATE/run" "$STATE/log"
+    setup_user
+    setup_ssh
+    setup_modules
+    write_slurm_conf
+    setup_munge
+    setup_mariadb
+    start_slurm
+    start_sshd
+    smoke_test
+    log "up: ssh 127.0.0.1:$SSH_PORT (2FA :$SSH_2FA_PORT), slurmctld :$SLURMCTLD_PORT; state in $STATE"
+}
+
+stop_pidfile() { # name pidfile
+    local pid
+    if [ -f "$2" ]; then
+        pid=$(cat "$2" 2>/dev/null || true)
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+            kill -9 "$pid" 2>/dev/null || true
+            log "stopped $1"
+        fi
+        rm -f "$2"
+    fi
+}
+
+cmd_down() {
+    need_root
+    # Jobs first, so slurmstepd and the stand-in are gone with the daemons.
+    if pid_alive "$STATE/run/slurmctld.pid"; then
+        scancel --user="$TEST_USER" >/dev/null 2>&1 || true
+    fi
+    stop_pidfile sshd "$STATE/run/sshd.pid"
+    stop_pidfile sshd-2fa "$STATE/run/sshd_2fa.pid"
+    stop_pidfile slurmd "$STATE/run/slurmd.pid"
+    stop_pidfile slurmctld "$STATE/run/slurmctld.pid"
+    stop_pidfile slurmdbd "$STATE/run/slurmdbd.pid"
+    stop_pidfile mariadb "$STATE/run/mariadb.pid"
+    stop_pidfile munged "$STATE/run/munged.pid"
+    # Leftovers of jobs and sessions: the test user's processes and any step daemon of ours.
+    pkill -u "$TEST_USER" 2>/dev/null || true
+    pkill -f "slurmstepd: \[" 2>/dev/null || true
+    rm -f "/etc/pam.d/$PAM_SERVICE"
+    if [ "${1:-}" = "--purge" ]; then
+        if id "$TEST_USER" >/dev/null 2>&1; then userdel "$TEST_USER" 2>/dev/null || true; fi
+        rm -rf "$STATE"
+        log "purged $STATE"
+    fi
+}
+
+cmd_status() {
+    local all=0 name pidfile
+    for pair in sshd:sshd sshd-2fa:sshd_2fa munged:munged mariadb:mariadb slurmdbd:slurmdbd \
+        slurmctld:slurmctld slurmd:slurmd; do
+        name=${pair%%:*}; pidfile="$STATE/run/${pair##*:}.pid"
+        if pid_alive "$pidfile"; then
+            printf '%-10s running (pid %s)\n' "$name" "$(cat "$pidfile")"
+        elif [ "$name" = munged ] && munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
+            printf '%-10s running (not ours)\n' "$name"
+        else
+            printf '%-10s stopped\n' "$name"; all=1
+        fi
+    done
+    return $all
+}
+
+cmd_env() {
+    cat <<EOF
+export NR_CLUSTER_DIR=$STATE
+export NR_TEST_HOST=127.0.0.1
+export NR_TEST_PORT=$SSH_PORT
+export NR_TEST_2FA_PORT=$SSH_2FA_PORT
+export NR_TEST_USER=$TEST_USER
+export NR_TEST_KEY=$STATE/ssh/id_ed25519
+export NR_TEST_PASSWORD=$TEST_PASSWORD
+export NR_TEST_TOTP_SECRET=$TOTP_SECRET
+export NR_TEST_PROJECTS=$STATE/remote/projects/$TEST_USER
+export NR_TEST_SCRATCH=$STATE/remote/scratch/$TEST_USER
+export NR_TEST_MODULEPATH=$STATE/modulefiles
+export SLURM_CONF=$SLURM_CONF
+EOF
+}
+
+case "${1:-}" in
+    up) cmd_up ;;
+    down) shift; cmd_down "${1:-}" ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    *) echo "usage: $0 up|down [--purge]|status|env" >&2; exit 2 ;;
+esac
