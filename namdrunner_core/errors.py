@@ -1,0 +1,123 @@
+"""One error hierarchy for namdrunner, rooted in :class:`NamdRunnerError`.
+
+Every error carries a one-line, user-facing message and an ``exit_code`` that the CLI uses
+(0 ok, 1 invalid input, 2 usage, 3 connection/authentication/remote failure, 4 not found).
+Library code raises these; it never prints or exits.
+"""
+
+from __future__ import annotations
+
+EXIT_INVALID_INPUT = 1
+EXIT_USAGE = 2
+EXIT_REMOTE = 3
+EXIT_NOT_FOUND = 4
+
+
+class NamdRunnerError(Exception):
+    """Root of every error namdrunner raises on purpose."""
+
+    exit_code: int = EXIT_INVALID_INPUT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(NamdRunnerError):
+    """Bad input: names the field, the value and the fix. Nothing was changed anywhere."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class ProfileError(NamdRunnerError):
+    """A cluster profile is missing or malformed (names the file and the key path)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class NotFoundError(NamdRunnerError):
+    """A job, template, profile or file that was asked for does not exist."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class RemoteError(NamdRunnerError):
+    """Something failed on or on the way to the cluster."""
+
+    exit_code = EXIT_REMOTE
+
+
+class ConnectionFailedError(RemoteError):
+    """The SSH connection could not be opened, or was lost and could not be re-opened."""
+
+
+class AuthenticationError(RemoteError):
+    """The cluster refused the login. Never retried automatically: accounts lock."""
+
+
+class CommandTimeoutError(RemoteError):
+    """A remote command did not finish within its time limit."""
+
+
+class RateLimitError(RemoteError):
+    """Too many remote requests were pending; the command was not sent."""
+
+
+class RemoteCommandError(RemoteError):
+    """A remote command exited non-zero. Carries the command, exit code and the tail of stderr."""
+
+    def __init__(self, command: str, exit_code: int, stderr: str, stdout: str = "") -> None:
+        tail = " | ".join(line for line in stderr.strip().splitlines()[-3:] if line.strip())
+        super().__init__(
+            f"remote command failed (exit {exit_code}): {command}" + (f": {tail}" if tail else "")
+        )
+        self.command = command
+        self.remote_exit_code = exit_code
+        self.stderr = stderr
+        self.stdout = stdout
+
+
+class TransferError(RemoteError):
+    """A file transfer failed or did not verify; nothing partial was left at the final path."""
+
+
+class SchedulerError(RemoteError):
+    """Slurm refused a request (e.g. sbatch rejected a QOS or partition); carries Slurm's message."""
+
+    def __init__(self, message: str, scheduler_message: str = "") -> None:
+        super().__init__(message)
+        self.scheduler_message = scheduler_message
+
+
+class UnsafePathError(NamdRunnerError):
+    """A remote path failed the safety check; nothing was deleted."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+__all__ = [
+    "EXIT_INVALID_INPUT",
+    "EXIT_NOT_FOUND",
+    "EXIT_REMOTE",
+    "EXIT_USAGE",
+    "AuthenticationError",
+    "CommandTimeoutError",
+    "ConnectionFailedError",
+    "NamdRunnerError",
+    "NotFoundError",
+    "ProfileError",
+    "RateLimitError",
+    "RemoteCommandError",
+    "RemoteError",
+    "SchedulerError",
+    "TransferError",
+    "UnsafePathError",
+    "ValidationError",
+]

@@ -1,0 +1,388 @@
+"""File and tree transfers over any :class:`~namdrunner_core.transport.base.Transport`.
+
+- Atomic: data lands under a temporary name and is renamed only after it verified, so a failure
+  never leaves a partial file at the final path.
+- Verified: sizes and sha256 are compared end to end (the remote side hashes while it writes).
+- Incremental: a tree's remote manifest (every file's size and sha256) comes from ONE command;
+  unchanged files are not sent again.
+- Batched: the files of a tree travel as one tar stream over one channel, not one round trip each.
+- Resumable: an interrupted download keeps its partial file and continues from its size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+from namdrunner_core.errors import TransferError
+from namdrunner_core.transport.base import ProgressCallback, Transport
+
+CHUNK = 1024 * 1024
+PARTIAL_SUFFIX = ".nrpart"
+
+_PUT_SCRIPT = r"""
+set -u
+final=$1; tmp=$2; size=$3; mode=$4
+trap 'rm -f -- "$tmp"' EXIT
+mkdir -p -- "$(dirname -- "$final")" || exit 10
+# The payload is exactly $size bytes followed by one line with its sha256; hash while writing.
+sum=$(head -c "$size" | tee -- "$tmp" | sha256sum | cut -d' ' -f1) || exit 11
+IFS= read -r expected || { echo "upload stream ended early" >&2; exit 12; }
+got=$(stat -c %s -- "$tmp") || exit 13
+[ "$got" = "$size" ] || { echo "short upload: $got of $size bytes" >&2; exit 13; }
+[ "$sum" = "$expected" ] || { echo "checksum mismatch after upload" >&2; exit 14; }
+chmod "$mode" -- "$tmp" && mv -f -- "$tmp" "$final" || exit 15
+trap - EXIT
+"""
+
+_GET_SCRIPT = r"""
+set -u
+f=$1; offset=$2
+[ -f "$f" ] || { echo "no such file: $f" >&2; exit 20; }
+size=$(stat -c %s -- "$f")
+echo "size $size" >&2
+tail -c +"$((offset + 1))" -- "$f" | tee >(sha256sum | sed 's/^/sha256 /; s/ *-$//' >&2)
+"""
+
+_MANIFEST_SCRIPT = r"""
+set -u
+root=$1
+[ -d "$root" ] || exit 0
+cd -- "$root" && find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 \
+  | xargs -0 -r stat -c '%s %n' | while IFS= read -r line; do printf '%s\n' "$line"; done
+find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r sha256sum
+"""
+
+_PUT_TREE_SCRIPT = r"""
+set -u
+root=$1; stage=$2
+trap 'rm -rf -- "$root/$stage"' EXIT
+mkdir -p -- "$root/$stage" || exit 30
+tar -C "$root/$stage" -xf - || { echo "tar extract failed" >&2; exit 31; }
+cd -- "$root/$stage" || exit 32
+sha256sum -c --quiet .namdrunner-manifest.sha256 >&2 \
+  || { echo "checksum mismatch after upload" >&2; exit 33; }
+rm -f .namdrunner-manifest.sha256
+find . -type f -print0 | while IFS= read -r -d '' f; do
+  mkdir -p -- "../$(dirname -- "$f")" && mv -f -- "$f" "../$f" || exit 34
+done
+"""
+
+
+@attrs.frozen(slots=True)
+class RemoteFileInfo:
+    """Size and sha256 of one file, path relative to a tree's root."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@attrs.frozen(slots=True)
+class TreeTransferReport:
+    """What a tree transfer did."""
+
+    files_sent: tuple[str, ...]
+    files_unchanged: tuple[str, ...]
+    payload_bytes: int
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a local file, streamed."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _tmp_name(remote: str) -> str:
+    p = PurePosixPath(remote)
+    return str(p.with_name(f".{p.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"))
+
+
+def put_file(
+    transport: Transport,
+    local: Path,
+    remote: str,
+    *,
+    progress: ProgressCallback | None = None,
+    mode: int = 0o644,
+) -> int:
+    """Upload ``local`` to ``remote`` atomically and verified. Returns payload bytes sent."""
+    local = Path(local)
+    if not local.is_file():
+        raise TransferError(f"local file not found: {local}")
+    size = local.stat().st_size
+    digest = hashlib.sha256()
+
+    def chunks() -> Iterator[bytes]:
+        done = 0
+        with local.open("rb") as fh:
+            while True:
+                block = fh.read(CHUNK)
+                if not block:
+                    break
+                digest.update(block)
+                done += len(block)
+                if progress:
+                    progress(done, size)
+                yield block
+        if done != size:
+            raise TransferError(f"{local} changed size during upload ({done} of {size} bytes)")
+        yield (digest.hexdigest() + "\n").encode()
+
+    result = transport.put_stream(
+        ["bash", "-c", _PUT_SCRIPT, "namdrunner-put", remote, _tmp_name(remote), str(size), f"{mode:o}"],
+        chunks(),
+    )
+    if result.exit_code != 0:
+        raise TransferError(
+            f"upload of {local} to {remote} failed: {result.stderr.strip() or result.exit_code}"
+        )
+    if progress and size == 0:
+        progress(0, 0)
+    return size
+
+
+def get_file(
+    transport: Transport,
+    remote: str,
+    local: Path,
+    *,
+    progress: ProgressCallback | None = None,
+    resume: bool = True,
+) -> int:
+    """Download ``remote`` to ``local`` atomically and verified; resumes a partial download.
+
+    Returns the bytes received in this call.
+    """
+    local = Path(local)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    partial = local.with_name(f".{local.name}{PARTIAL_SUFFIX}")
+    offset = partial.stat().st_size if (resume and partial.exists()) else 0
+    if not resume and partial.exists():
+        partial.unlink()
+    digest = hashlib.sha256()
+    total = [0]
+    done = [offset]
+    with partial.open("ab") as fh:
+
+        def sink(data: bytes) -> None:
+            fh.write(data)
+            digest.update(data)
+            done[0] += len(data)
+            if progress:
+                progress(done[0], max(total[0], done[0]))
+
+        result = transport.get_stream(
+            ["bash", "-c", _GET_SCRIPT, "namdrunner-get", remote, str(offset)], sink
+        )
+    info = dict(
+        line.split(" ", 1) for line in result.stderr.splitlines() if line.startswith(("size ", "sha256 "))
+    )
+    if result.exit_code != 0 or "sha256" not in info:
+        last_line = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else str(result.exit_code)
+        raise TransferError(
+            f"download of {remote} failed: {last_line}"
+            + (" (the partial file is kept; run again to resume)" if partial.exists() else "")
+        )
+    remote_size = int(info["size"])
+    total[0] = remote_size
+    if info["sha256"].strip() != digest.hexdigest():
+        partial.unlink(missing_ok=True)
+        raise TransferError(f"download of {remote} did not verify (checksum mismatch); run again")
+    if partial.stat().st_size != remote_size:
+        partial.unlink(missing_ok=True)
+        raise TransferError(f"download of {remote} has the wrong size; the remote file changed, run again")
+    if offset:
+        # A resumed file: prove the whole, not just the tail we fetched now.
+        whole = transport.run(["sha256sum", "--", remote]).stdout.split(" ", 1)[0]
+        if whole != sha256_file(partial):
+            partial.unlink(missing_ok=True)
+            raise TransferError(
+                f"resumed download of {remote} did not verify; the partial was discarded, run again"
+            )
+    os.replace(partial, local)
+    if progress:
+        progress(remote_size, remote_size)
+    return done[0] - offset
+
+
+def remote_manifest(transport: Transport, root: str) -> dict[str, RemoteFileInfo]:
+    """Every file under ``root`` with size and sha256, from ONE remote command."""
+    out = transport.run(["bash", "-c", _MANIFEST_SCRIPT, "namdrunner-manifest", root]).stdout
+    sizes: dict[str, int] = {}
+    sums: dict[str, str] = {}
+    for line in out.splitlines():
+        if not line:
+            continue
+        head, _, rest = line.partition(" ")
+        if len(head) == 64 and rest.startswith(" ./"):
+            sums[rest[3:]] = head
+        elif head.isdigit() and rest.startswith("./"):
+            sizes[rest[2:]] = int(head)
+    return {p: RemoteFileInfo(p, sizes.get(p, -1), s) for p, s in sums.items()}
+
+
+def _local_tree(root: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            full = Path(dirpath) / name
+            if full.is_file() and PARTIAL_SUFFIX not in name:
+                files[full.relative_to(root).as_posix()] = full
+    return files
+
+
+def put_tree(
+    transport: Transport,
+    local_root: Path,
+    remote_root: str,
+    *,
+    progress: ProgressCallback | None = None,
+) -> TreeTransferReport:
+    """Mirror a local directory into ``remote_root``: changed files only, one tar stream, verified."""
+    local_root = Path(local_root)
+    if not local_root.is_dir():
+        raise TransferError(f"local directory not found: {local_root}")
+    local_files = _local_tree(local_root)
+    local_sums = {rel: sha256_file(p) for rel, p in local_files.items()}
+    remote = remote_manifest(transport, remote_root)
+    changed = sorted(rel for rel, s in local_sums.items() if rel not in remote or remote[rel].sha256 != s)
+    unchanged = sorted(set(local_files) - set(changed))
+    if not changed:
+        return TreeTransferReport((), tuple(unchanged), 0)
+    total = sum(local_files[rel].stat().st_size for rel in changed)
+    manifest = "".join(f"{local_sums[rel]}  {rel}\n" for rel in changed).encode()
+
+    def chunks() -> Iterator[bytes]:
+        buf = _ChunkBuffer()
+        done = 0
+        with tarfile.open(fileobj=buf, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo(".namdrunner-manifest.sha256")
+            info.size = len(manifest)
+            tar.addfile(info, io.BytesIO(manifest))
+            for rel in changed:
+                path = local_files[rel]
+                tar.add(str(path), arcname=rel, recursive=False)
+                done += path.stat().st_size
+                if progress:
+                    progress(done, total)
+                yield from buf.drain()
+        yield from buf.drain()
+
+    stage = f".nrstage-{secrets.token_hex(4)}"
+    result = transport.put_stream(
+        ["bash", "-c", _PUT_TREE_SCRIPT, "namdrunner-put-tree", remote_root, stage], chunks()
+    )
+    if result.exit_code != 0:
+        raise TransferError(
+            f"upload of {local_root} to {remote_root} failed: {result.stderr.strip() or result.exit_code}"
+        )
+    return TreeTransferReport(tuple(changed), tuple(unchanged), total)
+
+
+def get_tree(
+    transport: Transport,
+    remote_root: str,
+    local_root: Path,
+    *,
+    include: list[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> TreeTransferReport:
+    """Mirror ``remote_root`` into a local directory: changed files only, one tar stream, verified.
+
+    ``include`` holds glob patterns (``fnmatch`` on the relative path) selecting files to fetch.
+    """
+    import fnmatch
+
+    local_root = Path(local_root)
+    remote = remote_manifest(transport, remote_root)
+    wanted = {
+        rel: info
+        for rel, info in remote.items()
+        if not include
+        or any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(PurePosixPath(rel).name, pat) for pat in include)
+    }
+    changed = sorted(
+        rel
+        for rel, info in wanted.items()
+        if not (local_root / rel).is_file() or sha256_file(local_root / rel) != info.sha256
+    )
+    unchanged = sorted(set(wanted) - set(changed))
+    if not changed:
+        return TreeTransferReport((), tuple(unchanged), 0)
+    total = sum(max(0, wanted[rel].size) for rel in changed)
+    stage = local_root / f".nrstage-{secrets.token_hex(4)}"
+    stage.mkdir(parents=True)
+    try:
+        reader = _StreamReader()
+        received = [0]
+
+        def sink(data: bytes) -> None:
+            reader.feed(data)
+            received[0] += len(data)
+            if progress:
+                progress(min(received[0], total), total)
+
+        result = transport.get_stream(["tar", "-C", remote_root, "-cf", "-", "--", *changed], sink)
+        if result.exit_code != 0:
+            raise TransferError(
+                f"download of {remote_root} failed: {result.stderr.strip() or result.exit_code}"
+            )
+        with tarfile.open(fileobj=io.BytesIO(reader.getvalue()), mode="r:") as tar:
+            tar.extractall(stage, filter="data")
+        for rel in changed:
+            got = stage / rel
+            if not got.is_file() or sha256_file(got) != wanted[rel].sha256:
+                raise TransferError(f"download of {remote_root}/{rel} did not verify; nothing was replaced")
+        for rel in changed:
+            dest = local_root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, dest)
+    finally:
+        import shutil
+
+        shutil.rmtree(stage, ignore_errors=True)
+    return TreeTransferReport(tuple(changed), tuple(unchanged), total)
+
+
+class _ChunkBuffer(io.RawIOBase):
+    """A write-only file object for tarfile's stream mode whose bytes are drained as chunks."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: bytes) -> int:  # type: ignore[override]
+        self._parts.append(bytes(b))
+        return len(b)
+
+    def drain(self) -> Iterator[bytes]:
+        if self._parts:
+            data = b"".join(self._parts)
+            self._parts.clear()
+            yield data
+
+
+class _StreamReader:
+    """Collects a downloaded tar stream."""
+
+    def __init__(self) -> None:
+        self._buf = io.BytesIO()
+
+    def feed(self, data: bytes) -> None:
+        self._buf.write(data)
+
+    def getvalue(self) -> bytes:
+        return self._buf.getvalue()
