@@ -75,9 +75,7 @@ class RemoteCommandError(RemoteError):
 
     def __init__(self, command: str, exit_code: int, stderr: str, stdout: str = "") -> None:
         tail = " | ".join(line for line in stderr.strip().splitlines()[-3:] if line.strip())
-        super().__init__(
-            f"remote command failed (exit {exit_code}): {command}" + (f": {tail}" if tail else "")
-        )
+        super().__init__(f"remote command failed (exit {exit_code}): {command}" + (f": {tail}" if tail else ""))
         self.command = command
         self.remote_exit_code = exit_code
         self.stderr = stderr

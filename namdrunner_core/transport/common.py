@@ -60,9 +60,7 @@ class BaseTransport(ABC):
         """Stream chunks to the command's stdin; return (exit, stdout, stderr, bytes sent)."""
 
     @abstractmethod
-    def _get_stream(
-        self, command: str, sink: Callable[[bytes], None], timeout: float | None
-    ) -> tuple[int, bytes, int]:
+    def _get_stream(self, command: str, sink: Callable[[bytes], None], timeout: float | None) -> tuple[int, bytes, int]:
         """Stream the command's stdout to sink; return (exit, stderr, bytes received)."""
 
     def _reconnect(self) -> None:
@@ -116,19 +114,14 @@ class BaseTransport(ABC):
             self._log_failure(command, started, t0, f"connection lost: {exc}")
             self._recover_after_drop()
             raise ConnectionFailedError(
-                f"connection to {self.description} was lost during an upload; it was reconnected, "
-                "retry the transfer"
+                f"connection to {self.description} was lost during an upload; it was reconnected, retry the transfer"
             ) from exc
         except NamdRunnerError as exc:
             self._log_failure(command, started, t0, exc.message)
             raise
         duration = time.monotonic() - t0
-        self.command_log.record(
-            command, started_at=started, duration_s=duration, exit_code=code, bytes_out=sent
-        )
-        return CommandResult(
-            command, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), code, duration
-        )
+        self.command_log.record(command, started_at=started, duration_s=duration, exit_code=code, bytes_out=sent)
+        return CommandResult(command, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), code, duration)
 
     def get_stream(
         self, args: Sequence[str], sink: Callable[[bytes], None], *, timeout: float | None = None
@@ -143,16 +136,13 @@ class BaseTransport(ABC):
             self._log_failure(command, started, t0, f"connection lost: {exc}")
             self._recover_after_drop()
             raise ConnectionFailedError(
-                f"connection to {self.description} was lost during a download; it was reconnected, "
-                "retry the transfer"
+                f"connection to {self.description} was lost during a download; it was reconnected, retry the transfer"
             ) from exc
         except NamdRunnerError as exc:
             self._log_failure(command, started, t0, exc.message)
             raise
         duration = time.monotonic() - t0
-        self.command_log.record(
-            command, started_at=started, duration_s=duration, exit_code=code, bytes_in=received
-        )
+        self.command_log.record(command, started_at=started, duration_s=duration, exit_code=code, bytes_in=received)
         return CommandResult(command, "", err.decode("utf-8", "replace"), code, duration)
 
     # -- internals ----------------------------------------------------------------------------
@@ -160,9 +150,7 @@ class BaseTransport(ABC):
         try:
             self.rate_limiter.acquire()
         except NamdRunnerError as exc:
-            self.command_log.record(
-                command, started_at=time.time(), duration_s=0.0, exit_code=None, note=exc.message
-            )
+            self.command_log.record(command, started_at=time.time(), duration_s=0.0, exit_code=None, note=exc.message)
             raise
 
     def _log_failure(self, command: str, started: float, t0: float, note: str) -> None:

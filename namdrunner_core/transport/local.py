@@ -102,9 +102,7 @@ class LocalTransport(BaseTransport):
             t.join()
         return code, b"".join(out), b"".join(err), sent
 
-    def _get_stream(
-        self, command: str, sink: Callable[[bytes], None], timeout: float | None
-    ) -> tuple[int, bytes, int]:
+    def _get_stream(self, command: str, sink: Callable[[bytes], None], timeout: float | None) -> tuple[int, bytes, int]:
         proc = self._popen(command, subprocess.DEVNULL)
         err: list[bytes] = []
         err_thread = self._collect(proc.stderr, err)

@@ -176,9 +176,7 @@ class _PromptingAuth(AuthStrategy):
 
     def _keyboard_interactive(self, transport: paramiko.Transport) -> list[str]:
         def handler(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
-            return [
-                self._ask("keyboard-interactive", text, echo, instructions or title) for text, echo in prompts
-            ]
+            return [self._ask("keyboard-interactive", text, echo, instructions or title) for text, echo in prompts]
 
         try:
             remaining = list(transport.auth_interactive(self.username, handler))
@@ -371,9 +369,7 @@ class SSHTransport(BaseTransport):
         thread.start()
         return thread
 
-    def _finish(
-        self, chan: paramiko.Channel, err_thread: threading.Thread, command: str, timeout: float | None
-    ) -> int:
+    def _finish(self, chan: paramiko.Channel, err_thread: threading.Thread, command: str, timeout: float | None) -> int:
         err_thread.join(timeout)
         if not chan.status_event.wait(timeout):
             chan.close()
@@ -433,9 +429,7 @@ class SSHTransport(BaseTransport):
         code = self._finish(chan, err_thread, command, timeout)
         return code, b"".join(out), b"".join(err), sent
 
-    def _get_stream(
-        self, command: str, sink: Callable[[bytes], None], timeout: float | None
-    ) -> tuple[int, bytes, int]:
+    def _get_stream(self, command: str, sink: Callable[[bytes], None], timeout: float | None) -> tuple[int, bytes, int]:
         chan = self._channel(command, timeout)
         err: list[bytes] = []
         err_thread = self._drain_stderr(chan, err)

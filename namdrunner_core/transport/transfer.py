@@ -144,9 +144,7 @@ def put_file(
         chunks(),
     )
     if result.exit_code != 0:
-        raise TransferError(
-            f"upload of {local} to {remote} failed: {result.stderr.strip() or result.exit_code}"
-        )
+        raise TransferError(f"upload of {local} to {remote} failed: {result.stderr.strip() or result.exit_code}")
     if progress and size == 0:
         progress(0, 0)
     return size
@@ -182,12 +180,8 @@ def get_file(
             if progress:
                 progress(done[0], max(total[0], done[0]))
 
-        result = transport.get_stream(
-            ["bash", "-c", _GET_SCRIPT, "namdrunner-get", remote, str(offset)], sink
-        )
-    info = dict(
-        line.split(" ", 1) for line in result.stderr.splitlines() if line.startswith(("size ", "sha256 "))
-    )
+        result = transport.get_stream(["bash", "-c", _GET_SCRIPT, "namdrunner-get", remote, str(offset)], sink)
+    info = dict(line.split(" ", 1) for line in result.stderr.splitlines() if line.startswith(("size ", "sha256 ")))
     if result.exit_code != 0 or "sha256" not in info:
         last_line = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else str(result.exit_code)
         raise TransferError(
@@ -207,9 +201,7 @@ def get_file(
         whole = transport.run(["sha256sum", "--", remote]).stdout.split(" ", 1)[0]
         if whole != sha256_file(partial):
             partial.unlink(missing_ok=True)
-            raise TransferError(
-                f"resumed download of {remote} did not verify; the partial was discarded, run again"
-            )
+            raise TransferError(f"resumed download of {remote} did not verify; the partial was discarded, run again")
     os.replace(partial, local)
     if progress:
         progress(remote_size, remote_size)
@@ -280,9 +272,7 @@ def put_tree(
         yield from buf.drain()
 
     stage = f".nrstage-{secrets.token_hex(4)}"
-    result = transport.put_stream(
-        ["bash", "-c", _PUT_TREE_SCRIPT, "namdrunner-put-tree", remote_root, stage], chunks()
-    )
+    result = transport.put_stream(["bash", "-c", _PUT_TREE_SCRIPT, "namdrunner-put-tree", remote_root, stage], chunks())
     if result.exit_code != 0:
         raise TransferError(
             f"upload of {local_root} to {remote_root} failed: {result.stderr.strip() or result.exit_code}"
@@ -335,9 +325,7 @@ def get_tree(
 
         result = transport.get_stream(["tar", "-C", remote_root, "-cf", "-", "--", *changed], sink)
         if result.exit_code != 0:
-            raise TransferError(
-                f"download of {remote_root} failed: {result.stderr.strip() or result.exit_code}"
-            )
+            raise TransferError(f"download of {remote_root} failed: {result.stderr.strip() or result.exit_code}")
         with tarfile.open(fileobj=io.BytesIO(reader.getvalue()), mode="r:") as tar:
             tar.extractall(stage, filter="data")
         for rel in changed:

@@ -1,0 +1,333 @@
+"""Cluster profiles and sessions.
+
+A :class:`ClusterProfile` says where a cluster is and what it offers (partitions, QOS, modules,
+storage roots). Bundled profiles live in ``namdrunner_core/profiles/``; user profiles in
+``<config dir>/profiles/<name>.toml`` may ``extends = "<bundled name>"`` and override any key.
+:meth:`Cluster.connect` opens ONE authenticated session that every operation reuses.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from namdrunner_core.errors import NotFoundError, ProfileError
+from namdrunner_core.serde import structure
+from namdrunner_core.transport.base import CommandResult
+from namdrunner_core.transport.common import BaseTransport
+from namdrunner_core.transport.console import CommandLog
+from namdrunner_core.transport.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from namdrunner_core.transport.ssh import AuthCallback
+
+
+@attrs.frozen(slots=True)
+class Partition:
+    """A Slurm partition as namdrunner validates against it."""
+
+    name: str
+    cores_per_node: int
+    memory_per_core_gb: float
+    max_nodes: int = 1
+    default: bool = False
+    default_qos: str | None = None
+    gpu_type: str | None = None
+    gpus_per_node: int = 0
+    max_cores_per_gpu: int | None = None
+    multinode_constraint: str | None = None
+    constraint: str | None = None
+    gpu_su_weight: float = 0.0
+
+    @property
+    def max_cores(self) -> int:
+        """Cores one job may ask for: cores per node times nodes."""
+        return self.cores_per_node * self.max_nodes
+
+    @property
+    def is_gpu(self) -> bool:
+        """True for partitions whose nodes carry GPUs."""
+        return self.gpus_per_node > 0
+
+
+@attrs.frozen(slots=True)
+class Qos:
+    """A Slurm QOS: wall-time limit and the partitions it is valid for."""
+
+    name: str
+    max_walltime_hours: float
+    partitions: list[str]
+    default: bool = False
+    min_memory_gb: float | None = None
+    max_gpus: int | None = None
+
+
+HostKeyPolicyName = Literal["accept-new", "strict", "ignore"]
+
+
+@attrs.frozen(slots=True)
+class ClusterProfile:
+    """Everything namdrunner needs to know about one cluster."""
+
+    name: str
+    host: str
+    jobs_root: str
+    scratch_root: str
+    partitions: list[Partition]
+    qos: list[Qos]
+    description: str = ""
+    port: int | None = None
+    user: str | None = None
+    identity_file: str | None = None
+    use_agent: bool = True
+    ssh_config: str | None = None
+    host_key_policy: HostKeyPolicyName = "accept-new"
+    known_hosts: str | None = None
+    modules: list[str] = attrs.Factory(list)
+    gpu_modules: list[str] = attrs.Factory(list)
+    gpu_namd_bin: str | None = None
+    slurm_module: str | None = None
+    cpu_launcher: str = "mpirun -np $SLURM_NTASKS namd3"
+    gpu_launcher: str = "{namd_bin} +p{cores} +setcpuaffinity +devices {devices}"
+    source_profile: bool = True
+    account: str | None = None
+    scratch_purge_days: int | None = None
+    billing_su_per_core_hour: float = 1.0
+    rate_limit_per_s: float = 5.0
+    max_pending_requests: int = 20
+    extends: str | None = None
+
+    def partition(self, name: str | None) -> Partition:
+        """The named partition, or the default one when ``name`` is None."""
+        if name is None:
+            for p in self.partitions:
+                if p.default:
+                    return p
+            return self.partitions[0]
+        for p in self.partitions:
+            if p.name == name:
+                return p
+        raise NotFoundError(
+            f"partition {name!r} is not in profile {self.name!r}; known: {', '.join(p.name for p in self.partitions)}"
+        )
+
+    def qos_named(self, name: str) -> Qos:
+        """The named QOS."""
+        for q in self.qos:
+            if q.name == name:
+                return q
+        raise NotFoundError(
+            f"QOS {name!r} is not in profile {self.name!r}; known: {', '.join(q.name for q in self.qos)}"
+        )
+
+    def default_qos_for(self, partition: Partition) -> Qos:
+        """The QOS used when a job names none: the partition's default, else the first valid one."""
+        if partition.default_qos:
+            return self.qos_named(partition.default_qos)
+        valid = [q for q in self.qos if partition.name in q.partitions]
+        for q in valid:
+            if q.default:
+                return q
+        if valid:
+            return valid[0]
+        raise ProfileError(f"profile {self.name!r}: no QOS is valid for partition {partition.name!r}")
+
+    def roots_for(self, user: str) -> tuple[str, str]:
+        """(jobs root, scratch root) with ``{user}`` filled in."""
+        return (self.jobs_root.format(user=user), self.scratch_root.format(user=user))
+
+
+def config_dir() -> Path:
+    """``$NAMDRUNNER_CONFIG_DIR`` or the platform's user config dir for namdrunner."""
+    env = os.environ.get("NAMDRUNNER_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("namdrunner"))
+
+
+def bundled_profile_names() -> list[str]:
+    """Names of the profiles shipped with namdrunner."""
+    files = resources.files("namdrunner_core.profiles")
+    return sorted(f.name[:-5] for f in files.iterdir() if f.name.endswith(".toml"))
+
+
+def user_profile_names() -> list[str]:
+    """Names of the profiles in the user's config dir."""
+    d = config_dir() / "profiles"
+    return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
+
+
+def profile_names() -> list[str]:
+    """Every profile name a user may pass to ``--profile`` (user profiles shadow bundled ones)."""
+    return sorted(set(bundled_profile_names()) | set(user_profile_names()))
+
+
+def _read_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: not valid TOML: {exc}") from None
+
+
+def _raw_profile(name: str, *, _seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    if name in _seen:
+        raise ProfileError(f"profile {name!r}: 'extends' loops through {' -> '.join((*_seen, name))}")
+    user_file = config_dir() / "profiles" / f"{name}.toml"
+    if user_file.is_file():
+        data = _read_toml(user_file.read_text(encoding="utf-8"), str(user_file))
+        source = str(user_file)
+        parent = data.get("extends")
+        if parent is not None:
+            if not isinstance(parent, str):
+                raise ProfileError(f"{source}: $.extends: expected the name of a profile, got {parent!r}")
+            base, _ = _raw_profile_bundled(parent) if parent == name else _raw_profile(parent, _seen=(*_seen, name))
+            merged = {**base, **data}
+            return merged, source
+        return data, source
+    return _raw_profile_bundled(name)
+
+
+def _raw_profile_bundled(name: str) -> tuple[dict[str, Any], str]:
+    if name not in bundled_profile_names():
+        raise NotFoundError(f"unknown profile {name!r}; profiles that exist: {', '.join(profile_names()) or 'none'}")
+    text = resources.files("namdrunner_core.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return _read_toml(text, f"bundled profile {name}.toml"), f"bundled profile {name}.toml"
+
+
+def load_profile(name: str) -> ClusterProfile:
+    """Load a profile by name (user dir first, then bundled); errors name the file and key path."""
+    data, source = _raw_profile(name)
+    data = {**data, "name": name}
+    try:
+        profile = structure(data, ClusterProfile, source=source)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
+    problems = _check_profile(profile)
+    if problems:
+        raise ProfileError(f"{source}: " + "; ".join(problems))
+    return profile
+
+
+def _check_profile(p: ClusterProfile) -> list[str]:
+    problems: list[str] = []
+    if not p.partitions:
+        problems.append("$.partitions: at least one [[partitions]] entry is needed")
+    names = {x.name for x in p.partitions}
+    for i, q in enumerate(p.qos):
+        for part_name in q.partitions:
+            if part_name not in names:
+                problems.append(f"$.qos[{i}].partitions: {part_name!r} is not a partition of this profile")
+    for i, part in enumerate(p.partitions):
+        if part.default_qos and part.default_qos not in {q.name for q in p.qos}:
+            problems.append(f"$.partitions[{i}].default_qos: {part.default_qos!r} is not a QOS of this profile")
+        if part.cores_per_node < 1 or part.max_nodes < 1 or part.memory_per_core_gb <= 0:
+            problems.append(f"$.partitions[{i}]: cores_per_node, max_nodes and memory_per_core_gb must be positive")
+    for key in ("jobs_root", "scratch_root"):
+        value = getattr(p, key)
+        if not value.startswith("/") or value.rstrip("/") in ("", "/"):
+            problems.append(f"$.{key}: must be an absolute directory below '/', got {value!r}")
+    return problems
+
+
+@attrs.define
+class Session:
+    """One open connection to a cluster, with the profile and the resolved user and roots.
+
+    Everything that touches the cluster takes a Session; close it (or use ``with``) when done.
+    """
+
+    profile: ClusterProfile
+    transport: BaseTransport
+    user: str
+
+    @property
+    def jobs_root(self) -> str:
+        """Project (kept) root of the job directories, e.g. ``/projects/jdoe/namdrunner_jobs``."""
+        return self.profile.roots_for(self.user)[0]
+
+    @property
+    def scratch_root(self) -> str:
+        """Scratch (fast, purged) root of the job directories."""
+        return self.profile.roots_for(self.user)[1]
+
+    @property
+    def command_log(self) -> CommandLog:
+        """The session's command log ("SSH console")."""
+        return self.transport.command_log
+
+    def slurm(self, args: list[str], *, check: bool = True, idempotent: bool = True) -> CommandResult:
+        """Run a Slurm command, loading the profile's ``slurm_module`` first where it has one."""
+        if self.profile.slurm_module:
+            return self.transport.run_script(
+                'module load "$1" >/dev/null 2>&1; shift; exec "$@"',
+                [self.profile.slurm_module, *args],
+                login_shell=True,
+                check=check,
+                idempotent=idempotent,
+            )
+        return self.transport.run(args, check=check, idempotent=idempotent)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.transport.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@attrs.define
+class Cluster:
+    """A cluster described by a profile. ``Cluster.from_profile("alpine").connect(user="jdoe")``."""
+
+    profile: ClusterProfile
+
+    @classmethod
+    def from_profile(cls, name: str) -> Cluster:
+        """Load a bundled or user profile by name."""
+        return cls(load_profile(name))
+
+    def connect(
+        self,
+        *,
+        user: str | None = None,
+        auth: AuthCallback | None = None,
+        command_log: CommandLog | None = None,
+        local: bool = False,
+    ) -> Session:
+        """Open ONE authenticated session (password and 2FA asked once, through ``auth``).
+
+        With ``local=True`` no SSH is used: commands run on this machine (a login node).
+        """
+        log = command_log or CommandLog()
+        limiter = RateLimiter(rate=self.profile.rate_limit_per_s, max_pending=self.profile.max_pending_requests)
+        if local:
+            from namdrunner_core.transport.local import LocalTransport
+
+            transport: BaseTransport = LocalTransport(command_log=log, rate_limiter=limiter)
+            return Session(self.profile, transport, user or getpass.getuser())
+        from namdrunner_core.transport.ssh import SSHTarget, SSHTransport
+
+        p = self.profile
+        target = SSHTarget(
+            host=p.host,
+            port=p.port,
+            user=user or p.user,
+            identity_files=(p.identity_file,) if p.identity_file else (),
+            use_agent=p.use_agent,
+            ssh_config_path=p.ssh_config,
+            host_key_policy=p.host_key_policy,
+            known_hosts_path=p.known_hosts or str(config_dir() / "known_hosts"),
+        )
+        ssh = SSHTransport(target, auth=auth, command_log=log, rate_limiter=limiter)
+        return Session(p, ssh, ssh.resolved_host[2])

@@ -1,0 +1,393 @@
+"""The NAMD log (stdout of namd2/namd3), parsed incrementally.
+
+:class:`NamdLogParser` is fed bytes as the log grows and never re-reads what it has seen: its
+:class:`LogState` (small, serialisable) records the byte offset, the ETITLE columns, the run and
+minimize commands, the latest step, TIMING/PERFORMANCE figures, the last checkpoint, the end lines
+and FATAL ERROR messages. Energy rows are kept only when asked for (plots); otherwise only the
+latest one is, so memory stays flat on logs of any size.
+
+Columns are keyed by the last ETITLE seen, or by count (15/20 values) when ENERGY lines come
+before any ETITLE, never by fixed index: NAMD 2.x and 3.x and GPU-resident runs differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+
+CPU_TITLES = [
+    "BOND", "ANGLE", "DIHED", "IMPRP", "ELECT", "VDW", "BOUNDARY", "MISC",
+    "KINETIC", "TOTAL", "TEMP", "POTENTIAL", "TOTAL3", "TEMPAVG",
+]  # fmt: skip
+PERIODIC_TITLES = ("PRESSURE", "GPRESSURE", "VOLUME", "PRESSAVG", "GPRESSAVG")
+
+# Lines worth reading; everything else (parameter echo, load balancing, Tcl chatter) is skipped in C.
+_INTERESTING = re.compile(
+    rb"^(?:ETITLE:|TIMING:|PERFORMANCE:|TCL: (?:Running|Minimizing) for|Info: |WRITING |FINISHED WRITING RESTART COORD"
+    rb"|WallClock:|\[Partition \d+\]\[Node \d+\] End of program|Program finished|Charm\+\+ fatal error)[^\n]*",
+    re.MULTILINE,
+)
+_INTERESTING_WITH_ENERGY = re.compile(_INTERESTING.pattern.replace(rb"^(?:", rb"^(?:ENERGY:|"), re.MULTILINE)
+_TIMING = re.compile(
+    rb"TIMING: (\d+)\s+CPU: ([\d.eE+-]+), ([\d.eE+-]+)/step\s+Wall: ([\d.eE+-]+), ([\d.eE+-]+)/step"
+    rb"(?:, ([\d.eE+-]+) ns/days?)?, ([\d.eE+-]+) hours remaining, ([\d.eE+-]+) MB"
+)
+_PERFORMANCE = re.compile(rb"PERFORMANCE: (\d+)\s+averaging ([\d.eE+-]+) ns/day, ([\d.eE+-]+) sec/step")
+_COMMAND = re.compile(rb"TCL: (Running|Minimizing) for (\d+) steps")
+_AT_STEP = re.compile(rb"AT STEP (\d+)")
+_VERSION = re.compile(rb"Info: NAMD ([\w.+-]+) for ([\w.+-]+)")
+_ATOMS = re.compile(rb"Info: (\d+) ATOMS\s*$")
+_BENCH = re.compile(rb"Info: (?:Benchmark|Initial) time: \d+ CPUs ([\d.eE+-]+) s/step ([\d.eE+-]+) (days/ns|ns/day)")
+_WALLCLOCK = re.compile(rb"WallClock: ([\d.eE+-]+)")
+
+
+class LogOutcome(enum.StrEnum):
+    """What the log says about how the run ended."""
+
+    RUNNING = "running"  # still going, or cut off (killed: time limit, memory, scancel)
+    COMPLETED = "completed"  # every command reached its end, outputs written, no error
+    FAILED = "failed"  # a FATAL ERROR (or ERROR) was printed
+
+
+@attrs.frozen(slots=True)
+class Timing:
+    """One TIMING line."""
+
+    step: int
+    cpu_s: float
+    cpu_per_step: float
+    wall_s: float
+    wall_per_step: float
+    hours_remaining: float
+    memory_mb: float
+    ns_per_day: float | None = None
+
+
+@attrs.frozen(slots=True)
+class EnergyRow:
+    """One ENERGY line, columns named by the ETITLE in force."""
+
+    step: int
+    values: dict[str, float]
+
+
+@attrs.define
+class LogState:
+    """Everything the parser knows, small enough to store between syncs."""
+
+    offset: int = 0
+    version: str | None = None
+    platform: str | None = None
+    natoms: int | None = None
+    timestep_fs: float | None = None
+    first_timestep: int = 0
+    titles: list[str] = attrs.Factory(list)
+    commands: list[tuple[str, int]] = attrs.Factory(list)
+    current_step: int | None = None
+    last_energy_line: str | None = None
+    last_timing: Timing | None = None
+    performance_ns_per_day: float | None = None
+    benchmark_ns_per_day: float | None = None
+    last_checkpoint_step: int | None = None
+    pending_checkpoint_step: int | None = None
+    final_output_step: int | None = None
+    wallclock_s: float | None = None
+    end_of_program: bool = False
+    fatal_errors: list[str] = attrs.Factory(list)
+    errors: list[str] = attrs.Factory(list)
+    warnings: int = 0
+    energy_rows: int = 0
+
+
+@attrs.frozen(slots=True)
+class Progress:
+    """Where a run stands: steps, percentage, speed and time left."""
+
+    step: int | None
+    steps_done: int
+    total_steps: int | None
+    percent: float | None
+    ns_per_day: float | None
+    eta_s: float | None
+    simulated_ns: float | None
+    outcome: LogOutcome
+    message: str = ""
+
+
+def _floats(parts: list[bytes]) -> list[float]:
+    out = []
+    for p in parts:
+        try:
+            out.append(float(p))
+        except ValueError:
+            out.append(float("nan"))
+    return out
+
+
+class NamdLogParser:
+    """Incremental NAMD log parser. ``feed()`` bytes as they arrive; resume from a saved state."""
+
+    MAX_MESSAGES = 50
+
+    def __init__(
+        self,
+        state: LogState | None = None,
+        *,
+        keep_energies: bool = False,
+        on_energy: Callable[[EnergyRow], None] | None = None,
+    ) -> None:
+        self.state = state if state is not None else LogState()
+        self.keep_energies = keep_energies
+        self.on_energy = on_energy
+        self.energies: list[EnergyRow] = []
+        self._partial = b""
+        self._pattern = _INTERESTING_WITH_ENERGY if (keep_energies or on_energy) else _INTERESTING
+
+    # -- input ----------------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Consume the next bytes of the log (any split; a partial last line waits for the rest)."""
+        if not data:
+            return
+        buf = self._partial + data if self._partial else data
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            self._partial = buf
+            return
+        self._partial = buf[cut + 1 :]
+        block = buf[: cut + 1]
+        self.state.offset += len(block)
+        self._scan(block)
+
+    def feed_file(self, path: Path, *, chunk: int = 8 * 1024 * 1024) -> None:
+        """Read ``path`` from the saved offset to its end, in chunks (memory stays flat)."""
+        with Path(path).open("rb") as fh:
+            fh.seek(self.state.offset + len(self._partial))
+            for block in iter(lambda: fh.read(chunk), b""):
+                self.feed(block)
+
+    # -- scanning -------------------------------------------------------------------------------
+    def _scan(self, block: bytes) -> None:
+        st = self.state
+        if not (self.keep_energies or self.on_energy):
+            # Only the newest ENERGY line matters for progress: find it without a Python loop.
+            n = block.count(b"\nENERGY:") + (1 if block.startswith(b"ENERGY:") else 0)
+            if n:
+                last = block.rfind(b"\nENERGY:")
+                last = 0 if last < 0 else last + 1
+                self._energy_line(block[last : block.find(b"\n", last)], store=False)
+                st.energy_rows += n
+        for m in self._pattern.finditer(block):
+            self._line(m.group(0))
+        if b"ERROR" in block or b"Warning" in block:
+            self._messages(block)
+
+    def _messages(self, block: bytes) -> None:
+        st = self.state
+        st.warnings += block.count(b"\nWarning:") + (1 if block.startswith(b"Warning:") else 0)
+        pos = block.find(b"ERROR")
+        while pos >= 0:
+            start = block.rfind(b"\n", 0, pos) + 1
+            end = block.find(b"\n", pos)
+            end = len(block) if end < 0 else end
+            line = block[start:end].decode("utf-8", "replace").strip()
+            if "FATAL ERROR" in line:
+                msg = line[line.index("FATAL ERROR") + len("FATAL ERROR") :].lstrip(": ").strip()
+                if msg and msg not in st.fatal_errors and len(st.fatal_errors) < self.MAX_MESSAGES:
+                    st.fatal_errors.append(msg)
+            elif line.startswith("ERROR:") and len(st.errors) < self.MAX_MESSAGES:
+                msg = line[len("ERROR:") :].strip()
+                if msg and msg not in st.errors:
+                    st.errors.append(msg)
+            pos = block.find(b"ERROR", end)
+
+    def _energy_line(self, line: bytes, *, store: bool = True) -> None:
+        st = self.state
+        parts = line.split()
+        if len(parts) < 3:
+            return
+        try:
+            step = int(parts[1])
+        except ValueError:
+            return
+        st.current_step = step if st.current_step is None else max(st.current_step, step)
+        st.last_energy_line = line.decode("ascii", "replace")
+        if not store:
+            return
+        st.energy_rows += 1
+        row = EnergyRow(step, dict(zip(self._titles_for(len(parts) - 2), _floats(parts[2:]), strict=False)))
+        if self.keep_energies:
+            self.energies.append(row)
+        if self.on_energy:
+            self.on_energy(row)
+
+    def _titles_for(self, n: int) -> list[str]:
+        titles = self.state.titles
+        if titles and len(titles) == n:
+            return titles
+        if n in (len(CPU_TITLES), len(CPU_TITLES) + len(PERIODIC_TITLES)):
+            return (CPU_TITLES + list(PERIODIC_TITLES))[:n]
+        return titles[:n] if titles else [f"col{i}" for i in range(n)]
+
+    def _line(self, line: bytes) -> None:
+        st = self.state
+        c = line[:2]
+        if c == b"EN":
+            self._energy_line(line)
+        elif c == b"ET":
+            st.titles = [t.decode() for t in line.split()[2:]]
+        elif c == b"TI":
+            m = _TIMING.match(line)
+            if m:
+                ns = float(m.group(6)) if m.group(6) else None
+                t = Timing(
+                    int(m.group(1)),
+                    float(m.group(2)),
+                    float(m.group(3)),
+                    float(m.group(4)),
+                    float(m.group(5)),
+                    float(m.group(7)),
+                    float(m.group(8)),
+                    ns,
+                )
+                st.last_timing = t
+                st.current_step = t.step if st.current_step is None else max(st.current_step, t.step)
+        elif c == b"PE":
+            m = _PERFORMANCE.match(line)
+            if m:
+                st.performance_ns_per_day = float(m.group(2))
+        elif c == b"TC":
+            m = _COMMAND.match(line)
+            if m:
+                st.commands.append(("run" if m.group(1) == b"Running" else "minimize", int(m.group(2))))
+        elif c == b"In":
+            self._info(line)
+        elif c == b"WR":
+            m = _AT_STEP.search(line)
+            if m:
+                step = int(m.group(1))
+                st.current_step = step if st.current_step is None else max(st.current_step, step)
+                if b"TO RESTART FILE" in line and b"COORDINATES" in line:
+                    st.pending_checkpoint_step = step
+                elif b"COORDINATES TO OUTPUT FILE" in line:
+                    st.final_output_step = step
+        elif c == b"FI":
+            if st.pending_checkpoint_step is not None:
+                st.last_checkpoint_step = st.pending_checkpoint_step
+        elif c == b"Wa":
+            m = _WALLCLOCK.match(line)
+            if m:
+                st.wallclock_s = float(m.group(1))
+        elif c in (b"[P", b"Pr"):
+            st.end_of_program = True
+
+    def _info(self, line: bytes) -> None:
+        st = self.state
+        if line.startswith(b"Info: TIMESTEP"):
+            with contextlib.suppress(IndexError, ValueError):
+                st.timestep_fs = float(line.split()[2])
+        elif line.startswith(b"Info: FIRST TIMESTEP"):
+            with contextlib.suppress(IndexError, ValueError):
+                st.first_timestep = int(line.split()[3])
+        elif line.startswith(b"Info: NAMD "):
+            m = _VERSION.match(line)
+            if m:
+                st.version, st.platform = m.group(1).decode(), m.group(2).decode()
+        elif line.endswith(b"ATOMS") or b" ATOMS" in line:
+            m = _ATOMS.match(line)
+            if m:
+                st.natoms = int(m.group(1))
+        elif b"time:" in line:
+            m = _BENCH.match(line)
+            if m:
+                value = float(m.group(2))
+                st.benchmark_ns_per_day = value if m.group(3) == b"ns/day" else (1 / value if value else None)
+
+    # -- results --------------------------------------------------------------------------------
+    @property
+    def last_energy(self) -> EnergyRow | None:
+        """The newest ENERGY row, columns named."""
+        if not self.state.last_energy_line:
+            return None
+        parts = self.state.last_energy_line.split()
+        return EnergyRow(
+            int(parts[1]),
+            dict(zip(self._titles_for(len(parts) - 2), _floats([p.encode() for p in parts[2:]]), strict=False)),
+        )
+
+    def outcome(self) -> LogOutcome:
+        """Completed only with every command ended, final outputs written and no error."""
+        st = self.state
+        if st.fatal_errors or st.errors:
+            return LogOutcome.FAILED
+        planned_end = st.first_timestep + sum(n for _, n in st.commands)
+        if st.commands and st.final_output_step is not None and st.final_output_step >= planned_end:
+            return LogOutcome.COMPLETED
+        return LogOutcome.RUNNING
+
+    def ns_per_day(self) -> float | None:
+        """Best speed estimate: PERFORMANCE average, else TIMING, else the Benchmark line."""
+        st = self.state
+        if st.performance_ns_per_day:
+            return st.performance_ns_per_day
+        t = st.last_timing
+        if t is not None:
+            if t.ns_per_day:
+                return t.ns_per_day
+            if st.timestep_fs and t.wall_per_step > 0:
+                return st.timestep_fs * 1e-6 * 86400 / t.wall_per_step
+        return st.benchmark_ns_per_day
+
+    def progress(self, total_steps: int | None = None) -> Progress:
+        """Progress of the whole config: steps done over planned steps, speed and ETA.
+
+        ``total_steps`` is the config's planned Σ of run/minimize counts (known from the rendered
+        config); without it, the commands seen so far in the log are the plan.
+        """
+        st = self.state
+        outcome = self.outcome()
+        planned = total_steps if total_steps is not None else (sum(n for _, n in st.commands) or None)
+        step = st.current_step
+        done = max(0, (step - st.first_timestep)) if step is not None else 0
+        if planned:
+            done = min(done, planned)
+        if outcome is LogOutcome.COMPLETED and planned:
+            done = planned
+        percent = 100.0 * done / planned if planned else None
+        nsd = self.ns_per_day()
+        eta = None
+        t = st.last_timing
+        if planned and outcome is LogOutcome.RUNNING:
+            per_step = t.wall_per_step if t is not None else None
+            if per_step is None and nsd and st.timestep_fs:
+                per_step = st.timestep_fs * 1e-6 * 86400 / nsd
+            if per_step:
+                eta = (planned - done) * per_step
+        simulated = done * st.timestep_fs * 1e-6 if st.timestep_fs else None
+        message = st.fatal_errors[0] if st.fatal_errors else (st.errors[0] if st.errors else "")
+        return Progress(step, done, planned, percent, nsd, eta, simulated, outcome, message)
+
+
+def parse_log_text(text: str | bytes, *, keep_energies: bool = True) -> NamdLogParser:
+    """Parse a whole log at once (convenience for tests and small logs)."""
+    parser = NamdLogParser(keep_energies=keep_energies)
+    data = text.encode() if isinstance(text, str) else text
+    parser.feed(data if data.endswith(b"\n") else data + b"\n")
+    return parser
+
+
+def iter_energy_rows(path: Path) -> Iterator[EnergyRow]:
+    """Every ENERGY row of a log file, streamed (for plots of long runs)."""
+    rows: list[EnergyRow] = []
+    parser = NamdLogParser(on_energy=rows.append)
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(4 * 1024 * 1024), b""):
+            parser.feed(block)
+            yield from rows
+            rows.clear()
+    parser.feed(b"\n")
+    yield from rows

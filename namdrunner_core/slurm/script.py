@@ -1,0 +1,80 @@
+"""Render the sbatch script from the packaged Jinja2 template. Everything user-supplied is quoted."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from functools import lru_cache
+
+import jinja2
+
+from namdrunner_core._version import __version__
+from namdrunner_core.cluster import ClusterProfile
+from namdrunner_core.errors import ValidationError
+from namdrunner_core.slurm.resources import ResolvedResources
+
+CONFIG_NAME = "config.namd"
+NAMD_LOG_NAME = "namd_output.log"
+SCRIPT_NAME = "job.sbatch"
+EXIT_MARKER = ".namdrunner_exit"
+# #SBATCH lines are parsed by sbatch, not by a shell: only plain names may appear there.
+_SBATCH_SAFE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("namdrunner_core.slurm", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - shell text, not HTML; values are shell-quoted with |q
+    )
+    env.filters["q"] = lambda v: shlex.quote(str(v))
+    return env
+
+
+def render_sbatch(
+    *,
+    job_name: str,
+    job_id: str,
+    workdir: str,
+    resources: ResolvedResources,
+    profile: ClusterProfile,
+    comment: str | None = None,
+) -> str:
+    """The batch script for one job running ``config.namd`` in ``workdir`` (the scratch dir)."""
+    for field, value in (("job_name", job_name), ("comment", comment or "x")):
+        if not _SBATCH_SAFE.match(value):
+            raise ValidationError(field, f"{value!r} may only hold letters, digits, '_', '.' and '-'")
+    if resources.gpus:
+        if not profile.gpu_namd_bin:
+            raise ValidationError(
+                "gpus",
+                f"profile {profile.name!r} has no GPU NAMD: set gpu_namd_bin (and gpu_modules) in your profile, "
+                "or run on a CPU partition",
+            )
+        devices = ",".join(str(i) for i in range(resources.gpus))
+        launcher = profile.gpu_launcher.format(
+            namd_bin=shlex.quote(profile.gpu_namd_bin), cores=resources.cores, devices=devices
+        )
+        modules = profile.gpu_modules
+    else:
+        launcher = profile.cpu_launcher
+        modules = profile.modules
+    return (
+        _env()
+        .get_template("job.sbatch.j2")
+        .render(
+            job_name=job_name,
+            job_id=job_id,
+            workdir=workdir,
+            r=resources,
+            comment=comment,
+            source_profile=profile.source_profile,
+            modules=modules,
+            launcher=launcher,
+            config_name=CONFIG_NAME,
+            log_name=NAMD_LOG_NAME,
+            version=__version__,
+        )
+    )
