@@ -30,12 +30,17 @@ if TYPE_CHECKING:
 
 @attrs.frozen(slots=True)
 class Partition:
-    """A Slurm partition as namdrunner validates against it."""
+    """A Slurm partition as namdrunner validates against it.
+
+    Give ``max_cores`` (one node, as the desktop app did) or ``cores_per_node`` and ``max_nodes``;
+    the missing ones are derived.
+    """
 
     name: str
-    cores_per_node: int
     memory_per_core_gb: float
-    max_nodes: int = 1
+    cores_per_node: int = 0
+    max_cores: int = 0
+    max_nodes: int = 0
     default: bool = False
     default_qos: str | None = None
     gpu_type: str | None = None
@@ -45,10 +50,14 @@ class Partition:
     constraint: str | None = None
     gpu_su_weight: float = 0.0
 
-    @property
-    def max_cores(self) -> int:
-        """Cores one job may ask for: cores per node times nodes."""
-        return self.cores_per_node * self.max_nodes
+    def __attrs_post_init__(self) -> None:
+        cpn = self.cores_per_node or self.max_cores
+        if cpn <= 0:
+            raise ValueError(f"partition {self.name!r}: give max_cores or cores_per_node (a positive number)")
+        nodes = self.max_nodes or (max(1, self.max_cores // cpn) if self.max_cores else 1)
+        object.__setattr__(self, "cores_per_node", cpn)
+        object.__setattr__(self, "max_nodes", nodes)
+        object.__setattr__(self, "max_cores", self.max_cores or cpn * nodes)
 
     @property
     def is_gpu(self) -> bool:

@@ -49,9 +49,7 @@ def totp(secret_b32: str, at: float | None = None, step: int = 30) -> str:
 
 
 def _read_env() -> dict[str, str]:
-    out = subprocess.run(
-        ["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run(["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
     env: dict[str, str] = {}
     for line in out.splitlines():
         if line.startswith("export "):
@@ -97,9 +95,7 @@ def cluster() -> ClusterEnv:
 def wait_until() -> Callable[..., object]:
     """Poll ``fn`` until it returns a truthy value or ``timeout`` seconds pass."""
 
-    def _wait(
-        fn: Callable[[], object], timeout: float = 60.0, interval: float = 0.5, what: str = ""
-    ) -> object:
+    def _wait(fn: Callable[[], object], timeout: float = 60.0, interval: float = 0.5, what: str = "") -> object:
         deadline = time.monotonic() + timeout
         last: object = None
         while time.monotonic() < deadline:

@@ -69,7 +69,7 @@ class SqueueRow:
 def parse_squeue(text: str) -> list[SqueueRow]:
     """Parse ``squeue -h -o '%i|%T|%r|%M|%l|%j'``; malformed lines are skipped, never fatal."""
     rows = []
-    for line in text.splitlines():
+    for line in text.split("\n"):
         parts = line.strip().split("|", SQUEUE_FIELDS - 1)
         if len(parts) != SQUEUE_FIELDS or not parts[0]:
             continue
@@ -116,7 +116,7 @@ def parse_sacct(text: str) -> dict[str, SacctRow]:
     n = len(SACCT_FIELDS)
     jobs: dict[str, SacctRow] = {}
     orphan_steps: dict[str, list[tuple[str, list[str]]]] = {}
-    for line in text.splitlines():
+    for line in text.split("\n"):
         if not line.strip():
             continue
         parts = line.rstrip("\n").split("|", n - 1)

@@ -107,9 +107,7 @@ def stage_job(
 
 
 def sbatch(ssh: SSHTransport, workdir: str, *extra: str) -> str:
-    out = ssh.run(
-        ["bash", "-c", 'cd "$1" && shift && sbatch --parsable "$@" job.sbatch', "_", workdir, *extra]
-    )
+    out = ssh.run(["bash", "-c", 'cd "$1" && shift && sbatch --parsable "$@" job.sbatch', "_", workdir, *extra])
     job_id = out.stdout.strip().split(";")[0]
     assert job_id.isdigit(), out.stdout
     return job_id
@@ -239,9 +237,7 @@ def test_completed_job(ssh: SSHTransport, cluster: ClusterEnv, wait_until: Calla
     assert f"{name}_{job_id}.err" in ls_job
 
 
-def test_failed_job_missing_input(
-    ssh: SSHTransport, cluster: ClusterEnv, wait_until: Callable[..., object]
-) -> None:
+def test_failed_job_missing_input(ssh: SSHTransport, cluster: ClusterEnv, wait_until: Callable[..., object]) -> None:
     workdir = stage_job(ssh, cluster, drop_input="tiny.pdb")
     job_id = sbatch(ssh, workdir)
     state, code = wait_terminal(ssh, job_id, wait_until)
@@ -270,9 +266,7 @@ def test_cancelled_job(ssh: SSHTransport, cluster: ClusterEnv, wait_until: Calla
     assert state.startswith("CANCELLED by ")
 
 
-def test_held_job_stays_pending(
-    ssh: SSHTransport, cluster: ClusterEnv, wait_until: Callable[..., object]
-) -> None:
+def test_held_job_stays_pending(ssh: SSHTransport, cluster: ClusterEnv, wait_until: Callable[..., object]) -> None:
     workdir = stage_job(ssh, cluster)
     job_id = sbatch(ssh, workdir, "--hold")
     try:

@@ -1,0 +1,79 @@
+"""Resources are validated against the profile before anything touches a cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from namdrunner_core.cluster import load_profile
+from namdrunner_core.errors import ValidationError
+from namdrunner_core.slurm.resources import Resources, format_walltime, parse_walltime, resolve_resources
+
+ALPINE = load_profile("alpine")
+
+
+def res(**kw: object) -> Resources:
+    base: dict[str, object] = {"cores": 24, "memory_gb": 16, "walltime": "04:00:00"}
+    base.update(kw)
+    return Resources(**base)  # type: ignore[arg-type]
+
+
+def test_defaults_resolve_to_default_partition_and_qos() -> None:
+    r = resolve_resources(res(), ALPINE)
+    assert (r.partition.name, r.qos.name, r.nodes, r.mem_arg) == ("acpu", "cpu-normal", 1, "16GB")
+    assert r.constraint is None
+
+
+def test_nodes_from_cores_and_multinode_constraint() -> None:
+    r = resolve_resources(res(cores=130, memory_gb=64), ALPINE)
+    assert r.nodes == 3
+    assert r.constraint == "ib"
+
+
+def test_fractional_memory_keeps_a_unit() -> None:
+    assert resolve_resources(res(memory_gb=1.5), ALPINE).mem_arg == "1536MB"
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "fragment"),
+    [
+        ({"cores": 0}, "cores", "positive"),
+        ({"cores": 64 * 128 + 1}, "cores", "exceeds partition 'acpu' maximum of 8192"),
+        ({"memory_gb": 92}, "memory_gb", "exceeds 91.2 GB"),
+        ({"memory_gb": 0}, "memory_gb", "more than 0"),
+        ({"memory_gb": "lots"}, "memory_gb", "not a number"),
+        ({"walltime": "25:00:00"}, "walltime", "exceeds QOS 'cpu-normal' maximum of 24:00:00"),
+        ({"walltime": "4h"}, "walltime", "HH:MM:SS"),
+        ({"walltime": "00:00:00"}, "walltime", "longer than"),
+        ({"partition": "amilan"}, "partition", "not a partition of profile 'alpine'"),
+        ({"qos": "normal"}, "qos", "not a QOS"),
+        ({"qos": "gpu-normal"}, "qos", "not valid on partition 'acpu'"),
+        ({"partition": "aa100", "qos": "gpu-normal"}, "gpus", "GPU partition"),
+        ({"gpus": 1}, "gpus", "has no GPUs"),
+        ({"partition": "aa100", "gpus": 4}, "gpus", "exceeds 3 GPUs per node"),
+        ({"partition": "aa100", "gpus": 1, "cores": 22}, "cores", "21 cores per GPU"),
+        ({"partition": "aa100", "gpus": 2, "qos": "gpu-testing", "walltime": "00:30:00"}, "gpus", "QOS 'gpu-testing'"),
+        ({"partition": "amem", "memory_gb": 128}, "memory_gb", "below QOS 'mem-normal' minimum of 256"),
+        ({"partition": "atesting", "walltime": "02:00:00"}, "walltime", "exceeds QOS 'testing' maximum of 01:00:00"),
+        ({"partition": "bad name"}, "partition", "not a valid Slurm name"),
+        ({"account": "x;rm -rf"}, "account", "not a valid Slurm name"),
+        ({"constraint": "ib && $(x)"}, "constraint", "not a valid Slurm constraint"),
+    ],
+)
+def test_every_bound_names_field_and_limit(kw: dict[str, object], field: str, fragment: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        resolve_resources(res(**kw), ALPINE)
+    assert err.value.field == field
+    assert fragment in str(err.value)
+
+
+def test_gpu_job_resolves_gres() -> None:
+    r = resolve_resources(res(partition="ah200", gpus=2, cores=48, memory_gb=200), ALPINE)
+    assert r.gres == "gpu:h200:2"
+    assert r.qos.name == "gpu-normal"
+    assert r.su_estimate == pytest.approx(4 * (48 + 2 * 370.4))
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("00:01:00", 60), ("1-00:00:00", 86400), ("168:00:00", 604800)])
+def test_walltime_round_trip(text: str, seconds: int) -> None:
+    assert parse_walltime(text) == seconds
+    assert parse_walltime(format_walltime(seconds)) == seconds

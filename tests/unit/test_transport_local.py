@@ -1,0 +1,89 @@
+"""The Local transport, the rate limiter and the command log."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from namdrunner_core.errors import RateLimitError
+from namdrunner_core.transport.base import quote_command
+from namdrunner_core.transport.console import CommandLog
+from namdrunner_core.transport.local import LocalTransport
+from namdrunner_core.transport.ratelimit import RateLimiter
+from tests import transport_contract as contract
+
+
+@pytest.fixture
+def local() -> LocalTransport:
+    return LocalTransport(rate_limiter=RateLimiter(rate=1000, burst=1000))
+
+
+def test_run_contract(local: LocalTransport, tmp_path: Path) -> None:
+    contract.check_run(local, str(tmp_path))
+
+
+def test_transfer_contract(local: LocalTransport, tmp_path: Path) -> None:
+    (tmp_path / "remote").mkdir()
+    contract.check_transfers(local, tmp_path / "local", str(tmp_path / "remote"))
+
+
+def test_tree_contract(local: LocalTransport, tmp_path: Path) -> None:
+    contract.check_trees(local, tmp_path / "local", str(tmp_path / "remote"))
+
+
+def test_quote_command_and_login_shell() -> None:
+    assert quote_command(["echo", "a b", "$x"]) == "echo 'a b' '$x'"
+    assert quote_command(["module", "avail"], login_shell=True) == "bash -lc 'module avail'"
+
+
+def test_command_log_records_and_redacts(local: LocalTransport) -> None:
+    local.command_log.add_secret("hunter2")
+    local.run(["echo", "hunter2"])
+    local.run(["echo", "password=abc"])
+    entries = local.command_log.entries()
+    assert entries[-2].command == "echo ***"
+    assert "abc" not in entries[-1].command
+    assert entries[-1].exit_code == 0
+    assert entries[-1].duration_s >= 0
+
+
+def test_command_log_file(tmp_path: Path) -> None:
+    log = CommandLog(path=tmp_path / "console.log", capacity=2)
+    t = LocalTransport(command_log=log)
+    for i in range(3):
+        t.run(["echo", str(i)])
+    assert len(log) == 2
+    assert len((tmp_path / "console.log").read_text().splitlines()) == 3
+
+
+def test_rate_limit_paces_requests() -> None:
+    limiter = RateLimiter(rate=20, burst=1, max_pending=50)
+    t0 = time.monotonic()
+    for _ in range(6):
+        limiter.acquire()
+    assert time.monotonic() - t0 >= 5 / 20 * 0.9
+
+
+def test_queue_depth_error_is_logged() -> None:
+    limiter = RateLimiter(rate=2, burst=1, max_pending=2)
+    t = LocalTransport(rate_limiter=limiter)
+    t.run(["true"])  # uses the burst token
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            t.run(["true"])
+        except RateLimitError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(5)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(errors) == 3
+    assert "too many pending requests" in str(errors[0])
+    assert any("too many pending" in e.note for e in t.command_log.entries())
