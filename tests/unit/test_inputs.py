@@ -71,7 +71,7 @@ def test_psf_without_header(tmp_path: Path) -> None:
 def test_atom_counts_must_agree(tmp_path: Path) -> None:
     files = tiny(tmp_path)
     pdb = (tmp_path / "tiny.pdb").read_text().splitlines()
-    (tmp_path / "tiny.pdb").write_text("\n".join(pdb[:-3] + ["END"]) + "\n")
+    (tmp_path / "tiny.pdb").write_text("\n".join([*pdb[:-3], "END"]) + "\n")
     with pytest.raises(ValidationError, match="PSF has 12 atoms but the PDB has 10"):
         check_input_files(files)
 

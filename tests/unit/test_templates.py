@@ -78,7 +78,7 @@ def test_nvt_and_vacuum_switches() -> None:
 
 
 def test_restart_mode_reads_binaries_without_temperature() -> None:
-    keys, commands, text = render(
+    keys, _commands, text = render(
         "explicit_solvent_npt_v1",
         execution_command="run",
         steps=1200,
