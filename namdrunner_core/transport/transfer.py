@@ -16,7 +16,7 @@ import io
 import os
 import secrets
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 import attrs
@@ -245,15 +245,37 @@ def put_tree(
     local_root = Path(local_root)
     if not local_root.is_dir():
         raise TransferError(f"local directory not found: {local_root}")
-    local_files = _local_tree(local_root)
-    local_sums = {rel: sha256_file(p) for rel, p in local_files.items()}
-    remote = remote_manifest(transport, remote_root)
-    changed = sorted(rel for rel, s in local_sums.items() if rel not in remote or remote[rel].sha256 != s)
-    unchanged = sorted(set(local_files) - set(changed))
+    return put_files(transport, dict(_local_tree(local_root)), remote_root, progress=progress)
+
+
+def put_files(
+    transport: Transport,
+    files: Mapping[str, Path | bytes],
+    remote_root: str,
+    *,
+    progress: ProgressCallback | None = None,
+    incremental: bool = True,
+) -> TreeTransferReport:
+    """Upload files (local paths or in-memory bytes) to ``remote_root/<relative name>``.
+
+    Files whose remote sha256 already matches are skipped (``incremental``); the rest travel as one
+    tar stream, are verified against their sha256 on the remote and only then moved into place.
+    """
+    for rel in files:
+        if rel.startswith("/") or ".." in PurePosixPath(rel).parts or not rel:
+            raise TransferError(f"refusing to upload to {rel!r}: names must be relative, without '..'")
+    sums = {
+        rel: (sha256_file(src) if isinstance(src, Path) else hashlib.sha256(src).hexdigest())
+        for rel, src in files.items()
+    }
+    sizes = {rel: (src.stat().st_size if isinstance(src, Path) else len(src)) for rel, src in files.items()}
+    remote = remote_manifest(transport, remote_root) if incremental else {}
+    changed = sorted(rel for rel, s in sums.items() if rel not in remote or remote[rel].sha256 != s)
+    unchanged = sorted(set(files) - set(changed))
     if not changed:
         return TreeTransferReport((), tuple(unchanged), 0)
-    total = sum(local_files[rel].stat().st_size for rel in changed)
-    manifest = "".join(f"{local_sums[rel]}  {rel}\n" for rel in changed).encode()
+    total = sum(sizes[rel] for rel in changed)
+    manifest = "".join(f"{sums[rel]}  {rel}\n" for rel in changed).encode()
 
     def chunks() -> Iterator[bytes]:
         buf = _ChunkBuffer()
@@ -263,9 +285,15 @@ def put_tree(
             info.size = len(manifest)
             tar.addfile(info, io.BytesIO(manifest))
             for rel in changed:
-                path = local_files[rel]
-                tar.add(str(path), arcname=rel, recursive=False)
-                done += path.stat().st_size
+                src = files[rel]
+                if isinstance(src, Path):
+                    tar.add(str(src), arcname=rel, recursive=False)
+                else:
+                    info = tarfile.TarInfo(rel)
+                    info.size = len(src)
+                    info.mode = 0o644
+                    tar.addfile(info, io.BytesIO(src))
+                done += sizes[rel]
                 if progress:
                     progress(done, total)
                 yield from buf.drain()
@@ -274,9 +302,7 @@ def put_tree(
     stage = f".nrstage-{secrets.token_hex(4)}"
     result = transport.put_stream(["bash", "-c", _PUT_TREE_SCRIPT, "namdrunner-put-tree", remote_root, stage], chunks())
     if result.exit_code != 0:
-        raise TransferError(
-            f"upload of {local_root} to {remote_root} failed: {result.stderr.strip() or result.exit_code}"
-        )
+        raise TransferError(f"upload to {remote_root} failed: {result.stderr.strip() or result.exit_code}")
     return TreeTransferReport(tuple(changed), tuple(unchanged), total)
 
 

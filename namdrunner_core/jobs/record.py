@@ -1,0 +1,314 @@
+"""The job record, and its ``job_info.json`` form shared with the NAMDRunner desktop app.
+
+``job_info.json`` keeps the desktop app's field names and status spellings, so a job created by
+either tool is readable by the other; namdrunner's extra fields live under one ``"namdrunner"``
+key that the app ignores. Remote JSON is untrusted: :func:`record_from_job_info` checks its shape
+and refuses paths outside the configured roots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+import attrs
+
+from namdrunner_core.errors import ValidationError
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.states import JobStatus
+
+JOB_INFO_NAME = "job_info.json"
+SCHEMA_VERSION = 1
+#: Job ids: what the desktop app produces (sanitised name + "_" + microsecond timestamp).
+SAFE_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, to the microsecond."""
+    return dt.datetime.now(dt.UTC)
+
+
+def to_rfc3339(value: dt.datetime | None) -> str | None:
+    """``2026-11-24T18:01:02.123456Z`` (or None)."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def from_rfc3339(value: Any, field: str = "time") -> dt.datetime | None:
+    """Parse an RFC 3339 timestamp (``Z`` or an offset); None stays None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected an RFC 3339 time string, got {type(value).__name__}")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(field, f"{value!r} is not an RFC 3339 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@attrs.frozen(slots=True)
+class OutputFile:
+    """One file the job produced (name relative to the job dir, size in bytes, modified time)."""
+
+    name: str
+    size: int
+    modified_at: str | None = None
+
+
+@attrs.frozen(slots=True)
+class ProgressSummary:
+    """The NAMD log summarised: what ``job list``/``job show`` print without touching the cluster."""
+
+    step: int | None = None
+    total_steps: int | None = None
+    percent: float | None = None
+    ns_per_day: float | None = None
+    eta_s: float | None = None
+    outcome: str = "running"
+    message: str = ""
+    last_checkpoint_step: int | None = None
+    wallclock_s: float | None = None
+
+
+@attrs.frozen(slots=True)
+class JobRecord:
+    """Everything known about one job. Stored by the JobStore; mirrored in ``job_info.json``."""
+
+    job_id: str
+    job_name: str
+    profile: str
+    remote_user: str
+    status: JobStatus
+    template_id: str
+    template_values: dict[str, Any]
+    resources: Resources
+    project_dir: str
+    scratch_dir: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    input_files: list[str] = attrs.Factory(list)
+    output_files: list[OutputFile] = attrs.Factory(list)
+    slurm_job_id: str | None = None
+    slurm_state: str | None = None
+    slurm_reason: str | None = None
+    submitted_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    error_info: str | None = None
+    slurm_stdout: str | None = None
+    slurm_stderr: str | None = None
+    progress: ProgressSummary | None = None
+    log_state: dict[str, Any] | None = None
+    submit_token: str | None = None
+    total_steps: int | None = None
+    finalized: bool = False
+    parent_job_id: str | None = None
+    workflow_id: str | None = None
+    exit_code: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """Queued or running in Slurm (sync looks at it)."""
+        return self.slurm_job_id is not None and self.status.is_active
+
+    @property
+    def slurm_output_names(self) -> tuple[str, str] | None:
+        """Slurm's stdout/stderr file names in the job dir, once the job has an id."""
+        if not self.slurm_job_id:
+            return None
+        return (f"{self.job_id}_{self.slurm_job_id}.out", f"{self.job_id}_{self.slurm_job_id}.err")
+
+
+def _memory_text(gb: float) -> str:
+    return f"{int(gb)}GB" if float(gb).is_integer() else f"{round(gb * 1024)}MB"
+
+
+def parse_memory_gb(value: Any) -> float:
+    """The desktop app's memory strings: ``"16"`` (GB), ``"16GB"``, ``"2048MB"``; numbers as GB."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValidationError("slurm_config.memory", f"expected a memory size such as '16GB', got {value!r}")
+    m = re.fullmatch(r"\s*([\d.]+)\s*(GB|G|MB|M|TB|T)?\s*", value, flags=re.IGNORECASE)
+    if not m:
+        raise ValidationError("slurm_config.memory", f"{value!r} is not a memory size such as '16GB'")
+    number, unit = float(m.group(1)), (m.group(2) or "GB").upper()[0]
+    return {"G": number, "M": number / 1024, "T": number * 1024}[unit]
+
+
+def job_info(record: JobRecord) -> dict[str, Any]:
+    """The ``job_info.json`` document for ``record`` (desktop-app schema + a namdrunner section)."""
+    r = record.resources
+    return {
+        "job_id": record.job_id,
+        "job_name": record.job_name,
+        "status": record.status.value if record.status is not JobStatus.UNKNOWN else JobStatus.RUNNING.value,
+        "slurm_job_id": record.slurm_job_id,
+        "created_at": to_rfc3339(record.created_at),
+        "updated_at": to_rfc3339(record.updated_at),
+        "submitted_at": to_rfc3339(record.submitted_at),
+        "completed_at": to_rfc3339(record.completed_at),
+        "project_dir": record.project_dir,
+        "scratch_dir": record.scratch_dir,
+        "error_info": record.error_info,
+        "slurm_stdout": record.slurm_stdout,
+        "slurm_stderr": record.slurm_stderr,
+        "template_id": record.template_id,
+        "template_values": record.template_values,
+        "slurm_config": {
+            "cores": r.cores,
+            "memory": _memory_text(r.memory_gb),
+            "walltime": r.walltime,
+            "partition": r.partition,
+            "qos": r.qos,
+        },
+        "input_files": list(record.input_files),
+        "output_files": [attrs.asdict(o) for o in record.output_files],
+        "namdrunner": {
+            "schema_version": SCHEMA_VERSION,
+            "status": record.status.value,
+            "profile": record.profile,
+            "remote_user": record.remote_user,
+            "slurm_state": record.slurm_state,
+            "slurm_reason": record.slurm_reason,
+            "exit_code": record.exit_code,
+            "gpus": r.gpus,
+            "account": r.account,
+            "constraint": r.constraint,
+            "submit_token": record.submit_token,
+            "total_steps": record.total_steps,
+            "parent_job_id": record.parent_job_id,
+            "workflow_id": record.workflow_id,
+            "progress": attrs.asdict(record.progress) if record.progress else None,
+        },
+    }
+
+
+def job_info_bytes(record: JobRecord) -> bytes:
+    """``job_info.json`` as pretty UTF-8 JSON."""
+    return (json.dumps(job_info(record), indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _str(doc: dict[str, Any], key: str, *, optional: bool = False) -> str | None:
+    value = doc.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(key, f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _inside(path: str, root: str) -> bool:
+    norm = re.sub(r"/+", "/", path.rstrip("/"))
+    return norm.startswith(root.rstrip("/") + "/") and ".." not in norm.split("/")
+
+
+def record_from_job_info(
+    doc: Any, *, profile: str, remote_user: str, jobs_root: str, scratch_root: str, dir_name: str
+) -> JobRecord:
+    """Rebuild a record from an untrusted ``job_info.json``. Refuses a wrong shape, an id that is not
+    safe or does not match its directory, and paths outside the configured roots."""
+    if not isinstance(doc, dict):
+        raise ValidationError("job_info.json", "expected a JSON object")
+    job_id = _str(doc, "job_id") or ""
+    if not SAFE_JOB_ID.match(job_id) or job_id != dir_name:
+        raise ValidationError("job_id", f"{job_id!r} is not a safe id matching its directory {dir_name!r}")
+    project_dir = _str(doc, "project_dir") or ""
+    scratch_dir = _str(doc, "scratch_dir") or ""
+    if project_dir.rstrip("/") != f"{jobs_root}/{job_id}" or not _inside(project_dir, jobs_root):
+        raise ValidationError("project_dir", f"{project_dir!r} is not {jobs_root}/{job_id}")
+    if not _inside(scratch_dir, scratch_root) or scratch_dir.rstrip("/") != f"{scratch_root}/{job_id}":
+        raise ValidationError("scratch_dir", f"{scratch_dir!r} is not {scratch_root}/{job_id}")
+    extra = doc.get("namdrunner") if isinstance(doc.get("namdrunner"), dict) else {}
+    assert isinstance(extra, dict)
+    status_text = extra.get("status") or doc.get("status")
+    try:
+        status = JobStatus(str(status_text))
+    except ValueError:
+        raise ValidationError("status", f"{status_text!r} is not a job status") from None
+    cfg = doc.get("slurm_config")
+    if not isinstance(cfg, dict):
+        raise ValidationError("slurm_config", "expected an object with cores, memory, walltime, partition, qos")
+    cores = cfg.get("cores")
+    if not isinstance(cores, int) or isinstance(cores, bool) or cores < 1:
+        raise ValidationError("slurm_config.cores", f"expected a positive integer, got {cores!r}")
+    walltime = cfg.get("walltime")
+    if not isinstance(walltime, str):
+        raise ValidationError("slurm_config.walltime", "expected HH:MM:SS")
+    for key in ("partition", "qos"):
+        if cfg.get(key) is not None and not isinstance(cfg.get(key), str):
+            raise ValidationError(f"slurm_config.{key}", "expected a string")
+    gpus = extra.get("gpus", 0)
+    resources = Resources(
+        cores=cores,
+        memory_gb=parse_memory_gb(cfg.get("memory")),
+        walltime=walltime,
+        partition=cfg.get("partition"),
+        qos=cfg.get("qos"),
+        gpus=gpus if isinstance(gpus, int) and not isinstance(gpus, bool) else 0,
+        account=extra.get("account") if isinstance(extra.get("account"), str) else None,
+        constraint=extra.get("constraint") if isinstance(extra.get("constraint"), str) else None,
+    )
+    values = doc.get("template_values") or {}
+    if not isinstance(values, dict):
+        raise ValidationError("template_values", "expected an object")
+    inputs = doc.get("input_files") or []
+    if not isinstance(inputs, list) or not all(isinstance(x, str) for x in inputs):
+        raise ValidationError("input_files", "expected a list of file names")
+    outputs: list[OutputFile] = []
+    for item in doc.get("output_files") or []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("size"), int):
+            mod = item.get("modified_at")
+            outputs.append(OutputFile(item["name"], item["size"], mod if isinstance(mod, str) else None))
+    slurm_id = doc.get("slurm_job_id")
+    if slurm_id is not None and not (isinstance(slurm_id, str | int) and re.fullmatch(r"\d+(_\d+)?", str(slurm_id))):
+        raise ValidationError("slurm_job_id", f"{slurm_id!r} is not a Slurm job id")
+    progress = None
+    if isinstance(extra.get("progress"), dict):
+        try:
+            progress = ProgressSummary(
+                **{k: v for k, v in extra["progress"].items() if k in attrs.fields_dict(ProgressSummary)}
+            )
+        except TypeError:
+            progress = None
+
+    def opt_str(d: dict[str, Any], key: str) -> str | None:
+        v = d.get(key)
+        return v if isinstance(v, str) else None
+
+    created = from_rfc3339(doc.get("created_at"), "created_at") or utcnow()
+    total_steps = extra.get("total_steps")
+    return JobRecord(
+        job_id=job_id,
+        job_name=_str(doc, "job_name") or job_id,
+        profile=profile,
+        remote_user=remote_user,
+        status=status,
+        template_id=_str(doc, "template_id") or "",
+        template_values=values,
+        resources=resources,
+        project_dir=f"{jobs_root}/{job_id}",
+        scratch_dir=f"{scratch_root}/{job_id}",
+        created_at=created,
+        updated_at=from_rfc3339(doc.get("updated_at"), "updated_at") or created,
+        input_files=list(inputs),
+        output_files=outputs,
+        slurm_job_id=str(slurm_id) if slurm_id is not None else None,
+        slurm_state=opt_str(extra, "slurm_state"),
+        slurm_reason=opt_str(extra, "slurm_reason"),
+        submitted_at=from_rfc3339(doc.get("submitted_at"), "submitted_at"),
+        completed_at=from_rfc3339(doc.get("completed_at"), "completed_at"),
+        error_info=opt_str(doc, "error_info"),
+        slurm_stdout=opt_str(doc, "slurm_stdout"),
+        slurm_stderr=opt_str(doc, "slurm_stderr"),
+        progress=progress,
+        submit_token=opt_str(extra, "submit_token"),
+        total_steps=total_steps if isinstance(total_steps, int) else None,
+        finalized=status.is_terminal,
+        parent_job_id=opt_str(extra, "parent_job_id"),
+        workflow_id=opt_str(extra, "workflow_id"),
+        exit_code=opt_str(extra, "exit_code"),
+    )

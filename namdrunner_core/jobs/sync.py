@@ -1,0 +1,319 @@
+"""Sync and discovery: a constant number of remote commands, whatever the number of jobs.
+
+A sync is at most three commands: ONE status query (squeue and sacct for every active id), ONE
+finalize for every job that reached a terminal state (copy scratch back to project storage on the
+cluster, read Slurm's stdout/stderr, list outputs, read the NAMD log's new lines), and ONE write of
+every changed ``job_info.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from namdrunner_core.errors import NamdRunnerError, ValidationError
+from namdrunner_core.jobs.record import (
+    JOB_INFO_NAME,
+    JobRecord,
+    OutputFile,
+    job_info_bytes,
+    record_from_job_info,
+    utcnow,
+)
+from namdrunner_core.jobs.remote import (
+    DISCOVER_SCRIPT,
+    FINALIZE_SCRIPT,
+    LOG_SCRIPT,
+    STATUS_SCRIPT,
+    WRITE_FILES_SCRIPT,
+    FinalizeOutput,
+    parse_discover_output,
+    parse_finalize_output,
+    parse_log_output,
+    parse_status_output,
+)
+from namdrunner_core.namd.log import LogOutcome, LogState, NamdLogParser
+from namdrunner_core.serde import converter
+from namdrunner_core.slurm.parse import SacctRow, SqueueRow, parse_sacct, parse_squeue
+from namdrunner_core.slurm.script import NAMD_LOG_NAME
+from namdrunner_core.slurm.states import JobStatus, explain_pending_reason, normalize_state, status_from_slurm
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+    from namdrunner_core.store import JobStore
+
+#: A job this young that neither squeue nor sacct knows is assumed to be in accounting lag.
+ACCOUNTING_LAG_S = 300.0
+
+_FAILURE_TEXT = {
+    "TIMEOUT": "TIMEOUT: the job hit its wall-time limit; restart it from its last checkpoint",
+    "OUT_OF_MEMORY": "OUT_OF_MEMORY: the job ran out of memory; ask for more memory",
+    "NODE_FAIL": "NODE_FAIL: a node failed; submit again",
+    "PREEMPTED": "PREEMPTED: the job was preempted; submit again",
+    "BOOT_FAIL": "BOOT_FAIL: the node did not boot; submit again",
+    "DEADLINE": "DEADLINE: the job reached its deadline",
+}
+
+
+@attrs.frozen(slots=True)
+class SyncReport:
+    """What a sync did."""
+
+    checked: int
+    changed: tuple[str, ...]
+    finished: tuple[str, ...]
+    remote_commands: int
+
+
+def _run_slurm_script(session: Session, script: str, args: list[str]) -> str:
+    module = session.profile.slurm_module
+    if module:  # login nodes such as Alpine's need the Slurm module before any Slurm command
+        prefix = f"module load {shlex.quote(module)} >/dev/null 2>&1\n"
+        return session.transport.run_script(prefix + script, args, login_shell=True, check=False).stdout
+    return session.transport.run_script(script, args, check=False).stdout
+
+
+def _status_of(
+    r: JobRecord, sq: SqueueRow | None, acct: SacctRow | None, squeue_ok: bool, sacct_ok: bool, now: dt.datetime
+) -> tuple[JobRecord, bool]:
+    """The record after this status answer, and whether it must be finalized now."""
+    if sq is not None:
+        status = sq.status
+        reason = None if sq.reason in ("None", "") else sq.reason
+        blocking, why = explain_pending_reason(reason)
+        if status is JobStatus.PENDING or status is JobStatus.RUNNING:
+            return attrs.evolve(
+                r,
+                status=status,
+                slurm_state=normalize_state(sq.state),
+                slurm_reason=reason,
+                error_info=why if blocking else None,
+            ), False
+    if sq is not None and sq.status.is_terminal and acct is None:
+        acct = SacctRow(sq.job_id, sq.state, "", "", "", "", "", sq.name)
+    if acct is not None and (sq is None or sq.status.is_terminal):
+        status = status_from_slurm(acct.state)
+        if status.is_terminal:
+            error = None
+            if status is JobStatus.FAILED:
+                error = _FAILURE_TEXT.get(acct.state_name, f"{acct.state_name}: exit code {acct.exit_code}")
+            return attrs.evolve(
+                r,
+                status=status,
+                slurm_state=acct.state,
+                exit_code=acct.exit_code or None,
+                slurm_reason=None,
+                error_info=error,
+            ), True
+        # Gone from squeue but sacct still says active: accounting lag; ask again next sync.
+        if squeue_ok and sq is None:
+            return attrs.evolve(r, slurm_state=normalize_state(acct.state)), False
+        return attrs.evolve(r, status=status, slurm_state=normalize_state(acct.state)), False
+    if not squeue_ok:
+        return r, False
+    submitted = r.submitted_at or r.created_at
+    if (now - submitted).total_seconds() < ACCOUNTING_LAG_S and sacct_ok:
+        return r, False  # just submitted and not yet visible anywhere
+    # Not queued and unknown to accounting (disabled, or purged): the job's exit marker decides.
+    return attrs.evolve(r, slurm_state="UNKNOWN"), True
+
+
+def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) -> JobRecord:
+    if fin is None:
+        return r
+    names = r.slurm_output_names or ("", "")
+    stdout = fin.files.get(names[0], b"").decode("utf-8", "replace")
+    stderr = fin.files.get(names[1], b"").decode("utf-8", "replace")
+    marker = fin.files.get(".namdrunner_exit", b"").decode().split()
+    state = converter.structure(r.log_state, LogState) if r.log_state else LogState()
+    parser = NamdLogParser(state)
+    if fin.log is not None and fin.log.found:
+        parser.feed(fin.log.data)
+        parser.state.offset = fin.log.new_offset
+    prog = parser.progress(r.total_steps)
+    from namdrunner_core.jobs.job import summary_from
+
+    status, error = r.status, r.error_info
+    if r.slurm_state == "UNKNOWN":  # decided by the exit marker
+        if marker and marker[0] == "0" and prog.outcome is not LogOutcome.FAILED:
+            status, error = JobStatus.COMPLETED, None
+        else:
+            status = JobStatus.FAILED
+            error = f"exit code {marker[0]}" if marker else "left the queue without an exit marker (killed?)"
+    if prog.outcome is LogOutcome.FAILED and prog.message:
+        error = f"NAMD: {prog.message}" + (f" ({error})" if error and status is not JobStatus.COMPLETED else "")
+        if status is JobStatus.COMPLETED:
+            status = JobStatus.FAILED
+    if status is JobStatus.FAILED and not error and stderr.strip():
+        error = stderr.strip().splitlines()[-1][:500]
+    outputs = [OutputFile(n, s, m) for n, s, m in fin.listing]
+    return attrs.evolve(
+        r,
+        status=status,
+        error_info=error,
+        slurm_stdout=stdout,
+        slurm_stderr=stderr,
+        output_files=sorted(outputs, key=lambda o: o.name),
+        log_state=converter.unstructure(parser.state),
+        progress=summary_from(prog, parser.state),
+        finalized=fin.rsync_ok or bool(fin.listing),
+        completed_at=r.completed_at or now,
+        updated_at=now,
+    )
+
+
+def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
+    """Bring the given jobs (default: every active or unfinished job of this session) up to date."""
+    if jobs is None:
+        candidates = [
+            r
+            for r in store.list_jobs(profile=session.profile.name)
+            if r.remote_user == session.user and r.slurm_job_id and (r.status.is_active or not r.finalized)
+        ]
+    else:
+        candidates = [r for r in jobs if r.slurm_job_id and (r.status.is_active or not r.finalized)]
+    if not candidates:
+        return SyncReport(0, (), (), 0)
+    now = utcnow()
+    commands = 0
+    by_id = {r.slurm_job_id: r for r in candidates if r.slurm_job_id}
+    to_ask = [r for r in candidates if r.status.is_active]
+    squeue_rows: dict[str, SqueueRow] = {}
+    acct_rows: dict[str, SacctRow] = {}
+    squeue_ok = sacct_ok = True
+    if to_ask:
+        out = _run_slurm_script(session, STATUS_SCRIPT, [",".join(r.slurm_job_id or "" for r in to_ask)])
+        commands += 1
+        status = parse_status_output(out)
+        squeue_ok, sacct_ok = status.squeue_ok, status.sacct_ok
+        squeue_rows = {row.job_id: row for row in parse_squeue(status.squeue)}
+        acct_rows = parse_sacct(status.sacct) if status.sacct_ok else {}
+    updated: dict[str, JobRecord] = {}
+    finalize: list[JobRecord] = []
+    for slurm_id, r in by_id.items():
+        if not r.status.is_active:
+            finalize.append(r)  # terminal but not finalized: retry the copy-back
+            continue
+        new, needs_final = _status_of(r, squeue_rows.get(slurm_id), acct_rows.get(slurm_id), squeue_ok, sacct_ok, now)
+        if new != r:
+            new = attrs.evolve(new, updated_at=now)
+            updated[r.job_id] = new
+        if needs_final:
+            finalize.append(new)
+    finished: list[str] = []
+    if finalize:
+        args: list[str] = []
+        for r in finalize:
+            names = r.slurm_output_names or ("none.out", "none.err")
+            state = converter.structure(r.log_state, LogState) if r.log_state else LogState()
+            args += [r.job_id, r.project_dir, r.scratch_dir, names[0], names[1], str(state.offset)]
+        out = session.transport.run_script(FINALIZE_SCRIPT, args, check=False).stdout
+        commands += 1
+        results = parse_finalize_output(out)
+        for r in finalize:
+            done = _apply_finalize(r, results.get(r.job_id), now)
+            if done.finalized:
+                finished.append(r.job_id)
+            updated[r.job_id] = done
+    if updated:
+        records = list(updated.values())
+        store.save_jobs(records)
+        write_job_infos(session, records)
+        commands += 1
+    return SyncReport(len(candidates), tuple(sorted(updated)), tuple(sorted(finished)), commands)
+
+
+def write_job_infos(session: Session, records: Sequence[JobRecord]) -> None:
+    """Write every record's ``job_info.json`` into its project dir, in ONE command."""
+    if not records:
+        return
+    chunks: list[bytes] = []
+    for r in records:
+        data = job_info_bytes(r)
+        chunks.append(f"{r.project_dir}/{JOB_INFO_NAME}\t{len(data)}\n".encode())
+        chunks.append(data)
+    roots = [session.jobs_root.rstrip("/")]
+    result = session.transport.put_stream(["bash", "-c", WRITE_FILES_SCRIPT, "namdrunner-write", *roots], chunks)
+    if result.exit_code != 0:
+        raise NamdRunnerError(f"writing job_info.json failed: {result.stderr.strip() or result.exit_code}")
+
+
+def poll_progress(store: JobStore, session: Session, jobs: Sequence[JobRecord]) -> dict[str, JobRecord]:
+    """Read the new NAMD log lines of many running jobs in ONE command; store the summaries."""
+    from namdrunner_core.jobs.job import summary_from
+
+    running = [r for r in jobs if r.slurm_job_id and r.status is JobStatus.RUNNING]
+    if not running:
+        return {}
+    args: list[str] = []
+    states: dict[str, LogState] = {}
+    for r in running:
+        states[r.job_id] = converter.structure(r.log_state, LogState) if r.log_state else LogState()
+        args += [r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(states[r.job_id].offset)]
+    chunks = parse_log_output(session.transport.run_script(LOG_SCRIPT, args, check=False).stdout)
+    out: dict[str, JobRecord] = {}
+    for r in running:
+        parser = NamdLogParser(states[r.job_id])
+        chunk = chunks.get(r.job_id)
+        if chunk is not None and chunk.found:
+            parser.feed(chunk.data)
+            parser.state.offset = chunk.new_offset
+        prog = parser.progress(r.total_steps)
+        out[r.job_id] = attrs.evolve(
+            r, log_state=converter.unstructure(parser.state), progress=summary_from(prog, parser.state)
+        )
+    store.save_jobs(list(out.values()))
+    return out
+
+
+@attrs.frozen(slots=True)
+class DiscoverReport:
+    """What discovery found: jobs added or refreshed, and entries refused (with why)."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    refused: tuple[tuple[str, str], ...]
+
+
+def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
+    """Rebuild the store from the cluster's ``job_info.json`` files (ONE command).
+
+    Remote JSON is untrusted: each file is schema-checked; ids that are unsafe or do not match
+    their directory, and paths outside the configured roots, are refused.
+    """
+    out = session.transport.run_script(DISCOVER_SCRIPT, [session.jobs_root.rstrip("/")], check=False).stdout
+    added: list[str] = []
+    updated: list[str] = []
+    refused: list[tuple[str, str]] = []
+    records: list[JobRecord] = []
+    for dir_name, raw in parse_discover_output(out):
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+            record = record_from_job_info(
+                doc,
+                profile=session.profile.name,
+                remote_user=session.user,
+                jobs_root=session.jobs_root.rstrip("/"),
+                scratch_root=session.scratch_root.rstrip("/"),
+                dir_name=dir_name,
+            )
+        except (ValueError, UnicodeDecodeError, ValidationError) as exc:
+            refused.append((dir_name, str(exc)))
+            continue
+        try:
+            existing = store.get_job(record.job_id)
+        except NamdRunnerError:
+            existing = None
+        if existing is None:
+            added.append(record.job_id)
+            records.append(record)
+        elif existing.updated_at < record.updated_at:
+            updated.append(record.job_id)
+            records.append(attrs.evolve(record, log_state=existing.log_state))
+    store.save_jobs(records)
+    return DiscoverReport(tuple(added), tuple(updated), tuple(refused))

@@ -1,0 +1,372 @@
+"""The JobStore: namdrunner's local cache, SQLAlchemy 2 over SQLite.
+
+WAL mode and a busy timeout make it safe for two processes at once (a notebook and the CLI); every
+write is one short transaction, so a failure leaves no half-written row. The schema carries a
+version; :data:`MIGRATIONS` bring an older file up to date. The cluster (``job_info.json`` beside
+each job) stays the source of truth: a deleted store is rebuilt by ``discover``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from sqlalchemy import JSON, Boolean, Integer, String, Text, create_engine, event, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from namdrunner_core.errors import NamdRunnerError, NotFoundError
+from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary, from_rfc3339, to_rfc3339
+from namdrunner_core.namd.config import Template
+from namdrunner_core.serde import converter
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.states import JobStatus
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session as SessionType
+    from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
+
+SCHEMA_VERSION = 1
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Meta(_Base):
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class _JobRow(_Base):
+    __tablename__ = "jobs"
+    job_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    job_name: Mapped[str] = mapped_column(Text)
+    profile: Mapped[str] = mapped_column(String(120), index=True)
+    remote_user: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    slurm_job_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    slurm_state: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    slurm_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    template_id: Mapped[str] = mapped_column(String(120))
+    template_values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    resources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    project_dir: Mapped[str] = mapped_column(Text)
+    scratch_dir: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(40), index=True)
+    updated_at: Mapped[str] = mapped_column(String(40))
+    submitted_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    completed_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    input_files: Mapped[list[str]] = mapped_column(JSON)
+    output_files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    error_info: Mapped[str | None] = mapped_column(Text, nullable=True)
+    slurm_stdout: Mapped[str | None] = mapped_column(Text, nullable=True)
+    slurm_stderr: Mapped[str | None] = mapped_column(Text, nullable=True)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    log_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    submit_token: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    total_steps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    finalized: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent_job_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    workflow_id: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)
+    exit_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class _TemplateRow(_Base):
+    __tablename__ = "templates"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[str] = mapped_column(String(40))
+
+
+class _SettingRow(_Base):
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+#: Schema migrations: MIGRATIONS[n] upgrades a version-n store to n+1 (in one transaction).
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def default_db_path() -> Path:
+    """``$NAMDRUNNER_DB``, or ``namdrunner.db`` in the platform's user data dir."""
+    env = os.environ.get("NAMDRUNNER_DB")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("namdrunner")) / "namdrunner.db"
+
+
+def _record_to_row(r: JobRecord) -> dict[str, Any]:
+    return {
+        "job_id": r.job_id,
+        "job_name": r.job_name,
+        "profile": r.profile,
+        "remote_user": r.remote_user,
+        "status": r.status.value,
+        "slurm_job_id": r.slurm_job_id,
+        "slurm_state": r.slurm_state,
+        "slurm_reason": r.slurm_reason,
+        "template_id": r.template_id,
+        "template_values": r.template_values,
+        "resources": converter.unstructure(r.resources),
+        "project_dir": r.project_dir,
+        "scratch_dir": r.scratch_dir,
+        "created_at": to_rfc3339(r.created_at),
+        "updated_at": to_rfc3339(r.updated_at),
+        "submitted_at": to_rfc3339(r.submitted_at),
+        "completed_at": to_rfc3339(r.completed_at),
+        "input_files": list(r.input_files),
+        "output_files": [attrs.asdict(o) for o in r.output_files],
+        "error_info": r.error_info,
+        "slurm_stdout": r.slurm_stdout,
+        "slurm_stderr": r.slurm_stderr,
+        "progress": attrs.asdict(r.progress) if r.progress else None,
+        "log_state": r.log_state,
+        "submit_token": r.submit_token,
+        "total_steps": r.total_steps,
+        "finalized": r.finalized,
+        "parent_job_id": r.parent_job_id,
+        "workflow_id": r.workflow_id,
+        "exit_code": r.exit_code,
+    }
+
+
+def _row_to_record(row: _JobRow) -> JobRecord:
+    created = from_rfc3339(row.created_at) or dt.datetime.now(dt.UTC)
+    return JobRecord(
+        job_id=row.job_id,
+        job_name=row.job_name,
+        profile=row.profile,
+        remote_user=row.remote_user,
+        status=JobStatus(row.status),
+        template_id=row.template_id,
+        template_values=dict(row.template_values or {}),
+        resources=converter.structure(row.resources, Resources),
+        project_dir=row.project_dir,
+        scratch_dir=row.scratch_dir,
+        created_at=created,
+        updated_at=from_rfc3339(row.updated_at) or created,
+        input_files=list(row.input_files or []),
+        output_files=[OutputFile(**o) for o in (row.output_files or [])],
+        slurm_job_id=row.slurm_job_id,
+        slurm_state=row.slurm_state,
+        slurm_reason=row.slurm_reason,
+        submitted_at=from_rfc3339(row.submitted_at),
+        completed_at=from_rfc3339(row.completed_at),
+        error_info=row.error_info,
+        slurm_stdout=row.slurm_stdout,
+        slurm_stderr=row.slurm_stderr,
+        progress=ProgressSummary(**row.progress) if row.progress else None,
+        log_state=row.log_state,
+        submit_token=row.submit_token,
+        total_steps=row.total_steps,
+        finalized=bool(row.finalized),
+        parent_job_id=row.parent_job_id,
+        workflow_id=row.workflow_id,
+        exit_code=row.exit_code,
+    )
+
+
+class JobStore:
+    """Jobs, user templates and settings in one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(f"sqlite:///{self.path}", future=True)
+        event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._migrate()
+
+    @classmethod
+    def default(cls) -> JobStore:
+        """The store at :func:`default_db_path`."""
+        return cls(default_db_path())
+
+    # -- schema ---------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS meta (key VARCHAR(64) PRIMARY KEY, value TEXT)"))
+            found = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+            if found is None:
+                _Base.metadata.create_all(conn)
+                conn.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', :v)"), {"v": SCHEMA_VERSION})
+                return
+            version = int(found)
+            if version > SCHEMA_VERSION:
+                raise NamdRunnerError(
+                    f"{self.path} was written by a newer namdrunner (schema {version} > {SCHEMA_VERSION}); upgrade"
+                )
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](conn)
+                version += 1
+                conn.execute(text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": version})
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar_one())
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            yield s
+
+    # -- jobs -----------------------------------------------------------------------------------
+    def add_job(self, record: JobRecord) -> None:
+        """Insert a new job (fails if the id exists)."""
+        with self._session() as s:
+            if s.get(_JobRow, record.job_id) is not None:
+                raise NamdRunnerError(f"job {record.job_id} already exists in the store")
+            s.add(_JobRow(**_record_to_row(record)))
+
+    def save_job(self, record: JobRecord) -> None:
+        """Insert or replace a job."""
+        self.save_jobs([record])
+
+    def save_jobs(self, records: Sequence[JobRecord]) -> None:
+        """Insert or replace many jobs in ONE transaction."""
+        with self._session() as s:
+            for record in records:
+                s.merge(_JobRow(**_record_to_row(record)))
+
+    def get_job(self, job_id: str) -> JobRecord:
+        """One job by id (a unique prefix works too)."""
+        with self._session() as s:
+            row = s.get(_JobRow, job_id)
+            if row is None:
+                matches = s.scalars(select(_JobRow).where(_JobRow.job_id.startswith(job_id, autoescape=True))).all()
+                if len(matches) == 1:
+                    row = matches[0]
+                elif len(matches) > 1:
+                    raise NotFoundError(f"job id {job_id!r} is ambiguous: {', '.join(m.job_id for m in matches[:5])}")
+            if row is None:
+                raise NotFoundError(f"no job {job_id!r} in {self.path}; `namdrunner job list` shows the jobs")
+            return _row_to_record(row)
+
+    def list_jobs(
+        self,
+        *,
+        status: JobStatus | None = None,
+        profile: str | None = None,
+        workflow_id: str | None = None,
+        active_only: bool = False,
+    ) -> list[JobRecord]:
+        """Jobs, newest first, filtered."""
+        q = select(_JobRow).order_by(_JobRow.created_at.desc())
+        if status is not None:
+            q = q.where(_JobRow.status == status.value)
+        if profile is not None:
+            q = q.where(_JobRow.profile == profile)
+        if workflow_id is not None:
+            q = q.where(_JobRow.workflow_id == workflow_id)
+        if active_only:
+            q = q.where(_JobRow.status.in_([s.value for s in JobStatus if s.is_active]))
+        with self._session() as s:
+            return [_row_to_record(r) for r in s.scalars(q)]
+
+    def list_job_rows(self, *, status: JobStatus | None = None) -> list[dict[str, Any]]:
+        """The columns a job table shows, without building full records (fast for big stores)."""
+        cols = [
+            _JobRow.job_id,
+            _JobRow.job_name,
+            _JobRow.status,
+            _JobRow.slurm_job_id,
+            _JobRow.slurm_state,
+            _JobRow.created_at,
+            _JobRow.profile,
+            _JobRow.progress,
+            _JobRow.resources,
+            _JobRow.workflow_id,
+        ]
+        q = select(*cols).order_by(_JobRow.created_at.desc())
+        if status is not None:
+            q = q.where(_JobRow.status == status.value)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def delete_job(self, job_id: str) -> None:
+        """Remove a job's row (the remote side is the lifecycle's business)."""
+        with self._session() as s:
+            row = s.get(_JobRow, job_id)
+            if row is None:
+                raise NotFoundError(f"no job {job_id!r} in the store")
+            s.delete(row)
+
+    def count_jobs(self) -> int:
+        """How many jobs the store holds."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM jobs")).scalar_one())
+
+    # -- the cluster side ---------------------------------------------------------------------
+    def sync(self, session: SessionType, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
+        """Update every active job of ``session`` from Slurm in a constant number of remote commands.
+
+        See :func:`namdrunner_core.jobs.sync.sync_jobs`.
+        """
+        from namdrunner_core.jobs.sync import sync_jobs
+
+        return sync_jobs(self, session, jobs)
+
+    def discover(self, session: SessionType) -> DiscoverReport:
+        """Rebuild jobs from the cluster's ``job_info.json`` files (after the local store was lost)."""
+        from namdrunner_core.jobs.sync import discover_jobs
+
+        return discover_jobs(self, session)
+
+    # -- templates ------------------------------------------------------------------------------
+    def save_template(self, template: Template) -> None:
+        """Store (or replace) a user template."""
+        data = converter.unstructure(attrs.evolve(template, builtin=False))
+        with self._session() as s:
+            s.merge(_TemplateRow(id=template.id, data=data, updated_at=to_rfc3339(dt.datetime.now(dt.UTC)) or ""))
+
+    def get_template(self, template_id: str) -> Template:
+        """A user template by id."""
+        with self._session() as s:
+            row = s.get(_TemplateRow, template_id)
+            if row is None:
+                raise NotFoundError(f"no user template {template_id!r}")
+            return converter.structure(row.data, Template)
+
+    def list_templates(self) -> list[Template]:
+        """Every user template."""
+        with self._session() as s:
+            return [converter.structure(r.data, Template) for r in s.scalars(select(_TemplateRow).order_by("id"))]
+
+    def delete_template(self, template_id: str) -> None:
+        """Remove a user template."""
+        with self._session() as s:
+            row = s.get(_TemplateRow, template_id)
+            if row is None:
+                raise NotFoundError(f"no user template {template_id!r}")
+            s.delete(row)
+
+    # -- settings -------------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """A setting's value (JSON)."""
+        with self._session() as s:
+            row = s.get(_SettingRow, key)
+            return default if row is None else row.value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a setting (JSON-serialisable)."""
+        with self._session() as s:
+            s.merge(_SettingRow(key=key, value=value))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
