@@ -1,18 +1,157 @@
-"""The ``namdrunner`` command group."""
+"""The ``namdrunner`` command: parse, call :mod:`namdrunner_core`, render. Nothing else.
+
+Errors from the core become one line on stderr and an exit code, in ONE place
+(:meth:`NamdRunnerGroup.invoke`): 0 ok, 1 invalid input, 2 usage, 3 connection/authentication/remote
+failure, 4 not found. Heavy modules (fabric, paramiko, SQLAlchemy) are imported only by commands
+that need them, so ``--help`` starts fast.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from namdrunner_core._version import __version__
 
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+    from namdrunner_core.store import JobStore
+    from namdrunner_core.transport.ssh import AuthPrompt
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class AppContext:
+    """What every command shares: options, the store and sessions (opened on first use)."""
+
+    def __init__(self, profile: str | None, json_output: bool, verbose: int, password_stdin: bool) -> None:
+        self.profile_option = profile
+        self.json = json_output
+        self.verbose = verbose
+        self.password_stdin = password_stdin
+        self._password: str | None = None
+        self._store: JobStore | None = None
+        self._sessions: dict[str, Session] = {}
+
+    @property
+    def store(self) -> JobStore:
+        """The job store (``$NAMDRUNNER_DB`` or the user data dir)."""
+        if self._store is None:
+            from namdrunner_core.store import JobStore
+
+            self._store = JobStore.default()
+        return self._store
+
+    @property
+    def profile(self) -> str:
+        """``--profile``, else ``$NAMDRUNNER_PROFILE``, else the stored default, else ``alpine``."""
+        if self.profile_option:
+            return self.profile_option
+        env = os.environ.get("NAMDRUNNER_PROFILE")
+        if env:
+            return env
+        stored = self.store.get_setting("default_profile")
+        return str(stored) if stored else "alpine"
+
+    def _auth(self, prompt: AuthPrompt) -> str:
+        # The password lives only in this process's memory for the one login; never logged or stored.
+        wants_password = prompt.kind == "password" or "password" in prompt.text.lower()
+        if wants_password and self.password_stdin:
+            if self._password is None:
+                self._password = sys.stdin.readline().rstrip("\n")
+            return self._password
+        if not sys.stdin.isatty():
+            from namdrunner_core.errors import AuthenticationError
+
+            raise AuthenticationError(
+                f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r} but there is no terminal to answer it; "
+                "use --password-stdin for the password, or an SSH key"
+            )
+        if prompt.instructions.strip():
+            click.echo(prompt.instructions.strip(), err=True)
+        text = prompt.text.strip().rstrip(":").strip() or "Response"
+        answer: str = click.prompt(text, hide_input=not prompt.echo, err=True, show_default=False)
+        return answer
+
+    def session(self, profile: str | None = None) -> Session:
+        """One authenticated session per profile for this command (password and 2FA asked once)."""
+        from namdrunner_core.cluster import Cluster
+
+        name = profile or self.profile
+        if name not in self._sessions:
+            self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth)
+        return self._sessions[name]
+
+    def command_log_lines(self) -> list[str]:
+        """Every remote command of this run (redacted), for ``-v``."""
+        return [e.format() for s in self._sessions.values() for e in s.command_log.entries()]
+
+    def close(self) -> None:
+        """Close the sessions."""
+        for s in self._sessions.values():
+            s.close()
+        self._sessions.clear()
+
+
+class NamdRunnerGroup(click.Group):
+    """A click group that turns namdrunner errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from namdrunner_core.errors import NamdRunnerError
+
+        try:
+            return super().invoke(ctx)
+        except NamdRunnerError as exc:
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            if app is not None and app.verbose:
+                for line in app.command_log_lines():
+                    click.echo(line, err=True)
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
+
+
+@click.group(cls=NamdRunnerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="namdrunner")
-def cli() -> None:
-    """Run NAMD simulations on SLURM clusters over SSH."""
+@click.option("--profile", "-p", metavar="NAME", help="Cluster profile (default: $NAMDRUNNER_PROFILE or alpine).")
+@click.option("--json", "json_output", is_flag=True, help="Print machine-readable JSON instead of tables.")
+@click.option("-v", "--verbose", count=True, help="On errors, show the remote command log.")
+@click.option("--password-stdin", is_flag=True, help="Read the login password from standard input (for scripts).")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int, password_stdin: bool) -> None:
+    """Run NAMD simulations on SLURM clusters over SSH.
+
+    Start with `namdrunner cluster list`, then `namdrunner --profile NAME job create ...`.
+    """
+    if profile is not None:
+        from namdrunner_core.cluster import profile_names
+
+        names = profile_names()
+        if profile not in names:
+            click.echo(f"error: unknown profile {profile!r}; profiles that exist: {', '.join(names)}", err=True)
+            raise click.exceptions.Exit(1)
+    app = AppContext(profile, json_output, verbose, password_stdin)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _register() -> None:
+    from namdrunner_cli.commands import cluster, job, sync, template
+
+    cli.add_command(cluster.cluster)
+    cli.add_command(template.template)
+    cli.add_command(job.job)
+    cli.add_command(sync.sync)
+    cli.add_command(sync.discover)
+    cli.add_command(sync.watch)
+
+
+_register()
 
 
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    cli(prog_name="namdrunner")

@@ -13,28 +13,88 @@ The public API::
         store.sync(session)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from namdrunner_core._version import __version__
-from namdrunner_core.cluster import Cluster, ClusterProfile, Partition, Qos, Session, load_profile, profile_names
-from namdrunner_core.errors import (
-    AuthenticationError,
-    ConnectionFailedError,
-    NamdRunnerError,
-    NotFoundError,
-    ProfileError,
-    RemoteCommandError,
-    RemoteError,
-    SchedulerError,
-    TransferError,
-    UnsafePathError,
-    ValidationError,
-)
-from namdrunner_core.jobs.job import Job, JobOutputs, PreparedJob, prepare_job
-from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary
-from namdrunner_core.namd.config import Template, Variable, VariableType
-from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress
-from namdrunner_core.slurm.resources import Resources
-from namdrunner_core.slurm.states import JobStatus
-from namdrunner_core.store import JobStore
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Cluster, ClusterProfile, Partition, Qos, Session, load_profile, profile_names
+    from namdrunner_core.errors import (
+        AuthenticationError,
+        ConnectionFailedError,
+        NamdRunnerError,
+        NotFoundError,
+        ProfileError,
+        RemoteCommandError,
+        RemoteError,
+        SchedulerError,
+        TransferError,
+        UnsafePathError,
+        ValidationError,
+    )
+    from namdrunner_core.jobs.job import Job, JobOutputs, PreparedJob, prepare_job
+    from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary
+    from namdrunner_core.namd.config import Template, Variable, VariableType
+    from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress
+    from namdrunner_core.slurm.resources import Resources
+    from namdrunner_core.slurm.states import JobStatus
+    from namdrunner_core.store import JobStore
+
+# Public names are imported on first use, so that `import namdrunner_core` (and the CLI's
+# --help) stay fast; heavy modules (SQLAlchemy, Jinja2, paramiko) load only when needed.
+_LAZY: dict[str, str] = {
+    "AuthenticationError": "namdrunner_core.errors",
+    "Cluster": "namdrunner_core.cluster",
+    "ClusterProfile": "namdrunner_core.cluster",
+    "ConnectionFailedError": "namdrunner_core.errors",
+    "Job": "namdrunner_core.jobs.job",
+    "JobOutputs": "namdrunner_core.jobs.job",
+    "JobRecord": "namdrunner_core.jobs.record",
+    "JobStatus": "namdrunner_core.slurm.states",
+    "JobStore": "namdrunner_core.store",
+    "LogOutcome": "namdrunner_core.namd.log",
+    "NamdLogParser": "namdrunner_core.namd.log",
+    "NamdRunnerError": "namdrunner_core.errors",
+    "NotFoundError": "namdrunner_core.errors",
+    "OutputFile": "namdrunner_core.jobs.record",
+    "Partition": "namdrunner_core.cluster",
+    "PreparedJob": "namdrunner_core.jobs.job",
+    "ProfileError": "namdrunner_core.errors",
+    "Progress": "namdrunner_core.namd.log",
+    "ProgressSummary": "namdrunner_core.jobs.record",
+    "Qos": "namdrunner_core.cluster",
+    "RemoteCommandError": "namdrunner_core.errors",
+    "RemoteError": "namdrunner_core.errors",
+    "Resources": "namdrunner_core.slurm.resources",
+    "SchedulerError": "namdrunner_core.errors",
+    "Session": "namdrunner_core.cluster",
+    "Template": "namdrunner_core.namd.config",
+    "TransferError": "namdrunner_core.errors",
+    "UnsafePathError": "namdrunner_core.errors",
+    "ValidationError": "namdrunner_core.errors",
+    "Variable": "namdrunner_core.namd.config",
+    "VariableType": "namdrunner_core.namd.config",
+    "load_profile": "namdrunner_core.cluster",
+    "prepare_job": "namdrunner_core.jobs.job",
+    "profile_names": "namdrunner_core.cluster",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'namdrunner_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AuthenticationError",

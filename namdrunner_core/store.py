@@ -9,7 +9,6 @@ each job) stays the source of truth: a deleted store is rebuilt by ``discover``.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,14 +21,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from namdrunner_core.errors import NamdRunnerError, NotFoundError
 from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary, from_rfc3339, to_rfc3339
-from namdrunner_core.namd.config import Template
-from namdrunner_core.serde import converter
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.store_read import default_db_path
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session as SessionType
     from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
+    from namdrunner_core.namd.config import Template
 
 SCHEMA_VERSION = 1
 
@@ -95,16 +94,6 @@ class _SettingRow(_Base):
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
 
-def default_db_path() -> Path:
-    """``$NAMDRUNNER_DB``, or ``namdrunner.db`` in the platform's user data dir."""
-    env = os.environ.get("NAMDRUNNER_DB")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("namdrunner")) / "namdrunner.db"
-
-
 def _record_to_row(r: JobRecord) -> dict[str, Any]:
     return {
         "job_id": r.job_id,
@@ -117,7 +106,7 @@ def _record_to_row(r: JobRecord) -> dict[str, Any]:
         "slurm_reason": r.slurm_reason,
         "template_id": r.template_id,
         "template_values": r.template_values,
-        "resources": converter.unstructure(r.resources),
+        "resources": attrs.asdict(r.resources),
         "project_dir": r.project_dir,
         "scratch_dir": r.scratch_dir,
         "created_at": to_rfc3339(r.created_at),
@@ -150,7 +139,7 @@ def _row_to_record(row: _JobRow) -> JobRecord:
         status=JobStatus(row.status),
         template_id=row.template_id,
         template_values=dict(row.template_values or {}),
-        resources=converter.structure(row.resources, Resources),
+        resources=Resources(**row.resources),
         project_dir=row.project_dir,
         scratch_dir=row.scratch_dir,
         created_at=created,
@@ -274,25 +263,11 @@ class JobStore:
         with self._session() as s:
             return [_row_to_record(r) for r in s.scalars(q)]
 
-    def list_job_rows(self, *, status: JobStatus | None = None) -> list[dict[str, Any]]:
-        """The columns a job table shows, without building full records (fast for big stores)."""
-        cols = [
-            _JobRow.job_id,
-            _JobRow.job_name,
-            _JobRow.status,
-            _JobRow.slurm_job_id,
-            _JobRow.slurm_state,
-            _JobRow.created_at,
-            _JobRow.profile,
-            _JobRow.progress,
-            _JobRow.resources,
-            _JobRow.workflow_id,
-        ]
-        q = select(*cols).order_by(_JobRow.created_at.desc())
-        if status is not None:
-            q = q.where(_JobRow.status == status.value)
-        with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+    def list_job_rows(self, *, status: JobStatus | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The columns a job table shows, newest first (the fast read path of :mod:`store_read`)."""
+        from namdrunner_core import store_read
+
+        return store_read.list_job_rows(self.path, status=status.value if status else None, limit=limit)
 
     def delete_job(self, job_id: str) -> None:
         """Remove a job's row (the remote side is the lifecycle's business)."""
@@ -302,10 +277,11 @@ class JobStore:
                 raise NotFoundError(f"no job {job_id!r} in the store")
             s.delete(row)
 
-    def count_jobs(self) -> int:
-        """How many jobs the store holds."""
-        with self.engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM jobs")).scalar_one())
+    def count_jobs(self, *, status: JobStatus | None = None) -> int:
+        """How many jobs the store holds (with ``status``, only those)."""
+        from namdrunner_core import store_read
+
+        return store_read.count_jobs(self.path, status=status.value if status else None)
 
     # -- the cluster side ---------------------------------------------------------------------
     def sync(self, session: SessionType, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
@@ -326,12 +302,17 @@ class JobStore:
     # -- templates ------------------------------------------------------------------------------
     def save_template(self, template: Template) -> None:
         """Store (or replace) a user template."""
+        from namdrunner_core.serde import converter
+
         data = converter.unstructure(attrs.evolve(template, builtin=False))
         with self._session() as s:
             s.merge(_TemplateRow(id=template.id, data=data, updated_at=to_rfc3339(dt.datetime.now(dt.UTC)) or ""))
 
     def get_template(self, template_id: str) -> Template:
         """A user template by id."""
+        from namdrunner_core.namd.config import Template
+        from namdrunner_core.serde import converter
+
         with self._session() as s:
             row = s.get(_TemplateRow, template_id)
             if row is None:
@@ -340,6 +321,9 @@ class JobStore:
 
     def list_templates(self) -> list[Template]:
         """Every user template."""
+        from namdrunner_core.namd.config import Template
+        from namdrunner_core.serde import converter
+
         with self._session() as s:
             return [converter.structure(r.data, Template) for r in s.scalars(select(_TemplateRow).order_by("id"))]
 

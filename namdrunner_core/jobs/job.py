@@ -457,7 +457,7 @@ class Job:
         r = self.record
         out = self.session.transport.run_script(
             'for d in "$@"; do echo "@@DIR $d"; [ -d "$d" ] && (cd -- "$d" && find . -path ./input_files -prune -o '
-            "-type f ! -name '.nr*' -printf '%P\\t%s\\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\\n'); done",
+            "-type f ! -name '.nr*' ! -name '.namdrunner*' -printf '%P\\t%s\\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\\n'); done",
             [r.project_dir, r.scratch_dir],
         ).stdout
         lists: dict[str, list[OutputFile]] = {r.project_dir: [], r.scratch_dir: []}

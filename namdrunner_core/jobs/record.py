@@ -312,3 +312,41 @@ def record_from_job_info(
         workflow_id=opt_str(extra, "workflow_id"),
         exit_code=opt_str(extra, "exit_code"),
     )
+
+
+def job_to_dict(record: JobRecord) -> dict[str, Any]:
+    """The stable JSON shape of a job printed by ``--json`` (documented in the CLI reference)."""
+    r = record.resources
+    return {
+        "id": record.job_id,
+        "name": record.job_name,
+        "status": record.status.value,
+        "profile": record.profile,
+        "slurm_job_id": record.slurm_job_id,
+        "slurm_state": record.slurm_state,
+        "slurm_reason": record.slurm_reason,
+        "exit_code": record.exit_code,
+        "error": record.error_info,
+        "template_id": record.template_id,
+        "template_values": record.template_values,
+        "resources": {
+            "cores": r.cores,
+            "memory_gb": r.memory_gb,
+            "walltime": r.walltime,
+            "partition": r.partition,
+            "qos": r.qos,
+            "gpus": r.gpus,
+            "account": r.account,
+            "constraint": r.constraint,
+        },
+        "project_dir": record.project_dir,
+        "scratch_dir": record.scratch_dir,
+        "created_at": to_rfc3339(record.created_at),
+        "submitted_at": to_rfc3339(record.submitted_at),
+        "completed_at": to_rfc3339(record.completed_at),
+        "input_files": list(record.input_files),
+        "output_files": [attrs.asdict(o) for o in record.output_files],
+        "progress": attrs.asdict(record.progress) if record.progress else None,
+        "parent_job_id": record.parent_job_id,
+        "workflow_id": record.workflow_id,
+    }

@@ -92,7 +92,7 @@ while [ $# -ge 6 ]; do
     echo
   done
   echo "@@LIST"
-  (cd -- "$project" 2>/dev/null && find . -path ./input_files -prune -o -type f ! -name '.nr*' \
+  (cd -- "$project" 2>/dev/null && find . -path ./input_files -prune -o -type f ! -name '.nr*' ! -name '.namdrunner*' \
      -printf '%P\t%s\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\n')
   echo "@@ENDLIST"
   log_section "$id" "$project/namd_output.log" "$off"

@@ -430,3 +430,25 @@ def total_steps(text: str) -> int | None:
     if cfg.dynamic or not cfg.commands:
         return None
     return sum(n for _, n in cfg.commands)
+
+
+def parse_assignments(items: list[str] | tuple[str, ...], *, option: str = "--set") -> dict[str, str]:
+    """``["temperature=310", "steps=4800"]`` -> ``{"temperature": "310", "steps": "4800"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValidationError(option, f"{item!r} is not KEY=VALUE (e.g. {option} temperature=310)")
+        out[key] = value.strip()
+    return out
+
+
+def preview_config(template: Template, values: Mapping[str, Any]) -> str:
+    """Render with placeholder names for file variables not given (the template page's preview)."""
+    filled = dict(values)
+    for v in template.file_variables():
+        if not filled.get(v.key) and v.required:
+            ext = v.extensions[0] if v.extensions else ""
+            filled[v.key] = f"{v.key}{ext}"
+    return render_config(template, filled)

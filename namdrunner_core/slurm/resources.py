@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 import attrs
 
-from namdrunner_core.cluster import ClusterProfile, Partition, Qos
 from namdrunner_core.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import ClusterProfile, Partition, Qos
 
 _WALLTIME = re.compile(r"^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
 # Names Slurm accepts for partitions, QOS, accounts and constraints; anything else is refused.

@@ -16,6 +16,7 @@ import io
 import os
 import secrets
 import tarfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
@@ -292,6 +293,7 @@ def put_files(
                     info = tarfile.TarInfo(rel)
                     info.size = len(src)
                     info.mode = 0o644
+                    info.mtime = int(time.time())
                     tar.addfile(info, io.BytesIO(src))
                 done += sizes[rel]
                 if progress:

@@ -1,0 +1,109 @@
+"""``cluster check``: does a profile still match the cluster? Login, partitions, NAMD module, roots."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+
+
+@attrs.frozen(slots=True)
+class Check:
+    """One check's outcome."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+_CHECK_SCRIPT = r"""
+slurm_module=$1; modules=$2; jobs_root=$3; scratch_root=$4
+[ -n "$slurm_module" ] && module load "$slurm_module" >/dev/null 2>&1
+echo "@@WHOAMI $(whoami)@$(hostname)"
+echo "@@SINFO"; sinfo -h -o '%P|%c|%m|%G|%l' 2>&1; echo "@@SINFO_RC $?"
+echo "@@MODULE"
+if type module >/dev/null 2>&1; then
+  ( module purge >/dev/null 2>&1; module load $modules 2>&1 && command -v namd3 namd2 2>&1 ); echo "@@MODULE_RC $?"
+else
+  echo "module command not found"; echo "@@MODULE_RC 127"
+fi
+for r in "$jobs_root" "$scratch_root"; do
+  if mkdir -p -- "$r" 2>/dev/null && t=$(mktemp -p "$r" .nrcheck.XXXXXX 2>/dev/null); then
+    rm -f -- "$t"; echo "@@ROOT ok $r"
+  else
+    echo "@@ROOT fail $r"
+  fi
+done
+"""
+
+
+def check_cluster(session: Session) -> list[Check]:
+    """Run every check in ONE remote command (login shell, as a user's terminal would)."""
+    p = session.profile
+    out = session.transport.run_script(
+        _CHECK_SCRIPT,
+        [p.slurm_module or "", " ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root],
+        login_shell=True,
+        check=False,
+        timeout=120,
+    ).stdout
+    checks = [Check("login", True, session.transport.description)]
+    lines = out.splitlines()
+
+    def section(name: str) -> tuple[list[str], int]:
+        body: list[str] = []
+        rc = 1
+        inside = False
+        for line in lines:
+            if line == f"@@{name}":
+                inside = True
+            elif line.startswith(f"@@{name}_RC "):
+                rc = int(line.split()[-1]) if line.split()[-1].isdigit() else 1
+                inside = False
+            elif inside:
+                body.append(line)
+        return body, rc
+
+    sinfo, rc = section("SINFO")
+    found = {row.split("|")[0].rstrip("*") for row in sinfo if "|" in row}
+    if rc != 0:
+        checks.append(Check("slurm", False, "sinfo failed: " + " ".join(sinfo)[:200]))
+    else:
+        missing = [part.name for part in p.partitions if part.name not in found]
+        checks.append(
+            Check(
+                "partitions",
+                not missing,
+                f"all {len(p.partitions)} profile partitions exist"
+                if not missing
+                else f"not on the cluster: {', '.join(missing)} (the site may have renamed them; update the profile)",
+            )
+        )
+    body, rc = section("MODULE")
+    namd = [line for line in body if line.endswith(("/namd3", "/namd2"))]
+    checks.append(
+        Check(
+            "namd module",
+            rc == 0 and bool(namd),
+            f"module load {' '.join(p.modules)} -> {namd[0]}"
+            if namd
+            else f"`module load {' '.join(p.modules)}` gave no namd3/namd2: {' '.join(body)[:200]}",
+        )
+    )
+    for line in lines:
+        if line.startswith("@@ROOT "):
+            _, status, root = line.split(" ", 2)
+            checks.append(
+                Check(
+                    "storage",
+                    status == "ok",
+                    f"{root} is writable"
+                    if status == "ok"
+                    else f"{root} is not writable (check the profile's roots and quota)",
+                )
+            )
+    return checks

@@ -1,0 +1,58 @@
+"""Watching jobs until they finish: sync plus progress, backing off politely."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from namdrunner_core.jobs.record import JobRecord
+from namdrunner_core.jobs.sync import poll_progress
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+    from namdrunner_core.store import JobStore
+
+
+def watch_jobs(
+    session: Session,
+    store: JobStore,
+    on_update: Callable[[list[JobRecord]], None],
+    *,
+    job_ids: list[str] | None = None,
+    min_interval: float = 2.0,
+    max_interval: float = 60.0,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[JobRecord]:
+    """Sync (and read progress of running jobs) until every watched job is finished.
+
+    Polls at ``min_interval``, doubling to ``max_interval`` while nothing changes and dropping back
+    when something does. ``on_update`` gets the watched records after every round.
+    """
+    interval = min_interval
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def watched() -> list[JobRecord]:
+        records = store.list_jobs(profile=session.profile.name)
+        records = [r for r in records if r.remote_user == session.user]
+        if job_ids is not None:
+            return [r for r in records if r.job_id in job_ids]
+        return [r for r in records if r.slurm_job_id and (r.status.is_active or not r.finalized)]
+
+    targets = [r.job_id for r in watched()]
+    job_ids = targets if job_ids is None else job_ids
+    while True:
+        report = store.sync(session, [r for r in watched() if r.status.is_active or not r.finalized])
+        current = watched()
+        running = [r for r in current if r.status.is_active]
+        if running:
+            poll_progress(store, session, running)
+            current = watched()
+        on_update(current)
+        if all(r.status.is_terminal and r.finalized for r in current):
+            return current
+        if deadline is not None and time.monotonic() > deadline:
+            return current
+        interval = min_interval if report.changed else min(interval * 2, max_interval)
+        sleep(interval)

@@ -1,0 +1,98 @@
+"""Read-only listing of the job store without importing SQLAlchemy.
+
+Importing SQLAlchemy costs about 170 ms here, more than `namdrunner job list` may take in all; the
+one query that lists jobs therefore runs on the standard library's sqlite3, read-only. Every write,
+the schema and its migrations stay with :class:`namdrunner_core.store.JobStore` (SQLAlchemy 2 ORM);
+a unit test proves both read the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from namdrunner_core.errors import NamdRunnerError
+
+#: The schema version this code reads (kept equal to namdrunner_core.store.SCHEMA_VERSION by a test).
+READ_SCHEMA_VERSION = 1
+LIST_COLUMNS = (
+    "job_id",
+    "job_name",
+    "status",
+    "slurm_job_id",
+    "slurm_state",
+    "created_at",
+    "profile",
+    "progress",
+    "resources",
+    "workflow_id",
+)
+_JSON_COLUMNS = {"progress", "resources"}
+
+
+def default_db_path() -> Path:
+    """``$NAMDRUNNER_DB``, or ``namdrunner.db`` in the platform's user data dir."""
+    env = os.environ.get("NAMDRUNNER_DB")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("namdrunner")) / "namdrunner.db"
+
+
+def _connect(path: Path) -> sqlite3.Connection | None:
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if version is None or int(version[0]) > READ_SCHEMA_VERSION:
+        conn.close()
+        raise NamdRunnerError(
+            f"{path} has schema {version and version[0]}; this namdrunner reads "
+            f"{READ_SCHEMA_VERSION}: upgrade namdrunner"
+        )
+    return conn
+
+
+def list_job_rows(path: Path, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The columns a job table shows, newest first (JSON columns decoded)."""
+    conn = _connect(path)
+    if conn is None:
+        return []
+    sql = f"SELECT {', '.join(LIST_COLUMNS)} FROM jobs"  # noqa: S608 - fixed column names, no user text
+    params: list[Any] = []
+    if status is not None:
+        sql += " WHERE status = ?"
+        params.append(status)
+    sql += " ORDER BY created_at DESC"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    try:
+        rows = conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+    out = []
+    for row in rows:
+        item = dict(zip(LIST_COLUMNS, row, strict=True))
+        for key in _JSON_COLUMNS:
+            if isinstance(item[key], str):
+                item[key] = json.loads(item[key])
+        out.append(item)
+    return out
+
+
+def count_jobs(path: Path, *, status: str | None = None) -> int:
+    """How many jobs (with ``status``, only those)."""
+    conn = _connect(path)
+    if conn is None:
+        return 0
+    try:
+        if status is None:
+            return int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+        return int(conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
+    finally:
+        conn.close()
