@@ -77,17 +77,18 @@ def create(
     resources = Resources(
         cores=cores, memory_gb=memory_gb, walltime=walltime, partition=partition, qos=qos, gpus=gpus, account=account
     )
-    if dry_run:
-        import getpass
+    import getpass
 
-        from namdrunner_core.cluster import load_profile
-        from namdrunner_core.jobs.job import prepare_job
-        from namdrunner_core.jobs.record import job_to_dict
+    from namdrunner_core.cluster import load_profile
+    from namdrunner_core.jobs.job import Job, PreparedJob, prepare_job
 
-        profile = load_profile(app.profile)
-        prepared = prepare_job(
+    # Validate everything before connecting: bad input never costs a password or a Duo push.
+    profile = load_profile(app.profile)
+
+    def prepare(user: str) -> PreparedJob:
+        return prepare_job(
             profile,
-            profile.user or getpass.getuser(),
+            user,
             app.store,
             name=name,
             template=template_id,
@@ -95,6 +96,11 @@ def create(
             files=list(files),
             resources=resources,
         )
+
+    prepared = prepare(profile.user or getpass.getuser())
+    if dry_run:
+        from namdrunner_core.jobs.record import job_to_dict
+
         if app.json:
             from namdrunner_cli.render import print_json
 
@@ -108,20 +114,12 @@ def create(
             click.echo(prepared.sbatch_text, nl=False)
         return
     from namdrunner_cli.render import transfer_progress
-    from namdrunner_core.jobs.job import Job
 
     session = app.session()
+    if session.user != prepared.record.remote_user:  # the ssh config named another user: its paths differ
+        prepared = prepare(session.user)
     with transfer_progress("upload", enabled=not app.json) as progress:
-        j = Job.create(
-            session,
-            app.store,
-            name=name,
-            template=template_id,
-            values=values,
-            files=list(files),
-            resources=resources,
-            progress=progress,
-        )
+        j = Job.create_prepared(session, app.store, prepared, progress=progress)
     if submit_now:
         j.submit()
     _print_job(app, j)

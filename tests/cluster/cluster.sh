@@ -295,11 +295,12 @@ start_slurm() {
         || die "no accounting association for $TEST_USER; see $STATE/log/slurmdbd.log"
 
     if ! pid_alive "$STATE/run/slurmctld.pid"; then
-        slurmctld -f "$SLURM_CONF"
+        # Cold start (-c): jobs of an earlier run of this test cluster must not hold its one node.
+        slurmctld -c -f "$SLURM_CONF"
     fi
     wait_for 60 slurmctld scontrol ping
     if ! pid_alive "$STATE/run/slurmd.pid"; then
-        slurmd -f "$SLURM_CONF" -N "$NODE_NAME"
+        slurmd -c -f "$SLURM_CONF" -N "$NODE_NAME"
     fi
     wait_for 60 "node $NODE_NAME to register" bash -c \
         "sinfo -h -N -n $NODE_NAME -o '%T' | grep -Eqv 'unknown|down|not_responding|^$'"
