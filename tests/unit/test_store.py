@@ -1,0 +1,110 @@
+"""The JobStore: rows, schema versions, two processes at once, and the sqlite3 read path."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import attrs
+import pytest
+
+from benchmarks._fixtures import make_store
+from namdrunner_core import store as store_mod
+from namdrunner_core import store_read
+from namdrunner_core.errors import NamdRunnerError, NotFoundError
+from namdrunner_core.namd.library import builtin_template
+from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.store import JobStore
+
+
+def test_round_trip_and_prefix_lookup(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s.db", 5)
+    jobs = store.list_jobs()
+    assert len(jobs) == 5
+    one = jobs[0]
+    assert store.get_job(one.job_id) == one
+    assert store.get_job(one.job_id[:16]).job_id == one.job_id
+    with pytest.raises(NotFoundError, match="ambiguous"):
+        store.get_job("bench_job_")
+    changed = attrs.evolve(one, status=JobStatus.FAILED, error_info="boom")
+    store.save_job(changed)
+    assert store.get_job(one.job_id) == changed
+    with pytest.raises(NamdRunnerError, match="already exists"):
+        store.add_job(changed)
+    store.delete_job(one.job_id)
+    with pytest.raises(NotFoundError):
+        store.get_job(one.job_id)
+
+
+def test_filters(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s.db", 21)
+    assert {r.status for r in store.list_jobs(status=JobStatus.RUNNING)} == {JobStatus.RUNNING}
+    assert all(r.status.is_active for r in store.list_jobs(active_only=True))
+    assert store.count_jobs() == 21
+    assert store.count_jobs(status=JobStatus.CREATED) == 3
+
+
+def test_read_path_agrees_with_the_orm(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s.db", 30)
+    fast = store_read.list_job_rows(store.path, limit=10)
+    orm = store.list_jobs()[:10]
+    assert [r["job_id"] for r in fast] == [r.job_id for r in orm]
+    for row, rec in zip(fast, orm, strict=True):
+        assert row["status"] == rec.status.value
+        assert row["slurm_job_id"] == rec.slurm_job_id
+        assert row["progress"] == (attrs.asdict(rec.progress) if rec.progress else None)
+        assert row["resources"] == attrs.asdict(rec.resources)
+    assert store_read.READ_SCHEMA_VERSION == store_mod.SCHEMA_VERSION
+    assert store_read.list_job_rows(tmp_path / "missing.db") == []
+
+
+def test_schema_version_and_migrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.db"
+    JobStore(path)
+    assert JobStore(path).schema_version == store_mod.SCHEMA_VERSION
+    calls: list[int] = []
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", store_mod.SCHEMA_VERSION + 1)
+    monkeypatch.setitem(store_mod.MIGRATIONS, store_mod.SCHEMA_VERSION - 1, lambda conn: calls.append(1))
+    assert JobStore(path).schema_version == store_mod.SCHEMA_VERSION
+    assert calls == [1]
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(NamdRunnerError, match="newer namdrunner"):
+        JobStore(path)
+
+
+def _writer(path: str, start: int) -> None:
+    store = JobStore(path)
+    base = make_store(Path(path + f".{start}.src"), 40).list_jobs()
+    for i, rec in enumerate(base):
+        store.save_job(attrs.evolve(rec, job_id=f"p{start}_{i}"))
+
+
+def test_two_processes_write_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    JobStore(path)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(path), n)) for n in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert JobStore(path).count_jobs() == 80
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_templates_and_settings(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "s.db")
+    t = attrs.evolve(builtin_template("vacuum_optimization_v1"), id="mine")
+    store.save_template(t)
+    assert store.get_template("mine") == attrs.evolve(t, builtin=False)
+    assert [x.id for x in store.list_templates()] == ["mine"]
+    store.delete_template("mine")
+    with pytest.raises(NotFoundError):
+        store.get_template("mine")
+    store.set_setting("default_profile", "alpine")
+    assert store.get_setting("default_profile") == "alpine"
+    assert store.get_setting("nope", 3) == 3
