@@ -22,6 +22,8 @@ PY="$ROOT/.venv/bin/python"
 echo "== ruff check";        "$PY" -m ruff check .
 echo "== ruff format";       "$PY" -m ruff format --check .
 echo "== mypy --strict";     "$PY" -m mypy --strict namdrunner_core namdrunner_cli
+echo "== mkdocs build --strict"
+NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict -q -d "$(mktemp -d)"
 echo "== pytest"
 # CI=true makes a missing cluster an error instead of a skip.
 CI=true "$PY" -m pytest tests -q -p no:cacheprovider "$@"
