@@ -208,6 +208,12 @@ class SSHTarget:
     known_hosts_path: str | None = None
 
 
+def _close_quietly(chan: paramiko.Channel) -> None:
+    """Close a channel on an error path, where the transport may already be dead."""
+    with contextlib.suppress(Exception):
+        chan.close()
+
+
 class SSHTransport(BaseTransport):
     """One authenticated SSH session: every command and transfer reuses it."""
 
@@ -372,10 +378,10 @@ class SSHTransport(BaseTransport):
     def _finish(self, chan: paramiko.Channel, err_thread: threading.Thread, command: str, timeout: float | None) -> int:
         err_thread.join(timeout)
         if not chan.status_event.wait(timeout):
-            chan.close()
+            _close_quietly(chan)
             raise CommandTimeoutError(f"remote command timed out after {timeout:g} s: {command}")
         code = chan.recv_exit_status()
-        chan.close()
+        _close_quietly(chan)
         if code == -1:
             raise ConnectionDropped("channel closed without an exit status")
         return code
@@ -395,7 +401,7 @@ class SSHTransport(BaseTransport):
                     break
                 out.append(data)
         except TimeoutError as exc:
-            chan.close()
+            _close_quietly(chan)
             raise CommandTimeoutError(f"remote command timed out after {timeout:g} s: {command}") from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
@@ -421,10 +427,10 @@ class SSHTransport(BaseTransport):
                     break
                 out.append(data)
         except TimeoutError as exc:
-            chan.close()
+            _close_quietly(chan)
             raise CommandTimeoutError(f"upload timed out after {timeout:g} s: {command}") from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            chan.close()
+            _close_quietly(chan)
             raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
         code = self._finish(chan, err_thread, command, timeout)
         return code, b"".join(out), b"".join(err), sent
@@ -443,10 +449,10 @@ class SSHTransport(BaseTransport):
                 received += len(data)
                 sink(data)
         except TimeoutError as exc:
-            chan.close()
+            _close_quietly(chan)
             raise CommandTimeoutError(f"download timed out after {timeout:g} s: {command}") from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            chan.close()
+            _close_quietly(chan)
             raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
         code = self._finish(chan, err_thread, command, timeout)
         return code, b"".join(err), received
