@@ -26,20 +26,21 @@ CPU_TITLES = [
 ]  # fmt: skip
 PERIODIC_TITLES = ("PRESSURE", "GPRESSURE", "VOLUME", "PRESSAVG", "GPRESSAVG")
 
-# Lines worth reading; everything else (parameter echo, load balancing, Tcl chatter) is skipped in C.
-_INTERESTING = re.compile(
-    rb"^(?:ETITLE:|TIMING:|PERFORMANCE:|TCL: (?:Running|Minimizing) for|Info: |WRITING |FINISHED WRITING RESTART COORD"
-    rb"|WallClock:|\[Partition \d+\]\[Node \d+\] End of program|Program finished|Charm\+\+ fatal error)[^\n]*",
-    re.MULTILINE,
+# Per-line work is kept to lines whose every occurrence matters (run commands, header Info lines,
+# and ENERGY/ETITLE when rows are kept); for everything else only the LAST occurrence in a block
+# matters, and that is found with rfind in C.
+_COMMANDS_RE = re.compile(rb"^TCL: (Running|Minimizing) for (\d+) steps", re.MULTILINE)
+_INFO_RE = re.compile(
+    rb"^Info: (?:NAMD |TIMESTEP|FIRST TIMESTEP|\d+ ATOMS|Benchmark time|Initial time)[^\n]*", re.MULTILINE
 )
-_INTERESTING_WITH_ENERGY = re.compile(_INTERESTING.pattern.replace(rb"^(?:", rb"^(?:ENERGY:|"), re.MULTILINE)
+_ROWS_RE = re.compile(rb"^(?:ENERGY|ETITLE):[^\n]*", re.MULTILINE)
 _TIMING = re.compile(
     rb"TIMING: (\d+)\s+CPU: ([\d.eE+-]+), ([\d.eE+-]+)/step\s+Wall: ([\d.eE+-]+), ([\d.eE+-]+)/step"
     rb"(?:, ([\d.eE+-]+) ns/days?)?, ([\d.eE+-]+) hours remaining, ([\d.eE+-]+) MB"
 )
 _PERFORMANCE = re.compile(rb"PERFORMANCE: (\d+)\s+averaging ([\d.eE+-]+) ns/day, ([\d.eE+-]+) sec/step")
-_COMMAND = re.compile(rb"TCL: (Running|Minimizing) for (\d+) steps")
 _AT_STEP = re.compile(rb"AT STEP (\d+)")
+_DIGITS = re.compile(rb"\d+")
 _VERSION = re.compile(rb"Info: NAMD ([\w.+-]+) for ([\w.+-]+)")
 _ATOMS = re.compile(rb"Info: (\d+) ATOMS\s*$")
 _BENCH = re.compile(rb"Info: (?:Benchmark|Initial) time: \d+ CPUs ([\d.eE+-]+) s/step ([\d.eE+-]+) (days/ns|ns/day)")
@@ -119,6 +120,24 @@ class Progress:
     message: str = ""
 
 
+def _last_line(block: bytes, prefix: bytes) -> bytes | None:
+    """The last line of ``block`` that starts with ``prefix`` (block starts at a line start)."""
+    pos = block.rfind(b"\n" + prefix)
+    if pos >= 0:
+        start = pos + 1
+    elif block.startswith(prefix):
+        start = 0
+    else:
+        return None
+    end = block.find(b"\n", start)
+    return block[start : end if end >= 0 else len(block)]
+
+
+def _int_at(block: bytes, pos: int) -> int | None:
+    m = _DIGITS.match(block, pos)
+    return int(m.group(0)) if m else None
+
+
 def _floats(parts: list[bytes]) -> list[float]:
     out = []
     for p in parts:
@@ -146,7 +165,6 @@ class NamdLogParser:
         self.on_energy = on_energy
         self.energies: list[EnergyRow] = []
         self._partial = b""
-        self._pattern = _INTERESTING_WITH_ENERGY if (keep_energies or on_energy) else _INTERESTING
 
     # -- input ----------------------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -173,18 +191,63 @@ class NamdLogParser:
     # -- scanning -------------------------------------------------------------------------------
     def _scan(self, block: bytes) -> None:
         st = self.state
-        if not (self.keep_energies or self.on_energy):
-            # Only the newest ENERGY line matters for progress: find it without a Python loop.
+        if self.keep_energies or self.on_energy:
+            for m in _ROWS_RE.finditer(block):
+                line = m.group(0)
+                if line.startswith(b"ENERGY:"):
+                    self._energy_line(line)
+                else:
+                    st.titles = [t.decode() for t in line.split()[2:]]
+        else:
+            # Only the newest ENERGY line and ETITLE matter for progress: found without a Python loop.
             n = block.count(b"\nENERGY:") + (1 if block.startswith(b"ENERGY:") else 0)
             if n:
-                last = block.rfind(b"\nENERGY:")
-                last = 0 if last < 0 else last + 1
-                self._energy_line(block[last : block.find(b"\n", last)], store=False)
+                last = _last_line(block, b"ENERGY:")
+                if last is not None:
+                    self._energy_line(last, store=False)
                 st.energy_rows += n
-        for m in self._pattern.finditer(block):
-            self._line(m.group(0))
+            title = _last_line(block, b"ETITLE:")
+            if title is not None:
+                st.titles = [t.decode() for t in title.split()[2:]]
+        for m in _COMMANDS_RE.finditer(block):
+            st.commands.append(("run" if m.group(1) == b"Running" else "minimize", int(m.group(2))))
+        if b"Info: " in block:
+            for m in _INFO_RE.finditer(block):
+                self._info(m.group(0))
+        for prefix in (b"TIMING:", b"PERFORMANCE:", b"WallClock:"):
+            last_line = _last_line(block, prefix)
+            if last_line is not None:
+                self._line(last_line)
+        self._writes(block)
+        if b"End of program" in block or b"\nProgram finished" in block:
+            st.end_of_program = True
         if b"ERROR" in block or b"Warning" in block:
             self._messages(block)
+
+    def _writes(self, block: bytes) -> None:
+        """Checkpoints, final outputs and the newest step of WRITING lines, from their last occurrences."""
+        st = self.state
+        at = block.rfind(b" AT STEP ")
+        if at >= 0:
+            m = _AT_STEP.match(block, at + 1)
+            if m:
+                step = int(m.group(1))
+                st.current_step = step if st.current_step is None else max(st.current_step, step)
+        finished = block.rfind(b"FINISHED WRITING RESTART COORD")
+        restart_marker = b"WRITING COORDINATES TO RESTART FILE AT STEP "
+        if finished >= 0:
+            w = block.rfind(restart_marker, 0, finished)
+            if w >= 0:
+                st.last_checkpoint_step = _int_at(block, w + len(restart_marker))
+            elif st.pending_checkpoint_step is not None:
+                st.last_checkpoint_step = st.pending_checkpoint_step
+        w = block.rfind(restart_marker)
+        if w >= 0:
+            st.pending_checkpoint_step = _int_at(block, w + len(restart_marker))
+        out_marker = b"WRITING COORDINATES TO OUTPUT FILE AT STEP "
+        o = block.rfind(out_marker)
+        if o >= 0:
+            st.final_output_step = _int_at(block, o + len(out_marker))
 
     def _messages(self, block: bytes) -> None:
         st = self.state
@@ -235,12 +298,7 @@ class NamdLogParser:
 
     def _line(self, line: bytes) -> None:
         st = self.state
-        c = line[:2]
-        if c == b"EN":
-            self._energy_line(line)
-        elif c == b"ET":
-            st.titles = [t.decode() for t in line.split()[2:]]
-        elif c == b"TI":
+        if line.startswith(b"TIMING:"):
             m = _TIMING.match(line)
             if m:
                 ns = float(m.group(6)) if m.group(6) else None
@@ -256,34 +314,14 @@ class NamdLogParser:
                 )
                 st.last_timing = t
                 st.current_step = t.step if st.current_step is None else max(st.current_step, t.step)
-        elif c == b"PE":
+        elif line.startswith(b"PERFORMANCE:"):
             m = _PERFORMANCE.match(line)
             if m:
                 st.performance_ns_per_day = float(m.group(2))
-        elif c == b"TC":
-            m = _COMMAND.match(line)
-            if m:
-                st.commands.append(("run" if m.group(1) == b"Running" else "minimize", int(m.group(2))))
-        elif c == b"In":
-            self._info(line)
-        elif c == b"WR":
-            m = _AT_STEP.search(line)
-            if m:
-                step = int(m.group(1))
-                st.current_step = step if st.current_step is None else max(st.current_step, step)
-                if b"TO RESTART FILE" in line and b"COORDINATES" in line:
-                    st.pending_checkpoint_step = step
-                elif b"COORDINATES TO OUTPUT FILE" in line:
-                    st.final_output_step = step
-        elif c == b"FI":
-            if st.pending_checkpoint_step is not None:
-                st.last_checkpoint_step = st.pending_checkpoint_step
-        elif c == b"Wa":
+        elif line.startswith(b"WallClock:"):
             m = _WALLCLOCK.match(line)
             if m:
                 st.wallclock_s = float(m.group(1))
-        elif c in (b"[P", b"Pr"):
-            st.end_of_program = True
 
     def _info(self, line: bytes) -> None:
         st = self.state

@@ -117,3 +117,42 @@ def test_iter_energy_rows_streams() -> None:
     rows = list(iter_energy_rows(CPU))
     assert len(rows) == 81
     assert rows[0].step == 9000
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 5000), min_size=1, max_size=40))
+def test_any_split_gives_the_same_result_when_streaming(cuts: list[int]) -> None:
+    data = CPU.read_bytes()
+    p = NamdLogParser()
+    pos = 0
+    for c in cuts:
+        p.feed(data[pos : pos + c])
+        pos += c
+    p.feed(data[pos:])
+    assert converter.unstructure(p.state) == converter.unstructure(parse(CPU).state)
+
+
+RESTARTS = (
+    "Info: TIMESTEP 2\nInfo: FIRST TIMESTEP 0\nTCL: Running for 300 steps\n"
+    "WRITING EXTENDED SYSTEM TO RESTART FILE AT STEP 100\nWRITING COORDINATES TO RESTART FILE AT STEP 100\n"
+    "FINISHED WRITING RESTART COORDINATES\nWRITING VELOCITIES TO RESTART FILE AT STEP 100\n"
+    "ENERGY:     200 1 2 3 4 5 6 7 8 9 10 300 12 13 14\n"
+    "WRITING EXTENDED SYSTEM TO RESTART FILE AT STEP 200\nWRITING COORDINATES TO RESTART FILE AT STEP 200\n"
+)
+
+
+def test_checkpoint_counts_only_finished_restart_writes() -> None:
+    p = parse_log_text(RESTARTS)
+    assert p.state.last_checkpoint_step == 100  # the step-200 write never finished
+    assert p.state.current_step == 200
+    p.feed(b"FINISHED WRITING RESTART COORDINATES\n")
+    assert p.state.last_checkpoint_step == 200
+
+
+@given(st.integers(1, len(RESTARTS) - 1))
+def test_checkpoint_across_any_split(cut: int) -> None:
+    data = (RESTARTS + "FINISHED WRITING RESTART COORDINATES\n").encode()
+    p = NamdLogParser()
+    p.feed(data[:cut])
+    p.feed(data[cut:])
+    assert p.state.last_checkpoint_step == 200
