@@ -11,14 +11,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
+import queue
 import secrets
 import tarfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import attrs
 
@@ -28,13 +32,24 @@ from namdrunner_core.transport.base import ProgressCallback, Transport
 CHUNK = 1024 * 1024
 PARTIAL_SUFFIX = ".nrpart"
 
-_PUT_SCRIPT = r"""
+# sha256 on the remote: OpenSSL's (SHA-NI, ~1.4 GB/s here) when installed, else coreutils' (~0.3 GB/s).
+_HASHER = r"""
+if command -v openssl >/dev/null 2>&1; then
+  hash_stdin() { openssl dgst -sha256 -r | cut -d' ' -f1; }
+else
+  hash_stdin() { sha256sum | cut -d' ' -f1; }
+fi
+"""
+
+_PUT_SCRIPT = (
+    _HASHER
+    + r"""
 set -u
 final=$1; tmp=$2; size=$3; mode=$4
 trap 'rm -f -- "$tmp"' EXIT
 mkdir -p -- "$(dirname -- "$final")" || exit 10
 # The payload is exactly $size bytes followed by one line with its sha256; hash while writing.
-sum=$(head -c "$size" | tee -- "$tmp" | sha256sum | cut -d' ' -f1) || exit 11
+sum=$(head -c "$size" | tee -- "$tmp" | hash_stdin) || exit 11
 IFS= read -r expected || { echo "upload stream ended early" >&2; exit 12; }
 got=$(stat -c %s -- "$tmp") || exit 13
 [ "$got" = "$size" ] || { echo "short upload: $got of $size bytes" >&2; exit 13; }
@@ -42,15 +57,19 @@ got=$(stat -c %s -- "$tmp") || exit 13
 chmod "$mode" -- "$tmp" && mv -f -- "$tmp" "$final" || exit 15
 trap - EXIT
 """
+)
 
-_GET_SCRIPT = r"""
+_GET_SCRIPT = (
+    _HASHER
+    + r"""
 set -u
 f=$1; offset=$2
 [ -f "$f" ] || { echo "no such file: $f" >&2; exit 20; }
 size=$(stat -c %s -- "$f")
 echo "size $size" >&2
-tail -c +"$((offset + 1))" -- "$f" | tee >(sha256sum | sed 's/^/sha256 /; s/ *-$//' >&2)
+tail -c +"$((offset + 1))" -- "$f" | tee >(hash_stdin | sed 's/^/sha256 /' >&2)
 """
+)
 
 _MANIFEST_SCRIPT = r"""
 set -u
@@ -58,7 +77,11 @@ root=$1
 [ -d "$root" ] || exit 0
 cd -- "$root" && find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 \
   | xargs -0 -r stat -c '%s %n' | while IFS= read -r line; do printf '%s\n' "$line"; done
-find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r sha256sum
+if command -v openssl >/dev/null 2>&1; then
+  find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r openssl dgst -sha256 -r
+else
+  find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r sha256sum
+fi
 """
 
 _PUT_TREE_SCRIPT = r"""
@@ -71,8 +94,10 @@ cd -- "$root/$stage" || exit 32
 sha256sum -c --quiet .namdrunner-manifest.sha256 >&2 \
   || { echo "checksum mismatch after upload" >&2; exit 33; }
 rm -f .namdrunner-manifest.sha256
-find . -type f -print0 | while IFS= read -r -d '' f; do
-  mkdir -p -- "../$(dirname -- "$f")" && mv -f -- "$f" "../$f" || exit 34
+# Rename into place a directory at a time (a fork per file made 2,000 small files take seconds).
+find . -type d -print0 | while IFS= read -r -d '' d; do
+  mkdir -p -- "../$d" || exit 34
+  find "$d" -maxdepth 1 -type f -print0 | xargs -0 -r mv -f -t "../$d" -- || exit 35
 done
 """
 
@@ -104,6 +129,81 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _read_ahead(path: Path, digest: Any, depth: int = 8) -> Iterator[bytes]:
+    """The file's chunks, read and hashed on a thread ahead of the sender (both release the GIL),
+    so that reading and hashing overlap with encrypting and sending."""
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            with path.open("rb") as fh:
+                while not stop.is_set():
+                    block = fh.read(CHUNK)
+                    if not block:
+                        break
+                    digest.update(block)
+                    chunks.put(block)
+            chunks.put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            chunks.put(exc)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise TransferError(f"reading {path} failed: {item}") from item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                chunks.get_nowait()
+            thread.join(0.01)
+
+
+class _WriteBehind:
+    """Writes and hashes received chunks on a thread (both release the GIL), so that the thread
+    receiving from the network never waits for the disk or the hash."""
+
+    def __init__(self, fh: Any, digest: Any, depth: int = 16) -> None:
+        self._fh, self._digest = fh, digest
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            block = self._queue.get()
+            if block is None:
+                return
+            if self._error is None:
+                try:
+                    self._fh.write(block)
+                    self._digest.update(block)
+                except BaseException as exc:  # noqa: BLE001 - re-raised by the receiving thread
+                    self._error = exc
+
+    def put(self, block: bytes) -> None:
+        if self._error is not None:
+            raise TransferError(f"writing the download failed: {self._error}")
+        self._queue.put(block)
+
+    def __enter__(self) -> _WriteBehind:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise TransferError(f"writing the download failed: {self._error}")
+
+
 def _tmp_name(remote: str) -> str:
     p = PurePosixPath(remote)
     return str(p.with_name(f".{p.name}.{secrets.token_hex(4)}{PARTIAL_SUFFIX}"))
@@ -122,20 +222,15 @@ def put_file(
     if not local.is_file():
         raise TransferError(f"local file not found: {local}")
     size = local.stat().st_size
-    digest = hashlib.sha256()
 
     def chunks() -> Iterator[bytes]:
         done = 0
-        with local.open("rb") as fh:
-            while True:
-                block = fh.read(CHUNK)
-                if not block:
-                    break
-                digest.update(block)
-                done += len(block)
-                if progress:
-                    progress(done, size)
-                yield block
+        digest = hashlib.sha256()
+        for block in _read_ahead(local, digest):
+            done += len(block)
+            if progress:
+                progress(done, size)
+            yield block
         if done != size:
             raise TransferError(f"{local} changed size during upload ({done} of {size} bytes)")
         yield (digest.hexdigest() + "\n").encode()
@@ -170,16 +265,14 @@ def get_file(
     if not resume and partial.exists():
         partial.unlink()
     digest = hashlib.sha256()
-    total = [0]
     done = [offset]
-    with partial.open("ab") as fh:
+    with partial.open("ab") as fh, _WriteBehind(fh, digest) as writer:
 
         def sink(data: bytes) -> None:
-            fh.write(data)
-            digest.update(data)
+            writer.put(data)
             done[0] += len(data)
             if progress:
-                progress(done[0], max(total[0], done[0]))
+                progress(done[0], done[0])
 
         result = transport.get_stream(["bash", "-c", _GET_SCRIPT, "namdrunner-get", remote, str(offset)], sink)
     info = dict(line.split(" ", 1) for line in result.stderr.splitlines() if line.startswith(("size ", "sha256 ")))
@@ -190,7 +283,6 @@ def get_file(
             + (" (the partial file is kept; run again to resume)" if partial.exists() else "")
         )
     remote_size = int(info["size"])
-    total[0] = remote_size
     if info["sha256"].strip() != digest.hexdigest():
         partial.unlink(missing_ok=True)
         raise TransferError(f"download of {remote} did not verify (checksum mismatch); run again")
@@ -199,7 +291,7 @@ def get_file(
         raise TransferError(f"download of {remote} has the wrong size; the remote file changed, run again")
     if offset:
         # A resumed file: prove the whole, not just the tail we fetched now.
-        whole = transport.run(["sha256sum", "--", remote]).stdout.split(" ", 1)[0]
+        whole = transport.run_script(_HASHER + 'hash_stdin < "$1"', [remote]).stdout.strip()
         if whole != sha256_file(partial):
             partial.unlink(missing_ok=True)
             raise TransferError(f"resumed download of {remote} did not verify; the partial was discarded, run again")
@@ -218,7 +310,7 @@ def remote_manifest(transport: Transport, root: str) -> dict[str, RemoteFileInfo
         if not line:
             continue
         head, _, rest = line.partition(" ")
-        if len(head) == 64 and rest.startswith(" ./"):
+        if len(head) == 64 and rest.startswith((" ./", "*./")):  # sha256sum or `openssl dgst -r`
             sums[rest[3:]] = head
         elif head.isdigit() and rest.startswith("./"):
             sizes[rest[2:]] = int(head)
