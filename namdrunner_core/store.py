@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
     from namdrunner_core.namd.config import Template
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Base(DeclarativeBase):
@@ -75,6 +75,14 @@ class _JobRow(_Base):
     parent_job_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
     workflow_id: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)
     exit_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    workflow_stage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class _WorkflowRow(_Base):
+    __tablename__ = "workflows"
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[str] = mapped_column(String(40), index=True)
 
 
 class _TemplateRow(_Base):
@@ -90,8 +98,14 @@ class _SettingRow(_Base):
     value: Mapped[Any] = mapped_column(JSON)
 
 
+def _v1_to_v2(conn: Connection) -> None:
+    """Workflows: a table of their own, and each job's stage number."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN workflow_stage INTEGER"))
+    _WorkflowRow.__table__.create(conn)  # type: ignore[attr-defined]
+
+
 #: Schema migrations: MIGRATIONS[n] upgrades a version-n store to n+1 (in one transaction).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
 
 
 def _record_to_row(r: JobRecord) -> dict[str, Any]:
@@ -126,6 +140,7 @@ def _record_to_row(r: JobRecord) -> dict[str, Any]:
         "parent_job_id": r.parent_job_id,
         "workflow_id": r.workflow_id,
         "exit_code": r.exit_code,
+        "workflow_stage": r.workflow_stage,
     }
 
 
@@ -162,6 +177,7 @@ def _row_to_record(row: _JobRow) -> JobRecord:
         parent_job_id=row.parent_job_id,
         workflow_id=row.workflow_id,
         exit_code=row.exit_code,
+        workflow_stage=row.workflow_stage,
     )
 
 
@@ -298,6 +314,39 @@ class JobStore:
         from namdrunner_core.jobs.sync import discover_jobs
 
         return discover_jobs(self, session)
+
+    # -- workflows ------------------------------------------------------------------------------
+    def save_workflow(self, workflow_id: str, data: dict[str, Any], created_at: str) -> None:
+        """Store (or replace) a workflow's description (its stages' job ids, names, template)."""
+        with self._session() as s:
+            s.merge(_WorkflowRow(id=workflow_id, data=data, created_at=created_at))
+
+    def get_workflow(self, workflow_id: str) -> dict[str, Any]:
+        """A workflow's stored description (a unique prefix of the id works too)."""
+        with self._session() as s:
+            row = s.get(_WorkflowRow, workflow_id)
+            if row is None:
+                matches = s.scalars(
+                    select(_WorkflowRow).where(_WorkflowRow.id.startswith(workflow_id, autoescape=True))
+                )
+                found = list(matches)
+                if len(found) != 1:
+                    raise NotFoundError(f"no workflow {workflow_id!r}; `namdrunner workflow list` shows them")
+                row = found[0]
+            return {"id": row.id, "created_at": row.created_at, **row.data}
+
+    def list_workflows(self) -> list[dict[str, Any]]:
+        """Every workflow, newest first."""
+        with self._session() as s:
+            rows = s.scalars(select(_WorkflowRow).order_by(_WorkflowRow.created_at.desc()))
+            return [{"id": r.id, "created_at": r.created_at, **r.data} for r in rows]
+
+    def delete_workflow(self, workflow_id: str) -> None:
+        """Remove a workflow's row (its jobs are deleted separately)."""
+        with self._session() as s:
+            row = s.get(_WorkflowRow, workflow_id)
+            if row is not None:
+                s.delete(row)
 
     # -- templates ------------------------------------------------------------------------------
     def save_template(self, template: Template) -> None:

@@ -37,7 +37,7 @@ from namdrunner_core.jobs.record import (
 from namdrunner_core.jobs.remote import LOG_SCRIPT, parse_log_output
 from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.namd.config import INPUT_DIR, Template, preflight, render_config, total_steps
-from namdrunner_core.namd.inputs import check_input_files
+from namdrunner_core.namd.inputs import check_file_name, check_input_files
 from namdrunner_core.namd.library import builtin_templates
 from namdrunner_core.namd.log import LogState, NamdLogParser, Progress
 from namdrunner_core.serde import converter
@@ -114,6 +114,7 @@ class PreparedJob:
     config_text: str
     sbatch_text: str
     files: dict[str, Path]
+    remote_inputs: dict[str, str] = attrs.Factory(dict)
 
 
 def prepare_job(
@@ -128,12 +129,19 @@ def prepare_job(
     resources: Resources,
     parent_job_id: str | None = None,
     workflow_id: str | None = None,
+    workflow_stage: int | None = None,
+    remote_inputs: Mapping[str, str] | None = None,
+    staged_inputs: Mapping[str, str] | None = None,
     now: dt.datetime | None = None,
 ) -> PreparedJob:
     """Validate everything and render the config and script. No remote I/O.
 
     Raises :class:`ValidationError` naming the field for any problem: unknown template or value out
     of range, missing or malformed input file, resources over a limit, or a config NAMD would refuse.
+
+    ``remote_inputs`` (file name -> path on the cluster) are copied into ``input_files/`` on the
+    cluster when the job is created (a restart's checkpoint); ``staged_inputs`` are copied when the
+    job starts (a workflow stage's predecessor outputs, which do not exist yet).
     """
     tmpl = resolve_template(store, template)
     paths = [Path(f).expanduser() for f in files]
@@ -142,10 +150,19 @@ def prepare_job(
             raise ValidationError(f"file {p.name or p}", f"not found at {p}")
     check_input_files(paths)
     by_name = {p.name: p for p in paths}
+    remote = dict(remote_inputs or {})
+    staged = dict(staged_inputs or {})
+    for fname, src in {**remote, **staged}.items():
+        check_file_name(fname, field=f"file {fname}")
+        if not src.startswith("/") or ".." in src.split("/"):
+            raise ValidationError(f"file {fname}", f"remote source {src!r} must be an absolute path without '..'")
+        if fname in by_name:
+            raise ValidationError(f"file {fname}", "given both as a local file and as a remote input")
+    available = [*by_name, *remote, *staged]
     filled = _assign_files(tmpl, values or {}, list(by_name))
     for var in tmpl.file_variables():
         given = filled.get(var.key)
-        if given and str(given) not in by_name:
+        if given and str(given) not in available:
             raise ValidationError(var.key, f"{given!r} is not among the files given; add it with --file")
     config_text = render_config(tmpl, filled)
     problems = preflight(config_text)
@@ -157,7 +174,12 @@ def prepare_job(
     jobs_root, scratch_root = profile.roots_for(user)
     project_dir, scratch_dir = f"{jobs_root}/{job_id}", f"{scratch_root}/{job_id}"
     sbatch_text = render_sbatch(
-        job_name=job_id, job_id=job_id, workdir=scratch_dir, resources=resolved, profile=profile
+        job_name=job_id,
+        job_id=job_id,
+        workdir=scratch_dir,
+        resources=resolved,
+        profile=profile,
+        stage_in=sorted((src, fname) for fname, src in staged.items()),
     )
     checked_values = {k: v for k, v in filled.items()}
     record = JobRecord(
@@ -175,14 +197,14 @@ def prepare_job(
         scratch_dir=scratch_dir,
         created_at=now,
         updated_at=now,
-        input_files=sorted(by_name),
+        input_files=sorted(available),
         total_steps=total_steps(config_text),
         parent_job_id=parent_job_id,
         workflow_id=workflow_id,
+        workflow_stage=workflow_stage,
     )
-    return PreparedJob(
-        record, tmpl, resolved, config_text, sbatch_text, {f"{INPUT_DIR}/{n}": p for n, p in by_name.items()}
-    )
+    uploads = {f"{INPUT_DIR}/{n}": p for n, p in by_name.items()}
+    return PreparedJob(record, tmpl, resolved, config_text, sbatch_text, uploads, remote)
 
 
 @attrs.frozen(slots=True)
@@ -271,6 +293,8 @@ class Job:
             raise NamdRunnerError(f"cannot create job directory {d}: {exc.stderr.strip() or exc}") from exc
         try:
             t.run(["mkdir", "-m", "0755", "--", f"{d}/{INPUT_DIR}", f"{d}/outputs"])
+            if prepared.remote_inputs:
+                _copy_remote_inputs(session, prepared.remote_inputs, f"{d}/{INPUT_DIR}")
             payload: dict[str, Path | bytes] = dict(prepared.files)
             for rel, data in (extra_files or {}).items():
                 payload[rel] = data
@@ -314,7 +338,8 @@ class Job:
         )
         args = ["sbatch", "--parsable", f"--comment={token}"]
         if dependency:
-            args.append(f"--dependency={dependency}")
+            # A failed predecessor makes Slurm cancel this job instead of leaving it pending forever.
+            args += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"]
         try:
             result = s.transport.run_script(
                 'cd -- "$1" && shift && '
@@ -500,6 +525,15 @@ class Job:
             time.sleep(1.0)
         return self
 
+    def restart(self, *, steps: int | None = None, resources: Resources | None = None, name: str | None = None) -> Job:
+        """A new job continuing this one from its newest checkpoint.
+
+        See :func:`namdrunner_core.workflow.restart_job`.
+        """
+        from namdrunner_core.workflow import restart_job
+
+        return restart_job(self, steps=steps, resources=resources, name=name)
+
     def delete(self) -> None:
         """Cancel if active, remove the project and scratch dirs (through the safety check), drop the row."""
         r = self.record
@@ -508,6 +542,32 @@ class Job:
         remove_job_dir(self.session, "project", r.job_id)
         remove_job_dir(self.session, "scratch", r.job_id)
         self.store.delete_job(r.job_id)
+
+
+_COPY_INPUTS_SCRIPT = r"""
+dest=$1; shift
+roots=()
+while [ "$1" != "--" ]; do roots+=("$1"); shift; done
+shift
+while [ $# -ge 2 ]; do
+  src=$1; name=$2; shift 2
+  real=$(realpath -e -- "$src") || { echo "missing: $src" >&2; exit 51; }
+  ok=0
+  for r in "${roots[@]}"; do rr=$(realpath -e -- "$r" 2>/dev/null) && case "$real" in "$rr"/*) ok=1 ;; esac; done
+  [ "$ok" = 1 ] || { echo "outside the job roots: $src" >&2; exit 52; }
+  cp -- "$real" "$dest/$name" || exit 53
+done
+"""
+
+
+def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) -> None:
+    """Copy files already on the cluster (inside the job roots) into a job's input dir, on the cluster."""
+    args = [dest, session.jobs_root, session.scratch_root, "--"]
+    for name, src in sorted(inputs.items()):
+        args += [src, name]
+    result = session.transport.run_script(_COPY_INPUTS_SCRIPT, args, check=False)
+    if result.exit_code != 0:
+        raise ValidationError("files", f"cannot copy inputs on the cluster: {result.stderr.strip()}")
 
 
 def summary_from(prog: Progress, state: LogState) -> ProgressSummary:

@@ -108,6 +108,7 @@ class JobRecord:
     parent_job_id: str | None = None
     workflow_id: str | None = None
     exit_code: str | None = None
+    workflow_stage: int | None = None
 
     @property
     def is_active(self) -> bool:
@@ -182,6 +183,7 @@ def job_info(record: JobRecord) -> dict[str, Any]:
             "total_steps": record.total_steps,
             "parent_job_id": record.parent_job_id,
             "workflow_id": record.workflow_id,
+            "workflow_stage": record.workflow_stage,
             "progress": attrs.asdict(record.progress) if record.progress else None,
         },
     }
@@ -311,6 +313,7 @@ def record_from_job_info(
         parent_job_id=opt_str(extra, "parent_job_id"),
         workflow_id=opt_str(extra, "workflow_id"),
         exit_code=opt_str(extra, "exit_code"),
+        workflow_stage=extra.get("workflow_stage") if isinstance(extra.get("workflow_stage"), int) else None,
     )
 
 
@@ -349,4 +352,5 @@ def job_to_dict(record: JobRecord) -> dict[str, Any]:
         "progress": attrs.asdict(record.progress) if record.progress else None,
         "parent_job_id": record.parent_job_id,
         "workflow_id": record.workflow_id,
+        "workflow_stage": record.workflow_stage,
     }

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shlex
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -76,6 +77,25 @@ def _run_slurm_script(session: Session, script: str, args: list[str]) -> str:
         prefix = f"module load {shlex.quote(module)} >/dev/null 2>&1\n"
         return session.transport.run_script(prefix + script, args, login_shell=True, check=False).stdout
     return session.transport.run_script(script, args, check=False).stdout
+
+
+_ARRAY_RANGE = re.compile(r"^(\d+)_\[([\d,\-]+)(?:%\d+)?\]$")
+_T = TypeVar("_T")
+
+
+def _expand_arrays(rows: dict[str, _T]) -> dict[str, _T]:
+    """``123_[5-9,12]`` (pending array tasks shown together) also answers for ``123_5`` ... ``123_12``."""
+    out = dict(rows)
+    for key, row in rows.items():
+        m = _ARRAY_RANGE.match(key)
+        if not m:
+            continue
+        for part in m.group(2).split(","):
+            lo, _, hi = part.partition("-")
+            if lo.isdigit() and (not hi or hi.isdigit()):
+                for i in range(int(lo), int(hi or lo) + 1):
+                    out.setdefault(f"{m.group(1)}_{i}", row)
+    return out
 
 
 def _status_of(
@@ -191,8 +211,8 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         commands += 1
         status = parse_status_output(out)
         squeue_ok, sacct_ok = status.squeue_ok, status.sacct_ok
-        squeue_rows = {row.job_id: row for row in parse_squeue(status.squeue)}
-        acct_rows = parse_sacct(status.sacct) if status.sacct_ok else {}
+        squeue_rows = _expand_arrays({row.job_id: row for row in parse_squeue(status.squeue)})
+        acct_rows = _expand_arrays(parse_sacct(status.sacct) if status.sacct_ok else {})
     updated: dict[str, JobRecord] = {}
     finalize: list[JobRecord] = []
     for slurm_id, r in by_id.items():

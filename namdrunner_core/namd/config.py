@@ -164,6 +164,12 @@ def coerce_value(v: Variable, value: Any) -> Any:
     text = str(value)
     if "\n" in text or "\r" in text:
         raise ValidationError(field, "text values are one line")
+    from namdrunner_core.namd.inputs import TCL_SPECIAL
+
+    if TCL_SPECIAL.search(text):
+        raise ValidationError(
+            field, f"{text!r} holds one of [ ] {{ }} $ \" \\ ; which NAMD's Tcl would run or substitute"
+        )
     return text
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 from namdrunner_core.errors import ValidationError
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: NAMD reads its config through Tcl: these would be substituted or executed there.
+TCL_SPECIAL = re.compile(r'[\[\]{}$"\\;]')
 
 
 class FileKind(enum.StrEnum):
@@ -57,6 +59,10 @@ def check_file_name(name: str, *, field: str = "file") -> str:
         raise ValidationError(field, f"{name!r} starts with '-'; rename the file")
     if _CONTROL.search(name):
         raise ValidationError(field, f"{name!r} holds control characters; rename the file")
+    if TCL_SPECIAL.search(name):
+        raise ValidationError(
+            field, f"{name!r} holds one of [ ] {{ }} $ \" \\ ; which NAMD's Tcl would interpret; rename the file"
+        )
     if name in (".", "..") or name.startswith("."):
         raise ValidationError(field, f"{name!r} is hidden or special; rename the file")
     if len(name.encode()) > 255:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from functools import lru_cache
 
 import jinja2
@@ -41,8 +42,13 @@ def render_sbatch(
     resources: ResolvedResources,
     profile: ClusterProfile,
     comment: str | None = None,
+    stage_in: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The batch script for one job running ``config.namd`` in ``workdir`` (the scratch dir)."""
+    """The batch script for one job running ``config.namd`` in ``workdir`` (the scratch dir).
+
+    ``stage_in`` holds (remote source path, file name) pairs copied into ``input_files/`` when the
+    job starts: how a workflow stage takes the previous stage's outputs on the cluster.
+    """
     for field, value in (("job_name", job_name), ("comment", comment or "x")):
         if not _SBATCH_SAFE.match(value):
             raise ValidationError(field, f"{value!r} may only hold letters, digits, '_', '.' and '-'")
@@ -74,6 +80,7 @@ def render_sbatch(
             modules=modules,
             launcher=launcher,
             config_name=CONFIG_NAME,
+            stage_in=list(stage_in),
             log_name=NAMD_LOG_NAME,
             version=__version__,
         )

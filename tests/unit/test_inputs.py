@@ -31,7 +31,10 @@ def test_kinds(name: str, kind: FileKind) -> None:
     assert file_kind(name) is kind
 
 
-@pytest.mark.parametrize("bad", ["", "a/b.pdb", "a\\b.pdb", "-rf.pdb", "a\nb.pdb", "..", ".hidden", "x\x00.pdb"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "a/b.pdb", "a\\b.pdb", "-rf.pdb", "a\nb.pdb", "..", ".hidden", "x\x00.pdb", "a$b.pdb", "[x].pdb", "a;b.pdb"],
+)
 def test_unsafe_names_refused(bad: str) -> None:
     with pytest.raises(ValidationError):
         check_file_name(bad)

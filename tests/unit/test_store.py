@@ -108,3 +108,17 @@ def test_templates_and_settings(tmp_path: Path) -> None:
     store.set_setting("default_profile", "alpine")
     assert store.get_setting("default_profile") == "alpine"
     assert store.get_setting("nope", 3) == 3
+
+
+def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    before = make_store(path, 3).list_jobs()
+    with sqlite3.connect(path) as conn:  # make it what namdrunner 0.1 (schema 1) wrote
+        conn.execute("ALTER TABLE jobs DROP COLUMN workflow_stage")
+        conn.execute("DROP TABLE workflows")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    store = JobStore(path)
+    assert store.schema_version == store_mod.SCHEMA_VERSION
+    assert store.list_jobs() == before
+    store.save_workflow("wf_1", {"name": "w", "stages": []}, "2026-01-01T00:00:00Z")
+    assert store.get_workflow("wf_1")["name"] == "w"

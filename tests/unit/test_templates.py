@@ -112,6 +112,9 @@ def test_file_names_with_spaces_stay_one_word() -> None:
         ({"structure": "-x.psf"}, "structure", "starts with '-'"),
         ({"pme": "maybe"}, "pme", "true/false"),
         ({"nonsense": 1}, "nonsense", "has no variable"),
+        ({"output_name": "x[exec rm -rf ~]"}, "output_name", "NAMD's Tcl"),
+        ({"output_name": "out$HOME"}, "output_name", "NAMD's Tcl"),
+        ({"structure": "a[1].psf"}, "structure", "NAMD's Tcl"),
     ],
 )
 def test_bad_values_name_the_variable(values: dict[str, Any], field: str, fragment: str) -> None:
