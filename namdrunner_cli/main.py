@@ -139,7 +139,7 @@ def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int
 
 
 def _register() -> None:
-    from namdrunner_cli.commands import cluster, job, sync, template
+    from namdrunner_cli.commands import cluster, job, sync, template, workflow
 
     cli.add_command(cluster.cluster)
     cli.add_command(template.template)
@@ -147,6 +147,8 @@ def _register() -> None:
     cli.add_command(sync.sync)
     cli.add_command(sync.discover)
     cli.add_command(sync.watch)
+    cli.add_command(workflow.workflow)
+    cli.add_command(workflow.sweep)
 
 
 _register()

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
-from namdrunner_core.jobs.job import Job, make_job_id, prepare_job, resolve_template
+from namdrunner_core.jobs.job import Job, PreparedJob, make_job_id, prepare_job, resolve_template
 from namdrunner_core.jobs.record import JobRecord, to_rfc3339, utcnow
 from namdrunner_core.namd.config import Template, read_config
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
 
 if TYPE_CHECKING:
-    from namdrunner_core.cluster import Session
+    from namdrunner_core.cluster import ClusterProfile, Session
     from namdrunner_core.store import JobStore
 
 
@@ -64,6 +64,82 @@ def _round_up(n: int, multiple: int) -> int:
 
 def _stepspercycle(config_text: str) -> int:
     return int(read_config(config_text).number("stepspercycle", 20) or 20)
+
+
+def plan_workflow(
+    profile: ClusterProfile,
+    user: str,
+    store: JobStore | None,
+    *,
+    name: str,
+    stages: Sequence[StageSpec],
+    shared_files: Sequence[str | Path] = (),
+) -> tuple[str, list[PreparedJob]]:
+    """Validate and render every stage (no remote I/O): the workflow id and one prepared job per stage.
+
+    ``workflow create --dry-run`` prints this; :meth:`Workflow.create` uploads it.
+    """
+    if not stages:
+        raise ValidationError("stages", "a workflow needs at least one stage")
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        raise ValidationError("stages", f"stage names must differ: {names}")
+    workflow_id = "wf_" + make_job_id(name)
+    prepared = []
+    first = 0
+    previous_config: str | None = None
+    previous_record: JobRecord | None = None
+    now = utcnow()
+    for index, stage in enumerate(stages):
+        values = dict(stage.values)
+        staged: dict[str, str] = {}
+        if index > 0 and stage.continue_from_previous:
+            if previous_record is None or previous_config is None:  # pragma: no cover - set by the loop
+                raise NamdRunnerError("internal: no previous stage")
+            prev_out = read_config(previous_config).get("outputName") or ""
+            prefix = prev_out.split("/", 1)[1] if "/" in prev_out else prev_out
+            src = f"{previous_record.scratch_dir}/{prev_out}"
+            prev_cmds = read_config(previous_config).commands
+            minimized = bool(prev_cmds) and prev_cmds[-1][0] == "minimize"
+            use_vel = stage.use_velocities if stage.use_velocities is not None else not minimized
+            staged[f"{prefix}.coor"] = f"{src}.coor"
+            staged[f"{prefix}.xsc"] = f"{src}.xsc"
+            values.setdefault("restart_coordinates", f"{prefix}.coor")
+            values.setdefault("restart_xsc", f"{prefix}.xsc")
+            if use_vel:
+                staged[f"{prefix}.vel"] = f"{src}.vel"
+                values.setdefault("restart_velocities", f"{prefix}.vel")
+            values.setdefault("first_timestep", first)
+        tmpl = resolve_template(store, stage.template)
+        job_name = f"{name} / {stage.name}"
+        try:
+            p = prepare_job(
+                profile,
+                user,
+                store,
+                name=job_name,
+                template=tmpl,
+                values=values,
+                files=[*shared_files, *stage.files],
+                resources=stage.resources,
+                workflow_id=workflow_id,
+                workflow_stage=index,
+                staged_inputs=staged,
+                now=now + dt.timedelta(microseconds=index),
+            )
+        except ValidationError as exc:
+            raise ValidationError(f"stage {stage.name}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+        spc = _stepspercycle(p.config_text)
+        first = int(read_config(p.config_text).number("firsttimestep", 0) or 0) + (p.record.total_steps or 0)
+        if first % spc:
+            raise ValidationError(
+                f"stage {stage.name}: steps",
+                f"the next stage would start at step {first}, not a multiple of stepspercycle {spc}; "
+                f"make the steps a multiple of {spc}",
+            )
+        prepared.append(p)
+        previous_record, previous_config = p.record, p.config_text
+    return workflow_id, prepared
 
 
 class Workflow:
@@ -111,66 +187,11 @@ class Workflow:
         All stages are validated before the first is uploaded; if a later upload fails, the stages
         already created are deleted again.
         """
-        if not stages:
-            raise ValidationError("stages", "a workflow needs at least one stage")
-        names = [s.name for s in stages]
-        if len(set(names)) != len(names):
-            raise ValidationError("stages", f"stage names must differ: {names}")
-        workflow_id = "wf_" + make_job_id(name)
-        prepared = []
-        first = 0
-        previous_config: str | None = None
-        previous_record: JobRecord | None = None
-        now = utcnow()
-        for index, stage in enumerate(stages):
-            values = dict(stage.values)
-            staged: dict[str, str] = {}
-            if index > 0 and stage.continue_from_previous:
-                if previous_record is None or previous_config is None:  # pragma: no cover - set by the loop
-                    raise NamdRunnerError("internal: no previous stage")
-                prev_out = read_config(previous_config).get("outputName") or ""
-                prefix = prev_out.split("/", 1)[1] if "/" in prev_out else prev_out
-                src = f"{previous_record.scratch_dir}/{prev_out}"
-                prev_cmds = read_config(previous_config).commands
-                minimized = bool(prev_cmds) and prev_cmds[-1][0] == "minimize"
-                use_vel = stage.use_velocities if stage.use_velocities is not None else not minimized
-                staged[f"{prefix}.coor"] = f"{src}.coor"
-                staged[f"{prefix}.xsc"] = f"{src}.xsc"
-                values.setdefault("restart_coordinates", f"{prefix}.coor")
-                values.setdefault("restart_xsc", f"{prefix}.xsc")
-                if use_vel:
-                    staged[f"{prefix}.vel"] = f"{src}.vel"
-                    values.setdefault("restart_velocities", f"{prefix}.vel")
-                values.setdefault("first_timestep", first)
-            tmpl = resolve_template(store, stage.template)
-            job_name = f"{name} / {stage.name}"
-            try:
-                p = prepare_job(
-                    session.profile,
-                    session.user,
-                    store,
-                    name=job_name,
-                    template=tmpl,
-                    values=values,
-                    files=[*shared_files, *stage.files],
-                    resources=stage.resources,
-                    workflow_id=workflow_id,
-                    workflow_stage=index,
-                    staged_inputs=staged,
-                    now=now + dt.timedelta(microseconds=index),
-                )
-            except ValidationError as exc:
-                raise ValidationError(f"stage {stage.name}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
-            spc = _stepspercycle(p.config_text)
-            first = int(read_config(p.config_text).number("firsttimestep", 0) or 0) + (p.record.total_steps or 0)
-            if first % spc:
-                raise ValidationError(
-                    f"stage {stage.name}: steps",
-                    f"the next stage would start at step {first}, not a multiple of stepspercycle {spc}; "
-                    f"make the steps a multiple of {spc}",
-                )
-            prepared.append(p)
-            previous_record, previous_config = p.record, p.config_text
+        workflow_id, prepared = plan_workflow(
+            session.profile, session.user, store, name=name, stages=stages, shared_files=shared_files
+        )
+        names = [st.name for st in stages]
+        now = prepared[0].record.created_at
         data = {
             "name": name,
             "template_id": template_id,
@@ -292,11 +313,8 @@ ORIGAMI_STAGES: tuple[tuple[str, float | None, str, int], ...] = (
 )
 
 
-def dna_origami_equilibration(
-    session: Session,
-    store: JobStore,
+def origami_stages(
     *,
-    name: str,
     structure: str | Path,
     coordinates: str | Path,
     parameters: Sequence[str | Path],
@@ -307,8 +325,8 @@ def dna_origami_equilibration(
     steps: Mapping[str, int] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     workdir: Path | None = None,
-) -> Workflow:
-    """The explicit-solvent equilibration of the Aksimentiev-lab protocol as a workflow:
+) -> tuple[list[StageSpec], list[Path]]:
+    """The stages (and shared files) of the explicit-solvent equilibration of the Aksimentiev-lab protocol:
     minimisation, NPT with elastic-network spring constants 0.5, 0.1, 0.01, then production.
 
     The ENM file's ``bond`` lines are rewritten with each stage's k (NAMD has no scaling keyword);
@@ -351,6 +369,12 @@ def dna_origami_equilibration(
             values["extrabonds_2"] = Path(extra_bonds).name
         values.update((overrides or {}).get(stage_name, {}))
         stages.append(StageSpec(stage_name, "explicit_solvent_npt_v1", values, resources, files))
+    return stages, shared
+
+
+def dna_origami_equilibration(session: Session, store: JobStore, *, name: str, **kwargs: Any) -> Workflow:
+    """Create the DNA-origami equilibration workflow; the arguments are :func:`origami_stages`'s."""
+    stages, shared = origami_stages(**kwargs)
     return Workflow.create(
         session, store, name=name, stages=stages, shared_files=shared, template_id="dna_origami_equilibration"
     )
@@ -635,3 +659,11 @@ class Sweep(Workflow):
 
     def _sbatch_of(self, job: Job) -> str:
         return job.session.transport.run(["cat", f"{job.record.project_dir}/job.sbatch"]).stdout
+
+
+def load_group(session: Session, store: JobStore, group_id: str) -> Workflow:
+    """A stored workflow or sweep by id (or unique prefix), as the right class."""
+    data = store.get_workflow(group_id)
+    cls = Sweep if data.get("kind") == "sweep" else Workflow
+    gid = data.pop("id")
+    return cls(session, store, gid, {k: v for k, v in data.items() if k != "created_at"})

@@ -269,6 +269,37 @@ def download(app: AppContext, job_id: str, dest: Path | None, include: tuple[str
         click.echo(f"{len(report.files_sent)} files fetched, {len(report.files_unchanged)} unchanged -> {target}")
 
 
+@job.command("restart")
+@click.argument("job_id")
+@click.option("--steps", type=int, help="Steps to run (default: what the job had left).")
+@click.option("--cores", type=int, help="Cores (default: the job's).")
+@click.option("--memory", "memory_gb", type=float, help="Memory per node in GB (default: the job's).")
+@click.option("--walltime", help="Wall time (default: the job's).")
+@click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
+@click.pass_obj
+def restart(
+    app: AppContext,
+    job_id: str,
+    steps: int | None,
+    cores: int | None,
+    memory_gb: float | None,
+    walltime: str | None,
+    submit_now: bool,
+) -> None:
+    """Continue a finished, failed (e.g. TIMEOUT) or cancelled job from its newest checkpoint."""
+    import attrs
+
+    parent = _load(app, job_id)
+    r = parent.record.resources
+    resources = attrs.evolve(
+        r, cores=cores or r.cores, memory_gb=memory_gb or r.memory_gb, walltime=walltime or r.walltime
+    )
+    child = parent.restart(steps=steps, resources=resources)
+    if submit_now:
+        child.submit()
+    _print_job(app, child)
+
+
 @job.command("cancel")
 @click.argument("job_id")
 @click.pass_obj

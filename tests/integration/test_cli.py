@@ -258,3 +258,97 @@ def test_verbose_shows_the_command_log_on_errors(env: dict[str, str]) -> None:
     assert any("namd_output.log" in line for line in log_lines)
     assert loud.stderr.strip().splitlines()[-1].startswith("error: ")
     assert run("job", "delete", created["id"], "--yes").exit_code == 0
+
+
+WF = [
+    "--structure",
+    str(DATA / "tiny" / "tiny.psf"),
+    "--coordinates",
+    str(DATA / "tiny" / "tiny.pdb"),
+    "--parameters",
+    str(DATA / "tiny" / "par_tiny.prm"),
+    "--enm",
+    str(DATA / "tiny" / "tiny.exb"),
+    "--cell",
+    "100",
+    "100",
+    "100",
+    "--cores",
+    "1",
+    "--memory",
+    "0.5",
+    "--walltime",
+    "00:10:00",
+]
+SMALL_STEPS = [
+    "--steps",
+    "minimize=120",
+    "--steps",
+    "npt_k0.5=240",
+    "--steps",
+    "npt_k0.1=240",
+    "--steps",
+    "npt_k0.01=240",
+    "--steps",
+    "production=240",
+]
+
+
+def test_workflow_sweep_and_restart_commands(env: dict[str, str]) -> None:
+    plan = run_json("workflow", "create", "--name", "eq", *WF, *SMALL_STEPS, "--dry-run")
+    assert isinstance(plan, dict)
+    assert [s["job"]["name"].split(" / ")[1] for s in plan["stages"]] == [
+        "minimize",
+        "npt_k0.5",
+        "npt_k0.1",
+        "npt_k0.01",
+        "production",
+    ]
+    assert run_json("workflow", "list") == []
+    bad = run("workflow", "create", "--name", "eq", *WF, "--steps", "npt_k0.5=250")
+    assert bad.exit_code == 1
+    assert "stepspercycle" in bad.stderr
+    created = run_json(
+        "workflow", "create", "--name", "eq", *WF, *SMALL_STEPS, "--set", "production.temperature=310", "--submit"
+    )
+    assert isinstance(created, dict)
+    assert created["status"] == "Pending"
+    sweep = run_json(
+        "sweep",
+        "create",
+        "--name",
+        "temps",
+        "--template",
+        "vacuum_optimization_v1",
+        "--grid",
+        "temperature=290,310",
+        "--set",
+        "execution_command=run",
+        "--set",
+        "steps=240",
+        *FILES,
+        "--cores",
+        "1",
+        "--memory",
+        "0.5",
+        "--walltime",
+        "00:10:00",
+        "--submit",
+    )
+    assert isinstance(sweep, dict)
+    assert len(sweep["stages"]) == 2
+    run_json("watch", "--max-interval", "3", "--timeout", "300")
+    shown = run_json("workflow", "show", created["id"])
+    assert isinstance(shown, dict)
+    assert shown["status"] == "Completed"
+    assert shown["stages"][-1]["template_values"]["temperature"] == "310"
+    groups = run_json("workflow", "list")
+    assert isinstance(groups, list)
+    assert {(g["kind"], g["status"]) for g in groups} == {("workflow", "Completed"), ("sweep", "Completed")}
+    last = shown["stages"][-1]["id"]
+    child = run_json("job", "restart", last, "--steps", "240", "--submit")
+    assert isinstance(child, dict)
+    assert child["parent_job_id"] == last
+    assert child["template_values"]["first_timestep"] == 120 + 4 * 240
+    for job in run_json("job", "list", "--limit", "0"):  # type: ignore[union-attr]
+        assert run("job", "delete", job["id"], "--yes").exit_code == 0
