@@ -240,46 +240,49 @@ class Workflow:
         return self
 
     def refresh(self) -> Workflow:
-        """Sync the stages and mark those a failed stage stopped."""
+        """Sync the stages (a failed stage's dependants are marked by the sync itself)."""
         self.store.sync(self.session, [j.record for j in self.jobs()])
-        settle_workflows(self.store, self.session, [self.id])
         return self
 
 
+def plan_settlement(records: Sequence[JobRecord]) -> tuple[list[JobRecord], list[str]]:
+    """Pure: for the stage records of some workflows, the stages a failed stage stopped (marked
+    records) and the Slurm ids still to cancel (sites that leave dependants pending)."""
+    by_workflow: dict[str, list[JobRecord]] = {}
+    for r in records:
+        if r.workflow_id and r.workflow_id.startswith("wf_"):
+            by_workflow.setdefault(r.workflow_id, []).append(r)
+    marked: list[JobRecord] = []
+    to_cancel: list[str] = []
+    for stages in by_workflow.values():
+        stages.sort(key=lambda r: r.workflow_stage or 0)
+        failed = next((r for r in stages if r.status is JobStatus.FAILED), None)
+        if failed is None:
+            continue
+        stage_label = failed.job_name.split(" / ", 1)[-1]
+        note = f"not run: stage {stage_label!r} failed"
+        for r in stages:
+            if (r.workflow_stage or 0) <= (failed.workflow_stage or 0) or r.status is JobStatus.COMPLETED:
+                continue
+            if r.status.is_active and r.slurm_job_id:
+                to_cancel.append(r.slurm_job_id)
+            if r.error_info != note or r.status is not JobStatus.CANCELLED:
+                marked.append(
+                    attrs.evolve(r, status=JobStatus.CANCELLED, error_info=note, updated_at=utcnow(), finalized=True)
+                )
+    return marked, to_cancel
+
+
 def settle_workflows(store: JobStore, session: Session, workflow_ids: Sequence[str] | None = None) -> list[str]:
-    """After a sync: a failed stage stops its chain. Dependants still pending (sites without
-    ``--kill-on-invalid-dep``) are cancelled in ONE command; every stage after the failure is marked.
-    Returns the ids of jobs marked."""
+    """After a sync: mark the stages a failed stage stopped, cancelling any still pending (ONE command).
+    ``sync`` does this itself; this is for callers that manage records directly. Returns marked ids."""
     ids = (
         workflow_ids
         if workflow_ids is not None
         else sorted({r.workflow_id for r in store.list_jobs(profile=session.profile.name) if r.workflow_id})
     )
-    marked: list[JobRecord] = []
-    to_cancel: list[str] = []
-    for wid in ids:
-        records = sorted(store.list_jobs(workflow_id=wid), key=lambda r: r.workflow_stage or 0)
-        failed = next((r for r in records if r.status is JobStatus.FAILED), None)
-        if failed is None:
-            continue
-        stage_label = failed.job_name.split(" / ", 1)[-1]
-        for r in records:
-            if (r.workflow_stage or 0) <= (failed.workflow_stage or 0):
-                continue
-            note = f"not run: stage {stage_label!r} failed"
-            if r.status.is_active and r.slurm_job_id:
-                to_cancel.append(r.slurm_job_id)
-            if r.error_info != note:
-                status = JobStatus.CANCELLED if r.status is not JobStatus.COMPLETED else r.status
-                marked.append(
-                    attrs.evolve(
-                        r,
-                        status=status,
-                        error_info=note,
-                        updated_at=utcnow(),
-                        finalized=r.finalized or not r.slurm_job_id or r.status.is_active,
-                    )
-                )
+    records = [r for wid in ids for r in store.list_jobs(workflow_id=wid)]
+    marked, to_cancel = plan_settlement(records)
     if to_cancel:
         session.slurm(["scancel", *to_cancel], check=False)
     if marked:

@@ -240,6 +240,19 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             if done.finalized:
                 finished.append(r.job_id)
             updated[r.job_id] = done
+    if any(r.workflow_id and r.status is JobStatus.FAILED for r in updated.values()):
+        # A failed stage stops its chain: mark the stages after it in this same write.
+        from namdrunner_core.workflow import plan_settlement
+
+        wids = {r.workflow_id for r in updated.values() if r.workflow_id}
+        current = {r.job_id: r for wid in wids for r in store.list_jobs(workflow_id=wid)}
+        current.update(updated)
+        marked, to_cancel = plan_settlement(list(current.values()))
+        if to_cancel:
+            session.slurm(["scancel", *to_cancel], check=False)
+            commands += 1
+        for r in marked:
+            updated[r.job_id] = r
     if updated:
         records = list(updated.values())
         store.save_jobs(records)
