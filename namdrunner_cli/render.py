@@ -128,23 +128,29 @@ def jobs_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> N
     from rich.table import Table
 
     table = Table(title=title, show_lines=False, header_style="bold")
+    grouped = any(row.get("workflow_id") for row in rows)
     table.add_column("ID", no_wrap=True)
     table.add_column("Name", overflow="fold")
     for col in ("Status", "Slurm", "Progress", "Created"):
         table.add_column(col, no_wrap=True)
+    if grouped:
+        table.add_column("Workflow/sweep", overflow="fold")
     for row in rows:
         slurm = row.get("slurm_job_id") or "-"
         state = row.get("slurm_state")
         if state and state.split(" ")[0] not in ("PENDING", "RUNNING", "COMPLETED", "CANCELLED"):
             slurm += f" ({state})"
-        table.add_row(
+        cells = [
             row["job_id"],
             row["job_name"],
             status_markup(row["status"]),
             slurm,
             _progress_cell(row.get("progress")),
             humanize_age(row.get("created_at")),
-        )
+        ]
+        if grouped:
+            cells.append(row.get("workflow_id") or "")
+        table.add_row(*cells)
     console().print(table)
 
 

@@ -349,4 +349,34 @@ def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
             updated.append(record.job_id)
             records.append(attrs.evolve(record, log_state=existing.log_state))
     store.save_jobs(records)
+    _rebuild_groups(store, records)
     return DiscoverReport(tuple(added), tuple(updated), tuple(refused))
+
+
+def _rebuild_groups(store: JobStore, records: Sequence[JobRecord]) -> None:
+    """Workflows and sweeps come back with their jobs: each job_info.json carries its group and stage."""
+    from namdrunner_core.jobs.record import to_rfc3339
+
+    known = {w["id"] for w in store.list_workflows()}
+    groups: dict[str, list[JobRecord]] = {}
+    for r in records:
+        if r.workflow_id and r.workflow_id not in known:
+            groups.setdefault(r.workflow_id, []).append(r)
+    for wid, members in groups.items():
+        everyone = sorted(store.list_jobs(workflow_id=wid), key=lambda r: (r.workflow_stage or 0, r.job_id))
+        sweep = wid.startswith("sw_")
+        sep = " [" if sweep else " / "
+        first = everyone[0] if everyone else members[0]
+        name = first.job_name.split(sep, 1)[0]
+        labels = [r.job_name.split(sep, 1)[1].rstrip("]") if sep in r.job_name else r.job_name for r in everyone]
+        data = {
+            "name": name,
+            "stages": [r.job_id for r in everyone],
+            "stage_names": labels,
+            "profile": first.profile,
+            "template_id": None,
+            "rediscovered": True,
+        }
+        if sweep:
+            data["kind"] = "sweep"
+        store.save_workflow(wid, data, to_rfc3339(first.created_at) or "")

@@ -106,6 +106,13 @@ def test_three_stage_chain_takes_outputs_on_the_cluster(
         == "input_files/eq.vel"
     )
     assert {r.job_id for r in store.list_jobs(workflow_id=wf.id)} == {j.id for j in jobs}
+    # The workflow comes back with its jobs when the local store is lost.
+    fresh = JobStore(Path(str(store.path) + ".rediscovered"))
+    fresh.discover(session)
+    back = Workflow.load(session, fresh, wf.id)
+    assert [j.id for j in back.jobs()] == [j.id for j in jobs]
+    assert back.data["stage_names"] == ["min", "eq", "prod"]
+    assert back.status is JobStatus.COMPLETED
     for j in jobs:
         j.delete()
 
