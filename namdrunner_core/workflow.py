@@ -10,6 +10,7 @@ so itself where a site leaves them pending with ``DependencyNeverSatisfied``) an
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import re
@@ -64,6 +65,27 @@ def _round_up(n: int, multiple: int) -> int:
 
 def _stepspercycle(config_text: str) -> int:
     return int(read_config(config_text).number("stepspercycle", 20) or 20)
+
+
+def _store_group(
+    session: Session,
+    store: JobStore,
+    group_id: str,
+    prepared: Sequence[PreparedJob],
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Upload every prepared job and store the group; on any failure the jobs already made are deleted."""
+    created: list[Job] = []
+    try:
+        for p in prepared:
+            created.append(Job.create_prepared(session, store, p))
+        store.save_workflow(group_id, data, to_rfc3339(now) or "")
+    except BaseException:
+        for job in created:
+            with contextlib.suppress(NamdRunnerError):
+                job.delete()
+        raise
 
 
 def plan_workflow(
@@ -143,7 +165,8 @@ def plan_workflow(
 
 
 class Workflow:
-    """Stages of jobs run in order on one cluster. Use :meth:`create`, :meth:`from_template` or :meth:`load`."""
+    """Stages of jobs run in order on one cluster. Use :meth:`create`, :func:`dna_origami_equilibration`
+    or :meth:`load`."""
 
     def __init__(self, session: Session, store: JobStore, workflow_id: str, data: dict[str, Any]) -> None:
         self.session = session
@@ -199,25 +222,13 @@ class Workflow:
             "stage_names": names,
             "profile": session.profile.name,
         }
-        created: list[Job] = []
-        try:
-            for p in prepared:
-                created.append(Job.create_prepared(session, store, p))
-            store.save_workflow(workflow_id, data, to_rfc3339(now) or "")
-        except BaseException:
-            for job in created:
-                try:
-                    job.delete()
-                except NamdRunnerError:
-                    continue
-            raise
+        _store_group(session, store, workflow_id, prepared, data, now)
         return cls(session, store, workflow_id, data)
 
     @classmethod
     def load(cls, session: Session, store: JobStore, workflow_id: str) -> Workflow:
-        """A stored workflow by id (or unique prefix)."""
-        data = store.get_workflow(workflow_id)
-        return cls(session, store, data.pop("id"), {k: v for k, v in data.items() if k != "created_at"})
+        """A stored workflow (or sweep) by id or unique prefix; see :func:`load_group`."""
+        return load_group(session, store, workflow_id)
 
     # -- running --------------------------------------------------------------------------------
     def submit(self) -> Workflow:
@@ -577,7 +588,6 @@ class Sweep(Workflow):
                 )
             except ValidationError as exc:
                 raise ValidationError(f"point {label}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
-        created: list[Job] = []
         data = {
             "name": name,
             "kind": "sweep",
@@ -586,17 +596,7 @@ class Sweep(Workflow):
             "profile": session.profile.name,
             "grid": {k: list(v) for k, v in grid.items()},
         }
-        try:
-            for p in prepared:
-                created.append(Job.create_prepared(session, store, p))
-            store.save_workflow(sweep_id, data, to_rfc3339(now) or "")
-        except BaseException:
-            for job in created:
-                try:
-                    job.delete()
-                except NamdRunnerError:
-                    continue
-            raise
+        _store_group(session, store, sweep_id, prepared, data, now)
         return cls(session, store, sweep_id, data)
 
     def submit(self) -> Sweep:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 
-from namdrunner_core import Cluster, Job, JobStatus, JobStore, Resources, Session, Template, ValidationError
+from namdrunner_core import Job, JobStatus, JobStore, Resources, Session, Template, ValidationError
 from namdrunner_core.errors import UnsafePathError
 from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.namd.library import builtin_template
@@ -22,17 +21,6 @@ pytestmark = pytest.mark.cluster
 
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
 SMALL = Resources(cores=2, memory_gb=1, walltime="00:10:00")
-
-
-@pytest.fixture(scope="module")
-def session(cluster: ClusterEnv) -> Iterator[Session]:
-    with Cluster.from_profile("loopback").connect() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    return JobStore(tmp_path / "jobs.db")
 
 
 def remote_ls(session: Session, path: str) -> list[str]:

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from namdrunner_core import Cluster, Job, JobStatus, JobStore, Resources, Session
+from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.workflow import StageSpec, Sweep, Workflow, dna_origami_equilibration, settle_workflows
-from tests.conftest import DATA, ClusterEnv
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.cluster
 
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
 RES = Resources(cores=1, memory_gb=0.5, walltime="00:10:00")
-
-
-@pytest.fixture(scope="module")
-def session(cluster: ClusterEnv) -> Iterator[Session]:
-    with Cluster.from_profile("loopback").connect() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    return JobStore(tmp_path / "wf.db")
 
 
 def stage(name: str, mode: str, steps: int, **values: object) -> StageSpec:
