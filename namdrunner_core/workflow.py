@@ -545,6 +545,48 @@ def _grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     return points
 
 
+def plan_sweep(
+    profile: ClusterProfile,
+    user: str,
+    store: JobStore | None,
+    *,
+    name: str,
+    template: str | Template,
+    grid: Mapping[str, Sequence[Any]],
+    files: Sequence[str | Path],
+    resources: Resources,
+    values: Mapping[str, Any] | None = None,
+) -> tuple[str, list[PreparedJob], list[dict[str, Any]]]:
+    """Validate and render every grid point (no remote I/O): the sweep id, prepared jobs and points."""
+    points = _grid_points(grid)
+    if len(points) > 1000:
+        raise ValidationError("grid", f"{len(points)} points; at most 1000 in one sweep")
+    sweep_id = "sw_" + make_job_id(name)
+    now = utcnow()
+    prepared = []
+    for i, point in enumerate(points):
+        label = ",".join(f"{k}={v}" for k, v in point.items())
+        try:
+            prepared.append(
+                prepare_job(
+                    profile,
+                    user,
+                    store,
+                    name=f"{name} [{label}]",
+                    template=template,
+                    values={**(values or {}), **point},
+                    files=files,
+                    resources=resources,
+                    workflow_id=sweep_id,
+                    workflow_stage=i,
+                    now=now + dt.timedelta(microseconds=i),
+                )
+            )
+        except ValidationError as exc:
+            raise ValidationError(f"point {label}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+    return sweep_id, prepared, points
+
+
 class Sweep(Workflow):
     """One template over a grid of values: N jobs submitted as ONE Slurm job array, tracked as a group."""
 
@@ -562,32 +604,18 @@ class Sweep(Workflow):
         values: Mapping[str, Any] | None = None,
     ) -> Sweep:
         """Validate every point, then create one job per point (e.g. 5 temperatures x 3 seeds = 15)."""
-        points = _grid_points(grid)
-        if len(points) > 1000:
-            raise ValidationError("grid", f"{len(points)} points; at most 1000 in one sweep")
-        sweep_id = "sw_" + make_job_id(name)
-        now = utcnow()
-        prepared = []
-        for i, point in enumerate(points):
-            label = ",".join(f"{k}={v}" for k, v in point.items())
-            try:
-                prepared.append(
-                    prepare_job(
-                        session.profile,
-                        session.user,
-                        store,
-                        name=f"{name} [{label}]",
-                        template=template,
-                        values={**(values or {}), **point},
-                        files=files,
-                        resources=resources,
-                        workflow_id=sweep_id,
-                        workflow_stage=i,
-                        now=now + dt.timedelta(microseconds=i),
-                    )
-                )
-            except ValidationError as exc:
-                raise ValidationError(f"point {label}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+        sweep_id, prepared, points = plan_sweep(
+            session.profile,
+            session.user,
+            store,
+            name=name,
+            template=template,
+            grid=grid,
+            files=files,
+            resources=resources,
+            values=values,
+        )
+        now = prepared[0].record.created_at
         data = {
             "name": name,
             "kind": "sweep",

@@ -315,6 +315,7 @@ def sweep() -> None:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A value shared by every point.")
 @click.option("--file", "files", multiple=True, type=click.Path(path_type=Path), help="An input file (repeatable).")
 @_with_resources
+@click.option("--dry-run", is_flag=True, help="Print every point's config and script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
 def sweep_create(
@@ -324,6 +325,7 @@ def sweep_create(
     grid_items: tuple[str, ...],
     assignments: tuple[str, ...],
     files: tuple[Path, ...],
+    dry_run: bool,
     submit_now: bool,
     cores: int,
     memory_gb: float,
@@ -332,23 +334,31 @@ def sweep_create(
     qos: str | None,
 ) -> None:
     """Create one job per grid point (e.g. --grid temperature=290,300,310 --grid seed=1,2)."""
+    import getpass
+
+    from namdrunner_core.cluster import load_profile
     from namdrunner_core.namd.config import parse_assignments
-    from namdrunner_core.workflow import Sweep
+    from namdrunner_core.workflow import Sweep, plan_sweep
 
     grid = {
         k: [x.strip() for x in v.split(",") if x.strip()]
         for k, v in parse_assignments(list(grid_items), option="--grid").items()
     }
-    sw = Sweep.create_sweep(
-        app.session(),
-        app.store,
-        name=name,
-        template=template_id,
-        grid=grid,
-        values=parse_assignments(list(assignments)),
-        files=list(files),
-        resources=_resources(cores=cores, memory_gb=memory_gb, walltime=walltime, partition=partition, qos=qos),
-    )
+    kwargs = {
+        "name": name,
+        "template": template_id,
+        "grid": grid,
+        "values": parse_assignments(list(assignments)),
+        "files": list(files),
+        "resources": _resources(cores=cores, memory_gb=memory_gb, walltime=walltime, partition=partition, qos=qos),
+    }
+    profile = load_profile(app.profile)
+    # Validate every point before connecting.
+    sweep_id, prepared, _points = plan_sweep(profile, profile.user or getpass.getuser(), app.store, **kwargs)
+    if dry_run:
+        _print_plan(app, sweep_id, prepared)
+        return
+    sw = Sweep.create_sweep(app.session(), app.store, **kwargs)
     if submit_now:
         sw.submit()
     _print_group(app, sw)

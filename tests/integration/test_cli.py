@@ -352,3 +352,84 @@ def test_workflow_sweep_and_restart_commands(env: dict[str, str]) -> None:
     assert child["template_values"]["first_timestep"] == 120 + 4 * 240
     for job in run_json("job", "list", "--limit", "0"):  # type: ignore[union-attr]
         assert run("job", "delete", job["id"], "--yes").exit_code == 0
+
+
+def test_submit_logs_status_filter_and_workflow_cancel(env: dict[str, str]) -> None:
+    created = run_json(
+        "job", "create", "--name", "later", "--template", "vacuum_optimization_v1", "--set", "steps=240", *FILES, *RES
+    )
+    assert isinstance(created, dict)
+    assert created["status"] == "Created"
+    assert [j["id"] for j in run_json("job", "list", "--status", "created")] == [created["id"]]  # type: ignore[union-attr]
+    submitted = run_json("job", "submit", created["id"])
+    assert isinstance(submitted, dict)
+    assert submitted["status"] == "Pending"
+    assert run_json("job", "list", "--status", "created") == []
+    run_json("watch", "--max-interval", "2", "--timeout", "120")
+    slurm_log = run("job", "logs", created["id"])  # --slurm is the default
+    assert slurm_log.exit_code == 0
+    assert run_json("job", "list", "--status", "completed")[0]["id"] == created["id"]  # type: ignore[index]
+    sweep_plan = run_json(
+        "sweep",
+        "create",
+        "--name",
+        "t",
+        "--template",
+        "vacuum_optimization_v1",
+        "--grid",
+        "temperature=290,310",
+        *FILES,
+        "--cores",
+        "1",
+        "--memory",
+        "0.5",
+        "--walltime",
+        "00:10:00",
+        "--dry-run",
+    )
+    assert isinstance(sweep_plan, dict)
+    assert len(sweep_plan["stages"]) == 2
+    wf = run_json(
+        "workflow",
+        "create",
+        "--name",
+        "stop me",
+        *WF,
+        "--steps",
+        "minimize=120",
+        "--steps",
+        "npt_k0.5=12000000",
+        "--submit",
+    )
+    assert isinstance(wf, dict)
+    cancelled = run_json("workflow", "cancel", wf["id"])
+    assert isinstance(cancelled, dict)
+    assert cancelled["status"] == "Cancelled"
+    assert {s["status"] for s in cancelled["stages"]} <= {"Cancelled", "Completed"}
+    for job in run_json("job", "list", "--limit", "0"):  # type: ignore[union-attr]
+        assert run("job", "delete", job["id"], "--yes").exit_code == 0
+
+
+def _password_profiles(env: dict[str, str], cluster: ClusterEnv) -> None:
+    cfg = Path(env["NAMDRUNNER_CONFIG_DIR"]) / "profiles"
+    cfg.mkdir(parents=True, exist_ok=True)
+    # No usable key: the login must go through the server's prompts.
+    (cfg / "pw.toml").write_text('extends = "loopback"\nidentity_file = "/nonexistent/key"\nuse_agent = false\n')
+    (cfg / "duo.toml").write_text(
+        f'extends = "loopback"\nidentity_file = "/nonexistent/key"\nuse_agent = false\nport = {cluster.port_2fa}\n'
+    )
+
+
+def test_password_from_stdin_and_second_factor_without_terminal(env: dict[str, str], cluster: ClusterEnv) -> None:
+    _password_profiles(env, cluster)
+    ok = run("--password-stdin", "cluster", "check", "pw", input=cluster.password + "\n")
+    assert ok.exit_code == 0, ok.output
+    assert "ok   login" in ok.stdout
+    wrong = run("--password-stdin", "cluster", "check", "pw", input="not-the-password\n")
+    assert wrong.exit_code == 3
+    assert wrong.stderr.startswith("error: login to ")
+    assert "not-the-password" not in wrong.output
+    duo = run("--password-stdin", "cluster", "check", "duo", input=cluster.password + "\n")
+    assert duo.exit_code == 3
+    assert "no terminal to answer it" in duo.stderr
+    assert "Verification code" in duo.stderr

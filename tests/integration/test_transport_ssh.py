@@ -165,3 +165,29 @@ def test_unknown_host_is_remembered(cluster: ClusterEnv, tmp_path: Path) -> None
     assert f"[{cluster.host}]:{cluster.port}" in known.read_text()
     with SSHTransport(key_target(cluster, host_key_policy="strict", known_hosts_path=str(known))) as t:
         assert t.run(["true"]).ok
+
+
+def test_interrupted_download_resumes(ssh: SSHTransport, tmp_path: Path, remote_dir: str) -> None:
+    from namdrunner_core.transport.transfer import PARTIAL_SUFFIX, get_file
+
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(24 * 1024 * 1024))
+    put_file(ssh, src, f"{remote_dir}/big.bin")
+    dest = tmp_path / "down" / "big.bin"
+    pid = session_sshd_pid(ssh)
+    killed = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done > 12 * 1024 * 1024 and not killed.is_set():
+            killed.set()
+            os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(ConnectionFailedError, match="retry the transfer"):
+        get_file(ssh, f"{remote_dir}/big.bin", dest, progress=progress)
+    assert not dest.exists()
+    partial = dest.with_name(f".{dest.name}{PARTIAL_SUFFIX}")
+    kept = partial.stat().st_size
+    assert kept > 0
+    received = get_file(ssh, f"{remote_dir}/big.bin", dest)
+    assert received == src.stat().st_size - kept
+    assert dest.read_bytes() == src.read_bytes()
