@@ -35,8 +35,12 @@ die() { printf '[cluster] ERROR: %s\n' "$*" >&2; exit 1; }
 
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (it installs packages, adds the test user and starts daemons)"; }
 
-pid_alive() { # pidfile
-    [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null
+pid_alive() { # pidfile [command-line word]: alive AND really ours (pid files outlive reboots and kills)
+    local pid
+    [ -f "$1" ] || return 1
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    [ -z "${2:-}" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
 }
 
 wait_for() { # seconds description command...
@@ -176,7 +180,8 @@ setup_munge() {
     fi
     chown -R munge:munge "$d" /run/munge
     chmod 700 "$d"; chmod 400 "$d/munge.key"; chmod 755 /run/munge
-    runuser -u munge -- /usr/sbin/munged --key-file="$d/munge.key" --pid-file="$d/munged.pid" \
+    # --force: a socket left by a killed munged would otherwise stop it.
+    runuser -u munge -- /usr/sbin/munged --force --key-file="$d/munge.key" --pid-file="$d/munged.pid" \
         --log-file="$d/munged.log" --seed-file="$d/munged.seed" --socket=/run/munge/munge.socket.2
     cp "$d/munged.pid" "$STATE/run/munged.pid" 2>/dev/null || true
     wait_for 10 munge bash -c 'munge -n | unmunge'
@@ -190,7 +195,7 @@ setup_mariadb() {
             --auth-root-authentication-method=normal >"$STATE/log/mariadb-install.log" 2>&1 \
             || die "mariadb-install-db failed; see $STATE/log/mariadb-install.log"
     fi
-    if ! pid_alive "$STATE/run/mariadb.pid"; then
+    if ! pid_alive "$STATE/run/mariadb.pid" mariadbd; then
         setsid nohup mariadbd --no-defaults --datadir="$d/data" --socket="$d/mysql.sock" \
             --port="$MARIADB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
             --pid-file="$STATE/run/mariadb.pid" --log-error="$STATE/log/mariadb.log" --user=root \
@@ -276,7 +281,7 @@ EOF
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 start_slurm() {
-    if ! pid_alive "$STATE/run/slurmdbd.pid"; then
+    if ! pid_alive "$STATE/run/slurmdbd.pid" slurmdbd; then
         slurmdbd
     fi
     wait_for 60 slurmdbd port_open "$SLURMDBD_PORT"
@@ -294,12 +299,12 @@ start_slurm() {
     sacctmgr -n -P show assoc where user="$TEST_USER" format=user | grep -qx "$TEST_USER" \
         || die "no accounting association for $TEST_USER; see $STATE/log/slurmdbd.log"
 
-    if ! pid_alive "$STATE/run/slurmctld.pid"; then
+    if ! pid_alive "$STATE/run/slurmctld.pid" slurmctld; then
         # Cold start (-c): jobs of an earlier run of this test cluster must not hold its one node.
         slurmctld -c -f "$SLURM_CONF"
     fi
     wait_for 60 slurmctld scontrol ping
-    if ! pid_alive "$STATE/run/slurmd.pid"; then
+    if ! pid_alive "$STATE/run/slurmd.pid" slurmd; then
         slurmd -c -f "$SLURM_CONF" -N "$NODE_NAME"
     fi
     wait_for 60 "node $NODE_NAME to register" bash -c \
@@ -352,10 +357,10 @@ EOF
 }
 
 start_sshd() {
-    if ! pid_alive "$STATE/run/sshd.pid"; then
+    if ! pid_alive "$STATE/run/sshd.pid" sshd_config; then
         /usr/sbin/sshd -f "$STATE/ssh/sshd_config" -E "$STATE/log/sshd.log"
     fi
-    if ! pid_alive "$STATE/run/sshd_2fa.pid"; then
+    if ! pid_alive "$STATE/run/sshd_2fa.pid" sshd_2fa_config; then
         "$STATE/bin/$PAM_SERVICE" -f "$STATE/ssh/sshd_2fa_config" -E "$STATE/log/sshd_2fa.log"
     fi
     wait_for 20 sshd port_open "$SSH_PORT"
@@ -387,11 +392,11 @@ cmd_up() {
     log "up: ssh 127.0.0.1:$SSH_PORT (2FA :$SSH_2FA_PORT), slurmctld :$SLURMCTLD_PORT; state in $STATE"
 }
 
-stop_pidfile() { # name pidfile
+stop_pidfile() { # name pidfile command-line-word
     local pid
     if [ -f "$2" ]; then
         pid=$(cat "$2" 2>/dev/null || true)
-        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        if [ -n "$pid" ] && pid_alive "$2" "$3"; then
             kill "$pid" 2>/dev/null || true
             for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
             kill -9 "$pid" 2>/dev/null || true
@@ -404,16 +409,16 @@ stop_pidfile() { # name pidfile
 cmd_down() {
     need_root
     # Jobs first, so slurmstepd and the stand-in are gone with the daemons.
-    if pid_alive "$STATE/run/slurmctld.pid"; then
+    if pid_alive "$STATE/run/slurmctld.pid" slurmctld; then
         scancel --user="$TEST_USER" >/dev/null 2>&1 || true
     fi
-    stop_pidfile sshd "$STATE/run/sshd.pid"
-    stop_pidfile sshd-2fa "$STATE/run/sshd_2fa.pid"
-    stop_pidfile slurmd "$STATE/run/slurmd.pid"
-    stop_pidfile slurmctld "$STATE/run/slurmctld.pid"
-    stop_pidfile slurmdbd "$STATE/run/slurmdbd.pid"
-    stop_pidfile mariadb "$STATE/run/mariadb.pid"
-    stop_pidfile munged "$STATE/run/munged.pid"
+    stop_pidfile sshd "$STATE/run/sshd.pid" sshd_config
+    stop_pidfile sshd-2fa "$STATE/run/sshd_2fa.pid" sshd_2fa_config
+    stop_pidfile slurmd "$STATE/run/slurmd.pid" slurmd
+    stop_pidfile slurmctld "$STATE/run/slurmctld.pid" slurmctld
+    stop_pidfile slurmdbd "$STATE/run/slurmdbd.pid" slurmdbd
+    stop_pidfile mariadb "$STATE/run/mariadb.pid" mariadbd
+    stop_pidfile munged "$STATE/run/munged.pid" munged
     # Leftovers of jobs and sessions: the test user's processes and any step daemon of ours.
     pkill -u "$TEST_USER" 2>/dev/null || true
     pkill -f "slurmstepd: \[" 2>/dev/null || true
@@ -427,10 +432,11 @@ cmd_down() {
 
 cmd_status() {
     local all=0 name pidfile
-    for pair in sshd:sshd sshd-2fa:sshd_2fa munged:munged mariadb:mariadb slurmdbd:slurmdbd \
-        slurmctld:slurmctld slurmd:slurmd; do
-        name=${pair%%:*}; pidfile="$STATE/run/${pair##*:}.pid"
-        if pid_alive "$pidfile"; then
+    for triple in sshd:sshd:sshd_config sshd-2fa:sshd_2fa:sshd_2fa_config munged:munged:munged \
+        mariadb:mariadb:mariadbd slurmdbd:slurmdbd:slurmdbd slurmctld:slurmctld:slurmctld slurmd:slurmd:slurmd; do
+        IFS=: read -r name file word <<<"$triple"
+        pidfile="$STATE/run/$file.pid"
+        if pid_alive "$pidfile" "$word"; then
             printf '%-10s running (pid %s)\n' "$name" "$(cat "$pidfile")"
         elif [ "$name" = munged ] && munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
             printf '%-10s running (not ours)\n' "$name"
