@@ -86,3 +86,29 @@ def check_trees(t: BaseTransport, tmp: Path, remote_dir: str) -> None:
     only = get_tree(t, f"{remote_dir}/tree", tmp / "only", include=["d2/*"])
     assert all(p.startswith("d2/") for p in only.files_sent)
     assert len(only.files_sent) == 15
+
+
+def check_queue_depth(t: BaseTransport, threads: int) -> list[Exception]:
+    """With a 1-token burst and ``max_pending`` waiters, the extra callers fail at once and are logged."""
+    import threading
+
+    from namdrunner_core.errors import RateLimitError
+
+    t.run(["true"])  # uses the burst token
+    errors: list[Exception] = []
+
+    def worker() -> None:
+        try:
+            t.run(["true"])
+        except RateLimitError as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    assert errors
+    assert "too many pending requests" in str(errors[0])
+    assert sum(1 for e in t.command_log.entries() if "too many pending" in e.note) == len(errors)
+    return errors

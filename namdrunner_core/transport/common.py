@@ -10,11 +10,14 @@ import shlex
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from namdrunner_core.errors import ConnectionFailedError, NamdRunnerError
 from namdrunner_core.transport.base import CommandResult, quote_command
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
+
+_T = TypeVar("_T")
 
 
 class ConnectionDropped(Exception):
@@ -106,20 +109,9 @@ class BaseTransport(ABC):
     ) -> CommandResult:
         """Run ``args`` with ``chunks`` streamed to stdin. Not retried (the stream is consumed)."""
         command = quote_command(args)
-        self._acquire(command)
-        started, t0 = time.time(), time.monotonic()
-        try:
-            code, out, err, sent = self._put_stream(command, chunks, timeout or self.default_timeout)
-        except ConnectionDropped as exc:
-            self._log_failure(command, started, t0, f"connection lost: {exc}")
-            self._recover_after_drop()
-            raise ConnectionFailedError(
-                f"connection to {self.description} was lost during an upload; it was reconnected, retry the transfer"
-            ) from exc
-        except NamdRunnerError as exc:
-            self._log_failure(command, started, t0, exc.message)
-            raise
-        duration = time.monotonic() - t0
+        (code, out, err, sent), started, duration = self._streamed(
+            command, "an upload", lambda: self._put_stream(command, chunks, timeout or self.default_timeout)
+        )
         self.command_log.record(command, started_at=started, duration_s=duration, exit_code=code, bytes_out=sent)
         return CommandResult(command, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), code, duration)
 
@@ -128,22 +120,30 @@ class BaseTransport(ABC):
     ) -> CommandResult:
         """Run ``args`` and pass stdout chunks to ``sink``. Not retried (the sink saw data)."""
         command = quote_command(args)
+        (code, err, received), started, duration = self._streamed(
+            command, "a download", lambda: self._get_stream(command, sink, timeout or self.default_timeout)
+        )
+        self.command_log.record(command, started_at=started, duration_s=duration, exit_code=code, bytes_in=received)
+        return CommandResult(command, "", err.decode("utf-8", "replace"), code, duration)
+
+    def _streamed(self, command: str, what: str, operation: Callable[[], _T]) -> tuple[_T, float, float]:
+        """Run a streaming operation under the rate limit; a dropped connection is re-opened but the
+        transfer is not repeated (its data was consumed): the caller is told to retry it.
+        Returns (result, start time, duration)."""
         self._acquire(command)
         started, t0 = time.time(), time.monotonic()
         try:
-            code, err, received = self._get_stream(command, sink, timeout or self.default_timeout)
+            result = operation()
         except ConnectionDropped as exc:
             self._log_failure(command, started, t0, f"connection lost: {exc}")
             self._recover_after_drop()
             raise ConnectionFailedError(
-                f"connection to {self.description} was lost during a download; it was reconnected, retry the transfer"
+                f"connection to {self.description} was lost during {what}; it was reconnected, retry the transfer"
             ) from exc
         except NamdRunnerError as exc:
             self._log_failure(command, started, t0, exc.message)
             raise
-        duration = time.monotonic() - t0
-        self.command_log.record(command, started_at=started, duration_s=duration, exit_code=code, bytes_in=received)
-        return CommandResult(command, "", err.decode("utf-8", "replace"), code, duration)
+        return result, started, time.monotonic() - t0
 
     # -- internals ----------------------------------------------------------------------------
     def _acquire(self, command: str) -> None:

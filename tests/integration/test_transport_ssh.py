@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from namdrunner_core.errors import ConnectionFailedError, RateLimitError
+from namdrunner_core.errors import ConnectionFailedError
 from namdrunner_core.transport.ratelimit import RateLimiter
 from namdrunner_core.transport.ssh import SSHTarget, SSHTransport
 from namdrunner_core.transport.transfer import put_file
@@ -110,23 +110,7 @@ def test_interrupted_upload_leaves_nothing_and_retry_completes(
 def test_rate_limit_queue_depth_over_ssh(cluster: ClusterEnv) -> None:
     limiter = RateLimiter(rate=2, burst=1, max_pending=2)
     with SSHTransport(key_target(cluster), rate_limiter=limiter) as t:
-        t.run(["true"])
-        errors: list[Exception] = []
-
-        def worker() -> None:
-            try:
-                t.run(["true"])
-            except RateLimitError as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker) for _ in range(6)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        assert len(errors) == 4
-        assert "too many pending requests" in str(errors[0])
-        assert sum(1 for e in t.command_log.entries() if "too many pending" in e.note) == 4
+        assert len(contract.check_queue_depth(t, threads=6)) == 4
 
 
 def test_ssh_config_alias_and_proxyjump(cluster: ClusterEnv, tmp_path: Path) -> None:
