@@ -80,7 +80,7 @@ install_packages() {
             policy_added=1
         fi
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-        [ $policy_added = 1 ] && rm -f /usr/sbin/policy-rc.d
+        if [ "$policy_added" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
     fi
 }
 
