@@ -34,12 +34,12 @@ from namdrunner_core.jobs.record import (
     job_info_bytes,
     utcnow,
 )
-from namdrunner_core.jobs.remote import LOG_SCRIPT, parse_log_output
+from namdrunner_core.jobs.remote import LOG_SCRIPT, advance_log, log_offset, parse_log_output
 from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.namd.config import INPUT_DIR, Template, preflight, render_config, total_steps
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
 from namdrunner_core.namd.library import builtin_templates
-from namdrunner_core.namd.log import LogState, NamdLogParser, Progress
+from namdrunner_core.namd.log import LogState, Progress
 from namdrunner_core.serde import converter
 from namdrunner_core.slurm.parse import parse_sbatch
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
@@ -427,19 +427,11 @@ class Job:
         """Parse the NAMD log's new lines (one remote command) and return step, %, ns/day, ETA."""
         r = self.record
         where = r.project_dir if r.finalized else r.scratch_dir
-        state = converter.structure(r.log_state, LogState) if r.log_state else LogState()
-        out = self.session.transport.run_script(LOG_SCRIPT, [r.job_id, f"{where}/{NAMD_LOG_NAME}", str(state.offset)])
-        chunk = parse_log_output(out.stdout).get(r.job_id)
-        parser = NamdLogParser(state)
-        if chunk is not None and chunk.found:
-            parser.feed(chunk.data)
-            parser.state.offset = chunk.new_offset
-        prog = parser.progress(r.total_steps)
+        args = [r.job_id, f"{where}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
+        chunk = parse_log_output(self.session.transport.run_script(LOG_SCRIPT, args).stdout).get(r.job_id)
+        prog, state = advance_log(r.log_state, chunk, r.total_steps)
         self.record = attrs.evolve(
-            r,
-            log_state=converter.unstructure(parser.state),
-            progress=summary_from(prog, parser.state),
-            updated_at=utcnow(),
+            r, log_state=converter.unstructure(state), progress=summary_from(prog, state), updated_at=utcnow()
         )
         self.store.save_job(self.record)
         return prog

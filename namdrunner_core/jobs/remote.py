@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
+from namdrunner_core.namd.log import LogState, NamdLogParser, Progress
+from namdrunner_core.serde import converter
 from namdrunner_core.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT
 
 #: NAMD log lines worth sending back for progress (ENERGY lines are sent one: the newest).
@@ -178,6 +181,23 @@ class FinalizeOutput:
     files: dict[str, bytes]
     listing: list[tuple[str, int, str]]
     log: LogChunk | None
+
+
+def advance_log(
+    log_state: dict[str, Any] | None, chunk: LogChunk | None, total_steps: int | None
+) -> tuple[Progress, LogState]:
+    """A job's stored NAMD-log state advanced by a fetched chunk: (progress, new state)."""
+    state = converter.structure(log_state, LogState) if log_state else LogState()
+    parser = NamdLogParser(state)
+    if chunk is not None and chunk.found:
+        parser.feed(chunk.data)
+        parser.state.offset = chunk.new_offset
+    return parser.progress(total_steps), parser.state
+
+
+def log_offset(log_state: dict[str, Any] | None) -> int:
+    """Where the next read of a job's NAMD log starts."""
+    return int(log_state.get("offset", 0)) if log_state else 0
 
 
 def _b64(line: str) -> bytes:

@@ -33,12 +33,14 @@ from namdrunner_core.jobs.remote import (
     STATUS_SCRIPT,
     WRITE_FILES_SCRIPT,
     FinalizeOutput,
+    advance_log,
+    log_offset,
     parse_discover_output,
     parse_finalize_output,
     parse_log_output,
     parse_status_output,
 )
-from namdrunner_core.namd.log import LogOutcome, LogState, NamdLogParser
+from namdrunner_core.namd.log import LogOutcome
 from namdrunner_core.serde import converter
 from namdrunner_core.slurm.parse import SacctRow, SqueueRow, parse_sacct, parse_squeue
 from namdrunner_core.slurm.script import NAMD_LOG_NAME
@@ -150,12 +152,7 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
     stdout = fin.files.get(names[0], b"").decode("utf-8", "replace")
     stderr = fin.files.get(names[1], b"").decode("utf-8", "replace")
     marker = fin.files.get(".namdrunner_exit", b"").decode().split()
-    state = converter.structure(r.log_state, LogState) if r.log_state else LogState()
-    parser = NamdLogParser(state)
-    if fin.log is not None and fin.log.found:
-        parser.feed(fin.log.data)
-        parser.state.offset = fin.log.new_offset
-    prog = parser.progress(r.total_steps)
+    prog, state = advance_log(r.log_state, fin.log, r.total_steps)
     from namdrunner_core.jobs.job import summary_from
 
     status, error = r.status, r.error_info
@@ -179,8 +176,8 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
         slurm_stdout=stdout,
         slurm_stderr=stderr,
         output_files=sorted(outputs, key=lambda o: o.name),
-        log_state=converter.unstructure(parser.state),
-        progress=summary_from(prog, parser.state),
+        log_state=converter.unstructure(state),
+        progress=summary_from(prog, state),
         finalized=fin.rsync_ok or bool(fin.listing),
         completed_at=r.completed_at or now,
         updated_at=now,
@@ -230,8 +227,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         args: list[str] = []
         for r in finalize:
             names = r.slurm_output_names or ("none.out", "none.err")
-            state = converter.structure(r.log_state, LogState) if r.log_state else LogState()
-            args += [r.job_id, r.project_dir, r.scratch_dir, names[0], names[1], str(state.offset)]
+            args += [r.job_id, r.project_dir, r.scratch_dir, names[0], names[1], str(log_offset(r.log_state))]
         out = session.transport.run_script(FINALIZE_SCRIPT, args, check=False).stdout
         commands += 1
         results = parse_finalize_output(out)
@@ -284,22 +280,13 @@ def poll_progress(store: JobStore, session: Session, jobs: Sequence[JobRecord]) 
     if not running:
         return {}
     args: list[str] = []
-    states: dict[str, LogState] = {}
     for r in running:
-        states[r.job_id] = converter.structure(r.log_state, LogState) if r.log_state else LogState()
-        args += [r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(states[r.job_id].offset)]
+        args += [r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
     chunks = parse_log_output(session.transport.run_script(LOG_SCRIPT, args, check=False).stdout)
     out: dict[str, JobRecord] = {}
     for r in running:
-        parser = NamdLogParser(states[r.job_id])
-        chunk = chunks.get(r.job_id)
-        if chunk is not None and chunk.found:
-            parser.feed(chunk.data)
-            parser.state.offset = chunk.new_offset
-        prog = parser.progress(r.total_steps)
-        out[r.job_id] = attrs.evolve(
-            r, log_state=converter.unstructure(parser.state), progress=summary_from(prog, parser.state)
-        )
+        prog, state = advance_log(r.log_state, chunks.get(r.job_id), r.total_steps)
+        out[r.job_id] = attrs.evolve(r, log_state=converter.unstructure(state), progress=summary_from(prog, state))
     store.save_jobs(list(out.values()))
     return out
 

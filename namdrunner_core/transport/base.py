@@ -55,15 +55,6 @@ def quote_command(args: Sequence[str], *, login_shell: bool = False) -> str:
     return line
 
 
-def shell_script(script: str, *, login_shell: bool = False) -> str:
-    """Wrap a fixed, namdrunner-authored shell snippet (never user text) for remote execution.
-
-    User values reach such a snippet only as positional parameters quoted by
-    :func:`quote_command` (``bash -c SCRIPT _ ARG1 ARG2``).
-    """
-    return "bash -lc " + shlex.quote(script) if login_shell else script
-
-
 @runtime_checkable
 class Transport(Protocol):
     """Run commands and stream bytes on a cluster. One instance is one authenticated session."""

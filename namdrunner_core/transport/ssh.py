@@ -233,6 +233,19 @@ def _close_quietly(chan: paramiko.Channel) -> None:
         chan.close()
 
 
+@contextlib.contextmanager
+def _channel_errors(chan: paramiko.Channel, what: str, command: str, timeout: float | None) -> Iterator[None]:
+    """Map what a channel raises: a time-out to CommandTimeoutError, a dead transport to ConnectionDropped."""
+    try:
+        yield
+    except TimeoutError as exc:  # before OSError, of which it is a subclass
+        _close_quietly(chan)
+        raise CommandTimeoutError(f"{what} timed out after {timeout:g} s: {command}") from exc
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        _close_quietly(chan)
+        raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
+
+
 class SSHTransport(BaseTransport):
     """One authenticated SSH session: every command and transfer reuses it."""
 
@@ -414,7 +427,7 @@ class SSHTransport(BaseTransport):
         err: list[bytes] = []
         err_thread = self._drain_stderr(chan, err)
         out: list[bytes] = []
-        try:
+        with _channel_errors(chan, "remote command", command, timeout):
             if stdin:
                 chan.sendall(stdin)
             chan.shutdown_write()
@@ -423,11 +436,6 @@ class SSHTransport(BaseTransport):
                 if not data:
                     break
                 out.append(data)
-        except TimeoutError as exc:
-            _close_quietly(chan)
-            raise CommandTimeoutError(f"remote command timed out after {timeout:g} s: {command}") from exc
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
         code = self._finish(chan, err_thread, command, timeout)
         return code, b"".join(out), b"".join(err)
 
@@ -439,7 +447,7 @@ class SSHTransport(BaseTransport):
         err_thread = self._drain_stderr(chan, err)
         sent = 0
         out: list[bytes] = []
-        try:
+        with _channel_errors(chan, "upload", command, timeout):
             for chunk in chunks:
                 # paramiko's sendall re-slices what is left after every packet (quadratic copying
                 # for big chunks); hand it one packet's worth at a time instead.
@@ -453,12 +461,6 @@ class SSHTransport(BaseTransport):
                 if not data:
                     break
                 out.append(data)
-        except TimeoutError as exc:
-            _close_quietly(chan)
-            raise CommandTimeoutError(f"upload timed out after {timeout:g} s: {command}") from exc
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            _close_quietly(chan)
-            raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
         code = self._finish(chan, err_thread, command, timeout)
         return code, b"".join(out), b"".join(err), sent
 
@@ -467,7 +469,7 @@ class SSHTransport(BaseTransport):
         err: list[bytes] = []
         err_thread = self._drain_stderr(chan, err)
         received = 0
-        try:
+        with _channel_errors(chan, "download", command, timeout):
             chan.shutdown_write()
             while True:
                 data = chan.recv(CHUNK)
@@ -475,11 +477,5 @@ class SSHTransport(BaseTransport):
                     break
                 received += len(data)
                 sink(data)
-        except TimeoutError as exc:
-            _close_quietly(chan)
-            raise CommandTimeoutError(f"download timed out after {timeout:g} s: {command}") from exc
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            _close_quietly(chan)
-            raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
         code = self._finish(chan, err_thread, command, timeout)
         return code, b"".join(err), received
