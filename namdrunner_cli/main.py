@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -82,6 +83,22 @@ class AppContext:
         if name not in self._sessions:
             self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth)
         return self._sessions[name]
+
+    def confirm_full_id(self, what: str, *, yes: bool = False) -> Callable[[str], bool] | None:
+        """How a changing command may confirm an id prefix: a person at a terminal, asked about the
+        FULL id; None (exact ids only) with ``--yes`` or without a terminal."""
+        if yes or not sys.stdin.isatty():
+            return None
+
+        def ask(full_id: str) -> bool:
+            return click.confirm(f"Use {what} {full_id}?", err=True)
+
+        return ask
+
+    def note(self, text: str | None) -> None:
+        """A one-line remark on stderr (e.g. which id a prefix matched); never mixed into --json output."""
+        if text:
+            click.echo(text, err=True)
 
     def command_log_lines(self) -> list[str]:
         """Every remote command of this run (redacted), for ``-v``."""

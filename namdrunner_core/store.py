@@ -20,6 +20,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from namdrunner_core.errors import NamdRunnerError, NotFoundError
+from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix, select_for_change
+from namdrunner_core.ids import not_found as _id_not_found
 from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary, from_rfc3339, to_rfc3339
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
@@ -244,19 +246,33 @@ class JobStore:
             for record in records:
                 s.merge(_JobRow(**_record_to_row(record)))
 
+    def job_ids(self) -> list[str]:
+        """Every job id in the store (one column; cheap even for 10,000 jobs)."""
+        with self._session() as s:
+            return list(s.scalars(select(_JobRow.job_id)))
+
     def get_job(self, job_id: str) -> JobRecord:
-        """One job by id (a unique prefix works too)."""
+        """One job by its EXACT id (a prefix never selects a job here; see :meth:`find_job`)."""
+        check_id_argument(job_id, "job id")
         with self._session() as s:
             row = s.get(_JobRow, job_id)
             if row is None:
-                matches = s.scalars(select(_JobRow).where(_JobRow.job_id.startswith(job_id, autoescape=True))).all()
-                if len(matches) == 1:
-                    row = matches[0]
-                elif len(matches) > 1:
-                    raise NotFoundError(f"job id {job_id!r} is ambiguous: {', '.join(m.job_id for m in matches[:5])}")
-            if row is None:
-                raise NotFoundError(f"no job {job_id!r} in {self.path}; `namdrunner job list` shows the jobs")
+                raise _id_not_found(
+                    job_id, self.job_ids(), "job", f"`namdrunner job list` shows the jobs in {self.path}"
+                )
             return _row_to_record(row)
+
+    def find_job(self, given: str, *, argument: str = "JOB_ID") -> tuple[JobRecord, IdMatch]:
+        """A job by exact id or unique prefix, for commands that only READ; the match says which."""
+        match = match_prefix(given, self.job_ids(), what="job", argument=argument)
+        return self.get_job(match.id), match
+
+    def select_job_for_change(
+        self, given: str, *, confirm: Callable[[str], bool] | None, argument: str = "JOB_ID"
+    ) -> JobRecord:
+        """A job that a changing or destroying command may act on (see :func:`ids.select_for_change`)."""
+        job_id = select_for_change(given, self.job_ids(), confirm=confirm, what="job", argument=argument)
+        return self.get_job(job_id)
 
     def list_jobs(
         self,
@@ -321,19 +337,33 @@ class JobStore:
         with self._session() as s:
             s.merge(_WorkflowRow(id=workflow_id, data=data, created_at=created_at))
 
+    def workflow_ids(self) -> list[str]:
+        """Every workflow and sweep id in the store."""
+        with self._session() as s:
+            return list(s.scalars(select(_WorkflowRow.id)))
+
     def get_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """A workflow's stored description (a unique prefix of the id works too)."""
+        """A workflow's stored description by its EXACT id (see :meth:`find_workflow` for prefixes)."""
+        check_id_argument(workflow_id, "workflow id")
         with self._session() as s:
             row = s.get(_WorkflowRow, workflow_id)
             if row is None:
-                matches = s.scalars(
-                    select(_WorkflowRow).where(_WorkflowRow.id.startswith(workflow_id, autoescape=True))
+                raise _id_not_found(
+                    workflow_id, self.workflow_ids(), "workflow", "`namdrunner workflow list` shows them"
                 )
-                found = list(matches)
-                if len(found) != 1:
-                    raise NotFoundError(f"no workflow {workflow_id!r}; `namdrunner workflow list` shows them")
-                row = found[0]
             return {"id": row.id, "created_at": row.created_at, **row.data}
+
+    def find_workflow(self, given: str, *, argument: str = "WORKFLOW_ID") -> tuple[dict[str, Any], IdMatch]:
+        """A workflow by exact id or unique prefix, for commands that only READ."""
+        match = match_prefix(given, self.workflow_ids(), what="workflow", argument=argument)
+        return self.get_workflow(match.id), match
+
+    def select_workflow_for_change(
+        self, given: str, *, confirm: Callable[[str], bool] | None, argument: str = "WORKFLOW_ID"
+    ) -> dict[str, Any]:
+        """A workflow that a changing command may act on (exact id, or a confirmed long prefix)."""
+        workflow_id = select_for_change(given, self.workflow_ids(), confirm=confirm, what="workflow", argument=argument)
+        return self.get_workflow(workflow_id)
 
     def list_workflows(self) -> list[dict[str, Any]]:
         """Every workflow, newest first."""

@@ -19,9 +19,19 @@ def job() -> None:
 
 
 def _load(app: AppContext, job_id: str) -> Job:
+    """A job for a command that only reads: exact id or unique prefix (reported)."""
     from namdrunner_core.jobs.job import Job
 
-    record = app.store.get_job(job_id)
+    record, match = app.store.find_job(job_id)
+    app.note(match.note)
+    return Job(app.session(record.profile), app.store, record)
+
+
+def _load_for_change(app: AppContext, job_id: str) -> Job:
+    """A job for a command that changes it: the exact id, or a long prefix a person confirms."""
+    from namdrunner_core.jobs.job import Job
+
+    record = app.store.select_job_for_change(job_id, confirm=app.confirm_full_id("job"))
     return Job(app.session(record.profile), app.store, record)
 
 
@@ -130,7 +140,7 @@ def create(
 @click.pass_obj
 def submit(app: AppContext, job_id: str) -> None:
     """Submit a created (or failed/cancelled) job."""
-    j = _load(app, job_id).submit()
+    j = _load_for_change(app, job_id).submit()
     _print_job(app, j)
 
 
@@ -186,7 +196,8 @@ def show(app: AppContext, job_id: str) -> None:
     """Everything about one job (from the local store)."""
     from namdrunner_core.jobs.record import job_to_dict
 
-    record = app.store.get_job(job_id)
+    record, match = app.store.find_job(job_id)
+    app.note(match.note)
     if app.json:
         from namdrunner_cli.render import print_json
 
@@ -289,7 +300,7 @@ def restart(
     """Continue a finished, failed (e.g. TIMEOUT) or cancelled job from its newest checkpoint."""
     import attrs
 
-    parent = _load(app, job_id)
+    parent = _load_for_change(app, job_id)
     r = parent.record.resources
     resources = attrs.evolve(
         r, cores=cores or r.cores, memory_gb=memory_gb or r.memory_gb, walltime=walltime or r.walltime
@@ -305,7 +316,7 @@ def restart(
 @click.pass_obj
 def cancel(app: AppContext, job_id: str) -> None:
     """Cancel a pending or running job."""
-    j = _load(app, job_id).cancel()
+    j = _load_for_change(app, job_id).cancel()
     _print_job(app, j)
 
 
@@ -319,16 +330,26 @@ def delete(app: AppContext, job_id: str, yes: bool) -> None:
 
     from namdrunner_core.errors import ValidationError
 
-    record = app.store.get_job(job_id)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
-        click.confirm(
-            f"Delete {record.job_id} and its directories {record.project_dir} and {record.scratch_dir}?",
-            abort=True,
-            err=True,
+    asked: list[str] = []
+
+    def ask(full_id: str) -> bool:  # one prompt naming the job and every directory that goes
+        r = app.store.get_job(full_id)
+        asked.append(full_id)
+        return click.confirm(
+            f"Delete job {r.job_id} ({r.job_name}): its local record, {r.project_dir} and {r.scratch_dir}?", err=True
         )
-    _load(app, record.job_id).delete()
+
+    interactive = not yes and sys.stdin.isatty()
+    record = app.store.select_job_for_change(job_id, confirm=ask if interactive else None)
+    if not yes and not asked:
+        if not interactive:
+            raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
+        if not ask(record.job_id):
+            click.echo("nothing deleted", err=True)
+            raise click.exceptions.Exit(1)
+    from namdrunner_core.jobs.job import Job
+
+    Job(app.session(record.profile), app.store, record).delete()
     if app.json:
         from namdrunner_cli.render import print_json
 

@@ -231,7 +231,8 @@ def submit(app: AppContext, workflow_id: str) -> None:
     """Submit every stage (workflows: chained with afterok; sweeps: one job array)."""
     from namdrunner_core.workflow import load_group
 
-    _print_group(app, load_group(app.session(), app.store, workflow_id).submit())
+    data = app.store.select_workflow_for_change(workflow_id, confirm=app.confirm_full_id("workflow"))
+    _print_group(app, load_group(app.session(data.get("profile")), app.store, data["id"]).submit())
 
 
 @workflow.command("show")
@@ -241,8 +242,9 @@ def show(app: AppContext, workflow_id: str) -> None:
     """A workflow's stages and aggregate status (run `namdrunner sync` to refresh)."""
     from namdrunner_core.workflow import load_group
 
-    data = app.store.get_workflow(workflow_id)
-    _print_group(app, load_group(app.session(data.get("profile")), app.store, workflow_id))
+    data, match = app.store.find_workflow(workflow_id)
+    app.note(match.note)
+    _print_group(app, load_group(app.session(data.get("profile")), app.store, data["id"]))
 
 
 @workflow.command("list")
@@ -293,7 +295,8 @@ def cancel(app: AppContext, workflow_id: str) -> None:
     """Cancel every stage still queued or running."""
     from namdrunner_core.workflow import load_group
 
-    _print_group(app, load_group(app.session(), app.store, workflow_id).cancel())
+    data = app.store.select_workflow_for_change(workflow_id, confirm=app.confirm_full_id("workflow"))
+    _print_group(app, load_group(app.session(data.get("profile")), app.store, data["id"]).cancel())
 
 
 @click.group()

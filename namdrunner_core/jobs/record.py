@@ -16,13 +16,14 @@ from typing import Any
 import attrs
 
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.ids import ID_PATTERN
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
 
 JOB_INFO_NAME = "job_info.json"
 SCHEMA_VERSION = 1
 #: Job ids: what the desktop app produces (sanitised name + "_" + microsecond timestamp).
-SAFE_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+SAFE_JOB_ID = ID_PATTERN  # one id rule everywhere; always matched whole (fullmatch)
 
 
 def utcnow() -> dt.datetime:
@@ -216,7 +217,7 @@ def record_from_job_info(
     if not isinstance(doc, dict):
         raise ValidationError("job_info.json", "expected a JSON object")
     job_id = _str(doc, "job_id") or ""
-    if not SAFE_JOB_ID.match(job_id) or job_id != dir_name:
+    if not SAFE_JOB_ID.fullmatch(job_id) or job_id != dir_name:
         raise ValidationError("job_id", f"{job_id!r} is not a safe id matching its directory {dir_name!r}")
     project_dir = _str(doc, "project_dir") or ""
     scratch_dir = _str(doc, "scratch_dir") or ""

@@ -36,7 +36,7 @@ echo "removed"
 
 def check_job_target(root: str, job_id: str) -> str:
     """Local checks of a delete target; returns ``<root>/<job_id>`` or raises."""
-    if not isinstance(job_id, str) or not job_id or not SAFE_JOB_ID.match(job_id) or job_id in (".", ".."):
+    if not isinstance(job_id, str) or not job_id or not SAFE_JOB_ID.fullmatch(job_id) or job_id in (".", ".."):
         raise UnsafePathError(f"refusing to delete: job id {job_id!r} is not a safe job id")
     norm_root = posixpath.normpath(root) if root else ""
     if not root.startswith("/") or norm_root in ("/", ".", "") or norm_root != root.rstrip("/"):

@@ -12,7 +12,7 @@ import pytest
 from benchmarks._fixtures import make_store
 from namdrunner_core import store as store_mod
 from namdrunner_core import store_read
-from namdrunner_core.errors import NamdRunnerError, NotFoundError
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.namd.library import builtin_template
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store import JobStore
@@ -24,9 +24,14 @@ def test_round_trip_and_prefix_lookup(tmp_path: Path) -> None:
     assert len(jobs) == 5
     one = jobs[0]
     assert store.get_job(one.job_id) == one
-    assert store.get_job(one.job_id[:16]).job_id == one.job_id
-    with pytest.raises(NotFoundError, match="ambiguous"):
-        store.get_job("bench_job_")
+    # get_job is exact: a prefix never selects a job there; find_job (for reading) takes one and says so.
+    with pytest.raises(NotFoundError, match="did you mean"):
+        store.get_job(one.job_id[:-1])
+    found, match = store.find_job(one.job_id[:-1])
+    assert found.job_id == one.job_id
+    assert match.note == f"matched {one.job_id} from {one.job_id[:-1]!r}"
+    with pytest.raises(ValidationError, match="matches 5 jobs"):
+        store.find_job("bench_job_")
     changed = attrs.evolve(one, status=JobStatus.FAILED, error_info="boom")
     store.save_job(changed)
     assert store.get_job(one.job_id) == changed
