@@ -12,9 +12,25 @@ if ! bash tests/cluster/cluster.sh status >/dev/null 2>&1; then
     started_cluster=1
 fi
 cleanup() {
+    local rc=$?
     if [ "$started_cluster" = 1 ] && [ "${NR_KEEP_CLUSTER:-0}" != 1 ]; then
+        # `down` must stop only the cluster's own processes: a stranger named like a job step survives it.
+        local fake stranger
+        fake="$(mktemp -d)/slurmstepd"
+        cp /bin/sleep "$fake"
+        bash -c "exec -a 'slurmstepd: [x]' '$fake' 120" &
+        stranger=$!
         bash tests/cluster/cluster.sh down
+        if kill -0 "$stranger" 2>/dev/null; then
+            echo "== cluster down spared an unrelated 'slurmstepd: [x]' (pid $stranger)"
+            kill "$stranger"
+        else
+            echo "== FAIL: cluster down killed an unrelated 'slurmstepd: [x]'"
+            rc=1
+        fi
+        rm -rf "$(dirname "$fake")"
     fi
+    exit "$rc"
 }
 trap cleanup EXIT
 bash scripts/setup_env.sh

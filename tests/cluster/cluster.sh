@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # The loopback test cluster: OpenSSH (key, password, keyboard-interactive, and a second port that
 # demands password + TOTP code like Duo), munge, MariaDB + slurmdbd, slurmctld, slurmd and Lmod
-# with a stand-in namd3. Test infrastructure only: everything listens on 127.0.0.1 and all state
-# lives under $NR_CLUSTER_DIR (default /var/tmp/namdrunner-cluster).
+# with a stand-in namd3. Test infrastructure only: every listener is on 127.0.0.1 (the Slurm daemons,
+# which bind the wildcard address whatever their config says, run with an LD_PRELOAD shim compiled
+# here that turns that bind into loopback) and all state lives under $NR_CLUSTER_DIR (default
+# /var/tmp/namdrunner-cluster).
 #
-#   cluster.sh up       install what is missing (apt, as root) and start everything
-#   cluster.sh down     stop every daemon this script started  (down --purge: also remove state + user)
-#   cluster.sh status   one line per daemon; exit 0 only when all run
-#   cluster.sh env      the exports the tests read
+# What it creates on the machine: the system account $NR_TEST_USER (default nrtest, home inside the
+# state dir, NO usable system password: only this cluster's own sshd accepts its per-machine random
+# password, through its own PAM services), /etc/pam.d/namdrunner-test-{pw,2fa} (removed by down), and
+# the state dir. `down --purge` removes the account, its home and the state dir.
+#
+#   cluster.sh up              install what is missing (apt, as root) and start everything
+#   cluster.sh down            stop what this script started, proved by pid file + command line, and job
+#                              steps by this cluster's SLURM_CONF in their environment  (--purge: also
+#                              remove the state dir and the account; --dry-run: only list what it would stop)
+#   cluster.sh status          one line per daemon, then the listener check; exit 0 only when all run
+#                              and every listener of the cluster is on loopback
+#   cluster.sh env             the exports the tests read
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,13 +29,15 @@ SLURMD_PORT="${NR_SLURMD_PORT:-16818}"
 SLURMDBD_PORT="${NR_SLURMDBD_PORT:-16819}"
 MARIADB_PORT="${NR_MARIADB_PORT:-13306}"
 TEST_USER="${NR_TEST_USER:-nrtest}"
-# Test-only credentials for a throwaway local account; never a real secret.
-TEST_PASSWORD="nr-loopback-test-pw"
+# The test user's password is random per machine (made by 'up', kept in $STATE/secret, root only);
+# the TOTP secret and the database password are test-only values of daemons that listen on loopback.
 TOTP_SECRET="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DB_PASSWORD="nr-slurmdbd-test-pw"
 CLUSTER_NAME="nrcluster"
 NODE_NAME="nr-node1"
 PAM_SERVICE="namdrunner-test-2fa"
+PAM_PW_SERVICE="namdrunner-test-pw"
+SHIM="$STATE/lib/bind_loopback.so"
 HOST_SHORT="$(hostname -s)"
 
 export SLURM_CONF="$STATE/slurm/slurm.conf"
@@ -69,6 +81,8 @@ install_packages() {
     command -v rsync >/dev/null || missing+=(rsync)
     [ -x /usr/bin/python3 ] || missing+=(python3)
     command -v pkill >/dev/null || missing+=(procps)
+    command -v ss >/dev/null || missing+=(iproute2)
+    command -v cc >/dev/null || missing+=(gcc libc6-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -94,7 +108,15 @@ setup_user() {
         usermod -d "$STATE/home/$TEST_USER" "$TEST_USER"
         chown "$TEST_USER:" "$STATE/home/$TEST_USER"
     fi
-    echo "$TEST_USER:$TEST_PASSWORD" | chpasswd
+    # No usable system password ('*'): the machine's own sshd (or su, login) cannot be used with it.
+    # This cluster's sshd checks the random password below through its own PAM services instead.
+    usermod -p '*' "$TEST_USER" >/dev/null 2>&1 || true
+    mkdir -p "$STATE/secret"
+    chmod 700 "$STATE/secret"
+    if [ ! -s "$STATE/secret/password" ]; then
+        (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$STATE/secret/password")
+    fi
+    chmod 600 "$STATE/secret/password"
     # Alpine-like storage roots, owned by the test user.
     mkdir -p "$STATE/remote/projects/$TEST_USER" "$STATE/remote/scratch/$TEST_USER"
     chmod 755 "$STATE/remote" "$STATE/remote/projects" "$STATE/remote/scratch"
@@ -151,6 +173,25 @@ AuthenticationMethods keyboard-interactive
 $common
 EOF
     ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_SERVICE"
+    ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_PW_SERVICE"
+
+    # The password check of both PAM services: the test user and this machine's random password only.
+    cat >"$STATE/bin/check_password" <<EOF
+#!/bin/bash
+# pam_exec (expose_authtok) password check of the namdrunner loopback TEST cluster; nothing else uses it.
+[ "\${PAM_USER:-}" = "$TEST_USER" ] || exit 1
+IFS= read -r -d '' given || true
+expected=\$(cat "$STATE/secret/password" 2>/dev/null) || exit 1
+[ -n "\$expected" ] && [ "\$given" = "\$expected" ]
+EOF
+    chown root: "$STATE/bin/check_password"
+    chmod 700 "$STATE/bin/check_password"
+    cat >"/etc/pam.d/$PAM_PW_SERVICE" <<EOF
+# Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
+auth required pam_exec.so quiet expose_authtok $STATE/bin/check_password
+@include common-account
+@include common-session
+EOF
 
     local gdir="$STATE/2fa"
     mkdir -p "$gdir"
@@ -160,7 +201,7 @@ EOF
     chmod 600 "$gdir/$TEST_USER.google_authenticator"
     cat >"/etc/pam.d/$PAM_SERVICE" <<EOF
 # Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
-auth required pam_unix.so nodelay
+auth required pam_exec.so quiet expose_authtok $STATE/bin/check_password
 auth required pam_google_authenticator.so secret=$gdir/\${USER}.google_authenticator user=$TEST_USER
 @include common-account
 @include common-session
@@ -280,9 +321,19 @@ EOF
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+build_shim() { # the LD_PRELOAD shim that keeps Slurm's wildcard binds on loopback (see bind_loopback.c)
+    mkdir -p "$STATE/lib"
+    if [ ! -f "$SHIM" ] || [ "$HERE/bind_loopback.c" -nt "$SHIM" ]; then
+        cc -shared -fPIC -O2 -Wall -o "$SHIM.tmp" "$HERE/bind_loopback.c" -ldl || die "compiling the bind shim failed"
+        mv "$SHIM.tmp" "$SHIM"
+    fi
+    chmod 755 "$STATE/lib" "$SHIM"
+}
+
 start_slurm() {
+    build_shim
     if ! pid_alive "$STATE/run/slurmdbd.pid" slurmdbd; then
-        slurmdbd
+        LD_PRELOAD="$SHIM" slurmdbd
     fi
     wait_for 60 slurmdbd port_open "$SLURMDBD_PORT"
     wait_for 30 "slurmdbd answers" sacctmgr -n show cluster
@@ -301,11 +352,11 @@ start_slurm() {
 
     if ! pid_alive "$STATE/run/slurmctld.pid" slurmctld; then
         # Cold start (-c): jobs of an earlier run of this test cluster must not hold its one node.
-        slurmctld -c -f "$SLURM_CONF"
+        LD_PRELOAD="$SHIM" slurmctld -c -f "$SLURM_CONF"
     fi
     wait_for 60 slurmctld scontrol ping
     if ! pid_alive "$STATE/run/slurmd.pid" slurmd; then
-        slurmd -c -f "$SLURM_CONF" -N "$NODE_NAME"
+        LD_PRELOAD="$SHIM" slurmd -c -f "$SLURM_CONF" -N "$NODE_NAME"
     fi
     wait_for 60 "node $NODE_NAME to register" bash -c \
         "sinfo -h -N -n $NODE_NAME -o '%T' | grep -Eqv 'unknown|down|not_responding|^$'"
@@ -358,7 +409,7 @@ EOF
 
 start_sshd() {
     if ! pid_alive "$STATE/run/sshd.pid" sshd_config; then
-        /usr/sbin/sshd -f "$STATE/ssh/sshd_config" -E "$STATE/log/sshd.log"
+        "$STATE/bin/$PAM_PW_SERVICE" -f "$STATE/ssh/sshd_config" -E "$STATE/log/sshd.log"
     fi
     if ! pid_alive "$STATE/run/sshd_2fa.pid" sshd_2fa_config; then
         "$STATE/bin/$PAM_SERVICE" -f "$STATE/ssh/sshd_2fa_config" -E "$STATE/log/sshd_2fa.log"
@@ -406,8 +457,38 @@ stop_pidfile() { # name pidfile command-line-word
     fi
 }
 
+our_step_pids() { # slurmstepd processes of THIS cluster: their environment names our SLURM_CONF
+    local p comm
+    for p in /proc/[0-9]*; do
+        comm=$(cat "$p/comm" 2>/dev/null) || continue
+        [ "$comm" = slurmstepd ] || continue
+        if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qxF "SLURM_CONF=$SLURM_CONF"; then
+            echo "${p#/proc/}"
+        fi
+    done
+}
+
+user_is_ours() { # the test account was made by this script: its home is inside the state dir
+    local home
+    home=$(getent passwd "$TEST_USER" | cut -d: -f6) || return 1
+    case "$home" in "$STATE"/*) return 0 ;; *) return 1 ;; esac
+}
+
+cmd_down_dry_run() { # what 'down' would stop, one "pid what" line each
+    local triple name file word pid
+    for triple in $DAEMONS; do
+        IFS=: read -r name file word <<<"$triple"
+        if pid_alive "$STATE/run/$file.pid" "$word"; then echo "$(cat "$STATE/run/$file.pid") $name"; fi
+    done
+    for pid in $(our_step_pids); do echo "$pid slurmstepd"; done
+    if user_is_ours; then
+        for pid in $(pgrep -u "$TEST_USER" 2>/dev/null || true); do echo "$pid process of $TEST_USER"; done
+    fi
+}
+
 cmd_down() {
     need_root
+    if [ "${1:-}" = "--dry-run" ]; then cmd_down_dry_run; return 0; fi
     # Jobs first, so slurmstepd and the stand-in are gone with the daemons.
     if pid_alive "$STATE/run/slurmctld.pid" slurmctld; then
         scancel --user="$TEST_USER" >/dev/null 2>&1 || true
@@ -419,21 +500,50 @@ cmd_down() {
     stop_pidfile slurmdbd "$STATE/run/slurmdbd.pid" slurmdbd
     stop_pidfile mariadb "$STATE/run/mariadb.pid" mariadbd
     stop_pidfile munged "$STATE/run/munged.pid" munged
-    # Leftovers of jobs and sessions: the test user's processes and any step daemon of ours.
-    pkill -u "$TEST_USER" 2>/dev/null || true
-    pkill -f "slurmstepd: \[" 2>/dev/null || true
-    rm -f "/etc/pam.d/$PAM_SERVICE"
+    # Leftovers of jobs and sessions: step daemons that carry THIS cluster's SLURM_CONF, and processes
+    # of the test account when this script made it. Never a pattern over every process of the host.
+    local pid
+    for pid in $(our_step_pids); do kill -9 "$pid" 2>/dev/null || true; done
+    if user_is_ours; then pkill -u "$TEST_USER" 2>/dev/null || true; fi
+    rm -f "/etc/pam.d/$PAM_SERVICE" "/etc/pam.d/$PAM_PW_SERVICE"
     if [ "${1:-}" = "--purge" ]; then
-        if id "$TEST_USER" >/dev/null 2>&1; then userdel "$TEST_USER" 2>/dev/null || true; fi
+        if user_is_ours; then userdel -r "$TEST_USER" 2>/dev/null || userdel "$TEST_USER" 2>/dev/null || true; fi
         rm -rf "$STATE"
         log "purged $STATE"
     fi
 }
 
+DAEMONS="sshd:sshd:sshd_config sshd-2fa:sshd_2fa:sshd_2fa_config munged:munged:munged \
+mariadb:mariadb:mariadbd slurmdbd:slurmdbd:slurmdbd slurmctld:slurmctld:slurmctld slurmd:slurmd:slurmd"
+
+check_listeners() { # every socket our processes listen on, and every one of our ports, is on loopback
+    local pids=() triple name file word pid bad=0 line
+    for triple in $DAEMONS; do
+        IFS=: read -r name file word <<<"$triple"
+        if pid_alive "$STATE/run/$file.pid" "$word"; then pids+=("$(cat "$STATE/run/$file.pid")"); fi
+    done
+    for pid in $(our_step_pids); do pids+=("$pid"); done
+    while read -r line; do
+        [ -n "$line" ] || continue
+        local addr
+        addr=$(awk '{print $5}' <<<"$line")
+        case "$addr" in 127.*|"[::1]":*|"[::ffff:127."*) continue ;; esac
+        local port=${addr##*:} ours=0
+        for p in "$SSH_PORT" "$SSH_2FA_PORT" "$SLURMCTLD_PORT" "$SLURMD_PORT" "$SLURMDBD_PORT" "$MARIADB_PORT"; do
+            [ "$port" = "$p" ] && ours=1
+        done
+        for pid in "${pids[@]}"; do
+            grep -q "pid=$pid," <<<"$line" && ours=1
+        done
+        if [ "$ours" = 1 ]; then printf 'NOT LOOPBACK: %s\n' "$line"; bad=1; fi
+    done < <(ss -Hltunp 2>/dev/null)
+    if [ "$bad" = 0 ]; then echo "listeners  all on loopback"; fi
+    return $bad
+}
+
 cmd_status() {
     local all=0 name pidfile
-    for triple in sshd:sshd:sshd_config sshd-2fa:sshd_2fa:sshd_2fa_config munged:munged:munged \
-        mariadb:mariadb:mariadbd slurmdbd:slurmdbd:slurmdbd slurmctld:slurmctld:slurmctld slurmd:slurmd:slurmd; do
+    for triple in $DAEMONS; do
         IFS=: read -r name file word <<<"$triple"
         pidfile="$STATE/run/$file.pid"
         if pid_alive "$pidfile" "$word"; then
@@ -444,6 +554,7 @@ cmd_status() {
             printf '%-10s stopped\n' "$name"; all=1
         fi
     done
+    check_listeners || all=1
     return $all
 }
 
@@ -455,7 +566,7 @@ export NR_TEST_PORT=$SSH_PORT
 export NR_TEST_2FA_PORT=$SSH_2FA_PORT
 export NR_TEST_USER=$TEST_USER
 export NR_TEST_KEY=$STATE/ssh/id_ed25519
-export NR_TEST_PASSWORD=$TEST_PASSWORD
+export NR_TEST_PASSWORD=$(cat "$STATE/secret/password" 2>/dev/null || echo unset-run-up-first)
 export NR_TEST_TOTP_SECRET=$TOTP_SECRET
 export NR_TEST_PROJECTS=$STATE/remote/projects/$TEST_USER
 export NR_TEST_SCRATCH=$STATE/remote/scratch/$TEST_USER

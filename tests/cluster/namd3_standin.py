@@ -8,6 +8,11 @@ periodic cell, missing required options, bad step multiples, temperature togethe
 binvelocities), and writes a log in NAMD's real format plus the output files (`.coor .vel .xsc
 .dcd .xst`, `.restart.*`) under `outputName`, at a pace set by NAMD_STANDIN_STEPS_PER_SECOND
 (default 4000 steps/s) so that a job takes a few seconds.
+
+A config without run/minimize commands runs `numsteps` (the absolute last step, as in NAMD) with no
+`TCL: Running` line, as NAMD does. Test-only directive: a comment line `#namd-standin: stop-before-end`
+makes it stop right after `WRITING COORDINATES TO OUTPUT FILE` (exit 137, as if killed while writing
+its final files), before the velocities, `WallClock:` and `End of program`.
 """
 
 from __future__ import annotations
@@ -290,6 +295,8 @@ def main(argv: list[str]) -> int:
 
     cfg = Config()
     read_config(os.path.basename(conf_path), cfg)
+    with open(os.path.basename(conf_path), encoding="utf-8", errors="replace") as fh:
+        stop_before_end = any(ln.strip() == "#namd-standin: stop-before-end" for ln in fh)
     for k, v in overrides.items():
         cfg.values[k] = [v]
 
@@ -389,9 +396,15 @@ def main(argv: list[str]) -> int:
         atoms = [struct.unpack_from("<3d", raw, 4 + 24 * k) for k in range(n)]
     natoms = len(atoms)
 
+    # NAMD: with run/minimize commands numsteps is set to firsttimestep (the startup runs 0 steps);
+    # without them the config's numsteps (the last step) is run, with no "TCL: Running" line.
+    implicit = not cfg.commands
+    numsteps = int(cfg.num("numsteps", 0)) if implicit else first
+    if implicit and numsteps > first:
+        cfg.commands.append(("minimize" if cfg.on("minimization") else "run", numsteps - first))
     out("Info: SIMULATION PARAMETERS:")
     out(f"Info: TIMESTEP               {dt:g}")
-    out(f"Info: NUMBER OF STEPS        {int(cfg.num('numsteps', 0))}")
+    out(f"Info: NUMBER OF STEPS        {numsteps}")
     out(f"Info: STEPS PER CYCLE        {spc}")
     if periodic:
         for n in range(3):
@@ -473,7 +486,8 @@ def main(argv: list[str]) -> int:
         minimizing = cmd == "minimize"
         if not minimizing and nsteps % spc:
             fatal("number of steps must be a multiple of stepsPerCycle")
-        out(f"TCL: {'Minimizing' if minimizing else 'Running'} for {nsteps} steps")
+        if not implicit:
+            out(f"TCL: {'Minimizing' if minimizing else 'Running'} for {nsteps} steps")
         start, end = step, step + nsteps
         run_start_wall = time.time()
         run_start_cpu = time.process_time()
@@ -533,6 +547,9 @@ def main(argv: list[str]) -> int:
     write_atomic(out_name + ".xsc", xsc_text("configuration output", step, cell, piston).encode())
     out(f"WRITING COORDINATES TO OUTPUT FILE AT STEP {step}")
     write_atomic(out_name + ".coor", bin_coords(atoms))
+    if stop_before_end:
+        sys.stdout.flush()
+        os._exit(137)
     if dcd:
         out(f"CLOSING COORDINATE DCD FILE {out_name}.dcd")
     elif dcd_freq:
