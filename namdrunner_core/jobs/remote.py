@@ -19,8 +19,9 @@ from namdrunner_core.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT
 
 #: NAMD log lines worth sending back for progress (ENERGY lines are sent one: the newest).
 LOG_PATTERN = (
-    r"^(ETITLE:|TIMING:|PERFORMANCE:|TCL: (Running|Minimizing) for|Info: (NAMD |TIMESTEP|FIRST TIMESTEP|"
-    r"[0-9]+ ATOMS|Benchmark time|Initial time)|WRITING |FINISHED WRITING RESTART COORD|WallClock:|"
+    r"^(ETITLE:|TIMING:|PERFORMANCE:|TCL: (Running|Minimizing) for|"
+    r"Info: (NAMD |TIMESTEP|FIRST TIMESTEP|NUMBER OF STEPS|[0-9]+ ATOMS|Benchmark time|Initial time)|"
+    r"WRITING |FINISHED WRITING RESTART COORD|WallClock:|"
     r"\[Partition [0-9]+\]\[Node [0-9]+\] End of program|Program finished|Warning:|ERROR:)|FATAL ERROR"
 )
 

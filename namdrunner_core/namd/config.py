@@ -431,10 +431,19 @@ def input_references(text: str) -> list[str]:
 
 
 def total_steps(text: str) -> int | None:
-    """Σ of the config's static run/minimize counts; None when Tcl makes them dynamic."""
+    """Σ of the config's static run/minimize counts; None when Tcl makes them dynamic.
+
+    A config with no run/minimize command runs ``numsteps`` (NAMD's last step) from ``firsttimestep``.
+    """
     cfg = read_config(text)
-    if cfg.dynamic or not cfg.commands:
+    if cfg.dynamic:
         return None
+    if not cfg.commands:
+        numsteps = cfg.number("numsteps", None)
+        first = cfg.number("firsttimestep", 0) or 0
+        if numsteps is None or numsteps <= first:
+            return None
+        return int(numsteps - first)
     return sum(n for _, n in cfg.commands)
 
 

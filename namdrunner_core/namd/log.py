@@ -6,8 +6,15 @@ minimize commands, the latest step, TIMING/PERFORMANCE figures, the last checkpo
 and FATAL ERROR messages. Energy rows are kept only when asked for (plots); otherwise only the
 latest one is, so memory stays flat on logs of any size.
 
-Columns are keyed by the last ETITLE seen, or by count (15/20 values) when ENERGY lines come
-before any ETITLE, never by fixed index: NAMD 2.x and 3.x and GPU-resident runs differ.
+Columns are keyed by the ETITLE in force when the row was printed, or by count (15/20 values) when
+ENERGY lines come before any ETITLE, never by fixed index: NAMD 2.x and 3.x and GPU-resident runs
+differ.
+
+The plan (how many steps the run will take) is what NAMD announces: one ``TCL: Running for N steps``
+/ ``TCL: Minimizing for N steps`` line per command, or, for a config that sets ``numsteps`` and has no
+run/minimize command, ``Info: NUMBER OF STEPS N`` (the absolute last step; ``FIRST TIMESTEP`` is the
+offset). A run is ``completed`` only on NAMD's own end markers (``WallClock:`` and ``End of program``
+/ ``Program finished``) with no error; reaching the last step without them is ``finishing``.
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ PERIODIC_TITLES = ("PRESSURE", "GPRESSURE", "VOLUME", "PRESSAVG", "GPRESSAVG")
 # matters, and that is found with rfind in C.
 _COMMANDS_RE = re.compile(rb"^TCL: (Running|Minimizing) for (\d+) steps", re.MULTILINE)
 _INFO_RE = re.compile(
-    rb"^Info: (?:NAMD |TIMESTEP|FIRST TIMESTEP|\d+ ATOMS|Benchmark time|Initial time)[^\n]*", re.MULTILINE
+    rb"^Info: (?:NAMD |TIMESTEP|FIRST TIMESTEP|NUMBER OF STEPS|\d+ ATOMS|Benchmark time|Initial time)[^\n]*",
+    re.MULTILINE,
 )
 _ROWS_RE = re.compile(rb"^(?:ENERGY|ETITLE):[^\n]*", re.MULTILINE)
 _TIMING = re.compile(
@@ -51,7 +59,8 @@ class LogOutcome(enum.StrEnum):
     """What the log says about how the run ended."""
 
     RUNNING = "running"  # still going, or cut off (killed: time limit, memory, scancel)
-    COMPLETED = "completed"  # every command reached its end, outputs written, no error
+    FINISHING = "finishing"  # the last step is reached, NAMD's end markers not (yet) printed
+    COMPLETED = "completed"  # every command reached its end, NAMD printed WallClock + End of program, no error
     FAILED = "failed"  # a FATAL ERROR (or ERROR) was printed
 
 
@@ -87,7 +96,9 @@ class LogState:
     natoms: int | None = None
     timestep_fs: float | None = None
     first_timestep: int = 0
+    numsteps: int | None = None  # "Info: NUMBER OF STEPS": the config's numsteps (the last step)
     titles: list[str] = attrs.Factory(list)
+    energy_titles: list[str] | None = None  # the ETITLE in force when last_energy_line was printed
     commands: list[tuple[str, int]] = attrs.Factory(list)
     current_step: int | None = None
     last_energy_line: str | None = None
@@ -131,6 +142,24 @@ def _last_line(block: bytes, prefix: bytes) -> bytes | None:
         return None
     end = block.find(b"\n", start)
     return block[start : end if end >= 0 else len(block)]
+
+
+def _last_pos(block: bytes, prefix: bytes, end: int | None = None) -> int:
+    """Start of the last line of ``block[:end]`` that starts with ``prefix``, or -1."""
+    stop = len(block) if end is None else end
+    pos = block.rfind(b"\n" + prefix, 0, stop)
+    if pos >= 0:
+        return pos + 1
+    return 0 if block.startswith(prefix) and stop > 0 else -1
+
+
+def _line_at(block: bytes, start: int) -> bytes:
+    end = block.find(b"\n", start)
+    return block[start : end if end >= 0 else len(block)]
+
+
+def _titles_at(block: bytes, start: int) -> list[str]:
+    return [t.decode() for t in _line_at(block, start).split()[2:]]
 
 
 def _int_at(block: bytes, pos: int) -> int | None:
@@ -200,11 +229,16 @@ class NamdLogParser:
                     st.titles = [t.decode() for t in line.split()[2:]]
         else:
             # Only the newest ENERGY line and ETITLE matter for progress: found without a Python loop.
+            # The newest row is named by the ETITLE in force when IT was printed: the last ETITLE
+            # before it in this block, or the one in force before the block.
             n = block.count(b"\nENERGY:") + (1 if block.startswith(b"ENERGY:") else 0)
             if n:
-                last = _last_line(block, b"ENERGY:")
-                if last is not None:
-                    self._energy_line(last, store=False)
+                e_pos = _last_pos(block, b"ENERGY:")
+                t_pos = _last_pos(block, b"ETITLE:", end=e_pos)
+                if t_pos >= 0:
+                    st.titles = _titles_at(block, t_pos)
+                last = _line_at(block, e_pos)
+                self._energy_line(last, store=False)
                 st.energy_rows += n
             title = _last_line(block, b"ETITLE:")
             if title is not None:
@@ -279,6 +313,7 @@ class NamdLogParser:
             return
         st.current_step = step if st.current_step is None else max(st.current_step, step)
         st.last_energy_line = line.decode("ascii", "replace")
+        st.energy_titles = list(st.titles)
         if not store:
             return
         st.energy_rows += 1
@@ -288,8 +323,8 @@ class NamdLogParser:
         if self.on_energy:
             self.on_energy(row)
 
-    def _titles_for(self, n: int) -> list[str]:
-        titles = self.state.titles
+    def _titles_for(self, n: int, titles: list[str] | None = None) -> list[str]:
+        titles = self.state.titles if titles is None else titles
         if titles and len(titles) == n:
             return titles
         if n in (len(CPU_TITLES), len(CPU_TITLES) + len(PERIODIC_TITLES)):
@@ -331,6 +366,9 @@ class NamdLogParser:
         elif line.startswith(b"Info: FIRST TIMESTEP"):
             with contextlib.suppress(IndexError, ValueError):
                 st.first_timestep = int(line.split()[3])
+        elif line.startswith(b"Info: NUMBER OF STEPS"):
+            with contextlib.suppress(IndexError, ValueError):
+                st.numsteps = int(line.split()[4])
         elif line.startswith(b"Info: NAMD "):
             m = _VERSION.match(line)
             if m:
@@ -352,19 +390,41 @@ class NamdLogParser:
         if not self.state.last_energy_line:
             return None
         parts = self.state.last_energy_line.split()
-        return EnergyRow(
-            int(parts[1]),
-            dict(zip(self._titles_for(len(parts) - 2), _floats([p.encode() for p in parts[2:]]), strict=False)),
-        )
+        titles = self._titles_for(len(parts) - 2, self.state.energy_titles)
+        return EnergyRow(int(parts[1]), dict(zip(titles, _floats([p.encode() for p in parts[2:]]), strict=False)))
+
+    def planned_steps(self) -> int | None:
+        """Steps the run will take, as NAMD announced them; None while unknown.
+
+        The Σ of ``TCL: Running/Minimizing for N steps``; without any such command once stepping has
+        begun, the config's ``numsteps`` (``Info: NUMBER OF STEPS``, the last step) minus ``FIRST TIMESTEP``.
+        """
+        st = self.state
+        if st.commands:
+            return sum(n for _, n in st.commands)
+        if st.numsteps is not None and st.current_step is not None and st.numsteps > st.first_timestep:
+            return st.numsteps - st.first_timestep
+        return None
+
+    def ended(self) -> bool:
+        """NAMD's own end-of-run markers: ``WallClock:`` and ``End of program`` (or ``Program finished``)."""
+        return self.state.wallclock_s is not None and self.state.end_of_program
 
     def outcome(self) -> LogOutcome:
-        """Completed only with every command ended, final outputs written and no error."""
+        """``completed`` only when the planned steps were reached, the final outputs written AND NAMD
+        printed its end markers, with no error; the last step reached without them is ``finishing``."""
         st = self.state
         if st.fatal_errors or st.errors:
             return LogOutcome.FAILED
-        planned_end = st.first_timestep + sum(n for _, n in st.commands)
-        if st.commands and st.final_output_step is not None and st.final_output_step >= planned_end:
+        planned = self.planned_steps()
+        if planned is not None:
+            reached = st.final_output_step is not None and st.final_output_step >= st.first_timestep + planned
+        else:
+            reached = st.final_output_step is not None
+        if reached and self.ended():
             return LogOutcome.COMPLETED
+        if reached:
+            return LogOutcome.FINISHING
         return LogOutcome.RUNNING
 
     def ns_per_day(self) -> float | None:
@@ -388,12 +448,12 @@ class NamdLogParser:
         """
         st = self.state
         outcome = self.outcome()
-        planned = total_steps if total_steps is not None else (sum(n for _, n in st.commands) or None)
+        planned = total_steps if total_steps is not None else (self.planned_steps() or None)
         step = st.current_step
         done = max(0, (step - st.first_timestep)) if step is not None else 0
         if planned:
             done = min(done, planned)
-        if outcome is LogOutcome.COMPLETED and planned:
+        if outcome in (LogOutcome.COMPLETED, LogOutcome.FINISHING) and planned:
             done = planned
         percent = 100.0 * done / planned if planned else None
         nsd = self.ns_per_day()

@@ -71,6 +71,10 @@ def test_log_script_reads_only_new_complete_lines(local: LocalTransport, tmp_pat
     assert parser.state.current_step == whole.state.current_step == 17000
     assert parser.outcome() is whole.outcome()
     assert parser.ns_per_day() == whole.ns_per_day()
+    # the filter forwards every line the parser needs (NUMBER OF STEPS for numsteps runs, the end markers)
+    for field in ("numsteps", "first_timestep", "wallclock_s", "end_of_program", "final_output_step", "titles"):
+        assert getattr(parser.state, field) == getattr(whole.state, field), field
+    assert parser.state.numsteps == 9000
     missing = parse_log_output(local.run_script(LOG_SCRIPT, ["j2", str(tmp_path / "nope"), "0"]).stdout)["j2"]
     assert not missing.found
 
@@ -167,3 +171,7 @@ def test_check_job_target_rules() -> None:
     for root in ("/", "projects/me", "/projects/me/../x", ""):
         with pytest.raises(UnsafePathError):
             check_job_target(root, "job_3")
+    # ids are matched whole: a trailing newline (which `$` in re.match lets through) is no job id
+    for job_id in ("job_3\n", "", ".", "..", "a/b", " job_3"):
+        with pytest.raises(UnsafePathError):
+            check_job_target("/projects/me", job_id)
