@@ -209,6 +209,8 @@ def job_detail(job: dict[str, Any]) -> None:
         ("Scratch dir", job["scratch_dir"]),
         ("Inputs", ", ".join(job["input_files"]) or "-"),
     ]
+    for note in job.get("preflight_notes") or []:
+        rows.append(("Not checked", note))
     if job.get("parent_job_id"):
         rows.append(("Parent job", job["parent_job_id"]))
     if job.get("workflow_id"):

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     )
     from namdrunner_core.jobs.job import Job, JobOutputs, PreparedJob, prepare_job
     from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary
-    from namdrunner_core.namd.config import Template, Variable, VariableType
+    from namdrunner_core.namd.config import PreflightReport, Template, Variable, VariableType, check_config
+    from namdrunner_core.namd.library import import_template_file, template_from_namd_config
     from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress
     from namdrunner_core.slurm.resources import Resources
     from namdrunner_core.slurm.states import JobStatus
@@ -61,6 +62,7 @@ _LAZY: dict[str, str] = {
     "NotFoundError": "namdrunner_core.errors",
     "OutputFile": "namdrunner_core.jobs.record",
     "Partition": "namdrunner_core.cluster",
+    "PreflightReport": "namdrunner_core.namd.config",
     "PreparedJob": "namdrunner_core.jobs.job",
     "ProfileError": "namdrunner_core.errors",
     "Progress": "namdrunner_core.namd.log",
@@ -77,9 +79,12 @@ _LAZY: dict[str, str] = {
     "ValidationError": "namdrunner_core.errors",
     "Variable": "namdrunner_core.namd.config",
     "VariableType": "namdrunner_core.namd.config",
+    "check_config": "namdrunner_core.namd.config",
+    "import_template_file": "namdrunner_core.namd.library",
     "load_profile": "namdrunner_core.cluster",
     "prepare_job": "namdrunner_core.jobs.job",
     "profile_names": "namdrunner_core.cluster",
+    "template_from_namd_config": "namdrunner_core.namd.library",
 }
 
 
@@ -112,6 +117,7 @@ __all__ = [
     "NotFoundError",
     "OutputFile",
     "Partition",
+    "PreflightReport",
     "PreparedJob",
     "ProfileError",
     "Progress",
@@ -129,7 +135,10 @@ __all__ = [
     "Variable",
     "VariableType",
     "__version__",
+    "check_config",
+    "import_template_file",
     "load_profile",
     "prepare_job",
     "profile_names",
+    "template_from_namd_config",
 ]

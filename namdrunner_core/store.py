@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
     from namdrunner_core.namd.config import Template
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class _Base(DeclarativeBase):
@@ -78,6 +78,7 @@ class _JobRow(_Base):
     workflow_id: Mapped[str | None] = mapped_column(String(160), nullable=True, index=True)
     exit_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     workflow_stage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    preflight_notes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class _WorkflowRow(_Base):
@@ -106,8 +107,13 @@ def _v1_to_v2(conn: Connection) -> None:
     _WorkflowRow.__table__.create(conn)  # type: ignore[attr-defined]
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    """What preflight could not check, per job."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN preflight_notes JSON"))
+
+
 #: Schema migrations: MIGRATIONS[n] upgrades a version-n store to n+1 (in one transaction).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def _record_to_row(r: JobRecord) -> dict[str, Any]:
@@ -143,6 +149,7 @@ def _record_to_row(r: JobRecord) -> dict[str, Any]:
         "workflow_id": r.workflow_id,
         "exit_code": r.exit_code,
         "workflow_stage": r.workflow_stage,
+        "preflight_notes": list(r.preflight_notes),
     }
 
 
@@ -180,6 +187,7 @@ def _row_to_record(row: _JobRow) -> JobRecord:
         workflow_id=row.workflow_id,
         exit_code=row.exit_code,
         workflow_stage=row.workflow_stage,
+        preflight_notes=list(row.preflight_notes or []),
     )
 
 

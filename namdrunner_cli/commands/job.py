@@ -62,6 +62,11 @@ def _print_job(app: AppContext, j: Job) -> None:
 @click.option("--account", help="Slurm account, if your site needs one.")
 @click.option("--dry-run", is_flag=True, help="Print the NAMD config and sbatch script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
+@click.option(
+    "--no-preflight",
+    is_flag=True,
+    help="Create the job even if preflight says NAMD would refuse the config (recorded in the job).",
+)
 @click.pass_obj
 def create(
     app: AppContext,
@@ -78,6 +83,7 @@ def create(
     account: str | None,
     dry_run: bool,
     submit_now: bool,
+    no_preflight: bool,
 ) -> None:
     """Validate, upload and store a job (optionally submit it)."""
     from namdrunner_core.namd.config import parse_assignments
@@ -105,9 +111,12 @@ def create(
             values=values,
             files=list(files),
             resources=resources,
+            run_preflight=not no_preflight,
         )
 
     prepared = prepare(profile.user or getpass.getuser())
+    for note in prepared.record.preflight_notes:
+        click.echo(f"warning: not checked: {note}", err=True)
     if dry_run:
         from namdrunner_core.jobs.record import job_to_dict
 

@@ -97,23 +97,20 @@ def preview(app: AppContext, template_id: str, assignments: tuple[str, ...]) -> 
 
 @template.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "template_id", help="Id for a raw config's template (default: from the file name).")
 @click.pass_obj
-def import_template(app: AppContext, file: Path) -> None:
-    """Import a template from a TOML or JSON file (as exported)."""
-    from namdrunner_core.errors import ValidationError
-    from namdrunner_core.namd.library import builtin_templates, template_from_text
+def import_template(app: AppContext, file: Path, template_id: str | None) -> None:
+    """Import a template: TOML or JSON (as exported), or a raw NAMD config (.namd, .conf, .inp), whose
+    input files become file variables; `template show ID` says what was recognised."""
+    from namdrunner_core.namd.library import import_template_file
 
-    fmt: Literal["toml", "json"] = "json" if file.suffix.lower() == ".json" else "toml"
-    t = template_from_text(file.read_text(encoding="utf-8"), fmt=fmt, source=str(file))
-    if t.id in builtin_templates():
-        raise ValidationError("id", f"{t.id!r} is a builtin template; give yours another id")
-    app.store.save_template(t)
+    t = import_template_file(app.store, file, template_id=template_id)
     if app.json:
         from namdrunner_cli.render import print_json
 
-        print_json({"id": t.id, "imported": True})
+        print_json({"id": t.id, "imported": True, "variables": [v.key for v in t.variables]})
     else:
-        click.echo(f"imported template {t.id}")
+        click.echo(f"imported template {t.id}: {', '.join(v.key for v in t.variables) or 'no variables'}")
 
 
 @template.command("export")

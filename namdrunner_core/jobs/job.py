@@ -36,7 +36,15 @@ from namdrunner_core.jobs.record import (
 )
 from namdrunner_core.jobs.remote import LOG_SCRIPT, advance_log, log_offset, parse_log_output
 from namdrunner_core.jobs.safety import remove_job_dir
-from namdrunner_core.namd.config import INPUT_DIR, Template, preflight, render_config, total_steps
+from namdrunner_core.namd.config import (
+    INPUT_DIR,
+    Template,
+    check_config,
+    missing_references,
+    read_config,
+    render_config,
+    total_steps,
+)
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
 from namdrunner_core.namd.library import builtin_templates
 from namdrunner_core.namd.log import LogState, Progress
@@ -117,6 +125,24 @@ class PreparedJob:
     remote_inputs: dict[str, str] = attrs.Factory(dict)
 
 
+_MAX_SOURCE_BYTES = 4 * 1024 * 1024
+
+
+def _source_texts(config_text: str, local_files: Mapping[str, Path]) -> dict[str, str]:
+    """The texts of the files a config ``source``s that are among the job's local inputs (by base name)."""
+    texts: dict[str, str] = {}
+    pending = [config_text]
+    while pending and len(texts) < 20:
+        for target in read_config(pending.pop()).sources:
+            name = target.rsplit("/", 1)[-1]
+            path = local_files.get(name)
+            if name in texts or path is None or path.stat().st_size > _MAX_SOURCE_BYTES:
+                continue
+            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+            pending.append(texts[name])
+    return texts
+
+
 def prepare_job(
     profile: ClusterProfile,
     user: str,
@@ -133,6 +159,7 @@ def prepare_job(
     remote_inputs: Mapping[str, str] | None = None,
     staged_inputs: Mapping[str, str] | None = None,
     now: dt.datetime | None = None,
+    run_preflight: bool = True,
 ) -> PreparedJob:
     """Validate everything and render the config and script. No remote I/O.
 
@@ -165,9 +192,16 @@ def prepare_job(
         if given and str(given) not in available:
             raise ValidationError(var.key, f"{given!r} is not among the files given; add it with --file")
     config_text = render_config(tmpl, filled)
-    problems = preflight(config_text)
-    if problems:
-        raise ValidationError("config", "NAMD would refuse this config: " + "; ".join(problems))
+    includes = _source_texts(config_text, by_name)
+    report = check_config(config_text, includes=includes)
+    notes = list(report.warnings) + missing_references(config_text, available, includes)
+    if report.problems and run_preflight:
+        raise ValidationError(
+            "config",
+            "NAMD would refuse this config: " + "; ".join(report.problems) + " (--no-preflight submits it anyway)",
+        )
+    if not run_preflight:
+        notes.insert(0, "preflight skipped (--no-preflight)" + "".join(f"; would refuse: {p}" for p in report.problems))
     resolved = resolve_resources(resources, profile)
     now = now or utcnow()
     job_id = make_job_id(name, now)
@@ -202,6 +236,7 @@ def prepare_job(
         parent_job_id=parent_job_id,
         workflow_id=workflow_id,
         workflow_stage=workflow_stage,
+        preflight_notes=notes,
     )
     uploads = {f"{INPUT_DIR}/{n}": p for n, p in by_name.items()}
     return PreparedJob(record, tmpl, resolved, config_text, sbatch_text, uploads, remote)

@@ -110,6 +110,9 @@ class JobRecord:
     workflow_id: str | None = None
     exit_code: str | None = None
     workflow_stage: int | None = None
+    #: What preflight could not check (Tcl blocks, computed values, sources not among the inputs), or
+    #: that it was skipped (``--no-preflight``); shown by ``job show``.
+    preflight_notes: list[str] = attrs.Factory(list)
 
     @property
     def is_active(self) -> bool:
@@ -186,6 +189,7 @@ def job_info(record: JobRecord) -> dict[str, Any]:
             "workflow_id": record.workflow_id,
             "workflow_stage": record.workflow_stage,
             "progress": attrs.asdict(record.progress) if record.progress else None,
+            "preflight_notes": list(record.preflight_notes),
         },
     }
 
@@ -315,6 +319,9 @@ def record_from_job_info(
         workflow_id=opt_str(extra, "workflow_id"),
         exit_code=opt_str(extra, "exit_code"),
         workflow_stage=extra.get("workflow_stage") if isinstance(extra.get("workflow_stage"), int) else None,
+        preflight_notes=[n for n in extra.get("preflight_notes") or [] if isinstance(n, str)][:100]
+        if isinstance(extra.get("preflight_notes"), list)
+        else [],
     )
 
 
@@ -354,4 +361,5 @@ def job_to_dict(record: JobRecord) -> dict[str, Any]:
         "parent_job_id": record.parent_job_id,
         "workflow_id": record.workflow_id,
         "workflow_stage": record.workflow_stage,
+        "preflight_notes": list(record.preflight_notes),
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -14,6 +14,8 @@ import jinja2
 import jinja2.sandbox
 
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.namd.reader import NamdConfig as NamdConfig  # re-exported: the reader is namd.reader
+from namdrunner_core.namd.reader import read_config as read_config
 
 INPUT_DIR = "input_files"
 OUTPUT_DIR = "outputs"
@@ -47,6 +49,9 @@ class Variable:
     extensions: list[str] = attrs.Factory(list)
     required: bool = True
     multiple_of: int | None = None
+    #: For a file variable of a template imported from a raw config: the path as the config wrote it
+    #: (``template preview`` shows it, so the original text is reproduced).
+    original: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -208,12 +213,21 @@ def _jinja() -> jinja2.Environment:
     return env
 
 
-def render_config(template: Template, values: Mapping[str, Any]) -> str:
+def render_config(template: Template, values: Mapping[str, Any], *, raw: Mapping[str, str] | None = None) -> str:
     """Render ``template`` with validated ``values``. File variables become ``input_files/<name>``;
-    whole numbers render without decimals."""
-    checked = validate_values(template, values)
+    whole numbers render without decimals. ``raw`` values are inserted as written (previews only)."""
+    raw = dict(raw or {})
+    stand_ins = {
+        v.key: "placeholder" + (v.extensions[0] if v.extensions else "")
+        for v in template.variables
+        if v.key in raw and v.key not in values
+    }
+    checked = validate_values(template, {**values, **stand_ins})
     context: dict[str, Any] = {}
     for v in template.variables:
+        if v.key in raw and v.key not in values:
+            context[v.key] = raw[v.key]
+            continue
         value = checked[v.key]
         if v.type is VariableType.FILE and value is not None:
             value = f"{INPUT_DIR}/{value}"
@@ -228,113 +242,6 @@ def render_config(template: Template, values: Mapping[str, Any]) -> str:
 
 
 # -- reading configs back, as NAMD does -----------------------------------------------------------
-
-_MULTI = {"parameters", "extrabondsfile"}
-
-
-@attrs.define
-class NamdConfig:
-    """Keywords (lower-cased) to values, in the order NAMD reads them, plus run/minimize commands."""
-
-    keywords: dict[str, list[str]] = attrs.Factory(dict)
-    commands: list[tuple[str, int]] = attrs.Factory(list)
-    tcl_vars: dict[str, str] = attrs.Factory(dict)
-    duplicates: list[str] = attrs.Factory(list)
-    dynamic: bool = False
-
-    def get(self, key: str) -> str | None:
-        """Last value of ``key`` (case-insensitive), or None."""
-        values = self.keywords.get(key.lower())
-        return values[-1] if values else None
-
-    def all(self, key: str) -> list[str]:
-        """Every value of a repeatable ``key``."""
-        return list(self.keywords.get(key.lower(), []))
-
-    def on(self, key: str) -> bool:
-        """True when ``key`` is set to on/yes/true."""
-        v = self.get(key)
-        return v is not None and v.lower() in ("on", "yes", "true", "1")
-
-    def number(self, key: str, default: float | None = None) -> float | None:
-        """``key`` as a float (None or ``default`` when absent or not numeric)."""
-        v = self.get(key)
-        if v is None:
-            return default
-        try:
-            return float(v.split()[0])
-        except (ValueError, IndexError):
-            return default
-
-
-def _strip_comment(line: str) -> str:
-    s = line.strip()
-    if s.startswith("#"):
-        return ""
-    s = s.split(";#", 1)[0]
-    s = re.split(r"\s#", s, maxsplit=1)[0]
-    return s.strip()
-
-
-def read_config(text: str) -> NamdConfig:
-    """Parse a NAMD config's static part. Tcl blocks (``proc``, ``if``, loops) mark it ``dynamic``."""
-    cfg = NamdConfig()
-    depth = 0
-    for raw in text.splitlines():
-        if depth > 0:
-            depth += raw.count("{") - raw.count("}")
-            continue
-        line = _strip_comment(raw)
-        if not line:
-            continue
-        if line.count("{") > line.count("}"):
-            depth = line.count("{") - line.count("}")
-            cfg.dynamic = True
-            continue
-
-        def sub(m: re.Match[str]) -> str:
-            name = m.group(1) or m.group(2)
-            return cfg.tcl_vars.get(name, m.group(0))
-
-        line = re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, line)
-        if "[" in line:
-            cfg.dynamic = True
-        first, _, rest = line.partition(" ")
-        if "=" in first:
-            first, _, tail = first.partition("=")
-            rest = (tail + " " + rest).strip()
-        rest = rest.strip().lstrip("=").strip()
-        key = first.lower()
-        if key == "set":
-            name, _, val = rest.partition(" ")
-            cfg.tcl_vars[name] = val.strip().strip('{}"')
-            continue
-        if key in ("run", "minimize"):
-            parts = rest.split()
-            if parts and parts[0] == "norepeat":
-                parts = parts[1:]
-            try:
-                cfg.commands.append((key, int(parts[0])))
-            except (ValueError, IndexError):
-                cfg.dynamic = True
-            continue
-        if key in (
-            "source",
-            "print",
-            "puts",
-            "proc",
-            "reinitvels",
-            "rescalevels",
-            "output",
-            "checkpoint",
-            "exit",
-        ):
-            continue
-        value = rest.strip("{} ")
-        if key in cfg.keywords and key not in _MULTI and not cfg.commands:
-            cfg.duplicates.append(first)
-        cfg.keywords.setdefault(key, []).append(value)
-    return cfg
 
 
 def _cell_volume(cfg: NamdConfig) -> float:
@@ -353,46 +260,105 @@ def _cell_volume(cfg: NamdConfig) -> float:
     )
 
 
-def preflight(text: str) -> list[str]:
-    """What NAMD would refuse in this config, as messages; empty when it would start.
+@attrs.frozen(slots=True)
+class PreflightReport:
+    """What NAMD would do with a config: ``problems`` it certainly refuses (from values read with
+    certainty), and ``warnings`` where the reader could not check (Tcl blocks, computed values,
+    ``source`` files not among the inputs). Only problems block ``job create``."""
 
-    Covers the refusals seen in practice: PME without a periodic cell, extraBonds on without a
-    file, missing required options, temperature together with binvelocities (or neither), step
-    counts that are not multiples of stepspercycle, and keywords defined twice.
+    problems: list[str]
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is refused (warnings may remain)."""
+        return not self.problems
+
+
+def _nearest_multiples(n: int, m: int) -> str:
+    low = n - n % m
+    return f"{low} or {low + m}" if low > 0 else f"{low + m}"
+
+
+def check_config(text: str, includes: Mapping[str, str] | None = None) -> PreflightReport:
+    """Check a config for what NAMD refuses: refuse only what is certain, warn where it could not check.
+
+    Covers the refusals seen in practice: required options missing, PME without a periodic cell,
+    extraBonds on without a file, temperature together with binvelocities (or neither for dynamics),
+    ``run``/``minimize`` counts and ``firsttimestep`` that are not multiples of stepspercycle (NAMD applies
+    the rule to all three), frequencies that do not divide, and keywords defined twice. ``includes``
+    (file name -> text) resolves ``source`` lines.
     """
-    cfg = read_config(text)
+    cfg = read_config(text, includes=includes)
+    certain = not cfg.dynamic
     problems: list[str] = []
+    warnings: list[str] = list(cfg.notes)
+    unsure = " (it may be set in a part that was not checked)"
+
+    def refuse_or_warn(message: str, *keys: str) -> None:
+        # certain only when the whole config was read and every keyword involved has a known value
+        if certain and all(cfg.is_known(k) for k in keys):
+            problems.append(message)
+        else:
+            warnings.append(message + unsure)
+
     for key in ("structure", "coordinates", "outputName", "cutoff", "exclude"):
-        if cfg.get(key) is None:
-            problems.append(f"'{key}' is a required configuration option")
-    if not cfg.all("parameters") and not cfg.on("amber"):
-        problems.append("parameters not found in the configuration file")
+        if cfg.get(key) is None and cfg.is_known(key):
+            refuse_or_warn(f"'{key}' is a required configuration option", key)
+    if not cfg.all("parameters") and not cfg.on("amber") and cfg.is_known("parameters"):
+        refuse_or_warn("parameters not found in the configuration file", "parameters")
+    cell_keys = ("cellBasisVector1", "cellBasisVector2", "cellBasisVector3", "extendedSystem", "PME")
     periodic = _cell_volume(cfg) > 0 or cfg.get("extendedSystem") is not None
     if cfg.on("PME") and not periodic:
-        problems.append("PME requires periodic boundary conditions: set cellBasisVector1-3 or extendedSystem")
+        refuse_or_warn(
+            "PME requires periodic boundary conditions: set cellBasisVector1-3 or extendedSystem", *cell_keys
+        )
     if cfg.on("PME") and cfg.get("PMEGridSpacing") is None and cfg.get("PMEGridSizeX") is None:
-        problems.append("PME needs PMEGridSpacing (or PMEGridSizeX/Y/Z)")
+        refuse_or_warn("PME needs PMEGridSpacing (or PMEGridSizeX/Y/Z)", "PMEGridSpacing", "PMEGridSizeX")
     if cfg.on("extraBonds") and not cfg.all("extraBondsFile"):
-        problems.append("extraBonds is on but no extraBondsFile is given")
+        refuse_or_warn("extraBonds is on but no extraBondsFile is given", "extraBondsFile")
+    vel_keys = ("temperature", "binvelocities", "velocities")
     has_temp = cfg.get("temperature") is not None
     has_vel = cfg.get("binvelocities") is not None or cfg.get("velocities") is not None
     if has_temp and has_vel:
         problems.append("cannot specify both an initial temperature and a velocity file")
     if any(c == "run" for c, _ in cfg.commands) and not (has_temp or has_vel):
-        problems.append("dynamics needs either an initial temperature or a velocity file")
-    spc = int(cfg.number("stepspercycle", 20) or 20)
+        refuse_or_warn("dynamics needs either an initial temperature or a velocity file", *vel_keys)
+    spc_value = cfg.number("stepspercycle")
+    spc = int(spc_value or 20)
+    spc_sure = cfg.is_known("stepspercycle") and (spc_value is not None or certain)
     first = int(cfg.number("firsttimestep", 0) or 0)
-    if first % spc:
-        problems.append(f"firsttimestep {first} is not a multiple of stepspercycle {spc}")
+
+    def step_rule(message: str) -> None:
+        (problems if spc_sure else warnings).append(message if spc_sure else message + unsure)
+
+    if cfg.is_known("firsttimestep") and first % spc:
+        step_rule(
+            f"firsttimestep {first}: NAMD needs a multiple of stepspercycle {spc} "
+            f"(nearest: {_nearest_multiples(first, spc)})"
+        )
     for kind, n in cfg.commands:
-        if kind == "run" and n % spc:
-            problems.append(f"run {n}: the number of steps must be a multiple of stepspercycle {spc}")
+        if n % spc:
+            step_rule(
+                f"{kind} {n}: the number of steps must be a multiple of stepspercycle {spc} "
+                f"(nearest: {_nearest_multiples(n, spc)})"
+            )
+    if not cfg.commands and cfg.plan_known and cfg.number("numsteps") is not None:
+        numsteps = int(cfg.number("numsteps") or 0)
+        if numsteps % spc:
+            step_rule(
+                f"numsteps {numsteps}: the number of steps must be a multiple of stepspercycle {spc} "
+                f"(nearest: {_nearest_multiples(numsteps, spc)})"
+            )
     nb = int(cfg.number("nonbondedFreq", 1) or 1)
     fe = int(cfg.number("fullElectFrequency", nb) or nb)
     if spc % nb or spc % fe or fe % nb:
-        problems.append(
+        refuse_or_warn(
             f"stepspercycle {spc} must be a multiple of nonbondedFreq {nb} and fullElectFrequency {fe}, "
-            "and fullElectFrequency a multiple of nonbondedFreq"
+            "and fullElectFrequency a multiple of nonbondedFreq",
+            "stepspercycle",
+            "nonbondedFreq",
+            "fullElectFrequency",
         )
     cutoff = cfg.number("cutoff")
     pld = cfg.number("pairlistdist")
@@ -401,17 +367,23 @@ def preflight(text: str) -> list[str]:
     sw = cfg.number("switchdist")
     if cfg.get("switching") is None or cfg.on("switching"):
         if sw is None and cutoff is not None and cfg.get("switching") is not None:
-            problems.append("switchdist must be defined when switching is on")
+            refuse_or_warn("switchdist must be defined when switching is on", "switchdist")
         if sw is not None and cutoff is not None and not 0 < sw <= cutoff:
             problems.append(f"switchdist {sw:g} must be between 0 and cutoff {cutoff:g}")
     for dup in cfg.duplicates:
         problems.append(f"'{dup}' is defined more than once")
-    return problems
+    return PreflightReport(problems, warnings)
 
 
-def input_references(text: str) -> list[str]:
-    """Every input file the config names (paths as written, relative to the config's dir)."""
-    cfg = read_config(text)
+def preflight(text: str, includes: Mapping[str, str] | None = None) -> list[str]:
+    """What NAMD would certainly refuse in this config (empty when it would start); see :func:`check_config`."""
+    return check_config(text, includes).problems
+
+
+def input_references(text: str, includes: Mapping[str, str] | None = None) -> list[str]:
+    """Every input file the config names (paths as written, relative to the config's dir), ``source``d
+    files included."""
+    cfg = read_config(text, includes=includes)
     keys = (
         "structure",
         "coordinates",
@@ -426,8 +398,22 @@ def input_references(text: str) -> list[str]:
         "ambercoor",
     )
     refs = [v for k in keys for v in cfg.all(k)]
-    refs += cfg.all("parameters") + cfg.all("extraBondsFile")
+    refs += cfg.all("parameters") + cfg.all("extraBondsFile") + cfg.sources
     return refs
+
+
+def missing_references(text: str, available: Sequence[str], includes: Mapping[str, str] | None = None) -> list[str]:
+    """Warnings for files the config names that are not among the job's inputs (``available``, by name,
+    uploaded to ``input_files/``): NAMD will not find a relative one; an absolute one must exist on the
+    cluster."""
+    out = []
+    names = set(available)
+    for ref in dict.fromkeys(input_references(text, includes)):
+        inside = ref.startswith(f"{INPUT_DIR}/") and ref[len(INPUT_DIR) + 1 :] in names
+        if inside or ref.startswith("/"):
+            continue
+        out.append(f"the config names {ref!r}, which is not among the job's input files (add it with --file)")
+    return out
 
 
 def total_steps(text: str) -> int | None:
@@ -462,8 +448,13 @@ def parse_assignments(items: list[str] | tuple[str, ...], *, option: str = "--se
 def preview_config(template: Template, values: Mapping[str, Any]) -> str:
     """Render with placeholder names for file variables not given (the template page's preview)."""
     filled = dict(values)
+    originals: dict[str, str] = {}
     for v in template.file_variables():
-        if not filled.get(v.key) and v.required:
+        if filled.get(v.key):
+            continue
+        if v.original:
+            originals[v.key] = v.original
+        elif v.required:
             ext = v.extensions[0] if v.extensions else ""
             filled[v.key] = f"{v.key}{ext}"
-    return render_config(template, filled)
+    return render_config(template, filled, raw=originals)

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from namdrunner_core.errors import NotFoundError, ValidationError
-from namdrunner_core.namd.config import Template, check_template
+from namdrunner_core.namd.config import (
+    Template,
+    Variable,
+    VariableType,
+    check_template,
+    preview_config,
+    render_config,
+)
 from namdrunner_core.serde import converter, structure
+
+if TYPE_CHECKING:
+    from namdrunner_core.store import JobStore
 
 
 def _load(data: dict[str, Any], source: str) -> Template:
@@ -70,3 +82,168 @@ def template_to_text(template: Template, *, fmt: Literal["toml", "json"]) -> str
     import tomli_w
 
     return tomli_w.dumps(data, multiline_strings=True)
+
+
+# -- a raw NAMD config becomes a template -----------------------------------------------------------
+
+#: Keywords whose value is an input file, and the variable key each becomes (``_2``, ``_3`` for repeats).
+_FILE_KEYWORDS = {
+    "structure": "structure",
+    "coordinates": "coordinates",
+    "parameters": "parameters",
+    "extrabondsfile": "extrabonds",
+    "bincoordinates": "restart_coordinates",
+    "binvelocities": "restart_velocities",
+    "velocities": "velocities",
+    "extendedsystem": "restart_xsc",
+    "consref": "consref",
+    "conskfile": "conskfile",
+    "fixedatomsfile": "fixed_atoms_file",
+    "parmfile": "parmfile",
+    "ambercoor": "ambercoor",
+    "colvarsconfig": "colvars_config",
+    "source": "source",
+}
+#: Keywords whose number becomes a typed variable when it appears exactly once (key, type).
+_NUMBER_KEYWORDS = {
+    "run": ("steps", VariableType.INTEGER),
+    "numsteps": ("steps", VariableType.INTEGER),
+    "minimize": ("minimize_steps", VariableType.INTEGER),
+    "temperature": ("temperature", VariableType.NUMBER),
+    "langevintemp": ("temperature", VariableType.NUMBER),
+    "dcdfreq": ("dcd_freq", VariableType.INTEGER),
+    "restartfreq": ("restart_freq", VariableType.INTEGER),
+    "outputenergies": ("energy_freq", VariableType.INTEGER),
+    "xstfreq": ("xst_freq", VariableType.INTEGER),
+}
+_VALUE_LINE = re.compile(r"^(\s*)([A-Za-z][A-Za-z0-9_]*)(\s*=\s*|\s+)([^\s;#{}\[\]$\"\\]+)(.*)$")
+_JINJA_OPEN = re.compile(r"\{[{%#]")
+
+
+def _escape_jinja(text: str) -> str:
+    """Literal text inside a Jinja2 template: each '{{', '{%', '{#' becomes an expression printing it."""
+    return _JINJA_OPEN.sub(lambda m: "{{ '" + m.group(0) + "' }}", text)
+
+
+def _extension(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].lstrip(".")
+    return "." + name.rsplit(".", 1)[1].lower() if "." in name else ""  # the last suffix: x.restart.coor -> .coor
+
+
+def template_from_namd_config(text: str, *, template_id: str, name: str = "", source: str = "") -> Template:
+    """A raw NAMD config (``.namd``, ``.conf``, ``.inp``) as a template, nothing of its text lost.
+
+    Every input file it names (structure, coordinates, parameters, extraBonds, restart files,
+    ``source``d files, ...) becomes a file variable with that file's extension, so ``job create --file``
+    fills it; obvious numbers that appear once (``run``/``numsteps``, ``temperature``/``langevinTemp``,
+    output frequencies) become typed variables with the config's values as defaults. ``template
+    preview`` with the defaults reproduces the config line for line (CRLF aside). Values Tcl computes
+    (``$var``, ``[expr]``) stay as they are.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    file_counts: dict[str, int] = {}
+    number_hits: dict[str, list[tuple[int, str, str]]] = {}
+    plan: dict[int, tuple[str, str, str, str, str]] = {}  # line -> (indent, keyword, sep, var key, rest)
+    variables: list[Variable] = []
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            continue
+        m = _VALUE_LINE.match(line)
+        if not m:
+            continue
+        indent, keyword, sep, value, rest = m.groups()
+        kw = keyword.lower()
+        if kw in _FILE_KEYWORDS:
+            base = _FILE_KEYWORDS[kw]
+            file_counts[base] = file_counts.get(base, 0) + 1
+            key = base if file_counts[base] == 1 else f"{base}_{file_counts[base]}"
+            ext = _extension(value)
+            variables.append(
+                Variable(
+                    key=key,
+                    label=f"{keyword} file",
+                    type=VariableType.FILE,
+                    help=f"{keyword} in the imported config: {value}",
+                    extensions=[ext] if ext else [],
+                    original=value,
+                )
+            )
+            plan[i] = (indent, keyword, sep, key, rest)
+        elif kw in _NUMBER_KEYWORDS:
+            number_hits.setdefault(_NUMBER_KEYWORDS[kw][0], []).append((i, kw, value))
+    for key, hits in number_hits.items():
+        values = {v for _, _, v in hits}
+        kinds = {k for _, k, _ in hits}
+        if len(values) != 1 or (key == "steps" and len(hits) != 1) or (key != "temperature" and len(kinds) != 1):
+            continue  # several different values, or several runs: left as written
+        literal = values.pop()
+        vtype = _NUMBER_KEYWORDS[hits[0][1]][1]
+        try:
+            number: int | float = int(literal) if vtype is VariableType.INTEGER else float(literal)
+        except ValueError:
+            continue
+        var = Variable(
+            key=key, label=key.replace("_", " "), type=vtype, default=number, min=0, help=f"from {hits[0][1]}"
+        )
+        probe = Template(id="probe", name="probe", text="{{ " + key + " }}", variables=[var])
+        if render_config(probe, {}) != literal:  # must render back exactly as written ("310.0" renders "310")
+            continue
+        variables.append(var)
+        for i, _kw, _literal in hits:
+            m = _VALUE_LINE.match(lines[i])
+            if m is not None:
+                indent, keyword, sep, _value, rest = m.groups()
+                plan[i] = (indent, keyword, sep, key, rest)
+    out_lines = []
+    for i, line in enumerate(lines):
+        if i in plan:
+            indent, keyword, sep, key, rest = plan[i]
+            out_lines.append(f"{indent}{keyword}{sep}{{{{ {key} }}}}{_escape_jinja(rest)}")
+        else:
+            out_lines.append(_escape_jinja(line))
+    template = Template(
+        id=template_id,
+        name=name or template_id,
+        text="\n".join(out_lines),
+        variables=variables,
+        description=f"imported from {source or 'a NAMD config'}",
+    )
+    check_template(template)
+    restored = preview_config(template, {})
+    if restored != "\n".join(lines):  # never lose text: refuse rather than import something different
+        raise ValidationError("template", f"{source or template_id}: the config could not be imported without changes")
+    return template
+
+
+RAW_CONFIG_SUFFIXES = (".namd", ".conf", ".inp", ".cfg")
+
+
+def import_template_file(store: JobStore, path: Path, *, template_id: str | None = None) -> Template:
+    """Read a template file and save it as the user's: TOML/JSON as exported, or a raw NAMD config.
+
+    Raises :class:`ValidationError` for a file that is not UTF-8 text, not valid TOML/JSON, or that
+    would replace a builtin template.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError("template", f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    suffix = path.suffix.lower()
+    if suffix in RAW_CONFIG_SUFFIXES:
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "imported"
+        template = template_from_namd_config(text, template_id=template_id or stem, name=path.name, source=str(path))
+    elif suffix in (".toml", ".json"):
+        template = template_from_text(text, fmt="json" if suffix == ".json" else "toml", source=str(path))
+        if template_id:
+            template = attrs.evolve(template, id=template_id)
+    else:
+        raise ValidationError(
+            "template",
+            f"{path}: {suffix or 'no suffix'} is not a template file: give a .toml or .json template "
+            f"or a raw NAMD config ({', '.join(RAW_CONFIG_SUFFIXES)})",
+        )
+    if template.id in builtin_templates():
+        raise ValidationError("id", f"{template.id!r} is a builtin template; give yours another id (--id)")
+    check_template(template)
+    store.save_template(template)
+    return template

@@ -189,6 +189,9 @@ EOF
     cat >"/etc/pam.d/$PAM_PW_SERVICE" <<EOF
 # Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
 auth required pam_exec.so quiet expose_authtok $STATE/bin/check_password
+# pam_exec ignores setcred, and a stack in which every module ignores it fails: pam_permit answers it
+# (authentication itself still needs pam_exec's 'required' success).
+auth optional pam_permit.so
 @include common-account
 @include common-session
 EOF

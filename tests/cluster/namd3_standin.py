@@ -114,37 +114,45 @@ def read_config(path: str, cfg: Config, depth: int = 0) -> None:
         if line.count("{") > line.count("}"):
             brace_depth = line.count("{") - line.count("}")
             continue
-        line = substitute(line, cfg.tclvars)
-        parts = line.replace("=", " ", 1).split() if "=" in line.split()[0] else line.split()
-        if not parts:
-            continue
-        key = parts[0].lower()
-        args = [p.strip("{}") for p in parts[1:]]
-        args = [a for a in args if a]
-        if key == "set":
-            if len(args) < 2:
-                fatal(f"wrong # args: should be \"set varName ?newValue?\" in '{line}'")
-            cfg.tclvars[args[0]] = " ".join(args[1:])
-            continue
-        if key == "source":
-            read_config(args[0], cfg, depth + 1)
-            continue
-        if key in ("run", "minimize"):
-            if args and args[0] == "norepeat":
-                args = args[1:]
-            try:
-                n = int(args[0])
-            except (IndexError, ValueError):
-                fatal(f"{key} requires an integer number of steps")
-                return
-            cfg.commands.append((key, n))
-            continue
-        if key in ("print", "puts", "proc", "exit", "reinitvels", "rescalevels", "output", "checkpoint"):
-            continue
-        if key in cfg.values and key not in MULTI and not cfg.commands:
-            out(f"ERROR: Multiple definitions of '{parts[0]}'")
-            fatal("Multiple definitions in the configuration file are not allowed")
-        cfg.values.setdefault(key, []).append(" ".join(args))
+        # Tcl ends a command at ';' too ("PME yes;", "set a 1; set b 2"), braces aside.
+        pieces = [line] if "{" in line else [p.strip() for p in line.split(";") if p.strip()]
+        for piece in pieces:
+            read_command(piece, cfg, depth)
+
+
+def read_command(line: str, cfg: Config, depth: int) -> None:
+    """One Tcl command of the config (a line, or a piece of one between ';')."""
+    line = substitute(line, cfg.tclvars)
+    parts = line.replace("=", " ", 1).split() if "=" in line.split()[0] else line.split()
+    if not parts:
+        return
+    key = parts[0].lower()
+    args = [p.strip("{}") for p in parts[1:]]
+    args = [a for a in args if a]
+    if key == "set":
+        if len(args) < 2:
+            fatal(f"wrong # args: should be \"set varName ?newValue?\" in '{line}'")
+        cfg.tclvars[args[0]] = " ".join(args[1:])
+        return
+    if key == "source":
+        read_config(args[0], cfg, depth + 1)
+        return
+    if key in ("run", "minimize"):
+        if args and args[0] == "norepeat":
+            args = args[1:]
+        try:
+            n = int(args[0])
+        except (IndexError, ValueError):
+            fatal(f"{key} requires an integer number of steps")
+            return
+        cfg.commands.append((key, n))
+        return
+    if key in ("print", "puts", "proc", "exit", "reinitvels", "rescalevels", "output", "checkpoint"):
+        return
+    if key in cfg.values and key not in MULTI and not cfg.commands:
+        out(f"ERROR: Multiple definitions of '{parts[0]}'")
+        fatal("Multiple definitions in the configuration file are not allowed")
+    cfg.values.setdefault(key, []).append(" ".join(args))
 
 
 def require_file(kind: str, name: str | None, message: str | None = None) -> None:

@@ -120,6 +120,7 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     before = make_store(path, 3).list_jobs()
     with sqlite3.connect(path) as conn:  # make it what namdrunner 0.1 (schema 1) wrote
         conn.execute("ALTER TABLE jobs DROP COLUMN workflow_stage")
+        conn.execute("ALTER TABLE jobs DROP COLUMN preflight_notes")
         conn.execute("DROP TABLE workflows")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store = JobStore(path)
@@ -127,3 +128,17 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     assert store.list_jobs() == before
     store.save_workflow("wf_1", {"name": "w", "stages": []}, "2026-01-01T00:00:00Z")
     assert store.get_workflow("wf_1")["name"] == "w"
+
+
+def test_a_version_2_store_gains_preflight_notes(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    before = make_store(path, 2).list_jobs()
+    with sqlite3.connect(path) as conn:  # what schema 2 wrote: no preflight_notes column
+        conn.execute("ALTER TABLE jobs DROP COLUMN preflight_notes")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store = JobStore(path)
+    assert store.schema_version == 3
+    assert store.list_jobs() == before
+    noted = attrs.evolve(before[0], preflight_notes=["line 3: `if ...` block: Tcl control flow; not checked"])
+    store.save_job(noted)
+    assert store.get_job(noted.job_id).preflight_notes == noted.preflight_notes
