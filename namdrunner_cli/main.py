@@ -2,7 +2,8 @@
 
 Errors from the core become one line on stderr and an exit code, in ONE place
 (:meth:`NamdRunnerGroup.invoke`): 0 ok, 1 invalid input, 2 usage, 3 connection/authentication/remote
-failure, 4 not found. Heavy modules (fabric, paramiko, SQLAlchemy) are imported only by commands
+failure, 4 not found, 70 internal error (any other exception: one line, the traceback only with -v),
+130 interrupted. Heavy modules (fabric, paramiko, SQLAlchemy) are imported only by commands
 that need them, so ``--help`` starts fast.
 """
 
@@ -69,11 +70,16 @@ class AppContext:
                 f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r} but there is no terminal to answer it; "
                 "use --password-stdin for the password, or an SSH key"
             )
-        if prompt.instructions.strip():
-            click.echo(prompt.instructions.strip(), err=True)
+        for part in (prompt.title, prompt.instructions):  # the server's prompt, whole (Duo's menu is here)
+            if part.strip():
+                click.echo(part.rstrip(), err=True)
         text = prompt.text.strip().rstrip(":").strip() or "Response"
         answer: str = click.prompt(text, hide_input=not prompt.echo, err=True, show_default=False)
         return answer
+
+    def _notice(self, text: str) -> None:
+        # login notices go to stderr, so --json output on stdout stays clean
+        click.echo(text, err=True)
 
     def session(self, profile: str | None = None) -> Session:
         """One authenticated session per profile for this command (password and 2FA asked once)."""
@@ -81,7 +87,7 @@ class AppContext:
 
         name = profile or self.profile
         if name not in self._sessions:
-            self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth)
+            self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth, notify=self._notice)
         return self._sessions[name]
 
     def confirm_full_id(self, what: str, *, yes: bool = False) -> Callable[[str], bool] | None:
@@ -129,6 +135,19 @@ class NamdRunnerGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(130) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug must still reach the user as one line
+            from namdrunner_core.errors import EXIT_INTERNAL
+
+            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+            if app is not None and app.verbose:
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
+            text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            click.echo(f"error: internal error: {text}; rerun with -v and report it", err=True)
+            raise click.exceptions.Exit(EXIT_INTERNAL) from None
 
 
 @click.group(cls=NamdRunnerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,13 @@ def interactive_prompt(prompt: AuthPrompt) -> str:
     Works in a terminal and in Jupyter (``getpass`` shows a password box there). Pass it as
     ``Cluster.connect(auth=interactive_prompt)``; answers are used once and never stored.
     """
-    if prompt.instructions.strip():
-        print(prompt.instructions.strip())  # noqa: T201 - this function's job is talking to a person
+    for part in (prompt.title, prompt.instructions):  # shown whole: Duo's menu is in the instructions
+        if part.strip():
+            print(part.rstrip())  # noqa: T201 - this function's job is talking to a person
     text = prompt.text if prompt.text.strip() else "Response: "
     return input(text) if prompt.echo else getpass.getpass(text)
+
+
+def print_notice(text: str) -> None:
+    """Show a login notice ("Duo push sent - approve it on your phone"): ``Cluster.connect(notify=print_notice)``."""
+    print(text)  # noqa: T201 - this function's job is talking to a person

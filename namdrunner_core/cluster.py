@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import getpass
 import os
+import shlex
 import tomllib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +27,7 @@ from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    from namdrunner_core.transport.ssh import AuthCallback
+    from namdrunner_core.transport.ssh import AuthCallback, NoticeCallback
 
 
 @attrs.frozen(slots=True)
@@ -98,6 +100,16 @@ class ClusterProfile:
     ssh_config: str | None = None
     host_key_policy: HostKeyPolicyName = "accept-new"
     known_hosts: str | None = None
+    #: A jump host (bastion) in OpenSSH's ProxyJump form, ``user@bastion.example.edu:22``; its host key
+    #: and its logins (password, Duo) are handled like the cluster's own.
+    proxy_jump: str | None = None
+    #: Duo-style second factor: "ask" (show the menu), "push" / "phone" (choose that option: one tap on
+    #: the phone), "passcode" (ask for a code), "autopush" (the site pushes by itself after the password).
+    duo: Literal["ask", "push", "phone", "passcode", "autopush"] = "ask"
+    #: Seconds a login waits for a push to be approved (Duo's own window is about 60 s).
+    duo_push_timeout_s: float = 120.0
+    #: Seconds a login waits for the server at each step; a person's typing never counts.
+    auth_network_timeout_s: float = 30.0
     modules: list[str] = attrs.Factory(list)
     gpu_modules: list[str] = attrs.Factory(list)
     gpu_namd_bin: str | None = None
@@ -206,7 +218,12 @@ def _raw_profile(name: str, *, _seen: tuple[str, ...] = ()) -> tuple[dict[str, A
 
 def _raw_profile_bundled(name: str) -> tuple[dict[str, Any], str]:
     if name not in bundled_profile_names():
-        raise NotFoundError(f"unknown profile {name!r}; profiles that exist: {', '.join(profile_names()) or 'none'}")
+        from difflib import get_close_matches
+
+        known = profile_names()
+        close = get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ProfileError(f"unknown profile {name!r}; {hint}profiles that exist: {', '.join(known) or 'none'}")
     text = resources.files("namdrunner_core.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return _read_toml(text, f"bundled profile {name}.toml"), f"bundled profile {name}.toml"
 
@@ -272,17 +289,35 @@ class Session:
         """The session's command log ("SSH console")."""
         return self.transport.command_log
 
-    def slurm(self, args: list[str], *, check: bool = True, idempotent: bool = True) -> CommandResult:
-        """Run a Slurm command, loading the profile's ``slurm_module`` first where it has one."""
-        if self.profile.slurm_module:
-            return self.transport.run_script(
-                'module load "$1" >/dev/null 2>&1; shift; exec "$@"',
-                [self.profile.slurm_module, *args],
-                login_shell=True,
-                check=check,
-                idempotent=idempotent,
+    def run_slurm(
+        self,
+        script: str,
+        args: Sequence[str] = (),
+        *,
+        check: bool = True,
+        idempotent: bool = True,
+        timeout: float | None = None,
+        login_shell: bool = False,
+    ) -> CommandResult:
+        """Run a bash snippet that calls Slurm (``args`` as ``$1 ...``): THE one way every Slurm command
+        is run, so the profile's ``slurm_module`` (Alpine: ``slurm/alpine``) is loaded exactly once.
+        With a module (or ``login_shell``) it runs in a login shell, where ``module`` exists."""
+        module = self.profile.slurm_module
+        if module:
+            prefix = (
+                f"module load {shlex.quote(module)} >/dev/null 2>&1 || "
+                f"{{ echo {shlex.quote(f'namdrunner: module load {module} failed')} >&2; exit 97; }}\n"
             )
-        return self.transport.run(args, check=check, idempotent=idempotent)
+            return self.transport.run_script(
+                prefix + script, args, login_shell=True, check=check, idempotent=idempotent, timeout=timeout
+            )
+        return self.transport.run_script(
+            script, args, login_shell=login_shell, check=check, idempotent=idempotent, timeout=timeout
+        )
+
+    def slurm(self, args: list[str], *, check: bool = True, idempotent: bool = True) -> CommandResult:
+        """Run one Slurm command (see :meth:`run_slurm`)."""
+        return self.run_slurm('exec "$@"', args, check=check, idempotent=idempotent)
 
     def close(self) -> None:
         """Close the connection."""
@@ -311,12 +346,14 @@ class Cluster:
         *,
         user: str | None = None,
         auth: AuthCallback | None = None,
+        notify: NoticeCallback | None = None,
         command_log: CommandLog | None = None,
         local: bool = False,
     ) -> Session:
         """Open ONE authenticated session (password and 2FA asked once, through ``auth``).
 
-        With ``local=True`` no SSH is used: commands run on this machine (a login node).
+        ``notify`` receives lines to show a person while logging in (Duo's messages, "Duo push sent -
+        approve it on your phone"). With ``local=True`` no SSH is used: commands run on this machine.
         """
         log = command_log or CommandLog()
         limiter = RateLimiter(rate=self.profile.rate_limit_per_s, max_pending=self.profile.max_pending_requests)
@@ -337,6 +374,10 @@ class Cluster:
             ssh_config_path=p.ssh_config,
             host_key_policy=p.host_key_policy,
             known_hosts_path=p.known_hosts or str(config_dir() / "known_hosts"),
+            proxy_jump=p.proxy_jump,
+            second_factor=p.duo,
+            push_timeout_s=p.duo_push_timeout_s,
+            auth_network_timeout_s=p.auth_network_timeout_s,
         )
-        ssh = SSHTransport(target, auth=auth, command_log=log, rate_limiter=limiter)
+        ssh = SSHTransport(target, auth=auth, notify=notify, command_log=log, rate_limiter=limiter)
         return Session(p, ssh, ssh.resolved_host[2])

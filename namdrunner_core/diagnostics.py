@@ -21,8 +21,7 @@ class Check:
 
 
 _CHECK_SCRIPT = r"""
-slurm_module=$1; modules=$2; jobs_root=$3; scratch_root=$4
-[ -n "$slurm_module" ] && module load "$slurm_module" >/dev/null 2>&1
+modules=$1; jobs_root=$2; scratch_root=$3
 echo "@@WHOAMI $(whoami)@$(hostname)"
 echo "@@SINFO"; sinfo -h -o '%P|%c|%m|%G|%l' 2>&1; echo "@@SINFO_RC $?"
 echo "@@MODULE"
@@ -44,14 +43,19 @@ done
 def check_cluster(session: Session) -> list[Check]:
     """Run every check in ONE remote command (login shell, as a user's terminal would)."""
     p = session.profile
-    out = session.transport.run_script(
+    # through the one Slurm path: the profile's slurm_module is loaded first, as for every Slurm call
+    result = session.run_slurm(
         _CHECK_SCRIPT,
-        [p.slurm_module or "", " ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root],
-        login_shell=True,
+        [" ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root],
         check=False,
         timeout=120,
-    ).stdout
+        login_shell=True,
+    )
+    out = result.stdout
     checks = [Check("login", True, session.transport.description)]
+    if result.exit_code == 97 and p.slurm_module:
+        checks.append(Check("slurm module", False, result.stderr.strip()[-300:] or f"module load {p.slurm_module}"))
+        return checks
     lines = out.splitlines()
 
     def section(name: str) -> tuple[list[str], int]:

@@ -1,7 +1,8 @@
 """One error hierarchy for namdrunner, rooted in :class:`NamdRunnerError`.
 
 Every error carries a one-line, user-facing message and an ``exit_code`` that the CLI uses
-(0 ok, 1 invalid input, 2 usage, 3 connection/authentication/remote failure, 4 not found).
+(0 ok, 1 invalid input, 2 usage, 3 connection/authentication/remote failure, 4 not found; the CLI
+adds 70 for an internal error and 130 for an interrupt).
 Library code raises these; it never prints or exits.
 """
 
@@ -11,6 +12,8 @@ EXIT_INVALID_INPUT = 1
 EXIT_USAGE = 2
 EXIT_REMOTE = 3
 EXIT_NOT_FOUND = 4
+#: A bug in namdrunner (an exception that is not one of these): the CLI says so in one line.
+EXIT_INTERNAL = 70
 
 
 class NamdRunnerError(Exception):
@@ -101,6 +104,7 @@ class UnsafePathError(NamdRunnerError):
 
 
 __all__ = [
+    "EXIT_INTERNAL",
     "EXIT_INVALID_INPUT",
     "EXIT_NOT_FOUND",
     "EXIT_REMOTE",

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import math
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ import attrs
 from namdrunner_core.errors import NamdRunnerError, ValidationError
 from namdrunner_core.jobs.job import Job, PreparedJob, make_job_id, prepare_job, resolve_template
 from namdrunner_core.jobs.record import JobRecord, to_rfc3339, utcnow
+from namdrunner_core.jobs.submission import submit_once
 from namdrunner_core.namd.config import Template, read_config
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
@@ -631,8 +633,6 @@ class Sweep(Workflow):
         """Copy every point to scratch (ONE command) and submit them as ONE job array."""
         import shlex
 
-        from namdrunner_core.slurm.parse import parse_sbatch
-
         jobs = [j for j in self.jobs() if j.status in (JobStatus.CREATED, JobStatus.FAILED, JobStatus.CANCELLED)]
         if not jobs:
             raise ValidationError("status", f"sweep {self.id} has nothing to submit")
@@ -661,10 +661,11 @@ class Sweep(Workflow):
         array_dir = f"{s.scratch_root}/{self.id}"
         s.transport.run(["mkdir", "-p", array_dir])
         s.transport.run(["bash", "-c", 'cat > "$1"', "_", f"{array_dir}/array.sbatch"], stdin=script.encode())
-        result = s.transport.run_script(
-            'cd -- "$1" && sbatch --parsable array.sbatch', [array_dir], check=False, idempotent=False
+        # The same path as a single job: the site's Slurm module, a token, never submitted twice.
+        token = f"nr-{secrets.token_hex(6)}"
+        array_id = submit_once(
+            s, workdir=array_dir, script_name="array.sbatch", token=token, job_name=self.id, extra=[]
         )
-        array_id = parse_sbatch(result.stdout, result.stderr, result.exit_code).job_id
         now = utcnow()
         records = [
             attrs.evolve(

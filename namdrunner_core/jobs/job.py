@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from namdrunner_core.errors import (
-    ConnectionFailedError,
     NamdRunnerError,
     NotFoundError,
     RemoteCommandError,
@@ -36,6 +35,7 @@ from namdrunner_core.jobs.record import (
 )
 from namdrunner_core.jobs.remote import LOG_SCRIPT, advance_log, log_offset, parse_log_output
 from namdrunner_core.jobs.safety import remove_job_dir
+from namdrunner_core.jobs.submission import find_by_token, submit_once
 from namdrunner_core.namd.config import (
     INPUT_DIR,
     Template,
@@ -44,12 +44,12 @@ from namdrunner_core.namd.config import (
     read_config,
     render_config,
     total_steps,
+    validate_values,
 )
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
 from namdrunner_core.namd.library import builtin_templates
 from namdrunner_core.namd.log import LogState, Progress
 from namdrunner_core.serde import converter
-from namdrunner_core.slurm.parse import parse_sbatch
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
 from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME, render_sbatch
 from namdrunner_core.slurm.states import JobStatus
@@ -95,8 +95,14 @@ def resolve_template(store: JobStore | None, template: str | Template) -> Templa
     )
 
 
+#: Extensions too generic to say what a file is: such a file fills a variable only when named with
+#: ``--set KEY=file`` (a notes.txt must never switch extraBonds on by itself).
+GENERIC_EXTENSIONS = frozenset({".txt", ".dat", ".in", ".log", ".csv"})
+
+
 def _assign_files(template: Template, values: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    """Fill file variables left empty from the uploaded files, by extension, in template order."""
+    """Fill file variables left empty from the uploaded files, by the template's declared extensions
+    (generic ones such as ``.txt`` excepted), in template order."""
     out = dict(values)
     used = {str(v) for k, v in values.items() if v}
     for var in template.file_variables():
@@ -105,7 +111,9 @@ def _assign_files(template: Template, values: Mapping[str, Any], names: Sequence
         for name in names:
             if name in used:
                 continue
-            if any(name.lower().endswith(ext.lower()) for ext in var.extensions):
+            if any(
+                name.lower().endswith(ext.lower()) for ext in var.extensions if ext.lower() not in GENERIC_EXTENSIONS
+            ):
                 out[var.key] = name
                 used.add(name)
                 break
@@ -186,7 +194,7 @@ def prepare_job(
         if fname in by_name:
             raise ValidationError(f"file {fname}", "given both as a local file and as a remote input")
     available = [*by_name, *remote, *staged]
-    filled = _assign_files(tmpl, values or {}, list(by_name))
+    filled = _assign_files(tmpl, tmpl.canonical(values or {}), list(by_name))
     for var in tmpl.file_variables():
         given = filled.get(var.key)
         if given and str(given) not in available:
@@ -195,6 +203,12 @@ def prepare_job(
     includes = _source_texts(config_text, by_name)
     report = check_config(config_text, includes=includes)
     notes = list(report.warnings) + missing_references(config_text, available, includes)
+    assigned = {str(v) for v in filled.values() if v}
+    notes += [
+        f"{n} is uploaded but no template variable uses it (name it with --set KEY={n})"
+        for n in by_name
+        if n not in assigned and n not in includes
+    ]
     if report.problems and run_preflight:
         raise ValidationError(
             "config",
@@ -215,7 +229,10 @@ def prepare_job(
         profile=profile,
         stage_in=sorted((src, fname) for fname, src in staged.items()),
     )
-    checked_values = {k: v for k, v in filled.items()}
+    # stored typed (steps 2000, not "2000"), under the template's own keys
+    given = tmpl.canonical(filled)
+    typed = validate_values(tmpl, given)
+    checked_values = {k: typed[k] for k in given}
     record = JobRecord(
         job_id=job_id,
         job_name=name.strip(),
@@ -362,43 +379,44 @@ class Job:
             raise ValidationError(
                 "status", f"job {r.job_id} is {r.status.value}; only Created, Failed or Cancelled jobs can be submitted"
             )
+        s = self.session
+        previous = r.slurm_job_id
+        # A token saved by an attempt that never learned its Slurm id (a crash, a lost connection):
+        # that attempt may have queued the job, so look for it before submitting again.
+        adopted = find_by_token(s, r.submit_token, r.job_id, after_id=previous) if r.submit_token else None
+        if adopted is not None and adopted != previous:
+            return self._submitted(r, adopted)
         token = f"nr-{secrets.token_hex(6)}"
         r = attrs.evolve(r, submit_token=token, updated_at=utcnow())
         self.store.save_job(r)
         self.record = r
-        s = self.session
         s.transport.run_script(
             'mkdir -p -- "$(dirname -- "$2")" && rsync -a -- "$1/" "$2/"',
             [r.project_dir, r.scratch_dir],
         )
-        args = ["sbatch", "--parsable", f"--comment={token}"]
+        extra = []
         if dependency:
             # A failed predecessor makes Slurm cancel this job instead of leaving it pending forever.
-            args += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"]
+            extra += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"]
         try:
-            result = s.transport.run_script(
-                'cd -- "$1" && shift && '
-                + ('module load "$1" >/dev/null 2>&1; shift; ' if s.profile.slurm_module else "")
-                + 'exec "$@"',
-                [r.scratch_dir, *([s.profile.slurm_module] if s.profile.slurm_module else []), *args, SCRIPT_NAME],
-                login_shell=bool(s.profile.slurm_module),
-                check=False,
-                idempotent=False,
+            slurm_id = submit_once(
+                s,
+                workdir=r.scratch_dir,
+                script_name=SCRIPT_NAME,
+                token=token,
+                job_name=r.job_id,
+                extra=extra,
+                after_id=previous,
             )
-            submitted = parse_sbatch(result.stdout, result.stderr, result.exit_code)
-            slurm_id = submitted.job_id
-        except ConnectionFailedError:
-            found = self._find_by_token(token)
-            if found is None:
-                raise ConnectionFailedError(
-                    f"the connection dropped during sbatch and job {r.job_id} is not in the queue: it was not "
-                    "submitted; submit again"
-                ) from None
-            slurm_id = found
         except SchedulerError as exc:
             self.record = attrs.evolve(r, error_info=exc.scheduler_message, updated_at=utcnow())
             self.store.save_job(self.record)
             raise
+        return self._submitted(r, slurm_id)
+
+    def _submitted(self, r: JobRecord, slurm_id: str) -> Job:
+        """Record a submission: PENDING with its Slurm id, the last run's results cleared."""
+        s = self.session
         now = utcnow()
         r = attrs.evolve(
             r,
@@ -423,14 +441,6 @@ class Job:
 
         write_job_infos(s, [r])
         return self
-
-    def _find_by_token(self, token: str) -> str | None:
-        out = self.session.slurm(["squeue", "-h", "-u", self.session.user, "-o", "%i|%k"], check=False).stdout
-        for line in out.splitlines():
-            job_id, _, comment = line.partition("|")
-            if comment.strip() == token:
-                return job_id.strip()
-        return None
 
     # -- tracking -------------------------------------------------------------------------------
     def refresh(self) -> Job:
@@ -487,7 +497,18 @@ class Job:
             if r.finalized and r.slurm_stdout is not None:
                 parts = {"out": r.slurm_stdout or "", "err": r.slurm_stderr or ""}
             else:
-                parts = {k: self._cat(f"{r.scratch_dir}/{n}") for k, n in zip(("out", "err"), names, strict=True)}
+                alt = r.app_slurm_output_names or names  # a job the desktop app made names them after the job
+                found: dict[str, str | None] = {}
+                for k, n, a in zip(("out", "err"), names, alt, strict=True):
+                    try:
+                        found[k] = self._cat_first(
+                            [f"{r.scratch_dir}/{n}", f"{r.scratch_dir}/{a}", f"{r.project_dir}/{a}"]
+                        )
+                    except NotFoundError:
+                        found[k] = None
+                if all(v is None for v in found.values()):
+                    raise NotFoundError(f"job {r.job_id}: Slurm's logs are not there yet ({r.status.value})")
+                parts = {k: v or "" for k, v in found.items()}
             chosen = [parts["out"], parts["err"]] if stream == "both" else [parts[stream]]
             text = "".join(p if p.endswith("\n") or not p else p + "\n" for p in chosen)
         else:
@@ -496,6 +517,14 @@ class Job:
         if tail is not None:
             text = "\n".join(text.splitlines()[-tail:]) + ("\n" if text else "")
         return text
+
+    def _cat_first(self, paths: list[str]) -> str:
+        """The first of ``paths`` that exists, in one remote command."""
+        script = 'for p in "$@"; do if [ -f "$p" ]; then exec cat -- "$p"; fi; done; exit 44'
+        res = self.session.transport.run_script(script, paths, check=False)
+        if res.exit_code != 0:
+            raise NotFoundError(f"{paths[0]} is not there yet (job {self.record.status.value})")
+        return res.stdout
 
     def _cat(self, path: str, tail: int | None = None) -> str:
         args = ["tail", "-n", str(tail), "--", path] if tail else ["cat", "--", path]

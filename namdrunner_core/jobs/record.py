@@ -18,7 +18,7 @@ import attrs
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.ids import ID_PATTERN
 from namdrunner_core.slurm.resources import Resources
-from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.slurm.states import APP_STATUS, JobStatus, parse_status
 
 JOB_INFO_NAME = "job_info.json"
 SCHEMA_VERSION = 1
@@ -126,6 +126,17 @@ class JobRecord:
             return None
         return (f"{self.job_id}_{self.slurm_job_id}.out", f"{self.job_id}_{self.slurm_job_id}.err")
 
+    @property
+    def app_slurm_output_names(self) -> tuple[str, str] | None:
+        """The same logs as the desktop app names them (``<job_name>_<slurm id>.out/.err``), when the job
+        name can be a file name; a job the app created has its logs there."""
+        if not self.slurm_job_id or not _FILE_SAFE.fullmatch(self.job_name):
+            return None
+        return (f"{self.job_name}_{self.slurm_job_id}.out", f"{self.job_name}_{self.slurm_job_id}.err")
+
+
+_FILE_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}")
+
 
 def _memory_text(gb: float) -> str:
     return f"{int(gb)}GB" if float(gb).is_integer() else f"{round(gb * 1024)}MB"
@@ -144,13 +155,33 @@ def parse_memory_gb(value: Any) -> float:
     return {"G": number, "M": number / 1024, "T": number * 1024}[unit]
 
 
+def _builtin_aliases(template_id: str) -> dict[str, str]:
+    # Imported here: the template library loads Jinja2, which `job list` never needs.
+    from namdrunner_core.namd.library import builtin_templates
+
+    t = builtin_templates().get(template_id)
+    return dict(t.aliases) if t is not None else {}
+
+
+def app_template_values(template_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Template values under the desktop app's keys, for the builtin templates it shares."""
+    back = {key: alias for alias, key in _builtin_aliases(template_id).items()}
+    return {back.get(k, k): v for k, v in values.items()}
+
+
+def our_template_values(template_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Template values under namdrunner's keys (the desktop app's keys translated)."""
+    aliases = _builtin_aliases(template_id)
+    return {aliases.get(k, k): v for k, v in values.items()}
+
+
 def job_info(record: JobRecord) -> dict[str, Any]:
     """The ``job_info.json`` document for ``record`` (desktop-app schema + a namdrunner section)."""
     r = record.resources
     return {
         "job_id": record.job_id,
         "job_name": record.job_name,
-        "status": record.status.value if record.status is not JobStatus.UNKNOWN else JobStatus.RUNNING.value,
+        "status": APP_STATUS[record.status],
         "slurm_job_id": record.slurm_job_id,
         "created_at": to_rfc3339(record.created_at),
         "updated_at": to_rfc3339(record.updated_at),
@@ -162,7 +193,7 @@ def job_info(record: JobRecord) -> dict[str, Any]:
         "slurm_stdout": record.slurm_stdout,
         "slurm_stderr": record.slurm_stderr,
         "template_id": record.template_id,
-        "template_values": record.template_values,
+        "template_values": app_template_values(record.template_id, record.template_values),
         "slurm_config": {
             "cores": r.cores,
             "memory": _memory_text(r.memory_gb),
@@ -171,7 +202,10 @@ def job_info(record: JobRecord) -> dict[str, Any]:
             "qos": r.qos,
         },
         "input_files": list(record.input_files),
-        "output_files": [attrs.asdict(o) for o in record.output_files],
+        # the app's reader needs every field as a string: an unknown time is ""
+        "output_files": [
+            {"name": o.name, "size": o.size, "modified_at": o.modified_at or ""} for o in record.output_files
+        ],
         "namdrunner": {
             "schema_version": SCHEMA_VERSION,
             "status": record.status.value,
@@ -223,8 +257,9 @@ def record_from_job_info(
     job_id = _str(doc, "job_id") or ""
     if not SAFE_JOB_ID.fullmatch(job_id) or job_id != dir_name:
         raise ValidationError("job_id", f"{job_id!r} is not a safe id matching its directory {dir_name!r}")
-    project_dir = _str(doc, "project_dir") or ""
-    scratch_dir = _str(doc, "scratch_dir") or ""
+    # Option fields in the app: absent or null means the layout's own place
+    project_dir = _str(doc, "project_dir", optional=True) or f"{jobs_root}/{job_id}"
+    scratch_dir = _str(doc, "scratch_dir", optional=True) or f"{scratch_root}/{job_id}"
     if project_dir.rstrip("/") != f"{jobs_root}/{job_id}" or not _inside(project_dir, jobs_root):
         raise ValidationError("project_dir", f"{project_dir!r} is not {jobs_root}/{job_id}")
     if not _inside(scratch_dir, scratch_root) or scratch_dir.rstrip("/") != f"{scratch_root}/{job_id}":
@@ -233,7 +268,7 @@ def record_from_job_info(
     assert isinstance(extra, dict)
     status_text = extra.get("status") or doc.get("status")
     try:
-        status = JobStatus(str(status_text))
+        status = parse_status(str(status_text))
     except ValueError:
         raise ValidationError("status", f"{status_text!r} is not a job status") from None
     cfg = doc.get("slurm_config")
@@ -262,6 +297,7 @@ def record_from_job_info(
     values = doc.get("template_values") or {}
     if not isinstance(values, dict):
         raise ValidationError("template_values", "expected an object")
+    values = our_template_values(_str(doc, "template_id", optional=True) or "", values)
     inputs = doc.get("input_files") or []
     if not isinstance(inputs, list) or not all(isinstance(x, str) for x in inputs):
         raise ValidationError("input_files", "expected a list of file names")
@@ -269,7 +305,7 @@ def record_from_job_info(
     for item in doc.get("output_files") or []:
         if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("size"), int):
             mod = item.get("modified_at")
-            outputs.append(OutputFile(item["name"], item["size"], mod if isinstance(mod, str) else None))
+            outputs.append(OutputFile(item["name"], item["size"], mod if isinstance(mod, str) and mod else None))
     slurm_id = doc.get("slurm_job_id")
     if slurm_id is not None and not (isinstance(slurm_id, str | int) and re.fullmatch(r"\d+(_\d+)?", str(slurm_id))):
         raise ValidationError("slurm_job_id", f"{slurm_id!r} is not a Slurm job id")

@@ -79,9 +79,10 @@ while [ $# -ge 3 ]; do log_section "$1" "$2" "$3"; shift 3; done
 FINALIZE_SCRIPT = (
     _LOG_FUNCTION
     + r"""
-# Per job: id project scratch slurm_out slurm_err log_offset
-while [ $# -ge 6 ]; do
-  id=$1; project=$2; scratch=$3; out=$4; err=$5; off=$6; shift 6
+# Per job: id project scratch slurm_out slurm_err alt_out alt_err log_offset (alt: the desktop app's
+# names for the same logs, <job_name>_<slurm id>.out/.err)
+while [ $# -ge 8 ]; do
+  id=$1; project=$2; scratch=$3; out=$4; err=$5; alt_out=$6; alt_err=$7; off=$8; shift 8
   echo "@@JOB $id"
   if [ -d "$scratch" ]; then
     # job_info.json stays out: the project copy is the current one (the desktop app's bug).
@@ -90,9 +91,11 @@ while [ $# -ge 6 ]; do
   else
     echo "@@RSYNC missing"
   fi
-  for f in "$out" "$err" .namdrunner_exit; do
+  for pair in "$out/$alt_out" "$err/$alt_err" ".namdrunner_exit/.namdrunner_exit"; do
+    f=${pair%%/*}; alt=${pair#*/}
     echo "@@FILE $f"
-    if [ -f "$project/$f" ]; then tail -c 65536 -- "$project/$f" | base64 -w 0; fi
+    if [ -f "$project/$f" ]; then tail -c 65536 -- "$project/$f" | base64 -w 0
+    elif [ -f "$project/$alt" ]; then tail -c 65536 -- "$project/$alt" | base64 -w 0; fi
     echo
   done
   echo "@@LIST"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shlex
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -74,11 +73,7 @@ class SyncReport:
 
 
 def _run_slurm_script(session: Session, script: str, args: list[str]) -> str:
-    module = session.profile.slurm_module
-    if module:  # login nodes such as Alpine's need the Slurm module before any Slurm command
-        prefix = f"module load {shlex.quote(module)} >/dev/null 2>&1\n"
-        return session.transport.run_script(prefix + script, args, login_shell=True, check=False).stdout
-    return session.transport.run_script(script, args, check=False).stdout
+    return session.run_slurm(script, args, check=False).stdout
 
 
 _ARRAY_RANGE = re.compile(r"^(\d+)_\[([\d,\-]+)(?:%\d+)?\]$")
@@ -227,7 +222,8 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         args: list[str] = []
         for r in finalize:
             names = r.slurm_output_names or ("none.out", "none.err")
-            args += [r.job_id, r.project_dir, r.scratch_dir, names[0], names[1], str(log_offset(r.log_state))]
+            alt = r.app_slurm_output_names or names
+            args += [r.job_id, r.project_dir, r.scratch_dir, *names, *alt, str(log_offset(r.log_state))]
         out = session.transport.run_script(FINALIZE_SCRIPT, args, check=False).stdout
         commands += 1
         results = parse_finalize_output(out)

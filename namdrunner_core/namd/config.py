@@ -64,6 +64,19 @@ class Template:
     variables: list[Variable]
     description: str = ""
     builtin: bool = False
+    #: Other names a value may be given under (alias -> variable key): the NAMDRunner desktop app's
+    #: keys for the builtin templates it shares (``structure_file`` -> ``structure``, ...).
+    aliases: dict[str, str] = attrs.Factory(dict)
+
+    def canonical(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` with aliased keys renamed to the variable keys; an alias beside its key is an error."""
+        out: dict[str, Any] = {}
+        for key, value in values.items():
+            target = self.aliases.get(key, key)
+            if target in out:
+                raise ValidationError(key, f"given twice: as {key!r} and as {target!r}")
+            out[target] = value
+        return out
 
     def variable(self, key: str) -> Variable:
         """The variable called ``key``."""
@@ -102,6 +115,9 @@ def check_template(t: Template) -> None:
             raise ValidationError(f"variables.{v.key}", "a choice variable needs choices")
         if v.default is not None and v.type is not VariableType.FILE:
             coerce_value(v, v.default)
+    for alias, target in t.aliases.items():
+        if target not in seen or alias in seen:
+            raise ValidationError(f"aliases.{alias}", f"must name a variable ({target!r}) and not be one itself")
     try:
         _jinja().parse(t.text)
     except jinja2.TemplateSyntaxError as exc:
@@ -179,7 +195,9 @@ def coerce_value(v: Variable, value: Any) -> Any:
 
 
 def validate_values(template: Template, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Defaults overlaid with ``values``, each coerced and bound-checked. Unknown keys are errors."""
+    """Defaults overlaid with ``values``, each coerced and bound-checked. Unknown keys are errors;
+    the template's aliases (the desktop app's keys) are accepted."""
+    values = template.canonical(values)
     unknown = sorted(set(values) - set(template.keys()))
     if unknown:
         raise ValidationError(

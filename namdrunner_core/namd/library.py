@@ -14,6 +14,7 @@ import attrs
 
 from namdrunner_core.errors import NotFoundError, ValidationError
 from namdrunner_core.namd.config import (
+    INPUT_DIR,
     Template,
     Variable,
     VariableType,
@@ -218,6 +219,13 @@ def template_from_namd_config(text: str, *, template_id: str, name: str = "", so
 RAW_CONFIG_SUFFIXES = (".namd", ".conf", ".inp", ".cfg")
 
 
+def _looks_like_app_template(text: str) -> bool:
+    try:
+        return is_app_template(json.loads(text))
+    except json.JSONDecodeError:
+        return False
+
+
 def import_template_file(store: JobStore, path: Path, *, template_id: str | None = None) -> Template:
     """Read a template file and save it as the user's: TOML/JSON as exported, or a raw NAMD config.
 
@@ -232,6 +240,10 @@ def import_template_file(store: JobStore, path: Path, *, template_id: str | None
     if suffix in RAW_CONFIG_SUFFIXES:
         stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "imported"
         template = template_from_namd_config(text, template_id=template_id or stem, name=path.name, source=str(path))
+    elif suffix == ".json" and _looks_like_app_template(text):
+        template = template_from_app_json(json.loads(text), source=str(path))
+        if template_id:
+            template = attrs.evolve(template, id=template_id)
     elif suffix in (".toml", ".json"):
         template = template_from_text(text, fmt="json" if suffix == ".json" else "toml", source=str(path))
         if template_id:
@@ -246,4 +258,79 @@ def import_template_file(store: JobStore, path: Path, *, template_id: str | None
         raise ValidationError("id", f"{template.id!r} is a builtin template; give yours another id (--id)")
     check_template(template)
     store.save_template(template)
+    return template
+
+
+_APP_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def is_app_template(data: Any) -> bool:
+    """True for the NAMDRunner desktop app's template JSON (``namd_config_template`` + typed variables)."""
+    return isinstance(data, dict) and "namd_config_template" in data and isinstance(data.get("variables"), dict)
+
+
+def template_from_app_json(data: dict[str, Any], *, source: str) -> Template:
+    """A template from the desktop app's JSON shape: ``{id, name, description, namd_config_template,
+    variables: {key: {"Number": {min, max, default}} | {"Text": {default}} | {"Boolean": {default}} |
+    {"FileUpload": {extensions}}}}`` with ``{{key}}`` placeholders (see the fixtures' SOURCES.md)."""
+    variables: list[Variable] = []
+    for key, spec in data["variables"].items():
+        field = f"variables.{key}"
+        if not isinstance(spec, dict) or len(spec) != 1:
+            raise ValidationError(field, f"{source}: expected one of Number, Text, Boolean, FileUpload")
+        kind, body = next(iter(spec.items()))
+        body = body if isinstance(body, dict) else {}
+        label = str(body.get("label") or key.replace("_", " "))
+        help_text = str(body.get("help_text") or body.get("help") or "")
+        if kind == "Number":
+            variables.append(
+                Variable(
+                    key=key,
+                    label=label,
+                    type=VariableType.NUMBER,
+                    help=help_text,
+                    default=body.get("default"),
+                    min=body.get("min"),
+                    max=body.get("max"),
+                )
+            )
+        elif kind == "Text":
+            variables.append(
+                Variable(key=key, label=label, type=VariableType.TEXT, help=help_text, default=body.get("default"))
+            )
+        elif kind == "Boolean":
+            variables.append(
+                Variable(key=key, label=label, type=VariableType.BOOLEAN, help=help_text, default=body.get("default"))
+            )
+        elif kind == "FileUpload":
+            exts = [str(e) if str(e).startswith(".") else f".{e}" for e in body.get("extensions") or []]
+            variables.append(Variable(key=key, label=label, type=VariableType.FILE, help=help_text, extensions=exts))
+        else:
+            raise ValidationError(field, f"{source}: unknown variable kind {kind!r}")
+    text = data["namd_config_template"]
+    if not isinstance(text, str):
+        raise ValidationError("namd_config_template", f"{source}: expected the config text")
+    files = {v.key for v in variables if v.type is VariableType.FILE}
+    out: list[str] = []
+    pos = 0
+    for m in _APP_PLACEHOLDER.finditer(text):
+        literal = text[pos : m.start()]
+        if m.group(1) in files and literal.endswith(f"{INPUT_DIR}/"):
+            literal = literal[: -len(INPUT_DIR) - 1]  # namdrunner puts input_files/ in front itself
+        out.append(_escape_jinja(literal) + "{{ " + m.group(1) + " }}")
+        pos = m.end()
+    out.append(_escape_jinja(text[pos:]))
+    template = Template(
+        id=str(data.get("id") or ""),
+        name=str(data.get("name") or data.get("id") or ""),
+        text="".join(out),
+        variables=variables,
+        description=str(data.get("description") or ""),
+    )
+    check_template(template)
+    unknown = sorted({m.group(1) for m in _APP_PLACEHOLDER.finditer(text)} - {v.key for v in variables})
+    if unknown:
+        raise ValidationError(
+            "namd_config_template", f"{source}: placeholders without a variable: {', '.join(unknown)}"
+        )
     return template

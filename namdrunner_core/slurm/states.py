@@ -27,6 +27,22 @@ class JobStatus(enum.StrEnum):
         return self in (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.UNKNOWN)
 
 
+#: How the NAMDRunner desktop app spells each status in job_info.json (serde renames: UPPER CASE). Its
+#: reader is strict and knows no "unknown": a job we lost track of is written as RUNNING, so the app
+#: asks Slurm about it again.
+APP_STATUS: dict[JobStatus, str] = {s: s.value.upper() for s in JobStatus if s is not JobStatus.UNKNOWN} | {
+    JobStatus.UNKNOWN: "RUNNING"
+}
+
+
+def parse_status(text: str) -> JobStatus:
+    """A status in either spelling: namdrunner's (``"Completed"``) or the desktop app's (``"COMPLETED"``)."""
+    for status in JobStatus:
+        if text.strip().lower() == status.value.lower():
+            return status
+    raise ValueError(f"{text!r} is not a job status")
+
+
 _STATE_MAP: dict[str, JobStatus] = {
     "PENDING": JobStatus.PENDING,
     "REQUEUED": JobStatus.PENDING,

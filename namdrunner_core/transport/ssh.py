@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -49,10 +51,62 @@ class AuthPrompt:
     host: str
     user: str
     instructions: str = ""
+    #: The keyboard-interactive request's name line (often empty); show it above the instructions.
+    title: str = ""
 
 
 #: Answers one :class:`AuthPrompt`. Supplied by the CLI (terminal prompt) or a notebook.
 AuthCallback = Callable[[AuthPrompt], str]
+#: Receives a line to show a person during login ("Duo push sent - approve it on your phone").
+NoticeCallback = Callable[[str], None]
+
+#: How to answer a Duo-style second factor: ``ask`` (show the menu, the person answers), ``push`` or
+#: ``phone`` (choose that menu option: the everyday login is one tap on the phone), ``passcode`` (ask
+#: for a code), ``autopush`` (the site pushes by itself after the password: no second prompt).
+SecondFactor = Literal["ask", "push", "phone", "passcode", "autopush"]
+_DUO_MENU_PROMPT = re.compile(r"passcode or option", re.IGNORECASE)
+_MENU_OPTION = re.compile(r"^\s*(\d+)\.\s+(.+?)\s*$", re.MULTILINE)
+
+
+def duo_option(menu: str, wanted: Literal["push", "phone"]) -> str | None:
+    """The number of Duo's menu option for a push (``Duo Push to ...``) or a phone call, from the menu text."""
+    needle = "push" if wanted == "push" else "phone call"
+    for number, label in _MENU_OPTION.findall(menu):
+        if needle in label.lower():
+            return str(number)
+    return None
+
+
+class _AuthClock:
+    """The login's deadline counts the NETWORK only: it stops while a person answers a prompt and, after
+    a Duo push (or phone call) was chosen, gives the phone its own, longer limit."""
+
+    def __init__(self, network_s: float, push_s: float) -> None:
+        self.network_s = network_s
+        self.push_s = push_s
+        self._lock = threading.Lock()
+        self._answering = False
+        self._waiting_for: Literal["network", "push"] = "network"
+        self._deadline = time.monotonic() + network_s
+        self.expired: Literal["network", "push"] | None = None
+
+    def prompting(self) -> None:
+        with self._lock:
+            self._answering = True
+
+    def answered(self, waiting_for: Literal["network", "push"] = "network") -> None:
+        with self._lock:
+            self._answering = False
+            self._waiting_for = waiting_for
+            self._deadline = time.monotonic() + (self.push_s if waiting_for == "push" else self.network_s)
+
+    def check(self) -> bool:
+        """True (once) when the server has kept us waiting past the limit in force."""
+        with self._lock:
+            if self.expired is None and not self._answering and time.monotonic() > self._deadline:
+                self.expired = self._waiting_for
+                return True
+            return False
 
 
 HostKeyPolicy = Literal["accept-new", "strict", "ignore"]
@@ -100,6 +154,10 @@ class _PromptingAuth(AuthStrategy):
         use_agent: bool,
         prompt: AuthCallback | None,
         on_secret: Callable[[str], None],
+        notify: NoticeCallback | None = None,
+        second_factor: SecondFactor = "ask",
+        network_timeout_s: float = 30.0,
+        push_timeout_s: float = 120.0,
     ) -> None:
         super().__init__(ssh_config=ssh_config)
         self.username = username
@@ -108,7 +166,12 @@ class _PromptingAuth(AuthStrategy):
         self.use_agent = use_agent
         self.prompt = prompt
         self.on_secret = on_secret
+        self.notify = notify
+        self.second_factor = second_factor
+        self.clock = _AuthClock(network_timeout_s, push_timeout_s)
         self.methods_used: list[str] = []
+        #: what the last answer was, to say what went wrong: "password", "code" or "push"
+        self.last_answer: Literal["password", "code", "push"] | None = None
 
     def _ask(
         self,
@@ -116,15 +179,56 @@ class _PromptingAuth(AuthStrategy):
         text: str,
         echo: bool,
         instructions: str = "",
+        title: str = "",
     ) -> str:
         if self.prompt is None:
             raise AuthenticationError(
                 f"{self.username}@{self.host} asked for {kind} ({text.strip()!r}) but no prompt callback was "
                 "given: pass auth=... (the CLI prompts in the terminal)"
             )
-        answer = self.prompt(AuthPrompt(kind, text, echo, self.host, self.username, instructions))
+        self.clock.prompting()  # a person is answering: no clock runs
+        try:
+            answer = self.prompt(AuthPrompt(kind, text, echo, self.host, self.username, instructions, title))
+        finally:
+            self.clock.answered()
         if not echo:
             self.on_secret(answer)
+        return answer
+
+    def _tell(self, text: str) -> None:
+        if self.notify is not None and text.strip():
+            self.notify(text.strip())
+
+    def _answer_kbd(self, title: str, instructions: str, text: str, echo: bool) -> str:
+        """One keyboard-interactive prompt: Duo's menu answered by the profile's choice, or asked."""
+        menu = "\n".join(p for p in (instructions, text) if p)
+        if _DUO_MENU_PROMPT.search(text):
+            choice = self.second_factor if self.second_factor in ("push", "phone") else None
+            option = duo_option(menu, choice) if choice else None
+            if option is not None:
+                self._tell(f"{title}\n{instructions}".strip())
+                self._tell(
+                    f"Duo {'push sent' if choice == 'push' else 'phone call placed'} (option {option}) - approve "
+                    f"it on your phone; waiting up to {self.clock.push_s:g} s"
+                )
+                self.last_answer = "push"
+                self.clock.answered("push")
+                return option
+            answer = self._ask("keyboard-interactive", text, echo, instructions, title)
+            if answer.strip().isdigit() and len(answer.strip()) <= 2:  # a menu option: push or phone call
+                self.last_answer = "push"
+                self._tell(f"waiting for your phone (up to {self.clock.push_s:g} s)")
+                self.clock.answered("push")
+            else:
+                self.last_answer = "code"
+            return answer
+        answer = self._ask("keyboard-interactive", text, echo, instructions, title)
+        self.last_answer = "password" if "assword" in text else "code"
+        if self.last_answer == "password" and self.second_factor == "autopush":
+            self._tell(
+                f"Duo push sent by {self.host} - approve it on your phone; waiting up to {self.clock.push_s:g} s"
+            )
+            self.clock.answered("push")
         return answer
 
     def _keys(self) -> Iterable[paramiko.PKey]:
@@ -147,6 +251,38 @@ class _PromptingAuth(AuthStrategy):
         return iter(())
 
     def authenticate(self, transport: paramiko.Transport) -> list[Any]:
+        # paramiko's own auth_timeout (30 s) runs while a person types and while a phone waits for a
+        # push: switch it off and keep our own clock, which counts the network only.
+        transport.auth_timeout = None  # type: ignore[assignment]
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(0.25):
+                if self.clock.check():
+                    with contextlib.suppress(Exception):
+                        transport.close()
+                    return
+
+        watchdog = threading.Thread(target=watch, name="nr-auth-clock", daemon=True)
+        watchdog.start()
+        try:
+            return self._authenticate(transport)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if self.clock.expired == "push":
+                raise AuthenticationError(
+                    f"login to {self.username}@{self.host}: the Duo push was not approved within "
+                    f"{self.clock.push_s:g} s (profile key duo_push_timeout_s); approve it sooner, or use a passcode"
+                ) from exc
+            if self.clock.expired == "network":
+                raise ConnectionFailedError(
+                    f"login to {self.username}@{self.host}: the server did not answer within "
+                    f"{self.clock.network_s:g} s (network time-out, not a wrong password); check the connection"
+                ) from exc
+            raise
+        finally:
+            stop.set()
+
+    def _authenticate(self, transport: paramiko.Transport) -> list[Any]:
         try:
             transport.auth_none(self.username)
             self.methods_used.append("none")
@@ -195,16 +331,26 @@ class _PromptingAuth(AuthStrategy):
 
     def _keyboard_interactive(self, transport: paramiko.Transport) -> list[str]:
         def handler(title: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str]:
-            return [self._ask("keyboard-interactive", text, echo, instructions or title) for text, echo in prompts]
+            if not prompts:  # the server only says something ("Pushed a login request to your device...")
+                self._tell(f"{title}\n{instructions}")
+                self.clock.answered("push" if self.last_answer == "push" else "network")
+                return []
+            return [self._answer_kbd(title, instructions, text, echo) for text, echo in prompts]
 
         try:
             remaining = list(transport.auth_interactive(self.username, handler))
         except paramiko.BadAuthenticationType as exc:
             return list(exc.allowed_types)
         except paramiko.AuthenticationException as exc:
+            if self.clock.expired is not None:
+                raise paramiko.SSHException(str(exc)) from exc  # mapped to the time-out by authenticate()
+            what = {
+                "password": "wrong password",
+                "code": "wrong or expired code",
+                "push": "the Duo push (or call) was denied, or not approved in Duo's own time window",
+            }.get(self.last_answer or "", "a password or code was wrong")
             raise AuthenticationError(
-                f"login to {self.username}@{self.host} refused: a password or code was wrong ({exc}); "
-                "not retried, so the account does not lock"
+                f"login to {self.username}@{self.host} refused: {what}; not retried, so the account does not lock"
             ) from exc
         self.methods_used.append("keyboard-interactive")
         return remaining
@@ -225,6 +371,16 @@ class SSHTarget:
     keepalive_s: int = 30
     host_key_policy: HostKeyPolicy = "accept-new"
     known_hosts_path: str | None = None
+    #: Jump host(s) as OpenSSH's ProxyJump (``user@bastion:22``, comma-separated for several); the ssh
+    #: config's ProxyJump is used when this is None. Each hop is authenticated with the same prompt
+    #: callback and its host key checked like the target's.
+    proxy_jump: str | None = None
+    #: How to answer a Duo-style second factor (see :data:`SecondFactor`).
+    second_factor: SecondFactor = "ask"
+    #: How long a login may wait for the SERVER at each step (a person's typing never counts).
+    auth_network_timeout_s: float = 30.0
+    #: How long a login waits for a Duo push (or phone call) to be approved.
+    push_timeout_s: float = 120.0
 
 
 def _close_quietly(chan: paramiko.Channel) -> None:
@@ -254,6 +410,7 @@ class SSHTransport(BaseTransport):
         target: SSHTarget,
         *,
         auth: AuthCallback | None = None,
+        notify: NoticeCallback | None = None,
         command_log: CommandLog | None = None,
         rate_limiter: RateLimiter | None = None,
         default_timeout: float | None = 600.0,
@@ -267,10 +424,13 @@ class SSHTransport(BaseTransport):
         )
         self.target = target
         self._auth = auth
+        self._notify = notify
         self._conn: Any = None
         self._transport: paramiko.Transport | None = None
         self.authentications = 0
         self.methods_used: list[str] = []
+        self.jump_methods_used: list[str] = []
+        self._gateways: list[Any] = []
         self._open()
 
     @property
@@ -301,6 +461,7 @@ class SSHTransport(BaseTransport):
             port=t.port,
             config=config,
             connect_timeout=t.connect_timeout,
+            **({"gateway": self._hops(t.proxy_jump, config)} if t.proxy_jump else {}),
         )
         ssh_cfg = conn.ssh_config
         key_files = [Path(os.path.expanduser(p)) for p in t.identity_files]
@@ -310,6 +471,45 @@ class SSHTransport(BaseTransport):
             home = Path.home() / ".ssh"
             key_files += [home / n for n in ("id_ed25519", "id_ecdsa", "id_rsa")]
         user = conn.user or getpass.getuser()
+        strategy = self._prepare(conn, user, key_files)
+        # Every jump host (from proxy_jump or the ssh config's ProxyJump) is opened by fabric as a
+        # Connection of its own: give each OUR authentication (the same prompts: a bastion's password
+        # and Duo reach the same callback) and OUR host-key checks, never fabric's defaults.
+        hops: list[Any] = []
+        gw = conn.gateway
+        while gw is not None and not isinstance(gw, str):
+            hop_keys = key_files + [Path(os.path.expanduser(p)) for p in gw.ssh_config.get("identityfile", []) or []]
+            hops.append((gw, self._prepare(gw, gw.user or user, hop_keys)))
+            gw = gw.gateway
+        try:
+            conn.open()
+        except AuthenticationError:
+            raise
+        except paramiko.BadHostKeyException as exc:
+            raise ConnectionFailedError(
+                f"host key for {exc.hostname} has CHANGED (expected "
+                f"{exc.expected_key.get_base64()[:16]}..., got {exc.key.get_base64()[:16]}...): refusing to "
+                "connect; if the host re-keyed, remove the old line from your known_hosts"
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            raise AuthenticationError(f"login to {user}@{conn.host} refused: {exc}") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            via = f" via {', '.join(f'{h.user}@{h.host}:{h.port}' for h, _ in hops)}" if hops else ""
+            raise ConnectionFailedError(
+                f"cannot connect to {conn.host}:{conn.port}{via}: {exc or type(exc).__name__}"
+            ) from exc
+        self.jump_methods_used = [m for _, st in hops for m in st.methods_used]
+        self._gateways = [h for h, _ in hops]
+        self.authentications += 1
+        self.methods_used = strategy.methods_used
+        self._conn = conn
+        self._transport = conn.client.get_transport()
+        if self._transport is not None and t.keepalive_s:
+            self._transport.set_keepalive(t.keepalive_s)
+
+    def _prepare(self, conn: Any, user: str, key_files: list[Path]) -> _PromptingAuth:
+        """Set our authentication and host-key policy on a fabric Connection (target or jump host)."""
+        t = self.target
         strategy = _PromptingAuth(
             ssh_config=paramiko.SSHConfig(),
             username=user,
@@ -318,6 +518,10 @@ class SSHTransport(BaseTransport):
             use_agent=t.use_agent,
             prompt=self._auth,
             on_secret=self.command_log.add_secret,
+            notify=self._notify,
+            second_factor=t.second_factor,
+            network_timeout_s=t.auth_network_timeout_s,
+            push_timeout_s=t.push_timeout_s,
         )
         conn.connect_kwargs = {
             "auth_strategy": strategy,
@@ -338,28 +542,17 @@ class SSHTransport(BaseTransport):
             client.set_missing_host_key_policy(
                 _AcceptNewPolicy(known or Path.home() / ".ssh" / "namdrunner_known_hosts")
             )
-        try:
-            conn.open()
-        except AuthenticationError:
-            raise
-        except paramiko.BadHostKeyException as exc:
-            raise ConnectionFailedError(
-                f"host key for {conn.host} has CHANGED (expected "
-                f"{exc.expected_key.get_base64()[:16]}..., got {exc.key.get_base64()[:16]}...): refusing to "
-                "connect; if the cluster re-keyed, remove the old line from your known_hosts"
-            ) from exc
-        except paramiko.AuthenticationException as exc:
-            raise AuthenticationError(f"login to {user}@{conn.host} refused: {exc}") from exc
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise ConnectionFailedError(
-                f"cannot connect to {conn.host}:{conn.port}: {exc or type(exc).__name__}"
-            ) from exc
-        self.authentications += 1
-        self.methods_used = strategy.methods_used
-        self._conn = conn
-        self._transport = conn.client.get_transport()
-        if self._transport is not None and t.keepalive_s:
-            self._transport.set_keepalive(t.keepalive_s)
+        return strategy
+
+    @staticmethod
+    def _hops(spec: str, config: Any) -> Any:
+        """fabric Connections for a ProxyJump spec (``a,b``: ``a`` first), each chained through the one before."""
+        from fabric import Connection
+
+        prev = None
+        for hop in (h.strip() for h in spec.split(",") if h.strip()):
+            prev = Connection(hop, config=config.clone(), **({"gateway": prev} if prev is not None else {}))
+        return prev
 
     def _reconnect(self) -> None:
         try:
@@ -368,6 +561,10 @@ class SSHTransport(BaseTransport):
         except Exception:  # noqa: BLE001, S110 - closing a dead connection may fail in many ways
             pass
         self._conn = None
+        for gw in self._gateways:
+            with contextlib.suppress(Exception):
+                gw.close()
+        self._gateways = []
         self._open()
 
     def close(self) -> None:
@@ -376,6 +573,10 @@ class SSHTransport(BaseTransport):
             self._conn.close()
             self._conn = None
             self._transport = None
+        for gw in self._gateways:
+            with contextlib.suppress(Exception):
+                gw.close()
+        self._gateways = []
 
     @property
     def is_connected(self) -> bool:

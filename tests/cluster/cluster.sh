@@ -18,12 +18,33 @@
 #   cluster.sh status          one line per daemon, then the listener check; exit 0 only when all run
 #                              and every listener of the cluster is on loopback
 #   cluster.sh env             the exports the tests read
+#
+# Like a real site (CU Boulder Alpine): Slurm works only after `module load slurm/nrcluster`; port
+# 2224 wants a public key THEN a one-time code; ports 2225 and 2226 want the password, then a
+# Duo-shaped second factor (Duo's menu of passcode / push / phone call, or an automatic push); a jump
+# host (169.254.71.2:2230, password + code, in the network namespace nr-site) fronts a login node
+# (127.0.0.1:2231 inside that namespace only).
+# Switches for tests: `fault sbatch hang|socket-timeout` (the next sbatch queues the job, then hangs or
+# fails as Slurm does), `duo approve N|deny N|never` (what the phone does with the next push),
+# `accounting off|on` (sacct fails), `min-job-age N` (finished jobs leave squeue after N s).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE="${NR_CLUSTER_DIR:-/var/tmp/namdrunner-cluster}"
 SSH_PORT="${NR_SSH_PORT:-2222}"
 SSH_2FA_PORT="${NR_SSH_2FA_PORT:-2223}"
+SSH_KEYCODE_PORT="${NR_SSH_KEYCODE_PORT:-2224}"
+SSH_DUO_PORT="${NR_SSH_DUO_PORT:-2225}"          # password, then Duo's menu (passcode, push, phone call)
+SSH_DUOAUTO_PORT="${NR_SSH_DUOAUTO_PORT:-2226}"  # password, then an automatic push (no second prompt)
+DUO_PASSCODE="246810"                            # the test second factor's fixed passcode
+# The "site": a jump host in front of a login node nobody reaches directly, inside a network namespace
+# this script makes (a veth pair with link-local addresses; nothing of it is on the host's networks).
+SITE_NS="nr-site"
+SITE_VETH="nr-site0"
+SITE_HOST_ADDR="169.254.71.1"
+JUMP_ADDR="169.254.71.2"
+JUMP_PORT="${NR_JUMP_PORT:-2230}"
+LOGIN_PORT="${NR_LOGIN_PORT:-2231}"
 SLURMCTLD_PORT="${NR_SLURMCTLD_PORT:-16817}"
 SLURMD_PORT="${NR_SLURMD_PORT:-16818}"
 SLURMDBD_PORT="${NR_SLURMDBD_PORT:-16819}"
@@ -37,6 +58,10 @@ CLUSTER_NAME="nrcluster"
 NODE_NAME="nr-node1"
 PAM_SERVICE="namdrunner-test-2fa"
 PAM_PW_SERVICE="namdrunner-test-pw"
+PAM_CODE_SERVICE="namdrunner-test-code"
+PAM_DUO_SERVICE="namdrunner-test-duo"
+PAM_DUOAUTO_SERVICE="namdrunner-test-duoauto"
+SLURM_MODULE="slurm/$CLUSTER_NAME"
 SHIM="$STATE/lib/bind_loopback.so"
 HOST_SHORT="$(hostname -s)"
 
@@ -81,8 +106,9 @@ install_packages() {
     command -v rsync >/dev/null || missing+=(rsync)
     [ -x /usr/bin/python3 ] || missing+=(python3)
     command -v pkill >/dev/null || missing+=(procps)
-    command -v ss >/dev/null || missing+=(iproute2)
+    command -v ss >/dev/null && command -v ip >/dev/null || missing+=(iproute2)
     command -v cc >/dev/null || missing+=(gcc libc6-dev)
+    [ -f /usr/include/security/pam_modules.h ] || missing+=(libpam0g-dev)
     if [ ${#missing[@]} -gt 0 ]; then
         log "installing: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
@@ -147,7 +173,7 @@ LogLevel VERBOSE
 MaxStartups 30:30:100
 ClientAliveInterval 30
 Subsystem sftp /usr/lib/openssh/sftp-server
-SetEnv SLURM_CONF=$STATE/slurm/slurm.conf LMOD_SITE_MODULEPATH=$STATE/modulefiles"
+SetEnv LMOD_SITE_MODULEPATH=$STATE/modulefiles"
 
     cat >"$d/sshd_config" <<EOF
 # namdrunner loopback test cluster: key, password and keyboard-interactive logins.
@@ -172,8 +198,78 @@ KbdInteractiveAuthentication yes
 AuthenticationMethods keyboard-interactive
 $common
 EOF
+    # Third port: a public key and THEN a code (partial authentication), as sites with "Duo after a key".
+    cat >"$d/sshd_keycode_config" <<EOF
+# namdrunner loopback test cluster: publickey, then keyboard-interactive (a TOTP code).
+Port $SSH_KEYCODE_PORT
+PidFile $STATE/run/sshd_keycode.pid
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+AuthenticationMethods publickey,keyboard-interactive
+$common
+EOF
+    # The jump host (its own host key; password + code, as a site's bastion) and the login node behind
+    # it (a key), both inside the site namespace: the login node listens only on the namespace's own
+    # loopback, so a client that skips the jump cannot reach it.
+    [ -f "$d/jump_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/jump_host_ed25519_key"
+    [ -f "$d/login_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/login_host_ed25519_key"
+    cat >"$d/sshd_jump_config" <<EOF
+# namdrunner loopback test cluster: the site's jump host (password + code), forwarding to the login node only.
+Port $JUMP_PORT
+ListenAddress $JUMP_ADDR
+HostKey $d/jump_host_ed25519_key
+PidFile $STATE/run/sshd_jump.pid
+UsePAM yes
+PubkeyAuthentication no
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+AuthenticationMethods keyboard-interactive
+AllowUsers $TEST_USER
+PermitRootLogin no
+AllowTcpForwarding yes
+PermitOpen 127.0.0.1:$LOGIN_PORT
+StrictModes no
+LogLevel VERBOSE
+EOF
+    cat >"$d/sshd_login_config" <<EOF
+# namdrunner loopback test cluster: the site's login node, reachable only through the jump host.
+Port $LOGIN_PORT
+ListenAddress 127.0.0.1
+HostKey $d/login_host_ed25519_key
+PidFile $STATE/run/sshd_login.pid
+AuthorizedKeysFile $d/authorized_keys/%u
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM yes
+AllowUsers $TEST_USER
+PermitRootLogin no
+StrictModes no
+LogLevel VERBOSE
+EOF
+    # Duo-shaped ports: the password, then the test's own Duo module (pam_nrduo.c): a menu with
+    # passcode / push / phone call, or an automatic push.
+    local port service
+    for pair in "duo:$SSH_DUO_PORT" "duoauto:$SSH_DUOAUTO_PORT"; do
+        service=${pair%%:*}; port=${pair#*:}
+        cat >"$d/sshd_${service}_config" <<EOF
+# namdrunner loopback test cluster: password + a Duo-shaped second factor ($service).
+Port $port
+PidFile $STATE/run/sshd_${service}.pid
+PubkeyAuthentication no
+PasswordAuthentication no
+KbdInteractiveAuthentication yes
+AuthenticationMethods keyboard-interactive
+LoginGraceTime 300
+$common
+EOF
+    done
     ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_SERVICE"
     ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_PW_SERVICE"
+    ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_CODE_SERVICE"
+    ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_DUO_SERVICE"
+    ln -sf /usr/sbin/sshd "$STATE/bin/$PAM_DUOAUTO_SERVICE"
 
     # The password check of both PAM services: the test user and this machine's random password only.
     cat >"$STATE/bin/check_password" <<EOF
@@ -204,7 +300,34 @@ EOF
     chmod 600 "$gdir/$TEST_USER.google_authenticator"
     cat >"/etc/pam.d/$PAM_SERVICE" <<EOF
 # Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
-auth required pam_exec.so quiet expose_authtok $STATE/bin/check_password
+# requisite: a wrong password fails at once (as Duo's docs advise for password + second factor)
+auth requisite pam_exec.so quiet expose_authtok $STATE/bin/check_password
+auth required pam_google_authenticator.so secret=$gdir/\${USER}.google_authenticator user=$TEST_USER
+@include common-account
+@include common-session
+EOF
+    build_duo_module
+    mkdir -p "$STATE/duo"
+    [ -f "$STATE/duo/control" ] || echo "approve 1" >"$STATE/duo/control"
+    chmod 755 "$STATE/duo"
+    chmod 644 "$STATE/duo/control"
+    cat >"/etc/pam.d/$PAM_DUO_SERVICE" <<EOF
+# Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
+auth requisite pam_exec.so quiet expose_authtok $STATE/bin/check_password
+auth required $STATE/lib/pam_nrduo.so passcode=$DUO_PASSCODE control=$STATE/duo/control
+@include common-account
+@include common-session
+EOF
+    cat >"/etc/pam.d/$PAM_DUOAUTO_SERVICE" <<EOF
+# Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
+auth requisite pam_exec.so quiet expose_authtok $STATE/bin/check_password
+auth required $STATE/lib/pam_nrduo.so autopush control=$STATE/duo/control
+@include common-account
+@include common-session
+EOF
+    cat >"/etc/pam.d/$PAM_CODE_SERVICE" <<EOF
+# Written by namdrunner's tests/cluster/cluster.sh for the loopback test cluster; removed by 'down'.
+# The code after a key: the key was checked by sshd, PAM asks only for the one-time code.
 auth required pam_google_authenticator.so secret=$gdir/\${USER}.google_authenticator user=$TEST_USER
 @include common-account
 @include common-session
@@ -324,6 +447,18 @@ EOF
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+build_duo_module() { # the Duo-shaped PAM module of the test cluster (see pam_nrduo.c)
+    mkdir -p "$STATE/lib"
+    local so="$STATE/lib/pam_nrduo.so"
+    if [ ! -f "$so" ] || [ "$HERE/pam_nrduo.c" -nt "$so" ]; then
+        cc -shared -fPIC -O2 -Wall -o "$so.tmp" "$HERE/pam_nrduo.c" -lpam || die "compiling the Duo PAM module failed"
+        mv "$so.tmp" "$so"
+    fi
+    chown root: "$so"
+    chmod 755 "$STATE/lib"
+    chmod 644 "$so"
+}
+
 build_shim() { # the LD_PRELOAD shim that keeps Slurm's wildcard binds on loopback (see bind_loopback.c)
     mkdir -p "$STATE/lib"
     if [ ! -f "$SHIM" ] || [ "$HERE/bind_loopback.c" -nt "$SHIM" ]; then
@@ -372,7 +507,34 @@ start_slurm() {
 
 setup_modules() {
     local m="$STATE/modulefiles" bin="$STATE/opt/namd-standin/bin" mpibin="$STATE/opt/openmpi-shim/bin"
-    mkdir -p "$m/gcc" "$m/openmpi" "$m/namd" "$bin" "$mpibin"
+    local slurmbin="$STATE/opt/slurm-site/bin"
+    mkdir -p "$m/gcc" "$m/openmpi" "$m/namd" "$m/slurm" "$bin" "$mpibin" "$slurmbin" "$STATE/faults"
+    chown "$TEST_USER:" "$STATE/faults"
+    chmod 755 "$STATE/faults"
+    # Slurm as on Alpine: nothing works until `module load slurm/<cluster>` (it sets SLURM_CONF).
+    cat >"$m/slurm/$CLUSTER_NAME.lua" <<EOF
+whatis("Slurm for the namdrunner loopback test cluster")
+setenv("SLURM_CONF", "$STATE/slurm/slurm.conf")
+prepend_path("PATH", "$slurmbin")
+EOF
+    # sbatch with faults a test can switch on, once each ($STATE/faults/sbatch, see 'cluster.sh fault'):
+    #   hang            queue the job, then give no answer for a long time (a command time-out)
+    #   socket-timeout  queue the job, then fail as Slurm does: "Socket timed out on send/recv operation"
+    cat >"$slurmbin/sbatch" <<EOF
+#!/bin/bash
+# Test-cluster sbatch: the real one, unless a fault was switched on for the next call.
+fault_file="$STATE/faults/sbatch"
+fault=\$(cat "\$fault_file" 2>/dev/null); rm -f "\$fault_file"
+case "\$fault" in
+    hang) /usr/bin/sbatch "\$@" >/dev/null 2>&1; sleep 90; exit 1 ;;
+    socket-timeout)
+        /usr/bin/sbatch "\$@" >/dev/null 2>&1
+        echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2
+        exit 1 ;;
+    *) exec /usr/bin/sbatch "\$@" ;;
+esac
+EOF
+    chmod 755 "$slurmbin/sbatch"
     install -m 755 "$HERE/namd3_standin.py" "$bin/namd3"
     ln -sf namd3 "$bin/namd2"
     # A one-process launcher: the stand-in is not an MPI program.
@@ -417,15 +579,53 @@ start_sshd() {
     if ! pid_alive "$STATE/run/sshd_2fa.pid" sshd_2fa_config; then
         "$STATE/bin/$PAM_SERVICE" -f "$STATE/ssh/sshd_2fa_config" -E "$STATE/log/sshd_2fa.log"
     fi
+    if ! pid_alive "$STATE/run/sshd_keycode.pid" sshd_keycode_config; then
+        "$STATE/bin/$PAM_CODE_SERVICE" -f "$STATE/ssh/sshd_keycode_config" -E "$STATE/log/sshd_keycode.log"
+    fi
+    if ! pid_alive "$STATE/run/sshd_duo.pid" sshd_duo_config; then
+        "$STATE/bin/$PAM_DUO_SERVICE" -f "$STATE/ssh/sshd_duo_config" -E "$STATE/log/sshd_duo.log"
+    fi
+    if ! pid_alive "$STATE/run/sshd_duoauto.pid" sshd_duoauto_config; then
+        "$STATE/bin/$PAM_DUOAUTO_SERVICE" -f "$STATE/ssh/sshd_duoauto_config" -E "$STATE/log/sshd_duoauto.log"
+    fi
     wait_for 20 sshd port_open "$SSH_PORT"
     wait_for 20 sshd-2fa port_open "$SSH_2FA_PORT"
+    wait_for 20 sshd-keycode port_open "$SSH_KEYCODE_PORT"
+    wait_for 20 sshd-duo port_open "$SSH_DUO_PORT"
+    wait_for 20 sshd-duoauto port_open "$SSH_DUOAUTO_PORT"
+}
+
+setup_site_ns() { # the namespace and veth of the jump host + login node (made once; removed by down)
+    if ! ip netns list 2>/dev/null | grep -qw "$SITE_NS"; then
+        ip netns add "$SITE_NS" || die "cannot create network namespace $SITE_NS (needs root and CAP_NET_ADMIN)"
+    fi
+    if ! ip link show "$SITE_VETH" >/dev/null 2>&1; then
+        ip link add "$SITE_VETH" type veth peer name nr-site1
+        ip link set nr-site1 netns "$SITE_NS"
+        ip addr add "$SITE_HOST_ADDR/30" dev "$SITE_VETH"
+        ip link set "$SITE_VETH" up
+        ip netns exec "$SITE_NS" ip addr add "$JUMP_ADDR/30" dev nr-site1
+        ip netns exec "$SITE_NS" ip link set nr-site1 up
+        ip netns exec "$SITE_NS" ip link set lo up
+    fi
+}
+
+start_site() {
+    setup_site_ns
+    if ! pid_alive "$STATE/run/sshd_jump.pid" sshd_jump_config; then
+        ip netns exec "$SITE_NS" "$STATE/bin/$PAM_SERVICE" -f "$STATE/ssh/sshd_jump_config" -E "$STATE/log/sshd_jump.log"
+    fi
+    if ! pid_alive "$STATE/run/sshd_login.pid" sshd_login_config; then
+        ip netns exec "$SITE_NS" /usr/sbin/sshd -f "$STATE/ssh/sshd_login_config" -E "$STATE/log/sshd_login.log"
+    fi
+    wait_for 20 "jump host" bash -c "(exec 3<>/dev/tcp/$JUMP_ADDR/$JUMP_PORT) 2>/dev/null"
 }
 
 smoke_test() {
     local out
     out=$(ssh -q -i "$STATE/ssh/id_ed25519" -p "$SSH_PORT" -o BatchMode=yes \
         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-        "$TEST_USER@127.0.0.1" 'bash -lc "module load gcc/14.2.0 openmpi/5.0.6 namd/3.0.1_cpu && command -v namd3 && sinfo -h -o %P"') \
+        "$TEST_USER@127.0.0.1" 'bash -lc "module load gcc/14.2.0 openmpi/5.0.6 namd/3.0.1_cpu '"$SLURM_MODULE"' && command -v namd3 && sinfo -h -o %P"') \
         || die "ssh smoke test failed; see $STATE/log/sshd.log"
     log "smoke test: $(echo "$out" | tr '\n' ' ')"
 }
@@ -442,6 +642,7 @@ cmd_up() {
     setup_mariadb
     start_slurm
     start_sshd
+    start_site
     smoke_test
     log "up: ssh 127.0.0.1:$SSH_PORT (2FA :$SSH_2FA_PORT), slurmctld :$SLURMCTLD_PORT; state in $STATE"
 }
@@ -498,6 +699,13 @@ cmd_down() {
     fi
     stop_pidfile sshd "$STATE/run/sshd.pid" sshd_config
     stop_pidfile sshd-2fa "$STATE/run/sshd_2fa.pid" sshd_2fa_config
+    stop_pidfile sshd-keycode "$STATE/run/sshd_keycode.pid" sshd_keycode_config
+    stop_pidfile sshd-duo "$STATE/run/sshd_duo.pid" sshd_duo_config
+    stop_pidfile sshd-duoauto "$STATE/run/sshd_duoauto.pid" sshd_duoauto_config
+    stop_pidfile sshd-jump "$STATE/run/sshd_jump.pid" sshd_jump_config
+    stop_pidfile sshd-login "$STATE/run/sshd_login.pid" sshd_login_config
+    if ip link show "$SITE_VETH" >/dev/null 2>&1; then ip link del "$SITE_VETH" 2>/dev/null || true; fi
+    if ip netns list 2>/dev/null | grep -qw "$SITE_NS"; then ip netns del "$SITE_NS" 2>/dev/null || true; fi
     stop_pidfile slurmd "$STATE/run/slurmd.pid" slurmd
     stop_pidfile slurmctld "$STATE/run/slurmctld.pid" slurmctld
     stop_pidfile slurmdbd "$STATE/run/slurmdbd.pid" slurmdbd
@@ -508,7 +716,8 @@ cmd_down() {
     local pid
     for pid in $(our_step_pids); do kill -9 "$pid" 2>/dev/null || true; done
     if user_is_ours; then pkill -u "$TEST_USER" 2>/dev/null || true; fi
-    rm -f "/etc/pam.d/$PAM_SERVICE" "/etc/pam.d/$PAM_PW_SERVICE"
+    rm -f "/etc/pam.d/$PAM_SERVICE" "/etc/pam.d/$PAM_PW_SERVICE" "/etc/pam.d/$PAM_CODE_SERVICE" \
+        "/etc/pam.d/$PAM_DUO_SERVICE" "/etc/pam.d/$PAM_DUOAUTO_SERVICE" "$STATE/faults/"*
     if [ "${1:-}" = "--purge" ]; then
         if user_is_ours; then userdel -r "$TEST_USER" 2>/dev/null || userdel "$TEST_USER" 2>/dev/null || true; fi
         rm -rf "$STATE"
@@ -516,7 +725,9 @@ cmd_down() {
     fi
 }
 
-DAEMONS="sshd:sshd:sshd_config sshd-2fa:sshd_2fa:sshd_2fa_config munged:munged:munged \
+DAEMONS="sshd:sshd:sshd_config sshd-2fa:sshd_2fa:sshd_2fa_config sshd-keycode:sshd_keycode:sshd_keycode_config \
+sshd-duo:sshd_duo:sshd_duo_config sshd-duoauto:sshd_duoauto:sshd_duoauto_config \
+sshd-jump:sshd_jump:sshd_jump_config sshd-login:sshd_login:sshd_login_config munged:munged:munged \
 mariadb:mariadb:mariadbd slurmdbd:slurmdbd:slurmdbd slurmctld:slurmctld:slurmctld slurmd:slurmd:slurmd"
 
 check_listeners() { # every socket our processes listen on, and every one of our ports, is on loopback
@@ -532,7 +743,7 @@ check_listeners() { # every socket our processes listen on, and every one of our
         addr=$(awk '{print $5}' <<<"$line")
         case "$addr" in 127.*|"[::1]":*|"[::ffff:127."*) continue ;; esac
         local port=${addr##*:} ours=0
-        for p in "$SSH_PORT" "$SSH_2FA_PORT" "$SLURMCTLD_PORT" "$SLURMD_PORT" "$SLURMDBD_PORT" "$MARIADB_PORT"; do
+        for p in "$SSH_PORT" "$SSH_2FA_PORT" "$SSH_KEYCODE_PORT" "$SSH_DUO_PORT" "$SSH_DUOAUTO_PORT" "$SLURMCTLD_PORT" "$SLURMD_PORT" "$SLURMDBD_PORT" "$MARIADB_PORT"; do
             [ "$port" = "$p" ] && ours=1
         done
         for pid in "${pids[@]}"; do
@@ -540,7 +751,15 @@ check_listeners() { # every socket our processes listen on, and every one of our
         done
         if [ "$ours" = 1 ]; then printf 'NOT LOOPBACK: %s\n' "$line"; bad=1; fi
     done < <(ss -Hltunp 2>/dev/null)
-    if [ "$bad" = 0 ]; then echo "listeners  all on loopback"; fi
+    # inside the site namespace: only its own loopback and the jump host's veth address
+    if ip netns list 2>/dev/null | grep -qw "$SITE_NS"; then
+        while read -r line; do
+            [ -n "$line" ] || continue
+            addr=$(awk '{print $5}' <<<"$line")
+            case "$addr" in 127.*|"$JUMP_ADDR":*) ;; *) printf 'NOT CONTAINED (%s): %s\n' "$SITE_NS" "$line"; bad=1 ;; esac
+        done < <(ip netns exec "$SITE_NS" ss -Hltun 2>/dev/null)
+    fi
+    if [ "$bad" = 0 ]; then echo "listeners  all on loopback (the jump host inside namespace $SITE_NS)"; fi
     return $bad
 }
 
@@ -567,6 +786,14 @@ export NR_CLUSTER_DIR=$STATE
 export NR_TEST_HOST=127.0.0.1
 export NR_TEST_PORT=$SSH_PORT
 export NR_TEST_2FA_PORT=$SSH_2FA_PORT
+export NR_TEST_KEYCODE_PORT=$SSH_KEYCODE_PORT
+export NR_TEST_DUO_PORT=$SSH_DUO_PORT
+export NR_TEST_DUOAUTO_PORT=$SSH_DUOAUTO_PORT
+export NR_TEST_DUO_PASSCODE=$DUO_PASSCODE
+export NR_TEST_SLURM_MODULE=$SLURM_MODULE
+export NR_TEST_JUMP_HOST=$JUMP_ADDR
+export NR_TEST_JUMP_PORT=$JUMP_PORT
+export NR_TEST_LOGIN_PORT=$LOGIN_PORT
 export NR_TEST_USER=$TEST_USER
 export NR_TEST_KEY=$STATE/ssh/id_ed25519
 export NR_TEST_PASSWORD=$(cat "$STATE/secret/password" 2>/dev/null || echo unset-run-up-first)
@@ -578,10 +805,52 @@ export SLURM_CONF=$SLURM_CONF
 EOF
 }
 
+cmd_fault() { # fault sbatch hang|socket-timeout|none: the next sbatch misbehaves once
+    [ "${1:-}" = sbatch ] || die "usage: fault sbatch hang|socket-timeout|none"
+    case "${2:-}" in
+        hang|socket-timeout) printf '%s\n' "$2" >"$STATE/faults/sbatch"; chown "$TEST_USER:" "$STATE/faults/sbatch" ;;
+        none) rm -f "$STATE/faults/sbatch" ;;
+        *) die "usage: fault sbatch hang|socket-timeout|none" ;;
+    esac
+}
+
+cmd_duo() { # duo approve|deny|slow SECONDS | never: what the phone (or the service) does next
+    case "${1:-}" in
+        approve|deny|slow) [[ "${2:-}" =~ ^[0-9]+$ ]] || die "usage: duo approve|deny|slow SECONDS | never"
+            echo "$1 $2" >"$STATE/duo/control" ;;
+        never) echo never >"$STATE/duo/control" ;;
+        *) die "usage: duo approve|deny|slow SECONDS | never" ;;
+    esac
+}
+
+cmd_accounting() { # accounting on|off: off stops slurmdbd, so sacct fails as when a site has none
+    need_root
+    case "${1:-}" in
+        off) stop_pidfile slurmdbd "$STATE/run/slurmdbd.pid" slurmdbd ;;
+        on)
+            if ! pid_alive "$STATE/run/slurmdbd.pid" slurmdbd; then LD_PRELOAD="$SHIM" slurmdbd; fi
+            wait_for 60 slurmdbd port_open "$SLURMDBD_PORT"
+            wait_for 30 "slurmdbd answers" sacctmgr -n show cluster ;;
+        *) die "usage: accounting on|off" ;;
+    esac
+}
+
+cmd_min_job_age() { # min-job-age SECONDS: how long finished jobs stay visible in squeue
+    need_root
+    [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: min-job-age SECONDS"
+    sed -i "s/^MinJobAge=.*/MinJobAge=$1/" "$SLURM_CONF"
+    scontrol reconfigure >/dev/null
+}
+
 case "${1:-}" in
+    fault) shift; cmd_fault "$@" ;;
+    duo) shift; cmd_duo "$@" ;;
+    accounting) shift; cmd_accounting "$@" ;;
+    min-job-age) shift; cmd_min_job_age "$@" ;;
     up) cmd_up ;;
     down) shift; cmd_down "${1:-}" ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up|down [--purge]|status|env" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N" >&2
+       exit 2 ;;
 esac

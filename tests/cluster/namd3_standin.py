@@ -492,7 +492,7 @@ def main(argv: list[str]) -> int:
         if nsteps < 0:
             fatal("number of steps must be non-negative")
         minimizing = cmd == "minimize"
-        if not minimizing and nsteps % spc:
+        if nsteps % spc:  # NAMD applies the rule to minimize as well as run
             fatal("number of steps must be a multiple of stepsPerCycle")
         if not implicit:
             out(f"TCL: {'Minimizing' if minimizing else 'Running'} for {nsteps} steps")

@@ -341,7 +341,7 @@ def test_workflow_sweep_and_restart_commands(env: dict[str, str]) -> None:
     shown = run_json("workflow", "show", created["id"])
     assert isinstance(shown, dict)
     assert shown["status"] == "Completed"
-    assert shown["stages"][-1]["template_values"]["temperature"] == "310"
+    assert shown["stages"][-1]["template_values"]["temperature"] == 310  # stored typed, not as text
     groups = run_json("workflow", "list")
     assert isinstance(groups, list)
     assert {(g["kind"], g["status"]) for g in groups} == {("workflow", "Completed"), ("sweep", "Completed")}

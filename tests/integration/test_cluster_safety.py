@@ -42,7 +42,7 @@ def _slurm_ports(cluster: ClusterEnv) -> dict[str, int]:
 def test_every_listener_of_the_cluster_is_on_loopback(cluster: ClusterEnv) -> None:
     status = subprocess.run(["bash", str(CLUSTER_SCRIPT), "status"], capture_output=True, text=True)
     assert status.returncode == 0, status.stdout + status.stderr
-    assert "listeners  all on loopback" in status.stdout
+    assert "listeners  all on loopback" in status.stdout  # (the jump host inside its own namespace)
     ss = subprocess.run(["ss", "-Hltn"], capture_output=True, text=True, check=True).stdout
     ports = {"ssh": cluster.port, "ssh-2fa": cluster.port_2fa, "mariadb": 13306, **_slurm_ports(cluster)}
     for name, port in ports.items():
@@ -127,7 +127,7 @@ def test_down_would_stop_only_what_is_provably_ours(
     stranger = subprocess.Popen(["bash", "-c", f'exec -a "slurmstepd: [x]" {fake} 300'])
     env = {**os.environ, "SLURM_CONF": cluster.slurm_conf}
     job = subprocess.run(
-        ["sbatch", "--parsable", "-p", "amilan", "-t", "5", "--wrap", "sleep 120"],
+        ["sbatch", "--parsable", "-p", "amilan", "-t", "5", "-o", "/dev/null", "-D", "/tmp", "--wrap", "sleep 120"],
         capture_output=True,
         text=True,
         check=True,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from namdrunner_core.errors import AuthenticationError
+from namdrunner_core.transport.base import CommandResult
 from namdrunner_core.transport.ssh import AuthPrompt, SSHTarget, SSHTransport
 from namdrunner_core.transport.transfer import put_file
 from tests.conftest import DATA, ClusterEnv, totp
@@ -106,15 +107,23 @@ def stage_job(
     return workdir
 
 
+SLURM_MODULE = "slurm/nrcluster"  # like Alpine: Slurm only after its module (the loopback profile's slurm_module)
+
+
+def slurm(ssh: SSHTransport, args: list[str]) -> CommandResult:
+    """A Slurm command over the raw transport, as a user types it on the login node: module first."""
+    return ssh.run_script('module load "$1" >/dev/null 2>&1; shift; exec "$@"', [SLURM_MODULE, *args], login_shell=True)
+
+
 def sbatch(ssh: SSHTransport, workdir: str, *extra: str) -> str:
-    out = ssh.run(["bash", "-c", 'cd "$1" && shift && sbatch --parsable "$@" job.sbatch', "_", workdir, *extra])
+    out = slurm(ssh, ["bash", "-c", 'cd "$1" && shift && sbatch --parsable "$@" job.sbatch', "_", workdir, *extra])
     job_id = out.stdout.strip().split(";")[0]
     assert job_id.isdigit(), out.stdout
     return job_id
 
 
 def sacct_state(ssh: SSHTransport, job_id: str) -> tuple[str, str]:
-    out = ssh.run(["sacct", "-j", job_id, "-X", "-P", "-n", "-o", "State,ExitCode"]).stdout.strip()
+    out = slurm(ssh, ["sacct", "-j", job_id, "-X", "-P", "-n", "-o", "State,ExitCode"]).stdout.strip()
     if not out:
         return ("", "")
     state, code = out.splitlines()[0].split("|")
@@ -261,7 +270,7 @@ def test_cancelled_job(ssh: SSHTransport, cluster: ClusterEnv, wait_until: Calla
     workdir = stage_job(ssh, cluster, steps=6_000_000)
     job_id = sbatch(ssh, workdir)
     wait_until(lambda: sacct_state(ssh, job_id)[0] == "RUNNING", timeout=60, what="RUNNING")
-    ssh.run(["scancel", job_id])
+    slurm(ssh, ["scancel", job_id])
     state, _ = wait_terminal(ssh, job_id, wait_until)
     assert state.startswith("CANCELLED by ")
 
@@ -272,12 +281,12 @@ def test_held_job_stays_pending(ssh: SSHTransport, cluster: ClusterEnv, wait_unt
     try:
 
         def reason() -> str | None:
-            out = ssh.run(["squeue", "-h", "-j", job_id, "-o", "%T|%r"]).stdout.strip()
+            out = slurm(ssh, ["squeue", "-h", "-j", job_id, "-o", "%T|%r"]).stdout.strip()
             return out or None
 
         assert wait_until(reason, timeout=30, what="squeue row") == "PENDING|JobHeldUser"
     finally:
-        ssh.run(["scancel", job_id])
+        slurm(ssh, ["scancel", job_id])
 
 
 def test_qos_walltime_breach_stays_pending(
@@ -288,12 +297,12 @@ def test_qos_walltime_breach_stays_pending(
     try:
 
         def reason() -> str | None:
-            out = ssh.run(["squeue", "-h", "-j", job_id, "-o", "%T|%r"]).stdout.strip()
+            out = slurm(ssh, ["squeue", "-h", "-j", job_id, "-o", "%T|%r"]).stdout.strip()
             return out if out.endswith("Limit") else None
 
         assert wait_until(reason, timeout=30, what="QOS reason") == "PENDING|QOSMaxWallDurationPerJobLimit"
     finally:
-        ssh.run(["scancel", job_id])
+        slurm(ssh, ["scancel", job_id])
 
 
 def test_timeout_job(ssh: SSHTransport, timeout_job: str, wait_until: Callable[..., object]) -> None:

@@ -68,7 +68,11 @@ def test_full_lifecycle(session: Session, store: JobStore, tmp_path: Path, timeo
     assert remote_ls(session, r.project_dir) == ["config.namd", "input_files", "job.sbatch", "job_info.json", "outputs"]
     assert remote_ls(session, f"{r.project_dir}/input_files") == ["par_tiny.prm", "tiny.exb", "tiny.pdb", "tiny.psf"]
     info = remote_json(session, f"{r.project_dir}/job_info.json")
-    assert (info["status"], info["slurm_job_id"], info["job_id"]) == ("Created", None, r.job_id)
+    assert (info["status"], info["slurm_job_id"], info["job_id"]) == (
+        "CREATED",
+        None,
+        r.job_id,
+    )  # the desktop app's spelling
     assert info["slurm_config"] == {
         "cores": 2,
         "memory": "1GB",
@@ -81,7 +85,7 @@ def test_full_lifecycle(session: Session, store: JobStore, tmp_path: Path, timeo
     job.submit()
     assert job.record.slurm_job_id is not None
     assert job.status is JobStatus.PENDING
-    assert remote_json(session, f"{r.project_dir}/job_info.json")["status"] == "Pending"
+    assert remote_json(session, f"{r.project_dir}/job_info.json")["status"] == "PENDING"
     with pytest.raises(ValidationError, match="only Created, Failed or Cancelled"):
         job.submit()  # never double-submitted
 
@@ -102,7 +106,7 @@ def test_full_lifecycle(session: Session, store: JobStore, tmp_path: Path, timeo
     project_outputs = remote_ls(session, f"{r.project_dir}/outputs")
     assert {"vacuum_opt.coor", "vacuum_opt.vel", "vacuum_opt.xsc"} <= set(project_outputs)
     info = remote_json(session, f"{r.project_dir}/job_info.json")
-    assert info["status"] == "Completed"
+    assert info["status"] == "COMPLETED"
     assert info["completed_at"]
 
     prog = Job.load(session, store, r.job_id).progress()
@@ -179,7 +183,7 @@ def test_cancel(session: Session, store: JobStore, wait_until: object) -> None:
     assert job.status is JobStatus.CANCELLED
     assert job.record.slurm_state is not None
     assert job.record.slurm_state.startswith("CANCELLED")
-    assert remote_json(session, f"{job.record.project_dir}/job_info.json")["status"] == "Cancelled"
+    assert remote_json(session, f"{job.record.project_dir}/job_info.json")["status"] == "CANCELLED"
     job.delete()
 
 

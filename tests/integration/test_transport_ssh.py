@@ -4,20 +4,23 @@ session, recovery from a dropped connection, interrupted uploads, rate limits an
 from __future__ import annotations
 
 import os
+import re
 import signal
+import subprocess
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from namdrunner_core.errors import ConnectionFailedError
 from namdrunner_core.transport.ratelimit import RateLimiter
-from namdrunner_core.transport.ssh import SSHTarget, SSHTransport
+from namdrunner_core.transport.ssh import AuthPrompt, SSHTarget, SSHTransport
 from namdrunner_core.transport.transfer import put_file
 from tests import transport_contract as contract
-from tests.conftest import ClusterEnv
+from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, totp
 
 pytestmark = pytest.mark.cluster
 
@@ -113,25 +116,91 @@ def test_rate_limit_queue_depth_over_ssh(cluster: ClusterEnv) -> None:
         assert len(contract.check_queue_depth(t, threads=6)) == 4
 
 
-def test_ssh_config_alias_and_proxyjump(cluster: ClusterEnv, tmp_path: Path) -> None:
+def _site() -> tuple[str, int, int]:
+    """The test cluster's site: (jump host address, jump port, login port inside the site namespace)."""
+    env = subprocess.run(["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
+    values = dict(ln[len("export ") :].split("=", 1) for ln in env.splitlines() if ln.startswith("export "))
+    return values["NR_TEST_JUMP_HOST"], int(values["NR_TEST_JUMP_PORT"]), int(values["NR_TEST_LOGIN_PORT"])
+
+
+def _site_answer(cluster: ClusterEnv, asked: list[tuple[str, str]]) -> Callable[[AuthPrompt], str]:
+    def answer(p: AuthPrompt) -> str:
+        asked.append((p.host, p.text))
+        return cluster.password if "assword" in p.text else totp(cluster.totp_secret)
+
+    return answer
+
+
+def test_ssh_config_alias(cluster: ClusterEnv, tmp_path: Path) -> None:
     cfg = tmp_path / "ssh_config"
     cfg.write_text(
         f"Host nrloop\n  HostName {cluster.host}\n  Port {cluster.port}\n  User {cluster.user}\n"
-        f"  IdentityFile {cluster.key}\n  StrictHostKeyChecking no\n\n"
-        f"Host nrjump\n  HostName {cluster.host}\n  Port {cluster.port}\n  User {cluster.user}\n"
-        f"  IdentityFile {cluster.key}\n  ProxyJump nrloop\n"
+        f"  IdentityFile {cluster.key}\n  StrictHostKeyChecking no\n"
     )
     with SSHTransport(
         SSHTarget(host="nrloop", ssh_config_path=str(cfg), use_agent=False, host_key_policy="ignore")
     ) as t:
         assert t.resolved_host == (cluster.host, cluster.port, cluster.user)
         assert t.run(["whoami"]).stdout.strip() == cluster.user
-    with SSHTransport(
-        SSHTarget(host="nrjump", ssh_config_path=str(cfg), use_agent=False, host_key_policy="ignore")
-    ) as t:
-        assert t.run(["whoami"]).stdout.strip() == cluster.user
-        # Through the jump host, the server sees a forwarded connection from loopback.
-        assert t.run(["bash", "-c", "echo $SSH_CONNECTION"]).stdout.split()[0] == "127.0.0.1"
+
+
+def test_proxyjump_through_the_sites_bastion(cluster: ClusterEnv, tmp_path: Path) -> None:
+    jump, jump_port, login_port = _site()
+    known = tmp_path / "known_hosts"
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(
+        f"Host bastion\n  HostName {jump}\n  Port {jump_port}\n  User {cluster.user}\n\n"
+        f"Host login\n  HostName 127.0.0.1\n  Port {login_port}\n  User {cluster.user}\n"
+        f"  IdentityFile {cluster.key}\n  ProxyJump bastion\n"
+    )
+    via_config = SSHTarget(
+        host="login",
+        ssh_config_path=str(cfg),
+        use_agent=False,
+        look_for_keys=False,
+        host_key_policy="accept-new",
+        known_hosts_path=str(known),
+    )
+    via_profile = SSHTarget(
+        host="127.0.0.1",
+        port=login_port,
+        user=cluster.user,
+        identity_files=(cluster.key,),
+        use_agent=False,
+        look_for_keys=False,
+        host_key_policy="accept-new",
+        known_hosts_path=str(known),
+        proxy_jump=f"{cluster.user}@{jump}:{jump_port}",
+    )
+    our_netns = os.readlink("/proc/self/ns/net")
+    for target in (via_config, via_profile):
+        asked: list[tuple[str, str]] = []
+        with SSHTransport(target, auth=_site_answer(cluster, asked)) as t:
+            assert t.run(["whoami"]).stdout.strip() == cluster.user
+            # we are on the login node, inside the site's own network namespace
+            assert t.run(["readlink", "/proc/self/ns/net"]).stdout.strip() != our_netns
+            assert t.methods_used == ["publickey"]
+            assert t.jump_methods_used == ["keyboard-interactive"]
+        # the bastion's password and code came through the same callback, naming the bastion
+        assert {host for host, _ in asked} == {jump}
+        assert any("assword" in text for _, text in asked)
+        assert any("code" in text.lower() for _, text in asked)
+    recorded = known.read_text()
+    assert f"[{jump}]:{jump_port}" in recorded  # the jump host's key was checked and remembered
+    # skipping the jump cannot work: the login node is reachable only through it
+    with pytest.raises(ConnectionFailedError):
+        SSHTransport(attrs.evolve(via_profile, proxy_jump=None, connect_timeout=5), auth=lambda p: "")
+    # a changed jump host key is refused before anything is sent to it
+    fake = "AAAAC3NzaC1lZDI1NTE5AAAAIHNvbWVvdGhlcmtleXNvbWVvdGhlcmtleXNvbWVvdGg="  # some other ed25519 key
+    lines = [
+        f"[{jump}]:{jump_port} ssh-ed25519 {fake}" if ln.startswith(f"[{jump}]:{jump_port} ") else ln
+        for ln in recorded.splitlines()
+    ]
+    known.write_text("\n".join(lines) + "\n")
+    asked = []
+    with pytest.raises(ConnectionFailedError, match=rf"host key for \[?{re.escape(jump)}"):
+        SSHTransport(via_profile, auth=_site_answer(cluster, asked))
+    assert asked == []  # no password or code was typed into a host that is not the one we know
 
 
 def test_changed_host_key_is_refused(cluster: ClusterEnv, tmp_path: Path) -> None:

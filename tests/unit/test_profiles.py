@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from namdrunner_core.cluster import Cluster, load_profile, profile_names
-from namdrunner_core.errors import NotFoundError, ProfileError
+from namdrunner_core.errors import ProfileError
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_qos_partition_must_exist(config_dir: Path) -> None:
 
 
 def test_unknown_profile_lists_those_that_exist(config_dir: Path) -> None:
-    with pytest.raises(NotFoundError, match="profiles that exist: alpine, loopback"):
+    with pytest.raises(ProfileError, match="profiles that exist: alpine, loopback"):
         Cluster.from_profile("nope")
 
 

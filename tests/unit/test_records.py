@@ -20,7 +20,7 @@ ROOTS = {"jobs_root": "/projects/jdoe/namdrunner_jobs", "scratch_root": "/scratc
 APP_DOC: dict[str, Any] = {
     "job_id": "test2_1765444671482768",
     "job_name": "test2",
-    "status": "Completed",
+    "status": "COMPLETED",
     "slurm_job_id": "18290123",
     "created_at": "2025-12-11T09:17:51.482768Z",
     "updated_at": "2025-12-11T10:01:00Z",
@@ -57,7 +57,7 @@ def test_written_json_reads_back_the_same(tmp_path: Any) -> None:
     rec = make_store(tmp_path / "s.db", 3).list_jobs()[0]
     doc = job_info(rec)
     assert doc["slurm_config"]["memory"] == "16GB"
-    assert doc["status"] in {"Created", "Pending", "Running", "Completed", "Failed", "Cancelled"}
+    assert doc["status"] in {"CREATED", "PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"}
     roots = {"jobs_root": rec.project_dir.rsplit("/", 1)[0], "scratch_root": rec.scratch_dir.rsplit("/", 1)[0]}
     doc["project_dir"] = f"{roots['jobs_root']}/{rec.job_id}"
     doc["scratch_dir"] = f"{roots['scratch_root']}/{rec.job_id}"

@@ -89,13 +89,15 @@ def test_finalize_copies_back_without_the_stale_job_info(local: LocalTransport, 
     (scratch / "j1_7.out").write_text("hello\n")
     (scratch / ".namdrunner_exit").write_text("0 2026-11-24T00:00:00Z\n")
     (scratch / "namd_output.log").write_bytes((FIX / "namd3.0.1_cpu_multicore_npt_complete.log").read_bytes())
-    out = local.run_script(FINALIZE_SCRIPT, ["j1", str(project), str(scratch), "j1_7.out", "j1_7.err", "0"]).stdout
+    (scratch / "my_run_7.err").write_text("app-named\n")  # the desktop app names logs after the job name
+    args = ["j1", str(project), str(scratch), "j1_7.out", "j1_7.err", "my_run_7.out", "my_run_7.err", "0"]
+    out = local.run_script(FINALIZE_SCRIPT, args).stdout
     fin = parse_finalize_output(out)["j1"]
     assert fin.rsync_ok
     assert (project / "job_info.json").read_text() == '{"status": "Running"}'
     assert (project / "outputs" / "run.coor").read_bytes() == b"x" * 28
     assert fin.files["j1_7.out"] == b"hello\n"
-    assert fin.files["j1_7.err"] == b""
+    assert fin.files["j1_7.err"] == b"app-named\n"  # found under the other tool's name
     assert fin.files[".namdrunner_exit"].startswith(b"0 ")
     names = {n for n, _, _ in fin.listing}
     assert "outputs/run.coor" in names

@@ -1,0 +1,101 @@
+"""CLI error paths that need no cluster: one line and the documented exit code for every failure,
+including bugs (an exception namdrunner did not expect), bad files and unknown profiles."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from namdrunner_cli.main import cli
+from namdrunner_core import errors, load_profile, prepare_job
+from namdrunner_core.slurm.resources import Resources
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TINY = ROOT / "tests" / "data" / "tiny"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_an_unexpected_exception_is_one_line_with_its_own_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from namdrunner_core.store import JobStore
+
+    def boom(self: JobStore) -> None:
+        raise RuntimeError("something broke\nsecond line")
+
+    monkeypatch.setattr(JobStore, "list_templates", boom)
+    quiet = run("template", "list")
+    assert quiet.exit_code == errors.EXIT_INTERNAL == 70
+    assert quiet.stderr == "error: internal error: RuntimeError: something broke; rerun with -v and report it\n"
+    loud = run("-v", "template", "list")
+    assert loud.exit_code == 70
+    assert "Traceback (most recent call last)" in loud.stderr
+    assert loud.stderr.strip().splitlines()[-1].startswith("error: internal error: RuntimeError")
+
+
+def test_a_non_utf8_template_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "mine.toml"
+    bad.write_bytes(b'id = "caf\xe9"\n')
+    result = run("template", "import", str(bad))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: template: ")
+    assert "not UTF-8" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_an_unknown_profile_is_exit_1_every_way() -> None:
+    for args in (["--profile", "alpin", "job", "list"], ["cluster", "show", "alpin"], ["cluster", "check", "alpin"]):
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "profiles that exist" in result.stderr
+    assert "did you mean alpine?" in run("cluster", "show", "alpin").stderr
+
+
+def test_the_exit_code_table_in_the_docs_is_the_code() -> None:
+    table = (ROOT / "docs" / "cli.md").read_text()
+    documented = {int(m.group(1)) for m in re.finditer(r"^\| (\d+) \|", table, flags=re.MULTILINE)}
+    in_code = {v for k, v in vars(errors).items() if k.startswith("EXIT_")} | {0, 130}
+    assert documented == in_code
+    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.NamdRunnerError)]
+    assert {c.exit_code for c in classes} <= documented
+
+
+def test_a_generic_txt_file_never_switches_extrabonds_on(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"  # looks like an extra-bonds file, but .txt says nothing
+    notes.write_text("bond 1 2 10.0 3.4\n")
+    prepared = prepare_job(
+        load_profile("loopback"),
+        "nrtest",
+        None,
+        name="notes",
+        template="vacuum_optimization_v1",
+        files=[TINY / "tiny.psf", TINY / "tiny.pdb", TINY / "par_tiny.prm", notes],
+        resources=Resources(cores=1, memory_gb=1, walltime="00:10:00"),
+    )
+    assert "extraBonds" not in prepared.config_text
+    assert prepared.record.template_values.get("extrabonds") is None
+    assert "notes.txt is uploaded but no template variable uses it (name it with --set KEY=notes.txt)" in (
+        prepared.record.preflight_notes
+    )
+    named = prepare_job(
+        load_profile("loopback"),
+        "nrtest",
+        None,
+        name="notes",
+        template="vacuum_optimization_v1",
+        values={"extrabonds": "notes.txt"},
+        files=[TINY / "tiny.psf", TINY / "tiny.pdb", TINY / "par_tiny.prm", notes],
+        resources=Resources(cores=1, memory_gb=1, walltime="00:10:00"),
+    )
+    assert "extraBondsFile     input_files/notes.txt" in named.config_text  # named explicitly: used
