@@ -46,6 +46,15 @@ class AppContext:
         return self._store
 
     @property
+    def existing_store(self) -> JobStore | None:
+        """The job store if its file exists, else None (dry runs read user templates, create nothing)."""
+        from namdrunner_core.store_read import default_db_path
+
+        if self._store is None and not default_db_path().is_file():
+            return None
+        return self.store
+
+    @property
     def profile(self) -> str:
         """``--profile``, else ``$NAMDRUNNER_PROFILE``, else the stored default, else ``alpine``."""
         if self.profile_option:
@@ -53,7 +62,8 @@ class AppContext:
         env = os.environ.get("NAMDRUNNER_PROFILE")
         if env:
             return env
-        stored = self.store.get_setting("default_profile")
+        existing = self.existing_store  # asking for the profile must not create a database
+        stored = existing.get_setting("default_profile") if existing is not None else None
         return str(stored) if stored else "alpine"
 
     def _auth(self, prompt: AuthPrompt) -> str:

@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import click
+
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from namdrunner_core.jobs.job import PreparedJob
     from namdrunner_core.jobs.record import JobRecord
 
 STATUS_STYLE = {
@@ -258,3 +261,28 @@ def transfer_progress(description: str, *, enabled: bool = True) -> Iterator[Cal
             bar.update(task, completed=done, total=total or None)
 
         yield update
+
+
+def print_dry_run(as_json: bool, prepared: PreparedJob, *, extra: dict[str, str] | None = None) -> None:
+    """What a dry run would submit: the job's NAMD config and sbatch script (and ``extra`` texts, e.g.
+    a sweep's array script), as text or as JSON."""
+    from namdrunner_core.jobs.record import job_to_dict
+
+    if as_json:
+        print_json(
+            {"job": job_to_dict(prepared.record), "config": prepared.config_text, "sbatch": prepared.sbatch_text}
+            | (extra or {})
+        )
+        return
+    echo_prepared(prepared, f"config.namd ({prepared.record.job_id})")
+    for title, text in (extra or {}).items():
+        click.echo(f"# ---- {title} ----")
+        click.echo(text, nl=False)
+
+
+def echo_prepared(prepared: PreparedJob, config_title: str = "config.namd") -> None:
+    """A prepared job's NAMD config and batch script, each under a ``# ----`` title line."""
+    click.echo(f"# ---- {config_title} ----")
+    click.echo(prepared.config_text, nl=False)
+    click.echo("# ---- job.sbatch ----")
+    click.echo(prepared.sbatch_text, nl=False)

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from namdrunner_core._version import __version__
 
 if TYPE_CHECKING:
+    from namdrunner_core.auth import interactive_prompt, print_notice
     from namdrunner_core.cluster import Cluster, ClusterProfile, Partition, Qos, Session, load_profile, profile_names
+    from namdrunner_core.diagnostics import check_cluster
     from namdrunner_core.errors import (
         AuthenticationError,
         ConnectionFailedError,
@@ -34,19 +36,54 @@ if TYPE_CHECKING:
         TransferError,
         UnsafePathError,
         ValidationError,
+        ValidationErrors,
     )
     from namdrunner_core.jobs.job import Job, JobOutputs, PreparedJob, prepare_job
     from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary
+    from namdrunner_core.jobs.watch import watch_jobs
     from namdrunner_core.namd.config import PreflightReport, Template, Variable, VariableType, check_config
     from namdrunner_core.namd.library import import_template_file, template_from_namd_config
     from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress
+    from namdrunner_core.plot import plot_energies
     from namdrunner_core.slurm.resources import Resources
     from namdrunner_core.slurm.states import JobStatus
     from namdrunner_core.store import JobStore
+    from namdrunner_core.workflow import (
+        Checkpoint,
+        StageSpec,
+        Sweep,
+        Workflow,
+        array_script,
+        dna_origami_equilibration,
+        load_group,
+        origami_stages,
+        plan_restart,
+        plan_sweep,
+        plan_workflow,
+        restart_job,
+    )
 
 # Public names are imported on first use, so that `import namdrunner_core` (and the CLI's
 # --help) stay fast; heavy modules (SQLAlchemy, Jinja2, paramiko) load only when needed.
 _LAZY: dict[str, str] = {
+    "plot_energies": "namdrunner_core.plot",
+    "check_cluster": "namdrunner_core.diagnostics",
+    "Workflow": "namdrunner_core.workflow",
+    "Sweep": "namdrunner_core.workflow",
+    "StageSpec": "namdrunner_core.workflow",
+    "Checkpoint": "namdrunner_core.workflow",
+    "dna_origami_equilibration": "namdrunner_core.workflow",
+    "origami_stages": "namdrunner_core.workflow",
+    "plan_workflow": "namdrunner_core.workflow",
+    "plan_sweep": "namdrunner_core.workflow",
+    "plan_restart": "namdrunner_core.workflow",
+    "restart_job": "namdrunner_core.workflow",
+    "array_script": "namdrunner_core.workflow",
+    "load_group": "namdrunner_core.workflow",
+    "interactive_prompt": "namdrunner_core.auth",
+    "print_notice": "namdrunner_core.auth",
+    "watch_jobs": "namdrunner_core.jobs.watch",
+    "ValidationErrors": "namdrunner_core.errors",
     "AuthenticationError": "namdrunner_core.errors",
     "Cluster": "namdrunner_core.cluster",
     "ClusterProfile": "namdrunner_core.cluster",
@@ -103,6 +140,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AuthenticationError",
+    "Checkpoint",
     "Cluster",
     "ClusterProfile",
     "ConnectionFailedError",
@@ -128,17 +166,34 @@ __all__ = [
     "Resources",
     "SchedulerError",
     "Session",
+    "StageSpec",
+    "Sweep",
     "Template",
     "TransferError",
     "UnsafePathError",
     "ValidationError",
+    "ValidationErrors",
     "Variable",
     "VariableType",
+    "Workflow",
     "__version__",
+    "array_script",
+    "check_cluster",
     "check_config",
+    "dna_origami_equilibration",
     "import_template_file",
+    "interactive_prompt",
+    "load_group",
     "load_profile",
+    "origami_stages",
+    "plan_restart",
+    "plan_sweep",
+    "plan_workflow",
+    "plot_energies",
     "prepare_job",
+    "print_notice",
     "profile_names",
+    "restart_job",
     "template_from_namd_config",
+    "watch_jobs",
 ]

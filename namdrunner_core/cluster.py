@@ -46,6 +46,9 @@ class Partition:
     default: bool = False
     default_qos: str | None = None
     gpu_type: str | None = None
+    #: Further GRES types the partition's nodes offer (e.g. MIG slices ``a100_3g.20gb``); ``gpu_type`` is
+    #: the default one.
+    gpu_types: list[str] = attrs.Factory(list)
     gpus_per_node: int = 0
     max_cores_per_gpu: int | None = None
     multinode_constraint: str | None = None
@@ -66,6 +69,11 @@ class Partition:
         """True for partitions whose nodes carry GPUs."""
         return self.gpus_per_node > 0
 
+    @property
+    def all_gpu_types(self) -> list[str]:
+        """Every GRES type a job may ask for here, the default first."""
+        return [t for t in [self.gpu_type, *self.gpu_types] if t]
+
 
 @attrs.frozen(slots=True)
 class Qos:
@@ -77,6 +85,12 @@ class Qos:
     default: bool = False
     min_memory_gb: float | None = None
     max_gpus: int | None = None
+    #: Per-user caps of this QOS (Slurm's MaxTRESPU: nodes, cores) where the site sets them.
+    max_nodes_per_user: int | None = None
+    max_cores_per_user: int | None = None
+    #: GRES types this QOS runs on (e.g. gpu-testing: MIG slices); where a partition offers them, a job
+    #: must use one of them, the first by default.
+    gpu_types: list[str] = attrs.Factory(list)
 
 
 HostKeyPolicyName = Literal["accept-new", "strict", "ignore"]

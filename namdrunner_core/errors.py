@@ -39,6 +39,18 @@ class ValidationError(NamdRunnerError):
         self.field = field
 
 
+class ValidationErrors(ValidationError):
+    """Several problems of one request at once, each ``(field, message)``; ``field`` is the first's."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        first_field, first_message = problems[0]
+        super().__init__(first_field, first_message)
+        self.problems = list(problems)
+        if len(problems) > 1:
+            self.message = "; ".join(f"{f}: {m}" for f, m in problems)
+            self.args = (self.message,)
+
+
 class ProfileError(NamdRunnerError):
     """A cluster profile is missing or malformed (names the file and the key path)."""
 
@@ -122,4 +134,5 @@ __all__ = [
     "TransferError",
     "UnsafePathError",
     "ValidationError",
+    "ValidationErrors",
 ]

@@ -26,7 +26,8 @@ from namdrunner_core.jobs.job import Job, PreparedJob, make_job_id, prepare_job,
 from namdrunner_core.jobs.record import JobRecord, to_rfc3339, utcnow
 from namdrunner_core.jobs.submission import submit_once
 from namdrunner_core.namd.config import Template, read_config
-from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.resources import Resources, resolve_resources
+from namdrunner_core.slurm.script import render_array_sbatch, render_sbatch
 from namdrunner_core.slurm.states import JobStatus
 
 if TYPE_CHECKING:
@@ -454,17 +455,41 @@ def restart_job(
     """A new job continuing ``job`` from its newest checkpoint (copied on the cluster).
 
     ``firsttimestep`` comes from the checkpoint; the steps default to what the parent had left
-    (rounded up to a multiple of stepspercycle); resources may differ. The parent is kept as lineage.
+    (rounded up to a multiple of stepspercycle); resources may differ (another partition, QOS or GPUs:
+    see :meth:`Resources.overridden`). The parent is kept as lineage.
     """
-    parent = job.record
-    if parent.status not in RESTARTABLE:
+    if job.record.status not in RESTARTABLE:
         raise ValidationError(
             "status",
-            f"job {parent.job_id} is {parent.status.value}; restart a Completed, Failed "
+            f"job {job.record.job_id} is {job.record.status.value}; restart a Completed, Failed "
             "(e.g. TIMEOUT) or Cancelled job",
         )
-    cp = find_checkpoint(job)
-    tmpl = resolve_template(job.store, parent.template_id)
+    prepared = plan_restart(
+        job.session.profile,
+        job.session.user,
+        job.store,
+        job.record,
+        find_checkpoint(job),
+        steps=steps,
+        resources=resources,
+        name=name,
+    )
+    return Job.create_prepared(job.session, job.store, prepared)
+
+
+def plan_restart(
+    profile: ClusterProfile,
+    user: str,
+    store: JobStore | None,
+    parent: JobRecord,
+    cp: Checkpoint,
+    *,
+    steps: int | None = None,
+    resources: Resources | None = None,
+    name: str | None = None,
+) -> PreparedJob:
+    """The restart of ``parent`` from checkpoint ``cp``, validated and rendered with no remote I/O."""
+    tmpl = resolve_template(store, parent.template_id)
     where = parent.project_dir if parent.finalized else parent.scratch_dir
     values = {
         k: v
@@ -491,16 +516,16 @@ def restart_job(
     remaining = steps if steps is not None else parent_total - (cp.step - parent_first)
     if remaining <= 0:
         raise ValidationError(
-            "steps", f"job {parent.job_id} already ran its {parent_total} steps; pass steps= to continue further"
+            "steps", f"job {parent.job_id} already ran its {parent_total} steps; pass --steps N to continue further"
         )
     spc = _stepspercycle_of(tmpl, values)
-    values["steps"] = remaining if minimizing else _round_up(remaining, spc)
-    if cp.step % spc and not minimizing:
+    values["steps"] = _round_up(remaining, spc)  # NAMD's rule holds for minimize as for run
+    if cp.step % spc:
         raise ValidationError("first_timestep", f"checkpoint step {cp.step} is not a multiple of stepspercycle {spc}")
-    prepared = prepare_job(
-        job.session.profile,
-        job.session.user,
-        job.store,
+    return prepare_job(
+        profile,
+        user,
+        store,
         name=name or f"{parent.job_name} (restart)",
         template=tmpl,
         values=values,
@@ -510,7 +535,6 @@ def restart_job(
         workflow_id=parent.workflow_id,
         workflow_stage=parent.workflow_stage,
     )
-    return Job.create_prepared(job.session, job.store, prepared)
 
 
 def _stepspercycle_of(tmpl: Template, values: Mapping[str, Any]) -> int:
@@ -521,21 +545,27 @@ def _stepspercycle_of(tmpl: Template, values: Mapping[str, Any]) -> int:
 
 # -- sweeps ------------------------------------------------------------------------------------------
 
-_ARRAY_TEMPLATE = """#!/bin/bash
-#SBATCH --job-name={name}
-#SBATCH --output=/dev/null
-#SBATCH --error=/dev/null
-#SBATCH --array=0-{last}
-{resource_lines}
-# Written by namdrunner for sweep {name}: task i runs job i in its own directory.
-dirs=({dirs})
-ids=({ids})
-d=${{dirs[$SLURM_ARRAY_TASK_ID]}}
-id=${{ids[$SLURM_ARRAY_TASK_ID]}}
-exec > "$d/${{id}}_${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}.out" \\
-     2> "$d/${{id}}_${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}.err"
-exec bash "$d/job.sbatch"
-"""
+
+def array_script(sweep_id: str, records: Sequence[JobRecord], profile: ClusterProfile) -> str:
+    """The job-array script a sweep submits (``sweep create --dry-run`` prints exactly this).
+
+    Each point's own ``job.sbatch`` runs in its own directory; the array asks for the points'
+    resources, rendered from their records as at creation (every point asks for the same).
+    """
+    first = records[0]
+    job_sbatch = render_sbatch(
+        job_name=first.job_id,
+        job_id=first.job_id,
+        workdir=first.scratch_dir,
+        resources=resolve_resources(first.resources, profile),
+        profile=profile,
+    )
+    return render_array_sbatch(
+        name=sweep_id,
+        job_sbatch=job_sbatch,
+        scratch_dirs=[r.scratch_dir for r in records],
+        job_ids=[r.job_id for r in records],
+    )
 
 
 def _grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -631,8 +661,6 @@ class Sweep(Workflow):
 
     def submit(self) -> Sweep:
         """Copy every point to scratch (ONE command) and submit them as ONE job array."""
-        import shlex
-
         jobs = [j for j in self.jobs() if j.status in (JobStatus.CREATED, JobStatus.FAILED, JobStatus.CANCELLED)]
         if not jobs:
             raise ValidationError("status", f"sweep {self.id} has nothing to submit")
@@ -645,19 +673,7 @@ class Sweep(Workflow):
             "done",
             args,
         )
-        header = [
-            ln
-            for ln in self._sbatch_of(jobs[0]).splitlines()
-            if ln.startswith("#SBATCH")
-            and not ln.startswith(("#SBATCH --job-name", "#SBATCH --output", "#SBATCH --error"))
-        ]
-        script = _ARRAY_TEMPLATE.format(
-            name=self.id,
-            last=len(jobs) - 1,
-            resource_lines="\n".join(header),
-            dirs=" ".join(shlex.quote(j.record.scratch_dir) for j in jobs),
-            ids=" ".join(shlex.quote(j.record.job_id) for j in jobs),
-        )
+        script = array_script(self.id, [j.record for j in jobs], s.profile)
         array_dir = f"{s.scratch_root}/{self.id}"
         s.transport.run(["mkdir", "-p", array_dir])
         s.transport.run(["bash", "-c", 'cat > "$1"', "_", f"{array_dir}/array.sbatch"], stdin=script.encode())
@@ -688,9 +704,6 @@ class Sweep(Workflow):
 
         write_job_infos(s, records)
         return self
-
-    def _sbatch_of(self, job: Job) -> str:
-        return job.session.transport.run(["cat", f"{job.record.project_dir}/job.sbatch"]).stdout
 
 
 def load_group(session: Session, store: JobStore, group_id: str) -> Workflow:

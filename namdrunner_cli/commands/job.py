@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from namdrunner_cli.main import AppContext
+from namdrunner_cli.options import pop_resources, resource_options
 
 if TYPE_CHECKING:
     from namdrunner_core.jobs.job import Job
@@ -53,13 +54,7 @@ def _print_job(app: AppContext, j: Job) -> None:
 @click.option("--template", "template_id", required=True, help="Template id (`namdrunner template list`).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A template value (repeatable).")
 @click.option("--file", "files", multiple=True, type=click.Path(path_type=Path), help="An input file (repeatable).")
-@click.option("--cores", type=int, required=True, help="Cores (MPI tasks).")
-@click.option("--memory", "memory_gb", type=float, required=True, help="Memory per node in GB.")
-@click.option("--walltime", required=True, help="Wall time, HH:MM:SS or D-HH:MM:SS.")
-@click.option("--partition", help="Partition (default: the profile's default).")
-@click.option("--qos", help="QOS (default: the partition's default).")
-@click.option("--gpus", type=int, default=0, show_default=True, help="GPUs (GPU partitions only).")
-@click.option("--account", help="Slurm account, if your site needs one.")
+@resource_options(required=True)
 @click.option("--dry-run", is_flag=True, help="Print the NAMD config and sbatch script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.option(
@@ -70,42 +65,34 @@ def _print_job(app: AppContext, j: Job) -> None:
 @click.pass_obj
 def create(
     app: AppContext,
+    /,
     name: str,
     template_id: str,
     assignments: tuple[str, ...],
     files: tuple[Path, ...],
-    cores: int,
-    memory_gb: float,
-    walltime: str,
-    partition: str | None,
-    qos: str | None,
-    gpus: int,
-    account: str | None,
     dry_run: bool,
     submit_now: bool,
     no_preflight: bool,
+    **resource_kw: Any,
 ) -> None:
     """Validate, upload and store a job (optionally submit it)."""
-    from namdrunner_core.namd.config import parse_assignments
-    from namdrunner_core.slurm.resources import Resources
-
-    values = parse_assignments(list(assignments))
-    resources = Resources(
-        cores=cores, memory_gb=memory_gb, walltime=walltime, partition=partition, qos=qos, gpus=gpus, account=account
-    )
     import getpass
 
     from namdrunner_core.cluster import load_profile
     from namdrunner_core.jobs.job import Job, PreparedJob, prepare_job
+    from namdrunner_core.namd.config import parse_assignments
 
+    values = parse_assignments(list(assignments))
+    resources = pop_resources(resource_kw)
     # Validate everything before connecting: bad input never costs a password or a Duo push.
     profile = load_profile(app.profile)
+    store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
 
     def prepare(user: str) -> PreparedJob:
         return prepare_job(
             profile,
             user,
-            app.store,
+            store,
             name=name,
             template=template_id,
             values=values,
@@ -118,19 +105,9 @@ def create(
     for note in prepared.record.preflight_notes:
         click.echo(f"warning: not checked: {note}", err=True)
     if dry_run:
-        from namdrunner_core.jobs.record import job_to_dict
+        from namdrunner_cli.render import print_dry_run
 
-        if app.json:
-            from namdrunner_cli.render import print_json
-
-            print_json(
-                {"job": job_to_dict(prepared.record), "config": prepared.config_text, "sbatch": prepared.sbatch_text}
-            )
-        else:
-            click.echo(f"# ---- config.namd ({prepared.record.job_id}) ----")
-            click.echo(prepared.config_text, nl=False)
-            click.echo("# ---- job.sbatch ----")
-            click.echo(prepared.sbatch_text, nl=False)
+        print_dry_run(app.json, prepared)
         return
     from namdrunner_cli.render import transfer_progress
 
@@ -292,29 +269,14 @@ def download(app: AppContext, job_id: str, dest: Path | None, include: tuple[str
 @job.command("restart")
 @click.argument("job_id")
 @click.option("--steps", type=int, help="Steps to run (default: what the job had left).")
-@click.option("--cores", type=int, help="Cores (default: the job's).")
-@click.option("--memory", "memory_gb", type=float, help="Memory per node in GB (default: the job's).")
-@click.option("--walltime", help="Wall time (default: the job's).")
+@resource_options(required=False)
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
-def restart(
-    app: AppContext,
-    job_id: str,
-    steps: int | None,
-    cores: int | None,
-    memory_gb: float | None,
-    walltime: str | None,
-    submit_now: bool,
-) -> None:
-    """Continue a finished, failed (e.g. TIMEOUT) or cancelled job from its newest checkpoint."""
-    import attrs
-
+def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool, **resource_kw: Any) -> None:
+    """Continue a finished, failed (such as TIMEOUT) or cancelled job from its newest checkpoint,
+    on the same resources or others (another partition, QOS, GPUs)."""
     parent = _load_for_change(app, job_id)
-    r = parent.record.resources
-    resources = attrs.evolve(
-        r, cores=cores or r.cores, memory_gb=memory_gb or r.memory_gb, walltime=walltime or r.walltime
-    )
-    child = parent.restart(steps=steps, resources=resources)
+    child = parent.restart(steps=steps, resources=pop_resources(resource_kw, parent.record.resources))
     if submit_now:
         child.submit()
     _print_job(app, child)

@@ -8,36 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from namdrunner_cli.main import AppContext
+from namdrunner_cli.options import pop_resources, resource_options
 
 if TYPE_CHECKING:
     from namdrunner_core.jobs.job import PreparedJob
     from namdrunner_core.workflow import Workflow
-
-_RESOURCE_OPTIONS = [
-    click.option("--cores", type=int, required=True, help="Cores per stage (MPI tasks)."),
-    click.option("--memory", "memory_gb", type=float, required=True, help="Memory per node in GB."),
-    click.option("--walltime", required=True, help="Wall time per stage, HH:MM:SS."),
-    click.option("--partition", help="Partition (default: the profile's default)."),
-    click.option("--qos", help="QOS (default: the partition's default)."),
-]
-
-
-def _resources(**kw: Any) -> Any:
-    from namdrunner_core.slurm.resources import Resources
-
-    return Resources(
-        cores=kw["cores"],
-        memory_gb=kw["memory_gb"],
-        walltime=kw["walltime"],
-        partition=kw.get("partition"),
-        qos=kw.get("qos"),
-    )
-
-
-def _with_resources(f: Any) -> Any:
-    for option in reversed(_RESOURCE_OPTIONS):
-        f = option(f)
-    return f
 
 
 def _group_dict(wf: Workflow) -> dict[str, Any]:
@@ -91,7 +66,9 @@ def _print_group(app: AppContext, wf: Workflow) -> None:
     console().print(t)
 
 
-def _print_plan(app: AppContext, workflow_id: str, prepared: list[PreparedJob]) -> None:
+def _print_plan(
+    app: AppContext, workflow_id: str, prepared: list[PreparedJob], *, extra: dict[str, str] | None = None
+) -> None:
     if app.json:
         from namdrunner_cli.render import print_json
         from namdrunner_core.jobs.record import job_to_dict
@@ -103,14 +80,17 @@ def _print_plan(app: AppContext, workflow_id: str, prepared: list[PreparedJob]) 
                     {"job": job_to_dict(p.record), "config": p.config_text, "sbatch": p.sbatch_text} for p in prepared
                 ],
             }
+            | {k.split(" ")[0]: v for k, v in (extra or {}).items()}
         )
         return
+    from namdrunner_cli.render import echo_prepared
+
     for p in prepared:
         click.echo(f"# ==== {p.record.job_name} ({p.record.job_id}) ====")
-        click.echo("# ---- config.namd ----")
-        click.echo(p.config_text, nl=False)
-        click.echo("# ---- job.sbatch ----")
-        click.echo(p.sbatch_text, nl=False)
+        echo_prepared(p)
+    for title, text in (extra or {}).items():
+        click.echo(f"# ==== {title} ====")
+        click.echo(text, nl=False)
 
 
 @click.group()
@@ -155,12 +135,13 @@ def workflow() -> None:
     help="Steps of a stage (minimize, npt_k0.5, npt_k0.1, npt_k0.01, production).",
 )
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
-@_with_resources
+@resource_options(required=True)
 @click.option("--dry-run", is_flag=True, help="Print every stage's config and script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
 def create(
     app: AppContext,
+    /,
     name: str,
     template_id: str,
     structure: Path,
@@ -173,11 +154,7 @@ def create(
     assignments: tuple[str, ...],
     dry_run: bool,
     submit_now: bool,
-    cores: int,
-    memory_gb: float,
-    walltime: str,
-    partition: str | None,
-    qos: str | None,
+    **resource_kw: Any,
 ) -> None:
     """Create a workflow from a template (validated before anything is uploaded)."""
     import getpass
@@ -205,13 +182,14 @@ def create(
         cell=cell,
         steps=steps,
         overrides=overrides,
-        resources=_resources(cores=cores, memory_gb=memory_gb, walltime=walltime, partition=partition, qos=qos),
+        resources=pop_resources(resource_kw),
         workdir=workdir,
     )
     profile = load_profile(app.profile)
     # Validate every stage before connecting.
+    store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
     workflow_id, prepared = plan_workflow(
-        profile, profile.user or getpass.getuser(), app.store, name=name, stages=stages, shared_files=shared
+        profile, profile.user or getpass.getuser(), store, name=name, stages=stages, shared_files=shared
     )
     if dry_run:
         _print_plan(app, workflow_id, prepared)
@@ -317,12 +295,15 @@ def sweep() -> None:
 )
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A value shared by every point.")
 @click.option("--file", "files", multiple=True, type=click.Path(path_type=Path), help="An input file (repeatable).")
-@_with_resources
-@click.option("--dry-run", is_flag=True, help="Print every point's config and script; touch nothing.")
+@resource_options(required=True)
+@click.option(
+    "--dry-run", is_flag=True, help="Print every point's config and script and the array script; touch nothing."
+)
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
 def sweep_create(
     app: AppContext,
+    /,
     name: str,
     template_id: str,
     grid_items: tuple[str, ...],
@@ -330,36 +311,34 @@ def sweep_create(
     files: tuple[Path, ...],
     dry_run: bool,
     submit_now: bool,
-    cores: int,
-    memory_gb: float,
-    walltime: str,
-    partition: str | None,
-    qos: str | None,
+    **resource_kw: Any,
 ) -> None:
     """Create one job per grid point (e.g. --grid temperature=290,300,310 --grid seed=1,2)."""
     import getpass
 
     from namdrunner_core.cluster import load_profile
     from namdrunner_core.namd.config import parse_assignments
-    from namdrunner_core.workflow import Sweep, plan_sweep
+    from namdrunner_core.workflow import Sweep, array_script, plan_sweep
 
     grid = {
         k: [x.strip() for x in v.split(",") if x.strip()]
         for k, v in parse_assignments(list(grid_items), option="--grid").items()
     }
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "name": name,
         "template": template_id,
         "grid": grid,
         "values": parse_assignments(list(assignments)),
         "files": list(files),
-        "resources": _resources(cores=cores, memory_gb=memory_gb, walltime=walltime, partition=partition, qos=qos),
+        "resources": pop_resources(resource_kw),
     }
     profile = load_profile(app.profile)
     # Validate every point before connecting.
-    sweep_id, prepared, _points = plan_sweep(profile, profile.user or getpass.getuser(), app.store, **kwargs)
+    store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
+    sweep_id, prepared, _points = plan_sweep(profile, profile.user or getpass.getuser(), store, **kwargs)
     if dry_run:
-        _print_plan(app, sweep_id, prepared)
+        script = array_script(sweep_id, [p.record for p in prepared], profile)
+        _print_plan(app, sweep_id, prepared, extra={"array.sbatch (what is submitted)": script})
         return
     sw = Sweep.create_sweep(app.session(), app.store, **kwargs)
     if submit_now:

@@ -242,7 +242,11 @@ def prepare_job(
         template_id=tmpl.id,
         template_values=checked_values,
         resources=attrs.evolve(
-            resources, partition=resolved.partition.name, qos=resolved.qos.name, walltime=resolved.walltime
+            resources,
+            partition=resolved.partition.name,
+            qos=resolved.qos.name,
+            walltime=resolved.walltime,
+            gpu_type=resolved.gpu_type,
         ),
         project_dir=project_dir,
         scratch_dir=scratch_dir,

@@ -215,6 +215,7 @@ def job_info(record: JobRecord) -> dict[str, Any]:
             "slurm_reason": record.slurm_reason,
             "exit_code": record.exit_code,
             "gpus": r.gpus,
+            "gpu_type": r.gpu_type,
             "account": r.account,
             "constraint": r.constraint,
             "submit_token": record.submit_token,
@@ -293,6 +294,7 @@ def record_from_job_info(
         gpus=gpus if isinstance(gpus, int) and not isinstance(gpus, bool) else 0,
         account=extra.get("account") if isinstance(extra.get("account"), str) else None,
         constraint=extra.get("constraint") if isinstance(extra.get("constraint"), str) else None,
+        gpu_type=extra.get("gpu_type") if isinstance(extra.get("gpu_type"), str) else None,
     )
     values = doc.get("template_values") or {}
     if not isinstance(values, dict):
@@ -383,6 +385,7 @@ def job_to_dict(record: JobRecord) -> dict[str, Any]:
             "partition": r.partition,
             "qos": r.qos,
             "gpus": r.gpus,
+            "gpu_type": r.gpu_type,
             "account": r.account,
             "constraint": r.constraint,
         },

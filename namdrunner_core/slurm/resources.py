@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from namdrunner_core.errors import NotFoundError, ValidationError
+from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import ClusterProfile, Partition, Qos
@@ -40,7 +40,12 @@ def format_walltime(seconds: int) -> str:
 
 @attrs.frozen(slots=True)
 class Resources:
-    """What a job asks Slurm for. ``memory_gb`` is per node (Slurm's ``--mem``)."""
+    """What a job asks Slurm for. ``memory_gb`` is per node (Slurm's ``--mem``).
+
+    The same model serves every kind of job: single, restart, workflow stage, sweep point, replica.
+    ``gpu_type`` picks one of the partition's GRES types (e.g. a MIG slice); by default the QOS's or
+    the partition's first.
+    """
 
     cores: int
     memory_gb: float
@@ -50,6 +55,14 @@ class Resources:
     gpus: int = 0
     account: str | None = None
     constraint: str | None = None
+    gpu_type: str | None = None
+
+    def overridden(self, **changes: object) -> Resources:
+        """These resources with ``changes`` (a restart that moves on). A new partition drops the old
+        one's QOS, GRES type and constraint unless they are given too, since they belong to it."""
+        moved = "partition" in changes and changes["partition"] != self.partition
+        keep = {} if not moved else {k: None for k in ("qos", "gpu_type", "constraint") if k not in changes}
+        return attrs.evolve(self, **{**keep, **changes})  # type: ignore[arg-type]
 
 
 @attrs.frozen(slots=True)
@@ -66,6 +79,7 @@ class ResolvedResources:
     gpus: int
     account: str | None
     constraint: str | None
+    gpu_type: str | None = None
 
     @property
     def mem_arg(self) -> str:
@@ -76,10 +90,10 @@ class ResolvedResources:
 
     @property
     def gres(self) -> str | None:
-        """``--gres`` value for GPU jobs, e.g. ``gpu:a100-40gb:1``."""
+        """``--gres`` value for GPU jobs, e.g. ``gpu:a100-40gb:1`` or a MIG slice ``gpu:a100_3g.20gb:1``."""
         if not self.gpus:
             return None
-        kind = f"{self.partition.gpu_type}:" if self.partition.gpu_type else ""
+        kind = f"{self.gpu_type}:" if self.gpu_type else ""
         return f"gpu:{kind}{self.gpus}"
 
     @property
@@ -89,108 +103,160 @@ class ResolvedResources:
         return hours * (self.cores + self.gpus * self.partition.gpu_su_weight)
 
 
+def _duration(hours: float) -> str:
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
+
+
 def resolve_resources(resources: Resources, profile: ClusterProfile) -> ResolvedResources:
-    """Validate ``resources`` against ``profile``; each error names the field, value and limit."""
+    """Validate ``resources`` against ``profile``. Every problem of the request is reported at once
+    (:class:`ValidationErrors`), each naming the field, the value, the limit and the fix the profile
+    knows (another QOS, a GPU partition, a GRES type)."""
     r = resources
-    if not isinstance(r.cores, int) or isinstance(r.cores, bool) or r.cores < 1:
-        raise ValidationError("cores", f"{r.cores!r} is not a positive whole number")
+    problems: list[tuple[str, str]] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append((field, message))
+
+    cores_ok = isinstance(r.cores, int) and not isinstance(r.cores, bool) and r.cores >= 1
+    if not cores_ok:
+        bad("cores", f"{r.cores!r} is not a positive whole number")
+    memory = 0.0
     try:
         memory = float(r.memory_gb)
+        if not memory > 0:
+            bad("memory_gb", f"{r.memory_gb!r} must be more than 0 GB")
     except (TypeError, ValueError):
-        raise ValidationError("memory_gb", f"{r.memory_gb!r} is not a number of GB") from None
-    if not memory > 0:
-        raise ValidationError("memory_gb", f"{r.memory_gb!r} must be more than 0 GB")
-    for field in ("partition", "qos", "account"):
+        bad("memory_gb", f"{r.memory_gb!r} is not a number of GB")
+    for field in ("partition", "qos", "account", "gpu_type"):
         value = getattr(r, field)
         if value is not None and not SLURM_NAME.match(value):
-            raise ValidationError(field, f"{value!r} is not a valid Slurm name (letters, digits, _ . -)")
+            bad(field, f"{value!r} is not a valid Slurm name (letters, digits, _ . -)")
     if r.constraint is not None and not SLURM_CONSTRAINT.match(r.constraint):
-        raise ValidationError("constraint", f"{r.constraint!r} is not a valid Slurm constraint")
-    seconds = parse_walltime(r.walltime)
+        bad("constraint", f"{r.constraint!r} is not a valid Slurm constraint")
+    seconds = 0
+    try:
+        seconds = parse_walltime(r.walltime)
+    except ValidationError as exc:
+        bad("walltime", exc.message.split(": ", 1)[1])
+    gpus_ok = isinstance(r.gpus, int) and not isinstance(r.gpus, bool) and r.gpus >= 0
+    if not gpus_ok:
+        bad("gpus", f"{r.gpus!r} is not a whole number >= 0")
     try:
         partition = profile.partition(r.partition)
     except NotFoundError:
-        raise ValidationError(
+        bad(
             "partition",
             f"{r.partition!r} is not a partition of profile {profile.name!r}; "
             f"use one of {', '.join(p.name for p in profile.partitions)}",
-        ) from None
+        )
+        raise ValidationErrors(problems) from None
+    valid_qos = [q for q in profile.qos if partition.name in q.partitions]
     if r.qos is None:
         qos = profile.default_qos_for(partition)
     else:
         try:
             qos = profile.qos_named(r.qos)
         except NotFoundError:
-            raise ValidationError(
+            bad(
                 "qos",
                 f"{r.qos!r} is not a QOS of profile {profile.name!r}; use one of "
-                f"{', '.join(q.name for q in profile.qos if partition.name in q.partitions)}",
-            ) from None
+                f"{', '.join(q.name for q in valid_qos)}",
+            )
+            raise ValidationErrors(problems) from None
     if partition.name not in qos.partitions:
-        valid = [q.name for q in profile.qos if partition.name in q.partitions]
-        raise ValidationError(
+        bad(
             "qos",
-            f"QOS {qos.name!r} is not valid on partition {partition.name!r}; use one of {', '.join(valid)}",
+            f"QOS {qos.name!r} is not valid on partition {partition.name!r}; use one of "
+            f"{', '.join(q.name for q in valid_qos)}",
         )
-    if r.cores > partition.max_cores:
-        raise ValidationError(
-            "cores", f"{r.cores} exceeds partition {partition.name!r} maximum of {partition.max_cores} cores"
+    cores = r.cores if cores_ok else 1
+    nodes = math.ceil(cores / partition.cores_per_node)
+    if cores_ok and cores > partition.max_cores:
+        bad("cores", f"{cores} exceeds partition {partition.name!r} maximum of {partition.max_cores} cores")
+    if qos.max_nodes_per_user is not None and nodes > qos.max_nodes_per_user:
+        most = qos.max_nodes_per_user * partition.cores_per_node
+        bad(
+            "cores",
+            f"{cores} cores need {nodes} nodes; QOS {qos.name!r} allows {qos.max_nodes_per_user} nodes per user "
+            f"(at most {most} cores on {partition.name!r})",
         )
-    nodes = math.ceil(r.cores / partition.cores_per_node)
-    max_memory = min(r.cores, partition.cores_per_node) * partition.memory_per_core_gb
-    if memory > max_memory + 1e-9:
-        raise ValidationError(
-            "memory_gb",
-            f"{memory:g} GB exceeds {max_memory:g} GB ({min(r.cores, partition.cores_per_node)} cores x "
-            f"{partition.memory_per_core_gb:g} GB per core on {partition.name!r}); ask for less memory or more cores",
+    if qos.max_cores_per_user is not None and cores > qos.max_cores_per_user:
+        bad("cores", f"{cores} exceeds QOS {qos.name!r} maximum of {qos.max_cores_per_user} cores per user")
+    if memory > 0:
+        max_memory = min(cores, partition.cores_per_node) * partition.memory_per_core_gb
+        if memory > max_memory + 1e-9:
+            bad(
+                "memory_gb",
+                f"{memory:g} GB exceeds {max_memory:g} GB ({min(cores, partition.cores_per_node)} cores x "
+                f"{partition.memory_per_core_gb:g} GB per core on {partition.name!r}); ask for less memory or "
+                "more cores",
+            )
+        if qos.min_memory_gb is not None and memory < qos.min_memory_gb:
+            bad("memory_gb", f"{memory:g} GB is below QOS {qos.name!r} minimum of {qos.min_memory_gb:g} GB")
+    if seconds and seconds > qos.max_walltime_hours * 3600:
+        longer = sorted(
+            (q for q in valid_qos if q.max_walltime_hours * 3600 >= seconds), key=lambda q: q.max_walltime_hours
         )
-    if qos.min_memory_gb is not None and memory < qos.min_memory_gb:
-        raise ValidationError(
-            "memory_gb", f"{memory:g} GB is below QOS {qos.name!r} minimum of {qos.min_memory_gb:g} GB"
-        )
-    if seconds > qos.max_walltime_hours * 3600:
-        raise ValidationError(
+        fix = f"; use --qos {longer[0].name} (up to {_duration(longer[0].max_walltime_hours)})" if longer else ""
+        if not longer:
+            longest = max((q.max_walltime_hours for q in valid_qos), default=qos.max_walltime_hours)
+            fix = f"; the longest QOS on {partition.name!r} allows {_duration(longest)}: split the run and restart it"
+        bad(
             "walltime",
-            f"{r.walltime} exceeds QOS {qos.name!r} maximum of {format_walltime(int(qos.max_walltime_hours * 3600))}",
+            f"{r.walltime} exceeds QOS {qos.name!r} maximum of "
+            f"{format_walltime(int(qos.max_walltime_hours * 3600))}{fix}",
         )
-    if not isinstance(r.gpus, int) or r.gpus < 0:
-        raise ValidationError("gpus", f"{r.gpus!r} is not a whole number >= 0")
+    gpus = r.gpus if gpus_ok else 0
+    gpu_type: str | None = None
     if partition.is_gpu:
-        if r.gpus == 0:
-            raise ValidationError(
+        if gpus == 0:
+            bad(
                 "gpus",
-                f"partition {partition.name!r} is a GPU partition: ask for 1 to {partition.gpus_per_node} GPUs",
+                f"partition {partition.name!r} is a GPU partition: ask for 1 to {partition.gpus_per_node} GPUs "
+                "(--gpus N)",
             )
-        if r.gpus > partition.gpus_per_node * nodes:
-            raise ValidationError(
-                "gpus",
-                f"{r.gpus} exceeds {partition.gpus_per_node} GPUs per node on partition {partition.name!r}",
-            )
-        if qos.max_gpus is not None and r.gpus > qos.max_gpus:
-            raise ValidationError("gpus", f"{r.gpus} exceeds QOS {qos.name!r} maximum of {qos.max_gpus} GPUs")
-        if partition.max_cores_per_gpu and r.cores > partition.max_cores_per_gpu * r.gpus:
-            raise ValidationError(
+        if gpus > partition.gpus_per_node * nodes:
+            bad("gpus", f"{gpus} exceeds {partition.gpus_per_node} GPUs per node on partition {partition.name!r}")
+        if qos.max_gpus is not None and gpus > qos.max_gpus:
+            bad("gpus", f"{gpus} exceeds QOS {qos.name!r} maximum of {qos.max_gpus} GPUs")
+        if partition.max_cores_per_gpu and gpus and cores > partition.max_cores_per_gpu * gpus:
+            bad(
                 "cores",
-                f"{r.cores} exceeds {partition.max_cores_per_gpu} cores per GPU on {partition.name!r} "
-                f"({partition.max_cores_per_gpu * r.gpus} for {r.gpus} GPUs)",
+                f"{cores} exceeds {partition.max_cores_per_gpu} cores per GPU on {partition.name!r} "
+                f"({partition.max_cores_per_gpu * gpus} for {gpus} GPUs)",
             )
-    elif r.gpus:
+        offered = partition.all_gpu_types
+        by_qos = [t for t in qos.gpu_types if t in offered]
+        allowed = by_qos or offered
+        if r.gpu_type is not None:
+            if offered and r.gpu_type not in allowed:
+                why = f"QOS {qos.name!r} on {partition.name!r} runs on" if by_qos else f"{partition.name!r} offers"
+                bad("gpu_type", f"{r.gpu_type!r} is not a GPU type here; {why} {', '.join(allowed)}")
+            gpu_type = r.gpu_type
+        else:
+            gpu_type = allowed[0] if allowed else None
+    elif gpus:
         gpu_parts = [p.name for p in profile.partitions if p.is_gpu]
-        raise ValidationError(
+        bad(
             "gpus",
             f"partition {partition.name!r} has no GPUs; use a GPU partition "
-            f"({', '.join(gpu_parts) or 'none in profile'})",
+            f"(--partition {' | '.join(gpu_parts) or 'none in profile'})",
         )
+    elif r.gpu_type is not None:
+        bad("gpu_type", f"partition {partition.name!r} has no GPUs; --gpu-type needs a GPU partition")
+    if problems:
+        raise ValidationErrors(problems)
     constraint = r.constraint or partition.constraint or (partition.multinode_constraint if nodes > 1 else None)
     return ResolvedResources(
-        cores=r.cores,
+        cores=cores,
         nodes=nodes,
         memory_gb=memory,
         walltime=format_walltime(seconds),
         walltime_s=seconds,
         partition=partition,
         qos=qos,
-        gpus=r.gpus,
+        gpus=gpus,
         account=r.account or profile.account,
         constraint=constraint,
+        gpu_type=gpu_type,
     )

@@ -85,3 +85,29 @@ def render_sbatch(
             version=__version__,
         )
     )
+
+
+def render_array_sbatch(*, name: str, job_sbatch: str, scratch_dirs: Sequence[str], job_ids: Sequence[str]) -> str:
+    """The ONE array script a sweep submits: task *i* runs job *i*'s own ``job.sbatch`` in its own dir.
+
+    Its resources are the points' own (``job_sbatch``, the first point's script: every point asks for
+    the same), without the per-job name and log lines.
+    """
+    if not _SBATCH_SAFE.match(name):
+        raise ValidationError("name", f"{name!r} may only hold letters, digits, '_', '.' and '-'")
+    if not scratch_dirs or len(scratch_dirs) != len(job_ids):
+        raise ValidationError("sweep", "an array needs one scratch dir per job")
+    skip = ("#SBATCH --job-name", "#SBATCH --output", "#SBATCH --error")
+    resource_lines = [ln for ln in job_sbatch.splitlines() if ln.startswith("#SBATCH") and not ln.startswith(skip)]
+    return (
+        _env()
+        .get_template("array.sbatch.j2")
+        .render(
+            name=name,
+            last=len(job_ids) - 1,
+            resource_lines=resource_lines,
+            dirs=list(scratch_dirs),
+            ids=list(job_ids),
+            version=__version__,
+        )
+    )

@@ -405,12 +405,14 @@ ReturnToService=2
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+GresTypes=gpu
 SlurmdParameters=config_overrides
 DefMemPerCPU=256
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
 AccountingStoragePort=$SLURMDBD_PORT
 AccountingStorageEnforce=associations,limits,qos
+AccountingStorageTRES=gres/gpu
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MinJobAge=30
@@ -421,10 +423,23 @@ MessageTimeout=20
 SlurmctldTimeout=30
 SlurmdTimeout=120
 MaxJobCount=20000
-NodeName=$NODE_NAME NodeHostname=$HOST_SHORT NodeAddr=127.0.0.1 CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=32000 State=UNKNOWN
+NodeName=$NODE_NAME NodeHostname=$HOST_SHORT NodeAddr=127.0.0.1 CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=32000 Gres=gpu:tgpu:2 State=UNKNOWN
 PartitionName=amilan Nodes=$NODE_NAME Default=YES MaxTime=7-00:00:00 State=UP AllowQos=normal,long
 PartitionName=atesting Nodes=$NODE_NAME MaxTime=01:00:00 State=UP AllowQos=testing
+# A GPU partition: the node advertises two GPUs of a test type (no devices behind them; gres.conf),
+# so GPU jobs really queue with --gres=gpu:tgpu:N and run the stand-in.
+PartitionName=agpu Nodes=$NODE_NAME MaxTime=1-00:00:00 State=UP AllowQos=normal
 EOF
+    # Two "GPUs" of type tgpu: device nodes in the state dir that behave like /dev/null (char 1,3).
+    mkdir -p "$STATE/dev"
+    for n in 0 1; do
+        [ -c "$STATE/dev/nrgpu$n" ] || mknod "$STATE/dev/nrgpu$n" c 1 3
+    done
+    cat >"$d/gres.conf" <<EOF
+# namdrunner loopback test cluster: two GPUs of type "tgpu" (null devices; test stand-in only)
+NodeName=$NODE_NAME Name=gpu Type=tgpu File=$STATE/dev/nrgpu[0-1]
+EOF
+    chmod 644 "$d/gres.conf"
     cat >"$d/slurmdbd.conf" <<EOF
 AuthType=auth/munge
 DbdHost=$HOST_SHORT
@@ -559,6 +574,11 @@ EOF
     cat >"$m/openmpi/5.0.6.lua" <<EOF
 whatis("OpenMPI 5.0.6 (namdrunner test cluster shim)")
 prepend_path("PATH", "$mpibin")
+EOF
+    mkdir -p "$m/cuda"
+    cat >"$m/cuda/12.1.1.lua" <<EOF
+whatis("CUDA 12.1.1 (namdrunner test cluster: no GPUs, a name only)")
+setenv("NR_CUDA_LOADED", "12.1.1")
 EOF
     cat >"$m/namd/3.0.1_cpu.lua" <<EOF
 whatis("NAMD 3.0.1 CPU -- namdrunner TEST STAND-IN, not NAMD")

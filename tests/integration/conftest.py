@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from namdrunner_core import Cluster, JobStore, Session
-from tests.conftest import ClusterEnv
+from namdrunner_core import Cluster, Job, JobStore, Resources, Session
+from tests.conftest import DATA, ClusterEnv
+
+#: The toy system every integration job runs.
+TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
 
 
 @pytest.fixture(scope="module")
@@ -22,3 +25,25 @@ def session(cluster: ClusterEnv) -> Iterator[Session]:
 def store(tmp_path: Path) -> JobStore:
     """A fresh job store per test."""
     return JobStore(tmp_path / "jobs.db")
+
+
+@pytest.fixture
+def env(tmp_path: Path, cluster: ClusterEnv, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The CLI pointed at a fresh store and config dir, on the loopback profile, in a wide terminal."""
+    values = {
+        "NAMDRUNNER_DB": str(tmp_path / "db.sqlite"),
+        "NAMDRUNNER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "NAMDRUNNER_PROFILE": "loopback",
+        "COLUMNS": "200",
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
+def vacuum_job(session: Session, store: JobStore, name: str, resources: Resources, **values: object) -> Job:
+    """A created (not submitted) job of the toy system with the vacuum template (minimize 480 by default)."""
+    vals: dict[str, object] = {"steps": 480, "execution_command": "minimize", **values}
+    return Job.create(
+        session, store, name=name, template="vacuum_optimization_v1", values=vals, files=TINY, resources=resources
+    )

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,19 +19,6 @@ pytestmark = pytest.mark.cluster
 
 FILES = [f"--file={DATA / 'tiny' / n}" for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
 RES = ["--cores", "2", "--memory", "1", "--walltime", "00:10:00"]
-
-
-@pytest.fixture
-def env(tmp_path: Path, cluster: ClusterEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    values = {
-        "NAMDRUNNER_DB": str(tmp_path / "db.sqlite"),
-        "NAMDRUNNER_CONFIG_DIR": str(tmp_path / "cfg"),
-        "NAMDRUNNER_PROFILE": "loopback",
-        "COLUMNS": "200",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    return values
 
 
 def run(*args: str, input: str | None = None) -> Result:

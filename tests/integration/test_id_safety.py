@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import subprocess
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -73,19 +72,6 @@ def _check_refused(args: list[str], bad: str, before: tuple[object, ...], db: st
     assert result.stderr.startswith("error: "), shown
     assert "Traceback" not in result.output
     assert _snapshot(db, cluster) == before, shown
-
-
-@pytest.fixture
-def env(tmp_path: Path, cluster: ClusterEnv, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "NAMDRUNNER_DB": str(tmp_path / "db.sqlite"),
-        "NAMDRUNNER_CONFIG_DIR": str(tmp_path / "cfg"),
-        "NAMDRUNNER_PROFILE": "loopback",
-        "COLUMNS": "200",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    return values
 
 
 def _create(name: str, *extra: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from namdrunner_cli.main import cli
-from tests.conftest import DATA, ClusterEnv
+from tests.conftest import DATA
 
 pytestmark = pytest.mark.cluster
 
@@ -50,15 +50,7 @@ def run_json(*args: str) -> object:
     return json.loads(result.stdout)
 
 
-@pytest.fixture
-def env(tmp_path: Path, cluster: ClusterEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
-    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def test_raw_config_with_a_sourced_include_runs_to_completed(env: None, tmp_path: Path) -> None:
+def test_raw_config_with_a_sourced_include_runs_to_completed(env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "my_equil.namd").write_text(MAIN)
     include = tmp_path / "common.inc"
     include.write_text(COMMON)
@@ -95,7 +87,7 @@ def test_raw_config_with_a_sourced_include_runs_to_completed(env: None, tmp_path
     assert run("job", "delete", job["id"], "--yes").exit_code == 0
 
 
-def test_a_config_namd_would_refuse_needs_no_preflight_and_says_so(env: None, tmp_path: Path) -> None:
+def test_a_config_namd_would_refuse_needs_no_preflight_and_says_so(env: dict[str, str], tmp_path: Path) -> None:
     bad = MAIN.replace("run 1200;", "run 1210;")  # not a multiple of stepspercycle 20
     (tmp_path / "odd.namd").write_text(bad)
     (tmp_path / "common.inc").write_text(COMMON)

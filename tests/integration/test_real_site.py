@@ -29,11 +29,11 @@ from namdrunner_cli.main import cli
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.jobs import submission
 from namdrunner_core.transport.ssh import AuthPrompt, SSHTarget, SSHTransport
-from tests.conftest import CLUSTER_SCRIPT, DATA, ClusterEnv, totp
+from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, totp
+from tests.integration.conftest import vacuum_job
 
 pytestmark = pytest.mark.cluster
 
-TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
 SMALL = Resources(cores=1, memory_gb=1, walltime="00:10:00")
 APP = Path(__file__).resolve().parent.parent / "fixtures" / "namdrunner-app"
 
@@ -108,24 +108,8 @@ def accounting_off(cluster: ClusterEnv) -> Iterator[None]:
 def test_accounting_off_the_exit_marker_carries_the_state(
     session: Session, store: JobStore, accounting_off: None, wait_until: Callable[..., object]
 ) -> None:
-    ok = Job.create(
-        session,
-        store,
-        name="no acct ok",
-        template="vacuum_optimization_v1",
-        values={"steps": 480, "execution_command": "minimize"},
-        files=TINY,
-        resources=SMALL,
-    ).submit()
-    bad = Job.create(
-        session,
-        store,
-        name="no acct bad",
-        template="vacuum_optimization_v1",
-        values={"steps": 480, "execution_command": "minimize"},
-        files=TINY,
-        resources=SMALL,
-    )
+    ok = vacuum_job(session, store, "no acct ok", SMALL).submit()
+    bad = vacuum_job(session, store, "no acct bad", SMALL)
     session.transport.run(["rm", "-f", f"{bad.record.project_dir}/input_files/tiny.pdb"])  # NAMD will die
     bad.submit()
     assert session.slurm(["sacct", "-n", "-j", ok.record.slurm_job_id or ""], check=False).exit_code != 0
@@ -152,15 +136,7 @@ def test_an_uncertain_sbatch_never_submits_twice(
     session: Session, store: JobStore, cluster: ClusterEnv, fault: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(submission, "SBATCH_TIMEOUT_S", 6.0)
-    job = Job.create(
-        session,
-        store,
-        name=f"fault {fault}",
-        template="vacuum_optimization_v1",
-        values={"steps": 12_000_000, "execution_command": "run"},  # stays queued/running while we count
-        files=TINY,
-        resources=SMALL,
-    )
+    job = vacuum_job(session, store, f"fault {fault}", SMALL, steps=12_000_000, execution_command="run")
     cluster_sh("fault", "sbatch", fault)
     try:
         job.submit()
@@ -172,15 +148,7 @@ def test_an_uncertain_sbatch_never_submits_twice(
 
 
 def test_a_retry_after_a_crash_adopts_the_queued_job(session: Session, store: JobStore, cluster: ClusterEnv) -> None:
-    job = Job.create(
-        session,
-        store,
-        name="crashed submit",
-        template="vacuum_optimization_v1",
-        values={"steps": 12_000_000, "execution_command": "run"},
-        files=TINY,
-        resources=SMALL,
-    )
+    job = vacuum_job(session, store, "crashed submit", SMALL, steps=12_000_000, execution_command="run")
     r = job.record
     # what a client that died right after sbatch leaves: the job queued under a token, no Slurm id stored
     session.transport.run_script(

@@ -1,0 +1,48 @@
+"""Options shared by every command that asks Slurm for resources: one model for single jobs,
+restarts, workflow stages and sweep points (``--partition --qos --gpus --gpu-type --account
+--constraint`` wherever ``--cores`` is)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from namdrunner_core.slurm.resources import Resources
+
+RESOURCE_KEYS = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus", "gpu_type", "account", "constraint")
+
+
+def resource_options(*, required: bool) -> Callable[[Any], Any]:
+    """The resource options; with ``required=False`` (a restart) every one defaults to the parent's."""
+    keep = " (default: the parent job's)" if not required else ""
+    options = [
+        click.option("--cores", type=int, required=required, help=f"Cores (MPI tasks){keep}."),
+        click.option("--memory", "memory_gb", type=float, required=required, help=f"Memory per node in GB{keep}."),
+        click.option("--walltime", required=required, help=f"Wall time, HH:MM:SS or D-HH:MM:SS{keep}."),
+        click.option("--partition", help=f"Partition (default: the profile's default){keep}."),
+        click.option("--qos", help=f"QOS (default: the partition's default){keep}."),
+        click.option("--gpus", type=int, help="GPUs (GPU partitions only; e.g. --partition aa100 --gpus 1)."),
+        click.option("--gpu-type", help="GRES type, e.g. a MIG slice a100_3g.20gb (default: the partition's/QOS's)."),
+        click.option("--account", help="Slurm account, if your site needs one."),
+        click.option("--constraint", help="Slurm --constraint (default: the partition's)."),
+    ]
+
+    def decorate(f: Any) -> Any:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def pop_resources(kw: dict[str, Any], base: Resources | None = None) -> Resources:
+    """Take the resource options out of a command's keyword arguments (``base``: what a restart keeps)."""
+    from namdrunner_core.slurm.resources import Resources
+
+    given = {k: kw.pop(k) for k in RESOURCE_KEYS if k in kw}
+    if base is not None:
+        return base.overridden(**{k: v for k, v in given.items() if v is not None})
+    return Resources(**{k: v for k, v in given.items() if v is not None})
