@@ -146,7 +146,8 @@ def jobs_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> N
         cells = [
             row["job_id"],
             row["job_name"],
-            status_markup(row["status"]),
+            status_markup(row["status"])
+            + (" [red](scratch only)[/]" if row.get("copy_back") in ("failed", "pending") else ""),
             slurm,
             _progress_cell(row.get("progress")),
             humanize_age(row.get("created_at")),
@@ -212,6 +213,8 @@ def job_detail(job: dict[str, Any]) -> None:
         ("Scratch dir", job["scratch_dir"]),
         ("Inputs", ", ".join(job["input_files"]) or "-"),
     ]
+    if job.get("copy_back") is not None or job["status"] in ("Completed", "Failed", "Cancelled"):
+        rows.append(("Copy-back", copy_back_text(job)))
     for note in job.get("preflight_notes") or []:
         rows.append(("Not checked", note))
     if job.get("parent_job_id"):
@@ -286,3 +289,21 @@ def echo_prepared(prepared: PreparedJob, config_title: str = "config.namd") -> N
     click.echo(prepared.config_text, nl=False)
     click.echo("# ---- job.sbatch ----")
     click.echo(prepared.sbatch_text, nl=False)
+
+
+def copy_back_text(job: dict[str, Any]) -> str:
+    """How safe a finished job's results are: verified on project storage, or on scratch only."""
+    state = job.get("copy_back")
+    if state == "verified":
+        return "verified (project copy matches scratch, sha256)"
+    if state == "none":
+        return "nothing on scratch"
+    why = f": {job['copy_back_error']}" if job.get("copy_back_error") else ""
+    purge = job.get("scratch_purge_days")
+    left = ""
+    if purge and job.get("completed_at"):
+        done = dt.datetime.fromisoformat(str(job["completed_at"]).replace("Z", "+00:00"))
+        days = purge - (dt.datetime.now(dt.UTC) - done).days
+        left = f", purge in {max(days, 0)} days"
+    what = "failed" if state == "failed" else "pending"
+    return f"{what}{why} - results on scratch only{left}; `namdrunner sync` retries it"

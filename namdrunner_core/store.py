@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
     from namdrunner_core.namd.config import Template
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class _Base(DeclarativeBase):
@@ -79,6 +79,8 @@ class _JobRow(_Base):
     exit_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     workflow_stage: Mapped[int | None] = mapped_column(Integer, nullable=True)
     preflight_notes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    copy_back: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    copy_back_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class _WorkflowRow(_Base):
@@ -112,8 +114,14 @@ def _v2_to_v3(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN preflight_notes JSON"))
 
 
+def _v3_to_v4(conn: Connection) -> None:
+    """Verified copy-back: its state and, when it failed, why (NULL: verify at the next sync)."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN copy_back VARCHAR(20)"))
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN copy_back_error TEXT"))
+
+
 #: Schema migrations: MIGRATIONS[n] upgrades a version-n store to n+1 (in one transaction).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def _record_to_row(r: JobRecord) -> dict[str, Any]:
@@ -150,6 +158,8 @@ def _record_to_row(r: JobRecord) -> dict[str, Any]:
         "exit_code": r.exit_code,
         "workflow_stage": r.workflow_stage,
         "preflight_notes": list(r.preflight_notes),
+        "copy_back": r.copy_back,
+        "copy_back_error": r.copy_back_error,
     }
 
 
@@ -188,6 +198,8 @@ def _row_to_record(row: _JobRow) -> JobRecord:
         exit_code=row.exit_code,
         workflow_stage=row.workflow_stage,
         preflight_notes=list(row.preflight_notes or []),
+        copy_back=row.copy_back,
+        copy_back_error=row.copy_back_error,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from namdrunner_core.errors import NamdRunnerError
 
 #: The schema version this code reads (kept equal to namdrunner_core.store.SCHEMA_VERSION by a test).
-READ_SCHEMA_VERSION = 3
+READ_SCHEMA_VERSION = 4
 LIST_COLUMNS = (
     "job_id",
     "job_name",
@@ -29,6 +29,7 @@ LIST_COLUMNS = (
     "progress",
     "resources",
     "workflow_id",
+    "copy_back",
 )
 _JSON_COLUMNS = {"progress", "resources"}
 

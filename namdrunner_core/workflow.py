@@ -429,7 +429,7 @@ class Checkpoint:
 def find_checkpoint(job: Job) -> Checkpoint:
     """The newest checkpoint in the job's outputs (final outputs of a completed job win a tie)."""
     r = job.record
-    where = r.project_dir if r.finalized else r.scratch_dir
+    where = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
     out = job.session.transport.run_script(_CHECKPOINT_SCRIPT, [where]).stdout
     found: list[Checkpoint] = []
     for line in out.splitlines():
@@ -490,7 +490,7 @@ def plan_restart(
 ) -> PreparedJob:
     """The restart of ``parent`` from checkpoint ``cp``, validated and rendered with no remote I/O."""
     tmpl = resolve_template(store, parent.template_id)
-    where = parent.project_dir if parent.finalized else parent.scratch_dir
+    where = parent.project_dir if parent.finalized and parent.results_safe else parent.scratch_dir
     values = {
         k: v
         for k, v in parent.template_values.items()

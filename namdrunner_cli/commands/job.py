@@ -36,6 +36,17 @@ def _load_for_change(app: AppContext, job_id: str) -> Job:
     return Job(app.session(record.profile), app.store, record)
 
 
+def _with_purge(job: dict[str, Any], profile: str) -> dict[str, Any]:
+    """A job's dict with its profile's scratch purge period (how long results on scratch only last)."""
+    from namdrunner_core.cluster import load_profile
+    from namdrunner_core.errors import NamdRunnerError
+
+    try:
+        return {**job, "scratch_purge_days": load_profile(profile).scratch_purge_days}
+    except NamdRunnerError:
+        return job
+
+
 def _print_job(app: AppContext, j: Job) -> None:
     from namdrunner_core.jobs.record import job_to_dict
 
@@ -46,7 +57,7 @@ def _print_job(app: AppContext, j: Job) -> None:
     else:
         from namdrunner_cli.render import job_detail
 
-        job_detail(job_to_dict(j.record))
+        job_detail(_with_purge(job_to_dict(j.record), j.record.profile))
 
 
 @job.command("create")
@@ -163,6 +174,7 @@ def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
                     "created_at": r["created_at"],
                     "progress": r["progress"],
                     "workflow_id": r["workflow_id"],
+                    "copy_back": r["copy_back"],
                 }
                 for r in rows
             ]
@@ -191,7 +203,7 @@ def show(app: AppContext, job_id: str) -> None:
     else:
         from namdrunner_cli.render import job_detail
 
-        job_detail(job_to_dict(record))
+        job_detail(_with_purge(job_to_dict(record), record.profile))
 
 
 @job.command("logs")
@@ -294,8 +306,9 @@ def cancel(app: AppContext, job_id: str) -> None:
 @job.command("delete")
 @click.argument("job_id")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Delete even if the results are on scratch only (copy-back not verified).")
 @click.pass_obj
-def delete(app: AppContext, job_id: str, yes: bool) -> None:
+def delete(app: AppContext, job_id: str, yes: bool, force: bool) -> None:
     """Cancel if active, delete the job's remote directories and its local record."""
     import sys
 
@@ -320,7 +333,7 @@ def delete(app: AppContext, job_id: str, yes: bool) -> None:
             raise click.exceptions.Exit(1)
     from namdrunner_core.jobs.job import Job
 
-    Job(app.session(record.profile), app.store, record).delete()
+    Job(app.session(record.profile), app.store, record).delete(force=force)
     if app.json:
         from namdrunner_cli.render import print_json
 

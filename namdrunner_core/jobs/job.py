@@ -475,7 +475,7 @@ class Job:
     def progress(self) -> Progress:
         """Parse the NAMD log's new lines (one remote command) and return step, %, ns/day, ETA."""
         r = self.record
-        where = r.project_dir if r.finalized else r.scratch_dir
+        where = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
         args = [r.job_id, f"{where}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
         chunk = parse_log_output(self.session.transport.run_script(LOG_SCRIPT, args).stdout).get(r.job_id)
         prog, state = advance_log(r.log_state, chunk, r.total_steps)
@@ -516,7 +516,7 @@ class Job:
             chosen = [parts["out"], parts["err"]] if stream == "both" else [parts[stream]]
             text = "".join(p if p.endswith("\n") or not p else p + "\n" for p in chosen)
         else:
-            where = r.project_dir if r.finalized else r.scratch_dir
+            where = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
             text = self._cat(f"{where}/{NAMD_LOG_NAME}", tail=tail)
         if tail is not None:
             text = "\n".join(text.splitlines()[-tail:]) + ("\n" if text else "")
@@ -567,7 +567,9 @@ class Job:
         are not fetched again.
         """
         r = self.record
-        source = r.project_dir if r.finalized else r.scratch_dir
+        # the project copy once it is verified; scratch while running, or while the copy-back is not
+        # verified (the results are only there)
+        source = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
         return get_tree(
             self.session.transport, source, Path(to), include=list(include) if include else None, progress=progress
         )
@@ -594,9 +596,19 @@ class Job:
 
         return restart_job(self, steps=steps, resources=resources, name=name)
 
-    def delete(self) -> None:
-        """Cancel if active, remove the project and scratch dirs (through the safety check), drop the row."""
+    def delete(self, *, force: bool = False) -> None:
+        """Cancel if active, remove the project and scratch dirs (through the safety check), drop the row.
+
+        A job whose copy-back is not verified keeps its only results on scratch: refused unless ``force``.
+        """
         r = self.record
+        if r.status.is_terminal and r.slurm_job_id and not r.results_safe and not force:
+            raise ValidationError(
+                "copy_back",
+                f"job {r.job_id}'s results are on scratch only (copy-back {r.copy_back or 'not verified yet'}"
+                f"{': ' + r.copy_back_error if r.copy_back_error else ''}); run `namdrunner sync` to retry it, "
+                "download them, or delete with --force",
+            )
         if r.slurm_job_id and r.status.is_active:
             self.session.slurm(["scancel", r.slurm_job_id], check=False)
         remove_job_dir(self.session, "project", r.job_id)

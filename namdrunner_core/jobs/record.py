@@ -113,6 +113,15 @@ class JobRecord:
     #: What preflight could not check (Tcl blocks, computed values, sources not among the inputs), or
     #: that it was skipped (``--no-preflight``); shown by ``job show``.
     preflight_notes: list[str] = attrs.Factory(list)
+    #: Results copied from scratch to project storage: None (not yet), "verified" (sha256 manifests
+    #: equal), "failed" (``copy_back_error`` says why; retried by every sync), "none" (nothing on scratch).
+    copy_back: str | None = None
+    copy_back_error: str | None = None
+
+    @property
+    def results_safe(self) -> bool:
+        """True once the results are on project storage for sure (scratch may be purged)."""
+        return self.copy_back in ("verified", "none")
 
     @property
     def is_active(self) -> bool:
@@ -225,6 +234,8 @@ def job_info(record: JobRecord) -> dict[str, Any]:
             "workflow_stage": record.workflow_stage,
             "progress": attrs.asdict(record.progress) if record.progress else None,
             "preflight_notes": list(record.preflight_notes),
+            "copy_back": record.copy_back,
+            "copy_back_error": record.copy_back_error,
         },
     }
 
@@ -360,6 +371,8 @@ def record_from_job_info(
         preflight_notes=[n for n in extra.get("preflight_notes") or [] if isinstance(n, str)][:100]
         if isinstance(extra.get("preflight_notes"), list)
         else [],
+        copy_back=extra.get("copy_back") if extra.get("copy_back") in ("verified", "failed", "none") else None,
+        copy_back_error=opt_str(extra, "copy_back_error"),
     )
 
 
@@ -401,4 +414,6 @@ def job_to_dict(record: JobRecord) -> dict[str, Any]:
         "workflow_id": record.workflow_id,
         "workflow_stage": record.workflow_stage,
         "preflight_notes": list(record.preflight_notes),
+        "copy_back": record.copy_back,
+        "copy_back_error": record.copy_back_error,
     }

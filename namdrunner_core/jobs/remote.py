@@ -86,8 +86,20 @@ while [ $# -ge 8 ]; do
   echo "@@JOB $id"
   if [ -d "$scratch" ]; then
     # job_info.json stays out: the project copy is the current one (the desktop app's bug).
-    rsync -a --exclude=job_info.json -- "$scratch/" "$project/"
-    echo "@@RSYNC $?"
+    errf=$(mktemp)
+    rsync -a --exclude=job_info.json -- "$scratch/" "$project/" 2> "$errf"
+    rc=$?
+    echo "@@RSYNC $rc $(tail -c 300 -- "$errf" | tr '\n\t' '  ')"
+    rm -f -- "$errf"
+    if [ "$rc" = 0 ]; then
+      # Verified copy-back: every file on scratch, by name and sha256 (so size too), on both sides,
+      # computed here on the cluster. Only equal manifests make the results safe from the purge.
+      m1=$(cd -- "$scratch" && find . -type f ! -name job_info.json -printf '%P\0' | LC_ALL=C sort -z \
+           | xargs -0 -r sha256sum -- 2>&1 | sha256sum)
+      m2=$(cd -- "$scratch" && find . -type f ! -name job_info.json -printf '%P\0' | LC_ALL=C sort -z \
+           | (cd -- "$project" && xargs -0 -r sha256sum -- 2>&1) | sha256sum)
+      if [ "$m1" = "$m2" ]; then echo "@@VERIFY ok"; else echo "@@VERIFY mismatch"; fi
+    fi
   else
     echo "@@RSYNC missing"
   fi
@@ -185,6 +197,9 @@ class FinalizeOutput:
     files: dict[str, bytes]
     listing: list[tuple[str, int, str]]
     log: LogChunk | None
+    #: "verified" (manifests equal), "failed" (with ``copy_back_error``) or "none" (nothing on scratch)
+    copy_back: str = "failed"
+    copy_back_error: str | None = None
 
 
 def advance_log(
@@ -239,11 +254,23 @@ def parse_finalize_output(text: str) -> dict[str, FinalizeOutput]:
     rsync_ok = False
     files: dict[str, bytes] = {}
     listing: list[tuple[str, int, str]] = []
+    copy_back, copy_error = "failed", None
     for line in lines:
         if line.startswith("@@JOB "):
             job_id, rsync_ok, files, listing = line[6:].strip(), False, {}, []
+            copy_back, copy_error = "failed", "copy-back not attempted"
         elif line.startswith("@@RSYNC "):
-            rsync_ok = line[8:].strip() == "0"
+            rc, _, why = line[8:].strip().partition(" ")
+            rsync_ok = rc == "0"
+            if rc == "missing":
+                copy_back, copy_error = "none", None  # nothing on scratch to copy back
+            elif not rsync_ok:
+                copy_back, copy_error = "failed", f"rsync scratch -> project exit {rc}: {why.strip()}"[:400]
+        elif line.startswith("@@VERIFY "):
+            if line[9:].strip() == "ok":
+                copy_back, copy_error = "verified", None
+            else:
+                copy_back, copy_error = "failed", "the project copy differs from scratch (sha256 manifests)"
         elif line.startswith("@@FILE "):
             files[line[7:].strip()] = _b64(next(lines, ""))
         elif line == "@@LIST":
@@ -257,7 +284,7 @@ def parse_finalize_output(text: str) -> dict[str, FinalizeOutput]:
             lid, found, consumed, off = _log_header(line)
             data = _b64(next(lines, "")) if found else b""
             results[job_id] = FinalizeOutput(
-                job_id, rsync_ok, files, listing, LogChunk(lid, found, data, off + consumed)
+                job_id, rsync_ok, files, listing, LogChunk(lid, found, data, off + consumed), copy_back, copy_error
             )
             job_id = None
     return results

@@ -72,6 +72,11 @@ class SyncReport:
     remote_commands: int
 
 
+def _needs_sync(r: JobRecord) -> bool:
+    """Active, not yet settled, or ended with results not yet safely on project storage."""
+    return r.status.is_active or not r.finalized or (r.status.is_terminal and not r.results_safe)
+
+
 def _run_slurm_script(session: Session, script: str, args: list[str]) -> str:
     return session.run_slurm(script, args, check=False).stdout
 
@@ -173,7 +178,11 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
         output_files=sorted(outputs, key=lambda o: o.name),
         log_state=converter.unstructure(state),
         progress=summary_from(prog, state),
-        finalized=fin.rsync_ok or bool(fin.listing),
+        # settled once Slurm's answer and the logs are in; the copy-back is its own state, retried by
+        # every later sync until its manifests match (a failed rsync no longer passes for done)
+        finalized=True,
+        copy_back=fin.copy_back,
+        copy_back_error=fin.copy_back_error,
         completed_at=r.completed_at or now,
         updated_at=now,
     )
@@ -185,10 +194,10 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         candidates = [
             r
             for r in store.list_jobs(profile=session.profile.name)
-            if r.remote_user == session.user and r.slurm_job_id and (r.status.is_active or not r.finalized)
+            if r.remote_user == session.user and r.slurm_job_id and _needs_sync(r)
         ]
     else:
-        candidates = [r for r in jobs if r.slurm_job_id and (r.status.is_active or not r.finalized)]
+        candidates = [r for r in jobs if r.slurm_job_id and _needs_sync(r)]
     if not candidates:
         return SyncReport(0, (), (), 0)
     now = utcnow()
@@ -229,7 +238,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         results = parse_finalize_output(out)
         for r in finalize:
             done = _apply_finalize(r, results.get(r.job_id), now)
-            if done.finalized:
+            if done.finalized and not r.finalized:  # a retried copy-back is not a job finishing again
                 finished.append(r.job_id)
             updated[r.job_id] = done
     if any(r.workflow_id and r.status is JobStatus.FAILED for r in updated.values()):

@@ -87,7 +87,7 @@ def test_restart_moved_to_a_gpu_partition() -> None:
         profile, "jdoe", None, name="long npt", template="explicit_solvent_npt_v1",
         values={**NPT, "steps": 24000}, files=TINY, resources=CPU, now=NOW,
     ).record  # fmt: skip
-    parent = attrs.evolve(parent, finalized=True)
+    parent = attrs.evolve(parent, finalized=True, copy_back="verified")
     moved = parent.resources.overridden(partition="aa100", cores=21, memory_gb=64, gpus=1)
     assert (moved.qos, moved.gpu_type) == (None, None)  # the CPU partition's QOS does not follow it
     p = plan_restart(profile, "jdoe", None, parent, Checkpoint(12000, "npt.restart", True), resources=moved)

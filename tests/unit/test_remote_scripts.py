@@ -177,3 +177,31 @@ def test_check_job_target_rules() -> None:
     for job_id in ("job_3\n", "", ".", "..", "a/b", " job_3"):
         with pytest.raises(UnsafePathError):
             check_job_target("/projects/me", job_id)
+
+
+def test_copy_back_is_verified_by_manifest_and_a_failure_says_why(local: LocalTransport, tmp_path: Path) -> None:
+    scratch = tmp_path / "s" / "j1"
+    (scratch / "outputs").mkdir(parents=True)
+    (scratch / "outputs" / "run.dcd").write_bytes(b"frames" * 1000)
+    (scratch / "namd_output.log").write_text("Info: NAMD 3.0.1 for Linux-x86_64-multicore\n")
+    (tmp_path / "p").write_text("a file where the project root must be")  # rsync cannot write below it
+    project = tmp_path / "p" / "j1"
+    args = ["j1", str(project), str(scratch), "j1_7.out", "j1_7.err", "j1_7.out", "j1_7.err", "0"]
+    failed = parse_finalize_output(local.run_script(FINALIZE_SCRIPT, args).stdout)["j1"]
+    assert failed.copy_back == "failed"
+    assert failed.copy_back_error is not None
+    assert failed.copy_back_error.startswith("rsync scratch -> project exit")
+    (tmp_path / "p").unlink()  # the cause fixed: the next finalize copies and verifies
+    project.mkdir(parents=True)
+    ok = parse_finalize_output(local.run_script(FINALIZE_SCRIPT, args).stdout)["j1"]
+    assert (ok.copy_back, ok.copy_back_error) == ("verified", None)
+    assert (project / "outputs" / "run.dcd").read_bytes() == b"frames" * 1000
+    args[2] = str(tmp_path / "nothing-on-scratch")
+    assert parse_finalize_output(local.run_script(FINALIZE_SCRIPT, args).stdout)["j1"].copy_back == "none"
+
+
+def test_a_manifest_mismatch_is_a_failed_copy_back() -> None:
+    text = "@@JOB j1\n@@RSYNC 0 \n@@VERIFY mismatch\n@@FILE a\n\n@@LIST\n@@ENDLIST\n@@LOG j1 missing 0\n"
+    fin = parse_finalize_output(text)["j1"]
+    assert fin.copy_back == "failed"
+    assert "differs" in (fin.copy_back_error or "")

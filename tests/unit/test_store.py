@@ -121,6 +121,8 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # make it what namdrunner 0.1 (schema 1) wrote
         conn.execute("ALTER TABLE jobs DROP COLUMN workflow_stage")
         conn.execute("ALTER TABLE jobs DROP COLUMN preflight_notes")
+        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back")
+        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back_error")
         conn.execute("DROP TABLE workflows")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store = JobStore(path)
@@ -135,9 +137,11 @@ def test_a_version_2_store_gains_preflight_notes(tmp_path: Path) -> None:
     before = make_store(path, 2).list_jobs()
     with sqlite3.connect(path) as conn:  # what schema 2 wrote: no preflight_notes column
         conn.execute("ALTER TABLE jobs DROP COLUMN preflight_notes")
+        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back")
+        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back_error")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     store = JobStore(path)
-    assert store.schema_version == 3
+    assert store.schema_version == store_mod.SCHEMA_VERSION
     assert store.list_jobs() == before
     noted = attrs.evolve(before[0], preflight_notes=["line 3: `if ...` block: Tcl control flow; not checked"])
     store.save_job(noted)
