@@ -541,8 +541,9 @@ class Job:
         """Files on project and scratch storage (one command)."""
         r = self.record
         out = self.session.transport.run_script(
-            'for d in "$@"; do echo "@@DIR $d"; [ -d "$d" ] && (cd -- "$d" && find . -path ./input_files -prune -o '
-            "-type f ! -name '.nr*' ! -name '.namdrunner*' -printf '%P\\t%s\\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\\n'); done",
+            'for d in "$@"; do echo "@@DIR $d"; if [ -d "$d" ]; then (cd -- "$d" && find . -path ./input_files '
+            "-prune -o -type f ! -name '.nr*' ! -name '.namdrunner*' -printf '%P\\t%s\\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\\n')"
+            "; fi; done",
             [r.project_dir, r.scratch_dir],
         ).stdout
         lists: dict[str, list[OutputFile]] = {r.project_dir: [], r.scratch_dir: []}
@@ -602,7 +603,10 @@ class Job:
         A job whose copy-back is not verified keeps its only results on scratch: refused unless ``force``.
         """
         r = self.record
-        if r.status.is_terminal and r.slurm_job_id and not r.results_safe and not force:
+        # results on scratch only: a copy-back that failed, or a job that ran and has not been settled
+        # (copied back) yet; a stage that never ran, or a job cancelled while pending, has none there
+        unsettled = r.status in (JobStatus.COMPLETED, JobStatus.FAILED) and not r.finalized
+        if (r.copy_back == "failed" or unsettled) and r.slurm_job_id and not force:
             raise ValidationError(
                 "copy_back",
                 f"job {r.job_id}'s results are on scratch only (copy-back {r.copy_back or 'not verified yet'}"
