@@ -130,6 +130,15 @@ class AppContext:
 class NamdRunnerGroup(click.Group):
     """A click group that turns namdrunner errors into one line and an exit code."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # `namdrunner job list --json` as well as `namdrunner --json job list` (gh style): the global
+        # flag is lifted to the front wherever it stands (never after a `--`).
+        if ctx.parent is None and "--json" in args:
+            stop = args.index("--") if "--" in args else len(args)
+            if "--json" in args[1:stop]:
+                args = ["--json", *[a for i, a in enumerate(args) if not (a == "--json" and i < stop)]]
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from namdrunner_core.errors import NamdRunnerError
 
@@ -172,6 +181,13 @@ def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int
 
     Start with `namdrunner cluster list`, then `namdrunner --profile NAME job create ...`.
     """
+    # paramiko logs connection trouble (with tracebacks) on its own logger; the CLI says it in one
+    # line instead, and -v shows the command log
+    import logging
+
+    paramiko_log = logging.getLogger("paramiko")
+    paramiko_log.addHandler(logging.NullHandler())
+    paramiko_log.propagate = False
     if profile is not None:
         from namdrunner_core.cluster import profile_names
 

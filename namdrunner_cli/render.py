@@ -5,8 +5,10 @@ Only presentation lives here; every value comes from :mod:`namdrunner_core`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -123,39 +125,45 @@ def _plain_jobs(rows: Sequence[dict[str, Any]], title: str | None) -> None:
     sys.stdout.write("\n".join(out) + "\n")
 
 
+def job_columns(grouped: bool) -> list[Column]:
+    """The job table's columns: id, name and status always; the rest as the width allows."""
+    cols = [
+        Column("ID", key=True, shorten=True),
+        Column("Name", key=True, wrap=True),
+        Column("Status", key=True),
+        Column("Slurm", priority=3),
+        Column("Progress", priority=4),
+        Column("Created", priority=2),
+    ]
+    return [*cols, Column("Workflow/sweep", priority=1)] if grouped else cols
+
+
+def job_cells(row: dict[str, Any], grouped: bool) -> list[str]:
+    """One job's cells for :func:`job_columns`."""
+    slurm = row.get("slurm_job_id") or "-"
+    state = row.get("slurm_state")
+    if state and state.split(" ")[0] not in ("PENDING", "RUNNING", "COMPLETED", "CANCELLED"):
+        slurm += f" ({state})"
+    cells = [
+        row["job_id"],
+        row["job_name"],
+        status_markup(row["status"])
+        + (" [red](scratch only)[/]" if row.get("copy_back") in ("failed", "pending") else ""),
+        slurm,
+        _progress_cell(row.get("progress")),
+        humanize_age(row.get("created_at")),
+    ]
+    return [*cells, row.get("workflow_id") or ""] if grouped else cells
+
+
 def jobs_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> None:
-    """The job list: id, name, status (coloured), Slurm id/state, progress, created."""
-    if len(rows) > 200:
+    """The job list: id, name, status (never cut), then Slurm id/state, progress, created as they fit;
+    tab-separated when piped."""
+    if len(rows) > 200 and sys.stdout.isatty():
         _plain_jobs(rows, title)
         return
-    from rich.table import Table
-
-    table = Table(title=title, show_lines=False, header_style="bold")
     grouped = any(row.get("workflow_id") for row in rows)
-    table.add_column("ID", no_wrap=True)
-    table.add_column("Name", overflow="fold")
-    for col in ("Status", "Slurm", "Progress", "Created"):
-        table.add_column(col, no_wrap=True)
-    if grouped:
-        table.add_column("Workflow/sweep", overflow="fold")
-    for row in rows:
-        slurm = row.get("slurm_job_id") or "-"
-        state = row.get("slurm_state")
-        if state and state.split(" ")[0] not in ("PENDING", "RUNNING", "COMPLETED", "CANCELLED"):
-            slurm += f" ({state})"
-        cells = [
-            row["job_id"],
-            row["job_name"],
-            status_markup(row["status"])
-            + (" [red](scratch only)[/]" if row.get("copy_back") in ("failed", "pending") else ""),
-            slurm,
-            _progress_cell(row.get("progress")),
-            humanize_age(row.get("created_at")),
-        ]
-        if grouped:
-            cells.append(row.get("workflow_id") or "")
-        table.add_row(*cells)
-    console().print(table)
+    print_table(job_columns(grouped), [job_cells(r, grouped) for r in rows], title=title, empty="no jobs")
 
 
 def record_row(record: JobRecord) -> dict[str, Any]:
@@ -307,3 +315,128 @@ def copy_back_text(job: dict[str, Any]) -> str:
         left = f", purge in {max(days, 0)} days"
     what = "failed" if state == "failed" else "pending"
     return f"{what}{why} - results on scratch only{left}; `namdrunner sync` retries it"
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One table column: ``key`` columns (id, name, status: what a person reads and types) are never
+    cut; others drop out, lowest ``priority`` first, when the terminal is too narrow."""
+
+    title: str
+    key: bool = False
+    priority: int = 0
+    wrap: bool = False
+    #: ids: shortened to their shortest unique prefix (at least 12 characters) when nothing else fits
+    shorten: bool = False
+
+
+def _plain(cell: str) -> str:
+    from rich.text import Text
+
+    return Text.from_markup(cell).plain if "[" in cell else cell
+
+
+def build_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], *, title: str | None, width: int) -> Any:
+    """A rich Table for ``width`` columns: key columns whole; others dropped lowest-priority first
+    until the rest fits; wrapping only in a column marked ``wrap``."""
+    from rich.table import Table
+
+    plain = [[_plain(c) for c in row] for row in rows]
+    natural = [max([len(col.title), *(len(r[i]) for r in plain)]) for i, col in enumerate(columns)]
+    keep = list(range(len(columns)))
+
+    def needed(idx: list[int]) -> int:
+        # a wrapping column may fold down to 12 characters; every column costs 3 for borders and padding
+        return sum(min(natural[i], 12) if columns[i].wrap else natural[i] for i in idx) + 3 * len(idx) + 1
+
+    for i in sorted((i for i, c in enumerate(columns) if not c.key), key=lambda i: columns[i].priority):
+        if needed(keep) <= width:
+            break
+        keep.remove(i)
+    cells: list[list[str]] = [list(r) for r in rows]
+    for i in keep:
+        if columns[i].shorten and needed(keep) > width:
+            short = shortest_unique_prefixes([r[i] for r in plain], minimum=12)
+            for r, p in zip(cells, plain, strict=True):
+                r[i] = p[i] = short[p[i]]
+            natural[i] = max([len(columns[i].title), *(len(p[i]) for p in plain)])
+    if needed(keep) > width:
+        return _stacked(columns, cells, plain, title=title, width=width)
+    table = Table(title=title, header_style="bold", show_lines=False)
+    for i in keep:
+        col = columns[i]
+        if col.key and not col.wrap:
+            table.add_column(col.title, no_wrap=True, min_width=natural[i])
+        elif col.key:  # a name: wraps in its own column, never narrower than 16 characters
+            table.add_column(col.title, overflow="fold", min_width=min(natural[i], 16))
+        else:
+            table.add_column(col.title, overflow="fold" if col.wrap else "ellipsis", no_wrap=not col.wrap)
+    for row in cells:
+        table.add_row(*(row[i] for i in keep))
+    return table
+
+
+def print_table(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], *, title: str | None = None, empty: str = "nothing"
+) -> None:
+    """Rows as a table that fits the terminal, or - when stdout is not a terminal - as plain
+    tab-separated lines with a header (``namdrunner job list | grep ...`` works); ``empty`` is said in
+    a sentence when there are no rows."""
+    if not rows:
+        click.echo(empty)
+        return
+    if not sys.stdout.isatty() and os.environ.get("NAMDRUNNER_FORCE_TABLE") != "1":
+        lines = ["\t".join(c.title.upper() for c in columns)]
+        lines += ["\t".join(_plain(cell).replace("\t", " ").replace("\n", " ") for cell in row) for row in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    c = console()
+    c.print(build_table(columns, rows, title=title, width=c.width))
+
+
+def plural(n: int, word: str) -> str:
+    """``1 job``, ``2 jobs``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def shortest_unique_prefixes(ids: Sequence[str], *, minimum: int = 12) -> dict[str, str]:
+    """Each id's shortest prefix (of at least ``minimum`` characters) that no other id starts with."""
+    out: dict[str, str] = {}
+    for a in ids:
+        n = min(len(a), minimum)
+        while n < len(a) and any(b != a and b.startswith(a[:n]) for b in ids):
+            n += 1
+        out[a] = a[:n]
+    return out
+
+
+def _stacked(
+    columns: Sequence[Column],
+    cells: Sequence[Sequence[str]],
+    plain: Sequence[Sequence[str]],
+    *,
+    title: str | None,
+    width: int,
+) -> Any:
+    """Too narrow for even the key columns side by side: each row as lines, nothing cut. The first
+    line holds the short key columns (id, status), the wrapping ones (name) follow, indented."""
+    import textwrap
+
+    from rich.console import Group
+    from rich.text import Text
+
+    keys = [i for i, c in enumerate(columns) if c.key]
+    inline = [i for i in keys if not columns[i].wrap]
+    wrapped = [i for i in keys if columns[i].wrap]
+    lines: list[Any] = [Text(title, style="bold")] if title else []
+    for row, flat in zip(cells, plain, strict=True):
+        head = Text()
+        for n, i in enumerate(inline):
+            head.append_text(Text.from_markup(row[i]) if "[" in row[i] else Text(row[i]))
+            if n < len(inline) - 1:
+                head.append("  ")
+        lines.append(head)
+        for i in wrapped:
+            for part in textwrap.wrap(flat[i], width=max(10, width - 4)) or [""]:
+                lines.append(Text("    " + part))
+    return Group(*lines)

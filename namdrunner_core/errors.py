@@ -90,7 +90,11 @@ class RemoteCommandError(RemoteError):
 
     def __init__(self, command: str, exit_code: int, stderr: str, stdout: str = "") -> None:
         tail = " | ".join(line for line in stderr.strip().splitlines()[-3:] if line.strip())
-        super().__init__(f"remote command failed (exit {exit_code}): {command}" + (f": {tail}" if tail else ""))
+        # the command itself (often a whole script) stays out of the message: `-v` shows it in the
+        # command log, and `.command` carries it
+        program = command.split(" ", 1)[0] if command else "command"
+        what = "a remote script" if program in ("bash", "sh") else f"remote {program}"
+        super().__init__(f"{what} failed (exit {exit_code})" + (f": {tail}" if tail else ""))
         self.command = command
         self.remote_exit_code = exit_code
         self.stderr = stderr

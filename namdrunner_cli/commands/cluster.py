@@ -32,14 +32,11 @@ def list_profiles(app: AppContext) -> None:
 
         print_json(rows)
         return
-    from rich.table import Table
+    from namdrunner_cli.render import Column, print_table
 
-    from namdrunner_cli.render import console
-
-    t = Table("Profile", "Host", "Source", "Description", header_style="bold")
-    for r in rows:
-        t.add_row(r["name"], r["host"], r["source"], r["description"])
-    console().print(t)
+    cols = [Column("Profile", key=True), Column("Host", priority=3), Column("Source", priority=1, wrap=True),
+            Column("Description", priority=2, wrap=True)]  # fmt: skip
+    print_table(cols, [[r["name"], r["host"], r["source"], r["description"]] for r in rows], empty="no profiles")
 
 
 @cluster.command("show")

@@ -180,10 +180,10 @@ def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
             ]
         )
         return
-    from namdrunner_cli.render import jobs_table
+    from namdrunner_cli.render import jobs_table, plural
 
     total = count_jobs(db, status=wanted) if limit and len(rows) == limit else len(rows)
-    title = f"{total} jobs" if total == len(rows) else f"newest {len(rows)} of {total} jobs (--limit 0 shows all)"
+    title = plural(total, "job") if total == len(rows) else f"newest {len(rows)} of {total} jobs (--limit 0 shows all)"
     jobs_table(rows, title=title)
 
 
@@ -230,7 +230,8 @@ def outputs(app: AppContext, job_id: str) -> None:
     """Files on project and scratch storage."""
     import attrs
 
-    out = _load(app, job_id).outputs()
+    j = _load(app, job_id)
+    out = j.outputs()
     if app.json:
         from namdrunner_cli.render import print_json
 
@@ -238,15 +239,15 @@ def outputs(app: AppContext, job_id: str) -> None:
             {"project": [attrs.asdict(o) for o in out.project], "scratch": [attrs.asdict(o) for o in out.scratch]}
         )
         return
-    from rich.table import Table
+    from namdrunner_cli.render import Column, humanize_bytes, plural, print_table
 
-    from namdrunner_cli.render import console, humanize_bytes
-
+    if not j.record.slurm_job_id and not out.scratch:
+        click.echo(f"no outputs yet: job {j.id} has not been submitted (`namdrunner job submit {j.id}`)")
+        return
+    cols = [Column("File", key=True, wrap=True), Column("Size", priority=2), Column("Modified", priority=1)]
     for title, files in (("project", out.project), ("scratch", out.scratch)):
-        t = Table("File", "Size", "Modified", title=f"{title} ({len(files)} files)", header_style="bold")
-        for f in files:
-            t.add_row(f.name, humanize_bytes(f.size), f.modified_at or "-")
-        console().print(t)
+        rows = [[f.name, humanize_bytes(f.size), f.modified_at or "-"] for f in files]
+        print_table(cols, rows, title=f"{title} ({plural(len(files), 'file')})", empty=f"{title}: no files")
 
 
 @job.command("download")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from namdrunner_cli.main import AppContext
@@ -80,30 +82,13 @@ def watch(app: AppContext, max_interval: float, timeout: float | None) -> None:
         print_json([job_to_dict(r) for r in final])
         return
     from rich.live import Live
-    from rich.table import Table
 
-    from namdrunner_cli.render import _progress_cell, console, record_row, status_markup
+    from namdrunner_cli.render import build_table, console, job_cells, job_columns, plural, record_row
 
-    def table(records: list) -> Table:  # type: ignore[type-arg]
-        t = Table(
-            "ID",
-            "Name",
-            "Status",
-            "Slurm",
-            "Progress",
-            header_style="bold",
-            title=f"watching {len(records)} jobs (Ctrl-C stops watching, not the jobs)",
-        )
-        for r in records:
-            row = record_row(r)
-            t.add_row(
-                row["job_id"],
-                row["job_name"],
-                status_markup(row["status"]),
-                row["slurm_job_id"] or "-",
-                _progress_cell(row["progress"]),
-            )
-        return t
+    def table(records: list[Any]) -> Any:
+        title = f"watching {plural(len(records), 'job')} (Ctrl-C stops watching, not the jobs)"
+        rows = [job_cells(record_row(r), False)[:5] for r in records]
+        return build_table(job_columns(False)[:5], rows, title=title, width=console().width)
 
     with Live(table([]), console=console(), refresh_per_second=4, transient=False) as live:
         final = watch_jobs(

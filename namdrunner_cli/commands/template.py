@@ -33,14 +33,12 @@ def list_templates(app: AppContext) -> None:
 
         print_json(rows)
         return
-    from rich.table import Table
+    from namdrunner_cli.render import Column, print_table
 
-    from namdrunner_cli.render import console
-
-    t = Table("ID", "Name", "Kind", "Description", header_style="bold")
-    for r in rows:
-        t.add_row(str(r["id"]), str(r["name"]), "builtin" if r["builtin"] else "user", str(r["description"]))
-    console().print(t)
+    cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
+            Column("Description", priority=1, wrap=True)]  # fmt: skip
+    cells = [[str(r["id"]), str(r["name"]), "builtin" if r["builtin"] else "user", str(r["description"])] for r in rows]
+    print_table(cols, cells, empty="no templates")
 
 
 @template.command("show")
@@ -57,13 +55,12 @@ def show(app: AppContext, template_id: str) -> None:
 
         print_json(unstructure(t))
         return
-    from rich.table import Table
+    from namdrunner_cli.render import Column, print_table
 
-    from namdrunner_cli.render import console
-
-    c = console()
-    c.print(f"[bold]{t.id}[/]  {t.name}\n{t.description}")
-    table = Table("Variable", "Type", "Default", "Range / choices", "Help", header_style="bold")
+    click.echo(f"{t.id}  {t.name}\n{t.description}")
+    cols = [Column("Variable", key=True), Column("Type", priority=4), Column("Default", priority=3),
+            Column("Range / choices", priority=2, wrap=True), Column("Help", priority=1, wrap=True)]  # fmt: skip
+    cells = []
     for v in t.variables:
         if v.type.value == "file":
             rng = " ".join(v.extensions)
@@ -72,8 +69,8 @@ def show(app: AppContext, template_id: str) -> None:
         else:
             rng = f"{'' if v.min is None else f'{v.min:g}'} .. {'' if v.max is None else f'{v.max:g}'}".strip()
         default = "" if v.default is None else str(v.default)
-        table.add_row(v.key + ("" if v.required else " (optional)"), v.type.value, default, rng, v.help)
-    c.print(table)
+        cells.append([v.key + ("" if v.required else " (optional)"), v.type.value, default, rng, v.help])
+    print_table(cols, cells, empty="no variables")
 
 
 @template.command("preview")

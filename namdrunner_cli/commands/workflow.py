@@ -249,21 +249,15 @@ def list_groups(app: AppContext) -> None:
 
         print_json(rows)
         return
-    from rich.table import Table
+    from namdrunner_cli.render import Column, humanize_age, print_table, status_markup
 
-    from namdrunner_cli.render import console, humanize_age, status_markup
-
-    t = Table("ID", "Name", "Kind", "Status", "Jobs", "Created", header_style="bold")
-    for r in rows:
-        t.add_row(
-            r["id"],
-            str(r["name"]),
-            r["kind"],
-            status_markup(r["status"]),
-            str(r["jobs"]),
-            humanize_age(r["created_at"]),
-        )
-    console().print(t)
+    cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
+            Column("Status", key=True), Column("Jobs", priority=3), Column("Created", priority=1)]  # fmt: skip
+    cells = [
+        [r["id"], str(r["name"]), r["kind"], status_markup(r["status"]), str(r["jobs"]), humanize_age(r["created_at"])]
+        for r in rows
+    ]
+    print_table(cols, cells, empty="no workflows or sweeps")
 
 
 @workflow.command("cancel")

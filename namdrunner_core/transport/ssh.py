@@ -15,6 +15,7 @@ import contextlib
 import getpass
 import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -402,6 +403,20 @@ def _channel_errors(chan: paramiko.Channel, what: str, command: str, timeout: fl
         raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
 
 
+def _connect_reason(exc: BaseException) -> str:
+    """Why a connection could not be opened, in words, with the likely fix (never paramiko's own text)."""
+    text = str(exc)
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError) or "Unable to connect" in text:
+        return "nothing answers there (connection refused): check the profile's host and port, or the VPN"
+    if "protocol banner" in text or isinstance(exc, EOFError):
+        return "the server closed the connection before speaking SSH: is this an SSH port? (host, port, a firewall)"
+    if isinstance(exc, TimeoutError | socket.timeout) or "timed out" in text:
+        return "no answer (time-out): check the host name, the network or the VPN"
+    if isinstance(exc, socket.gaierror):
+        return "the host name is unknown: check the profile's host (or your ~/.ssh/config alias)"
+    return text or type(exc).__name__
+
+
 class SSHTransport(BaseTransport):
     """One authenticated SSH session: every command and transfer reuses it."""
 
@@ -496,7 +511,7 @@ class SSHTransport(BaseTransport):
         except (paramiko.SSHException, OSError, EOFError) as exc:
             via = f" via {', '.join(f'{h.user}@{h.host}:{h.port}' for h, _ in hops)}" if hops else ""
             raise ConnectionFailedError(
-                f"cannot connect to {conn.host}:{conn.port}{via}: {exc or type(exc).__name__}"
+                f"cannot connect to {conn.host}:{conn.port}{via}: {_connect_reason(exc)}"
             ) from exc
         self.jump_methods_used = [m for _, st in hops for m in st.methods_used]
         self._gateways = [h for h, _ in hops]

@@ -99,3 +99,57 @@ def test_a_generic_txt_file_never_switches_extrabonds_on(tmp_path: Path) -> None
         resources=Resources(cores=1, memory_gb=1, walltime="00:10:00"),
     )
     assert "extraBondsFile     input_files/notes.txt" in named.config_text  # named explicitly: used
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def _profile(tmp_path: Path, port: int) -> None:
+    d = tmp_path / "cfg" / "profiles"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "broken.toml").write_text(f'extends = "loopback"\nhost = "127.0.0.1"\nport = {port}\n')
+
+
+def test_connection_errors_are_one_line_naming_host_port_and_fix(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def drop() -> None:  # accepts and closes at once: no SSH banner ever
+        for _ in range(10):
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    try:
+        for p, fix in ((port, "before speaking SSH"), (_closed_port(), "connection refused")):
+            _profile(tmp_path, p)
+            result = run("cluster", "check", "broken")
+            assert result.exit_code == 3, result.output
+            err = result.stderr.strip().splitlines()
+            assert len(err) == 1, result.stderr
+            assert f"127.0.0.1:{p}" in err[0]
+            assert fix in err[0]
+            for noise in ("Traceback", "Exception (client)", "bash -c", "[Errno"):
+                assert noise not in result.output
+    finally:
+        listener.close()
+
+
+def test_a_failing_remote_script_never_shows_its_text() -> None:
+    err = errors.RemoteCommandError("bash -c 'for d in \"$@\"; do ...; done' _ /x", 1, "find: /x: No such file\n")
+    assert err.message == "a remote script failed (exit 1): find: /x: No such file"
+    assert "for d in" in err.command  # kept for -v

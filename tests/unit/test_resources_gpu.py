@@ -80,3 +80,15 @@ def test_the_message_names_every_field_in_one_line() -> None:
     assert msg.startswith("cores: ")
     assert "; memory_gb: " in msg
     assert "; walltime: " in msg
+
+
+def test_a_restart_that_moves_drops_what_belonged_to_the_old_partition() -> None:
+    old = Resources(cores=64, memory_gb=200, walltime="24:00:00", partition="acpu", qos="cpu-long", constraint="ib")
+    same = old.overridden(walltime="12:00:00")
+    assert (same.partition, same.qos, same.constraint, same.walltime) == ("acpu", "cpu-long", "ib", "12:00:00")
+    moved = old.overridden(partition="aa100", cores=21, memory_gb=64, gpus=1)
+    assert (moved.qos, moved.constraint, moved.gpu_type) == (None, None, None)
+    kept = old.overridden(partition="aa100", qos="gpu-long", cores=21, memory_gb=64, gpus=1)
+    assert kept.qos == "gpu-long"
+    resolved = resolve_resources(moved, ALPINE)
+    assert (resolved.qos.name, resolved.gres) == ("gpu-normal", "gpu:a100-40gb:1")

@@ -1,0 +1,82 @@
+"""Tables as a scientist meets them: at 60, 80 and 120 columns the id, name and status of every row
+are there and never cut (lower-value columns drop first, ids shorten to a unique prefix only when
+nothing else fits); piped, lists are plain tab-separated rows with a header."""
+
+from __future__ import annotations
+
+import pytest
+from rich.console import Console
+
+from namdrunner_cli.render import build_table, job_cells, job_columns, print_table, shortest_unique_prefixes
+
+ROWS = [
+    {
+        "job_id": f"toy_npt_equilibration_17961179110504{i:02d}",
+        "job_name": name,
+        "status": status,
+        "slurm_job_id": str(1200 + i),
+        "slurm_state": state,
+        "created_at": "2026-11-20T10:00:00Z",
+        "progress": {"percent": 40.0 + i, "step": 9600, "total_steps": 24000, "eta_s": 30, "outcome": "running"},
+        "workflow_id": "wf_origami_ladder_1796117911050400" if i % 2 else None,
+    }
+    for i, (name, status, state) in enumerate(
+        [
+            ("toy npt", "Completed", "COMPLETED"),
+            ("hextube origami / npt_k0.5 at 310 K with restraints", "Running", "RUNNING"),
+            ("x", "Failed", "TIMEOUT"),
+        ]
+    )
+]
+
+
+def render(width: int) -> str:
+    console = Console(width=width, record=True, color_system=None, force_terminal=True)
+    grouped = True
+    table = build_table(job_columns(grouped), [job_cells(r, grouped) for r in ROWS], title=None, width=width)
+    console.print(table)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_id_name_and_status_are_never_cut(width: int) -> None:
+    text = render(width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    flat = " ".join(text.split())  # names may wrap in their own column
+    for row in ROWS:
+        assert row["status"] in text
+        for word in row["job_name"].split():
+            assert word in flat, (width, word)
+    ids = shortest_unique_prefixes([r["job_id"] for r in ROWS], minimum=12)
+    for row in ROWS:
+        assert row["job_id"] in text or ids[row["job_id"]] in text, (width, text)
+    if width >= 120:
+        assert all(r["job_id"] in text for r in ROWS)  # full ids when they fit
+    assert not [line for line in text.splitlines() if "toy_npt" in line and "…" in line]  # nothing elided
+
+
+def test_lower_value_columns_drop_first() -> None:
+    wide, narrow = render(200), render(80)
+    assert "Workflow/sweep" in wide
+    assert "Created" in wide
+    assert "Workflow/sweep" not in narrow  # dropped before anything a person reads or types
+
+
+def test_unique_prefixes() -> None:
+    short = shortest_unique_prefixes(["abc_000000000001", "abc_000000000002", "zzz_1"], minimum=4)
+    assert short == {"abc_000000000001": "abc_000000000001", "abc_000000000002": "abc_000000000002", "zzz_1": "zzz_"}
+
+
+def test_piped_lists_are_tab_separated_with_a_header(capsys: pytest.CaptureFixture[str]) -> None:
+    grouped = True
+    print_table(job_columns(grouped), [job_cells(r, grouped) for r in ROWS], title="3 jobs")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split("\t") == ["ID", "NAME", "STATUS", "SLURM", "PROGRESS", "CREATED", "WORKFLOW/SWEEP"]
+    first = out[1].split("\t")
+    assert first[:3] == [ROWS[0]["job_id"], "toy npt", "Completed"]  # whole, no markup, grep-able
+    assert len(out) == 4
+
+
+def test_an_empty_list_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    print_table(job_columns(False), [], empty="no jobs")
+    assert capsys.readouterr().out == "no jobs\n"
