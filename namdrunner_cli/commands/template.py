@@ -78,18 +78,33 @@ def show(app: AppContext, template_id: str) -> None:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A variable's value (repeatable).")
 @click.pass_obj
 def preview(app: AppContext, template_id: str, assignments: tuple[str, ...]) -> None:
-    """Render a template with its defaults and your values (file names as placeholders)."""
+    """Render a template with its defaults and your values (file names as placeholders), checked by
+    the same preflight as `job create --dry-run`: exit 1 when NAMD would refuse it."""
+    from namdrunner_core.errors import ValidationError
     from namdrunner_core.jobs.job import resolve_template
-    from namdrunner_core.namd.config import parse_assignments, preview_config, read_config
+    from namdrunner_core.namd.config import check_config, parse_assignments, preview_config, read_config
 
     t = resolve_template(app.store, template_id)
     text = preview_config(t, parse_assignments(list(assignments)))
+    report = check_config(text)
     if app.json:
         from namdrunner_cli.render import print_json
 
-        print_json({"template": t.id, "config": text, "keywords": read_config(text).keywords})
+        print_json(
+            {
+                "template": t.id,
+                "config": text,
+                "keywords": read_config(text).keywords,
+                "problems": report.problems,
+                "warnings": report.warnings,
+            }
+        )
     else:
         click.echo(text, nl=False)
+        for note in report.warnings:
+            click.echo(f"warning: not checked: {note}", err=True)
+    if report.problems:
+        raise ValidationError("config", "NAMD would refuse this config: " + "; ".join(report.problems))
 
 
 @template.command("import")

@@ -307,7 +307,7 @@ def sweep_create(
     submit_now: bool,
     **resource_kw: Any,
 ) -> None:
-    """Create one job per grid point (e.g. --grid temperature=290,300,310 --grid seed=1,2)."""
+    """Create one job per grid point, such as --grid temperature=290,300,310 --grid seed=1,2."""
     import getpass
 
     from namdrunner_core.cluster import load_profile

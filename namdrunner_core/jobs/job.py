@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import re
 import secrets
 import time
@@ -91,7 +92,14 @@ def resolve_template(store: JobStore | None, template: str | Template) -> Templa
             pass
     user = [t.id for t in store.list_templates()] if store is not None else []
     raise ValidationError(
-        "template", f"unknown template {template!r}; known: {', '.join(sorted(builtins) + sorted(user))}"
+        "template",
+        f"unknown template {template!r}"
+        + (
+            f" (did you mean {close[0]}?)"
+            if (close := difflib.get_close_matches(template, [*builtins, *user], n=1))
+            else ""
+        )
+        + f"; known: {', '.join(sorted(builtins) + sorted(user))}",
     )
 
 

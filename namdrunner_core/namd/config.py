@@ -4,6 +4,7 @@ rendered config can be checked for what NAMD would refuse BEFORE it is submitted
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
 from collections.abc import Mapping, Sequence
@@ -202,7 +203,13 @@ def validate_values(template: Template, values: Mapping[str, Any]) -> dict[str, 
     if unknown:
         raise ValidationError(
             unknown[0],
-            f"template {template.id!r} has no variable {unknown[0]!r}; it has {', '.join(template.keys())}",
+            f"template {template.id!r} has no variable {unknown[0]!r}"
+            + (
+                f"; did you mean {close[0]}?"
+                if (close := difflib.get_close_matches(unknown[0], template.keys(), n=1))
+                else ""
+            )
+            + f" (`namdrunner template show {template.id}` lists its {len(template.keys())} variables)",
         )
     out: dict[str, Any] = {}
     for v in template.variables:

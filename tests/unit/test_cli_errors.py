@@ -153,3 +153,35 @@ def test_a_failing_remote_script_never_shows_its_text() -> None:
     err = errors.RemoteCommandError("bash -c 'for d in \"$@\"; do ...; done' _ /x", 1, "find: /x: No such file\n")
     assert err.message == "a remote script failed (exit 1): find: /x: No such file"
     assert "for d in" in err.command  # kept for -v
+
+
+def test_close_matches_and_preview_preflight() -> None:
+    typo = run("template", "preview", "vacuum_optimization_v1", "--set", "temprature=310")
+    assert typo.exit_code == 1
+    assert "did you mean temperature?" in typo.stderr
+    assert len(typo.stderr.strip().splitlines()) == 1  # not all 37 names over nine lines
+    wrong = run("job", "create", "--name", "x", "--template", "vacum_optimization_v1", "--cores", "1",
+                "--memory", "1", "--walltime", "00:10:00", "--dry-run")  # fmt: skip
+    assert wrong.exit_code == 1
+    assert "did you mean vacuum_optimization_v1?" in wrong.stderr
+    refused = run("template", "preview", "vacuum_optimization_v1", "--set", "steps=24001")
+    assert refused.exit_code == 1  # the same preflight as job create --dry-run
+    assert "nearest: 24000 or 24012" in refused.stderr
+    assert "minimize            24001" not in refused.stderr
+
+
+def test_short_help_is_never_cut_mid_sentence() -> None:
+    from namdrunner_cli.main import cli
+
+    def walk(group: object) -> list[str]:
+        import click
+
+        out = []
+        for cmd in getattr(group, "commands", {}).values():
+            out.append(cmd.get_short_help_str(limit=200))
+            if isinstance(cmd, click.Group):
+                out += walk(cmd)
+        return out
+
+    for text in walk(cli):
+        assert not text.rstrip().endswith(("(e.g", "e.g.", "(such")), text
