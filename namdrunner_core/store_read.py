@@ -49,7 +49,16 @@ def _connect(path: Path) -> sqlite3.Connection | None:
         return None
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if version is None or int(version[0]) > READ_SCHEMA_VERSION:
+    if version is not None and int(version[0]) < READ_SCHEMA_VERSION:
+        # written by an older namdrunner: its columns are not all there yet. The store owns the
+        # migrations; let it bring the file up to date once (SQLAlchemy is loaded only for this).
+        conn.close()
+        from namdrunner_core.store import JobStore
+
+        JobStore(path)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if version is None or int(version[0]) != READ_SCHEMA_VERSION:
         conn.close()
         raise NamdRunnerError(
             f"{path} has schema {version and version[0]}; this namdrunner reads "

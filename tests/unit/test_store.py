@@ -146,3 +146,17 @@ def test_a_version_2_store_gains_preflight_notes(tmp_path: Path) -> None:
     noted = attrs.evolve(before[0], preflight_notes=["line 3: `if ...` block: Tcl control flow; not checked"])
     store.save_job(noted)
     assert store.get_job(noted.job_id).preflight_notes == noted.preflight_notes
+
+
+def test_the_fast_list_path_reads_a_store_an_older_version_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    make_store(path, 3)
+    with sqlite3.connect(path) as conn:  # what namdrunner wrote at schema 2
+        for column in ("preflight_notes", "copy_back", "copy_back_error"):
+            conn.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    rows = store_read.list_job_rows(path)  # `job list` reads SQLite directly, before any JobStore opens it
+    assert len(rows) == 3
+    assert {r["copy_back"] for r in rows} == {None}
+    assert store_read.count_jobs(path) == 3
+    assert JobStore(path).schema_version == store_mod.SCHEMA_VERSION
