@@ -303,6 +303,9 @@ class Session:
         """The session's command log ("SSH console")."""
         return self.transport.command_log
 
+    #: The exit code of a Slurm script whose ``slurm_module`` did not load (nothing of the script ran).
+    SLURM_MODULE_FAILED = 97
+
     def run_slurm(
         self,
         script: str,
@@ -320,7 +323,8 @@ class Session:
         if module:
             prefix = (
                 f"module load {shlex.quote(module)} >/dev/null 2>&1 || "
-                f"{{ echo {shlex.quote(f'namdrunner: module load {module} failed')} >&2; exit 97; }}\n"
+                f"{{ echo {shlex.quote(f'namdrunner: module load {module} failed')} >&2; "
+                f"exit {self.SLURM_MODULE_FAILED}; }}\n"
             )
             return self.transport.run_script(
                 prefix + script, args, login_shell=True, check=check, idempotent=idempotent, timeout=timeout

@@ -53,7 +53,7 @@ def check_cluster(session: Session) -> list[Check]:
     )
     out = result.stdout
     checks = [Check("login", True, session.transport.description)]
-    if result.exit_code == 97 and p.slurm_module:
+    if result.exit_code == session.SLURM_MODULE_FAILED and p.slurm_module:
         checks.append(Check("slurm module", False, result.stderr.strip()[-300:] or f"module load {p.slurm_module}"))
         return checks
     lines = out.splitlines()

@@ -428,9 +428,7 @@ class Checkpoint:
 
 def find_checkpoint(job: Job) -> Checkpoint:
     """The newest checkpoint in the job's outputs (final outputs of a completed job win a tie)."""
-    r = job.record
-    where = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
-    out = job.session.transport.run_script(_CHECKPOINT_SCRIPT, [where]).stdout
+    out = job.session.transport.run_script(_CHECKPOINT_SCRIPT, [job.record.results_dir]).stdout
     found: list[Checkpoint] = []
     for line in out.splitlines():
         parts = line.split("\t")
@@ -439,7 +437,7 @@ def find_checkpoint(job: Job) -> Checkpoint:
     if not found:
         raise ValidationError(
             "job",
-            f"job {r.job_id} has no checkpoint files (outputs/*.xsc with .coor): nothing to restart from; "
+            f"job {job.record.job_id} has no checkpoint files (outputs/*.xsc with .coor): nothing to restart from; "
             "set restartfreq so NAMD writes them",
         )
     return max(found, key=lambda c: (c.step, not c.prefix.endswith(".restart")))
@@ -490,7 +488,7 @@ def plan_restart(
 ) -> PreparedJob:
     """The restart of ``parent`` from checkpoint ``cp``, validated and rendered with no remote I/O."""
     tmpl = resolve_template(store, parent.template_id)
-    where = parent.project_dir if parent.finalized and parent.results_safe else parent.scratch_dir
+    where = parent.results_dir
     values = {
         k: v
         for k, v in parent.template_values.items()

@@ -483,8 +483,7 @@ class Job:
     def progress(self) -> Progress:
         """Parse the NAMD log's new lines (one remote command) and return step, %, ns/day, ETA."""
         r = self.record
-        where = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
-        args = [r.job_id, f"{where}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
+        args = [r.job_id, f"{r.results_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
         chunk = parse_log_output(self.session.transport.run_script(LOG_SCRIPT, args).stdout).get(r.job_id)
         prog, state = advance_log(r.log_state, chunk, r.total_steps)
         self.record = attrs.evolve(
@@ -524,8 +523,7 @@ class Job:
             chosen = [parts["out"], parts["err"]] if stream == "both" else [parts[stream]]
             text = "".join(p if p.endswith("\n") or not p else p + "\n" for p in chosen)
         else:
-            where = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
-            text = self._cat(f"{where}/{NAMD_LOG_NAME}", tail=tail)
+            text = self._cat(f"{r.results_dir}/{NAMD_LOG_NAME}", tail=tail)
         if tail is not None:
             text = "\n".join(text.splitlines()[-tail:]) + ("\n" if text else "")
         return text
@@ -570,17 +568,17 @@ class Job:
     def download(
         self, to: str | Path, *, include: Sequence[str] | None = None, progress: ProgressCallback | None = None
     ) -> TreeTransferReport:
-        """Fetch the job's files (project copy once finished, scratch while running), verified.
+        """Fetch the job's files from where they are now (:attr:`JobRecord.results_dir`), verified.
 
         ``include`` holds glob patterns (e.g. ``["outputs/*.dcd", "*.log"]``); unchanged local files
         are not fetched again.
         """
-        r = self.record
-        # the project copy once it is verified; scratch while running, or while the copy-back is not
-        # verified (the results are only there)
-        source = r.project_dir if r.finalized and r.results_safe else r.scratch_dir
         return get_tree(
-            self.session.transport, source, Path(to), include=list(include) if include else None, progress=progress
+            self.session.transport,
+            self.record.results_dir,
+            Path(to),
+            include=list(include) if include else None,
+            progress=progress,
         )
 
     def cancel(self) -> Job:

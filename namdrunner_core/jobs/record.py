@@ -124,6 +124,12 @@ class JobRecord:
         return self.copy_back in ("verified", "none")
 
     @property
+    def results_dir(self) -> str:
+        """Where the job's outputs and logs are now: the project copy once it is settled and verified;
+        scratch while the job runs, or while its copy-back is not verified (they are only there)."""
+        return self.project_dir if self.finalized and self.results_safe else self.scratch_dir
+
+    @property
     def is_active(self) -> bool:
         """Queued or running in Slurm (sync looks at it)."""
         return self.slurm_job_id is not None and self.status.is_active
