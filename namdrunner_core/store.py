@@ -271,6 +271,14 @@ class JobStore:
         with self._session() as s:
             return list(s.scalars(select(_JobRow.job_id)))
 
+    def _candidates(self, column: Any, given: str, argument: str) -> list[str]:
+        """The ids that start with ``given`` (an index range in SQLite, not every id), or every id when
+        none does, so that a miss can suggest the closest ones."""
+        check_id_argument(given, argument)
+        with self._session() as s:
+            found = list(s.scalars(select(column).where(column.startswith(given, autoescape=True))))
+            return found or list(s.scalars(select(column)))
+
     def get_job(self, job_id: str) -> JobRecord:
         """One job by its EXACT id (a prefix never selects a job here; see :meth:`find_job`)."""
         check_id_argument(job_id, "job id")
@@ -284,14 +292,15 @@ class JobStore:
 
     def find_job(self, given: str, *, argument: str = "JOB_ID") -> tuple[JobRecord, IdMatch]:
         """A job by exact id or unique prefix, for commands that only READ; the match says which."""
-        match = match_prefix(given, self.job_ids(), what="job", argument=argument)
+        match = match_prefix(given, self._candidates(_JobRow.job_id, given, argument), what="job", argument=argument)
         return self.get_job(match.id), match
 
     def select_job_for_change(
         self, given: str, *, confirm: Callable[[str], bool] | None, argument: str = "JOB_ID"
     ) -> JobRecord:
         """A job that a changing or destroying command may act on (see :func:`ids.select_for_change`)."""
-        job_id = select_for_change(given, self.job_ids(), confirm=confirm, what="job", argument=argument)
+        known = self._candidates(_JobRow.job_id, given, argument)
+        job_id = select_for_change(given, known, confirm=confirm, what="job", argument=argument)
         return self.get_job(job_id)
 
     def list_jobs(
@@ -375,14 +384,16 @@ class JobStore:
 
     def find_workflow(self, given: str, *, argument: str = "WORKFLOW_ID") -> tuple[dict[str, Any], IdMatch]:
         """A workflow by exact id or unique prefix, for commands that only READ."""
-        match = match_prefix(given, self.workflow_ids(), what="workflow", argument=argument)
+        known = self._candidates(_WorkflowRow.id, given, argument)
+        match = match_prefix(given, known, what="workflow", argument=argument)
         return self.get_workflow(match.id), match
 
     def select_workflow_for_change(
         self, given: str, *, confirm: Callable[[str], bool] | None, argument: str = "WORKFLOW_ID"
     ) -> dict[str, Any]:
         """A workflow that a changing command may act on (exact id, or a confirmed long prefix)."""
-        workflow_id = select_for_change(given, self.workflow_ids(), confirm=confirm, what="workflow", argument=argument)
+        known = self._candidates(_WorkflowRow.id, given, argument)
+        workflow_id = select_for_change(given, known, confirm=confirm, what="workflow", argument=argument)
         return self.get_workflow(workflow_id)
 
     def list_workflows(self) -> list[dict[str, Any]]:
