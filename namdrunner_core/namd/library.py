@@ -8,7 +8,7 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 import attrs
 
@@ -143,7 +143,7 @@ def template_from_namd_config(text: str, *, template_id: str, name: str = "", so
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     file_counts: dict[str, int] = {}
-    number_hits: dict[str, list[tuple[int, str, str]]] = {}
+    number_hits: dict[str, list[tuple[int, str, tuple[str, ...]]]] = {}  # var key -> (line, keyword, groups)
     plan: dict[int, tuple[str, str, str, str, str]] = {}  # line -> (indent, keyword, sep, var key, rest)
     variables: list[Variable] = []
     for i, line in enumerate(lines):
@@ -171,9 +171,9 @@ def template_from_namd_config(text: str, *, template_id: str, name: str = "", so
             )
             plan[i] = (indent, keyword, sep, key, rest)
         elif kw in _NUMBER_KEYWORDS:
-            number_hits.setdefault(_NUMBER_KEYWORDS[kw][0], []).append((i, kw, value))
+            number_hits.setdefault(_NUMBER_KEYWORDS[kw][0], []).append((i, kw, m.groups()))
     for key, hits in number_hits.items():
-        values = {v for _, _, v in hits}
+        values = {g[3] for _, _, g in hits}
         kinds = {k for _, k, _ in hits}
         if len(values) != 1 or (key == "steps" and len(hits) != 1) or (key != "temperature" and len(kinds) != 1):
             continue  # several different values, or several runs: left as written
@@ -190,11 +190,8 @@ def template_from_namd_config(text: str, *, template_id: str, name: str = "", so
         if render_config(probe, {}) != literal:  # must render back exactly as written ("310.0" renders "310")
             continue
         variables.append(var)
-        for i, _kw, _literal in hits:
-            m = _VALUE_LINE.match(lines[i])
-            if m is not None:
-                indent, keyword, sep, _value, rest = m.groups()
-                plan[i] = (indent, keyword, sep, key, rest)
+        for i, _kw, (indent, keyword, sep, _value, rest) in hits:
+            plan[i] = (indent, keyword, sep, key, rest)
     out_lines = []
     for i, line in enumerate(lines):
         if i in plan:
@@ -219,11 +216,11 @@ def template_from_namd_config(text: str, *, template_id: str, name: str = "", so
 RAW_CONFIG_SUFFIXES = (".namd", ".conf", ".inp", ".cfg")
 
 
-def _looks_like_app_template(text: str) -> bool:
+def _json_or_none(text: str) -> Any:
     try:
-        return is_app_template(json.loads(text))
+        return json.loads(text)
     except json.JSONDecodeError:
-        return False
+        return None  # template_from_text says what is wrong with it
 
 
 def import_template_file(store: JobStore, path: Path, *, template_id: str | None = None) -> Template:
@@ -240,12 +237,12 @@ def import_template_file(store: JobStore, path: Path, *, template_id: str | None
     if suffix in RAW_CONFIG_SUFFIXES:
         stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "imported"
         template = template_from_namd_config(text, template_id=template_id or stem, name=path.name, source=str(path))
-    elif suffix == ".json" and _looks_like_app_template(text):
-        template = template_from_app_json(json.loads(text), source=str(path))
-        if template_id:
-            template = attrs.evolve(template, id=template_id)
     elif suffix in (".toml", ".json"):
-        template = template_from_text(text, fmt="json" if suffix == ".json" else "toml", source=str(path))
+        data = _json_or_none(text) if suffix == ".json" else None
+        if is_app_template(data):
+            template = template_from_app_json(data, source=str(path))
+        else:
+            template = template_from_text(text, fmt="json" if suffix == ".json" else "toml", source=str(path))
         if template_id:
             template = attrs.evolve(template, id=template_id)
     else:
@@ -261,10 +258,11 @@ def import_template_file(store: JobStore, path: Path, *, template_id: str | None
     return template
 
 
+_APP_PLAIN_KINDS = {"Text": VariableType.TEXT, "Boolean": VariableType.BOOLEAN}
 _APP_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-def is_app_template(data: Any) -> bool:
+def is_app_template(data: Any) -> TypeGuard[dict[str, Any]]:
     """True for the NAMDRunner desktop app's template JSON (``namd_config_template`` + typed variables)."""
     return isinstance(data, dict) and "namd_config_template" in data and isinstance(data.get("variables"), dict)
 
@@ -294,13 +292,9 @@ def template_from_app_json(data: dict[str, Any], *, source: str) -> Template:
                     max=body.get("max"),
                 )
             )
-        elif kind == "Text":
+        elif kind in _APP_PLAIN_KINDS:
             variables.append(
-                Variable(key=key, label=label, type=VariableType.TEXT, help=help_text, default=body.get("default"))
-            )
-        elif kind == "Boolean":
-            variables.append(
-                Variable(key=key, label=label, type=VariableType.BOOLEAN, help=help_text, default=body.get("default"))
+                Variable(key=key, label=label, type=_APP_PLAIN_KINDS[kind], help=help_text, default=body.get("default"))
             )
         elif kind == "FileUpload":
             exts = [str(e) if str(e).startswith(".") else f".{e}" for e in body.get("extensions") or []]
