@@ -131,21 +131,9 @@ class Progress:
     message: str = ""
 
 
-def _last_line(block: bytes, prefix: bytes) -> bytes | None:
-    """The last line of ``block`` that starts with ``prefix`` (block starts at a line start)."""
-    pos = block.rfind(b"\n" + prefix)
-    if pos >= 0:
-        start = pos + 1
-    elif block.startswith(prefix):
-        start = 0
-    else:
-        return None
-    end = block.find(b"\n", start)
-    return block[start : end if end >= 0 else len(block)]
-
-
 def _last_pos(block: bytes, prefix: bytes, end: int | None = None) -> int:
-    """Start of the last line of ``block[:end]`` that starts with ``prefix``, or -1."""
+    """Start of the last line of ``block[:end]`` that starts with ``prefix``, or -1 (block starts at a
+    line start)."""
     stop = len(block) if end is None else end
     pos = block.rfind(b"\n" + prefix, 0, stop)
     if pos >= 0:
@@ -158,8 +146,15 @@ def _line_at(block: bytes, start: int) -> bytes:
     return block[start : end if end >= 0 else len(block)]
 
 
-def _titles_at(block: bytes, start: int) -> list[str]:
-    return [t.decode() for t in _line_at(block, start).split()[2:]]
+def _last_line(block: bytes, prefix: bytes) -> bytes | None:
+    """The last line of ``block`` that starts with ``prefix``."""
+    pos = _last_pos(block, prefix)
+    return _line_at(block, pos) if pos >= 0 else None
+
+
+def _titles(etitle_line: bytes) -> list[str]:
+    """The column names of an ``ETITLE:`` line."""
+    return [t.decode() for t in etitle_line.split()[2:]]
 
 
 def _int_at(block: bytes, pos: int) -> int | None:
@@ -226,7 +221,7 @@ class NamdLogParser:
                 if line.startswith(b"ENERGY:"):
                     self._energy_line(line)
                 else:
-                    st.titles = [t.decode() for t in line.split()[2:]]
+                    st.titles = _titles(line)
         else:
             # Only the newest ENERGY line and ETITLE matter for progress: found without a Python loop.
             # The newest row is named by the ETITLE in force when IT was printed: the last ETITLE
@@ -236,13 +231,13 @@ class NamdLogParser:
                 e_pos = _last_pos(block, b"ENERGY:")
                 t_pos = _last_pos(block, b"ETITLE:", end=e_pos)
                 if t_pos >= 0:
-                    st.titles = _titles_at(block, t_pos)
+                    st.titles = _titles(_line_at(block, t_pos))
                 last = _line_at(block, e_pos)
                 self._energy_line(last, store=False)
                 st.energy_rows += n
             title = _last_line(block, b"ETITLE:")
             if title is not None:
-                st.titles = [t.decode() for t in title.split()[2:]]
+                st.titles = _titles(title)
         for m in _COMMANDS_RE.finditer(block):
             st.commands.append(("run" if m.group(1) == b"Running" else "minimize", int(m.group(2))))
         if b"Info: " in block:
