@@ -362,18 +362,14 @@ def check_config(text: str, includes: Mapping[str, str] | None = None) -> Prefli
             f"firsttimestep {first}: NAMD needs a multiple of stepspercycle {spc} "
             f"(nearest: {_nearest_multiples(first, spc)})"
         )
-    for kind, n in cfg.commands:
+    counts = list(cfg.commands)  # what NAMD steps: each run/minimize, or numsteps when there is none
+    if not counts and cfg.plan_known and cfg.number("numsteps") is not None:
+        counts.append(("numsteps", int(cfg.number("numsteps") or 0)))
+    for kind, n in counts:
         if n % spc:
             step_rule(
                 f"{kind} {n}: the number of steps must be a multiple of stepspercycle {spc} "
                 f"(nearest: {_nearest_multiples(n, spc)})"
-            )
-    if not cfg.commands and cfg.plan_known and cfg.number("numsteps") is not None:
-        numsteps = int(cfg.number("numsteps") or 0)
-        if numsteps % spc:
-            step_rule(
-                f"numsteps {numsteps}: the number of steps must be a multiple of stepspercycle {spc} "
-                f"(nearest: {_nearest_multiples(numsteps, spc)})"
             )
     nb = int(cfg.number("nonbondedFreq", 1) or 1)
     fe = int(cfg.number("fullElectFrequency", nb) or nb)
