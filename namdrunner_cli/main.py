@@ -87,23 +87,24 @@ class AppContext:
         answer: str = click.prompt(text, hide_input=not prompt.echo, err=True, show_default=False)
         return answer
 
-    def _notice(self, text: str) -> None:
-        # login notices go to stderr, so --json output on stdout stays clean
-        click.echo(text, err=True)
-
     def session(self, profile: str | None = None) -> Session:
         """One authenticated session per profile for this command (password and 2FA asked once)."""
         from namdrunner_core.cluster import Cluster
 
         name = profile or self.profile
         if name not in self._sessions:
-            self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth, notify=self._notice)
+            self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth, notify=self.note)
         return self._sessions[name]
 
-    def confirm_full_id(self, what: str, *, yes: bool = False) -> Callable[[str], bool] | None:
+    @staticmethod
+    def person_answers(*, yes: bool = False) -> bool:
+        """True when a person at a terminal can be asked (not with ``--yes``, not in a script or pipe)."""
+        return not yes and sys.stdin.isatty()
+
+    def confirm_full_id(self, what: str) -> Callable[[str], bool] | None:
         """How a changing command may confirm an id prefix: a person at a terminal, asked about the
-        FULL id; None (exact ids only) with ``--yes`` or without a terminal."""
-        if yes or not sys.stdin.isatty():
+        FULL id; None (exact ids only) without a terminal."""
+        if not self.person_answers():
             return None
 
         def ask(full_id: str) -> bool:
@@ -112,7 +113,7 @@ class AppContext:
         return ask
 
     def note(self, text: str | None) -> None:
-        """A one-line remark on stderr (e.g. which id a prefix matched); never mixed into --json output."""
+        """A remark on stderr (which id a prefix matched, a login notice); never mixed into --json output."""
         if text:
             click.echo(text, err=True)
 

@@ -12,6 +12,7 @@ from namdrunner_cli.options import pop_resources, resource_options
 
 if TYPE_CHECKING:
     from namdrunner_core.jobs.job import Job
+    from namdrunner_core.jobs.record import JobRecord
 
 
 @click.group()
@@ -48,16 +49,20 @@ def _with_purge(job: dict[str, Any], profile: str) -> dict[str, Any]:
 
 
 def _print_job(app: AppContext, j: Job) -> None:
+    _print_record(app, j.record)
+
+
+def _print_record(app: AppContext, record: JobRecord) -> None:
     from namdrunner_core.jobs.record import job_to_dict
 
     if app.json:
         from namdrunner_cli.render import print_json
 
-        print_json(job_to_dict(j.record))
+        print_json(job_to_dict(record))
     else:
         from namdrunner_cli.render import job_detail
 
-        job_detail(_with_purge(job_to_dict(j.record), j.record.profile))
+        job_detail(_with_purge(job_to_dict(record), record.profile))
 
 
 @job.command("create")
@@ -192,18 +197,9 @@ def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
 @click.pass_obj
 def show(app: AppContext, job_id: str) -> None:
     """Everything about one job (from the local store)."""
-    from namdrunner_core.jobs.record import job_to_dict
-
     record, match = app.store.find_job(job_id)
     app.note(match.note)
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json(job_to_dict(record))
-    else:
-        from namdrunner_cli.render import job_detail
-
-        job_detail(_with_purge(job_to_dict(record), record.profile))
+    _print_record(app, record)
 
 
 @job.command("logs")
@@ -311,8 +307,6 @@ def cancel(app: AppContext, job_id: str) -> None:
 @click.pass_obj
 def delete(app: AppContext, job_id: str, yes: bool, force: bool) -> None:
     """Cancel if active, delete the job's remote directories and its local record."""
-    import sys
-
     from namdrunner_core.errors import ValidationError
 
     asked: list[str] = []
@@ -324,7 +318,7 @@ def delete(app: AppContext, job_id: str, yes: bool, force: bool) -> None:
             f"Delete job {r.job_id} ({r.job_name}): its local record, {r.project_dir} and {r.scratch_dir}?", err=True
         )
 
-    interactive = not yes and sys.stdin.isatty()
+    interactive = app.person_answers(yes=yes)
     record = app.store.select_job_for_change(job_id, confirm=ask if interactive else None)
     if not yes and not asked:
         if not interactive:

@@ -576,10 +576,7 @@ class SSHTransport(BaseTransport):
         except Exception:  # noqa: BLE001, S110 - closing a dead connection may fail in many ways
             pass
         self._conn = None
-        for gw in self._gateways:
-            with contextlib.suppress(Exception):
-                gw.close()
-        self._gateways = []
+        self._close_gateways()
         self._open()
 
     def close(self) -> None:
@@ -588,6 +585,10 @@ class SSHTransport(BaseTransport):
             self._conn.close()
             self._conn = None
             self._transport = None
+        self._close_gateways()
+
+    def _close_gateways(self) -> None:
+        """Close the jump-host connections (quietly: after a drop they may be dead already)."""
         for gw in self._gateways:
             with contextlib.suppress(Exception):
                 gw.close()
