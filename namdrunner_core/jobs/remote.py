@@ -92,13 +92,18 @@ while [ $# -ge 8 ]; do
     echo "@@RSYNC $rc $(tail -c 300 -- "$errf" | tr '\n\t' '  ')"
     rm -f -- "$errf"
     if [ "$rc" = 0 ]; then
-      # Verified copy-back: every file on scratch, by name and sha256 (so size too), on both sides,
-      # computed here on the cluster. Only equal manifests make the results safe from the purge.
-      m1=$(cd -- "$scratch" && find . -type f ! -name job_info.json -printf '%P\0' | LC_ALL=C sort -z \
-           | xargs -0 -r sha256sum -- 2>&1 | sha256sum)
-      m2=$(cd -- "$scratch" && find . -type f ! -name job_info.json -printf '%P\0' | LC_ALL=C sort -z \
-           | (cd -- "$project" && xargs -0 -r sha256sum -- 2>&1) | sha256sum)
-      if [ "$m1" = "$m2" ]; then echo "@@VERIFY ok"; else echo "@@VERIFY mismatch"; fi
+      # Verified copy-back: a manifest of every file on scratch (name and sha256, so size too), checked
+      # against the project copy, both here on the cluster. Only a full match makes the results safe
+      # from the purge (an unreadable scratch file fails the manifest, a missing or different copy the check).
+      man=$(mktemp)
+      if (cd -- "$scratch" && find . -type f ! -name job_info.json -print0 | LC_ALL=C sort -z \
+            | xargs -0 -r sha256sum --) > "$man" \
+         && { [ ! -s "$man" ] || (cd -- "$project" && sha256sum --quiet --status -c -- "$man" 2>/dev/null); }; then
+        echo "@@VERIFY ok"
+      else
+        echo "@@VERIFY mismatch"
+      fi
+      rm -f -- "$man"
     fi
   else
     echo "@@RSYNC missing"
