@@ -16,6 +16,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from namdrunner_core.transport.ssh import SSHTarget
+
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER_SCRIPT = ROOT / "tests" / "cluster" / "cluster.sh"
 DATA = ROOT / "tests" / "data"
@@ -37,6 +39,19 @@ class ClusterEnv:
     slurm_conf: str
     state_dir: str
 
+    def key_target(self, **overrides: object) -> SSHTarget:
+        """A key login to this cluster's sshd (host keys ignored); ``overrides`` replace any field."""
+        fields: dict[str, object] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "identity_files": (self.key,),
+            "use_agent": False,
+            "host_key_policy": "ignore",
+        }
+        fields.update(overrides)
+        return SSHTarget(**fields)  # type: ignore[arg-type]
+
 
 def totp(secret_b32: str, at: float | None = None, step: int = 30) -> str:
     """RFC 6238 code, as an authenticator app shows it."""
@@ -48,7 +63,8 @@ def totp(secret_b32: str, at: float | None = None, step: int = 30) -> str:
     return f"{code:06d}"
 
 
-def _read_env() -> dict[str, str]:
+def cluster_vars() -> dict[str, str]:
+    """Every ``export NAME=value`` that `tests/cluster/cluster.sh env` prints, by name."""
     out = subprocess.run(["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
     env: dict[str, str] = {}
     for line in out.splitlines():
@@ -69,7 +85,7 @@ def _port_open(host: str, port: int) -> bool:
 @pytest.fixture(scope="session")
 def cluster() -> ClusterEnv:
     """The running loopback cluster. In CI (CI=true) a missing cluster fails, never skips."""
-    env = _read_env()
+    env = cluster_vars()
     ce = ClusterEnv(
         host=env["NR_TEST_HOST"],
         port=int(env["NR_TEST_PORT"]),

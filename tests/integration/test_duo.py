@@ -19,14 +19,9 @@ import pytest
 
 from namdrunner_core.errors import AuthenticationError, ConnectionFailedError
 from namdrunner_core.transport.ssh import AuthPrompt, SecondFactor, SSHTarget, SSHTransport
-from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, totp
+from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, cluster_vars, totp
 
 pytestmark = pytest.mark.cluster
-
-
-def _env() -> dict[str, str]:
-    out = subprocess.run(["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
-    return dict(ln[len("export ") :].split("=", 1) for ln in out.splitlines() if ln.startswith("export "))
 
 
 def duo(*args: str) -> None:
@@ -76,7 +71,7 @@ def login(t: SSHTarget, person: Person) -> tuple[str, float, int]:
 
 
 def test_a_persons_pace_and_a_slow_phone(cluster: ClusterEnv) -> None:
-    env = _env()
+    env = cluster_vars()
     duo("approve", "50")
     try:
         typing_40 = Person(cluster, delay=40)
@@ -103,7 +98,7 @@ def test_a_persons_pace_and_a_slow_phone(cluster: ClusterEnv) -> None:
 
 
 def test_duos_menu_reaches_the_prompt_whole(cluster: ClusterEnv) -> None:
-    env = _env()
+    env = cluster_vars()
     person = Person(cluster, code=env["NR_TEST_DUO_PASSCODE"])
     who, _, _ = login(target(cluster, int(env["NR_TEST_DUO_PORT"])), person)
     assert who == cluster.user
@@ -123,7 +118,7 @@ def test_duos_menu_reaches_the_prompt_whole(cluster: ClusterEnv) -> None:
 
 
 def test_push_denied_and_push_never_approved(cluster: ClusterEnv) -> None:
-    env = _env()
+    env = cluster_vars()
     port = int(env["NR_TEST_DUO_PORT"])
     duo("deny", "1")
     try:
@@ -139,7 +134,7 @@ def test_push_denied_and_push_never_approved(cluster: ClusterEnv) -> None:
 
 
 def test_autopush_sites(cluster: ClusterEnv) -> None:
-    env = _env()
+    env = cluster_vars()
     duo("approve", "3")
     try:
         person = Person(cluster)
@@ -153,7 +148,7 @@ def test_autopush_sites(cluster: ClusterEnv) -> None:
 
 
 def test_each_failure_says_what_happened(cluster: ClusterEnv) -> None:
-    env = _env()
+    env = cluster_vars()
     port = int(env["NR_TEST_DUO_PORT"])
 
     class WrongPassword(Person):

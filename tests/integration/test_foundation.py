@@ -68,15 +68,7 @@ mpirun -np $SLURM_NTASKS namd3 config.namd > namd_output.log
 
 @pytest.fixture(scope="module")
 def ssh(cluster: ClusterEnv) -> Iterator[SSHTransport]:
-    target = SSHTarget(
-        host=cluster.host,
-        port=cluster.port,
-        user=cluster.user,
-        identity_files=(cluster.key,),
-        use_agent=False,
-        host_key_policy="ignore",
-    )
-    with SSHTransport(target) as t:
+    with SSHTransport(cluster.key_target()) as t:
         yield t
 
 

@@ -37,6 +37,14 @@ def _numsteps_template(store: JobStore, template_id: str, *, stop_before_end: bo
     store.save_template(attrs.evolve(base, id=template_id, text=base.text.replace(RUN_BLOCK, tail)))
 
 
+def _numsteps_job(session: Session, store: JobStore, name: str, *, stop_before_end: bool) -> Job:
+    template_id = f"vacuum_numsteps_{name}"
+    _numsteps_template(store, template_id, stop_before_end=stop_before_end)
+    return Job.create(
+        session, store, name=name, template=template_id, values={"steps": 2400}, files=TINY, resources=SMALL
+    )
+
+
 def _run_to_end(session: Session, store: JobStore, job: Job, wait_until: Callable[..., object]) -> Job:
     job.submit()
 
@@ -51,10 +59,7 @@ def _run_to_end(session: Session, store: JobStore, job: Job, wait_until: Callabl
 def test_numsteps_run_is_tracked_and_completed(
     session: Session, store: JobStore, wait_until: Callable[..., object]
 ) -> None:
-    _numsteps_template(store, "vacuum_numsteps", stop_before_end=False)
-    job = Job.create(
-        session, store, name="numsteps", template="vacuum_numsteps", values={"steps": 2400}, files=TINY, resources=SMALL
-    )
+    job = _numsteps_job(session, store, "numsteps", stop_before_end=False)
     assert job.record.total_steps == 2400  # from the rendered config's numsteps
     log = session.transport.run(["cat", f"{job.record.project_dir}/config.namd"]).stdout
     assert "numsteps           2400" in log
@@ -73,10 +78,7 @@ def test_numsteps_run_is_tracked_and_completed(
 def test_killed_while_writing_final_files_is_not_completed(
     session: Session, store: JobStore, wait_until: Callable[..., object]
 ) -> None:
-    _numsteps_template(store, "vacuum_numsteps_cut", stop_before_end=True)
-    job = Job.create(
-        session, store, name="cut", template="vacuum_numsteps_cut", values={"steps": 2400}, files=TINY, resources=SMALL
-    )
+    job = _numsteps_job(session, store, "cut", stop_before_end=True)
     done = _run_to_end(session, store, job, wait_until)
     r = done.record
     text = done.logs("namd")

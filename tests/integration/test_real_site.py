@@ -28,8 +28,8 @@ from click.testing import CliRunner
 from namdrunner_cli.main import cli
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.jobs import submission
-from namdrunner_core.transport.ssh import AuthPrompt, SSHTarget, SSHTransport
-from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, totp
+from namdrunner_core.transport.ssh import AuthPrompt, SSHTransport
+from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, cluster_vars, totp
 from tests.integration.conftest import vacuum_job
 
 pytestmark = pytest.mark.cluster
@@ -67,23 +67,14 @@ def test_slurm_needs_the_sites_module(session: Session) -> None:
 
 
 def test_key_then_code_login(cluster: ClusterEnv) -> None:
-    env = subprocess.run(["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
-    port = int(next(ln.split("=", 1)[1] for ln in env.splitlines() if ln.startswith("export NR_TEST_KEYCODE_PORT=")))
+    port = int(cluster_vars()["NR_TEST_KEYCODE_PORT"])
     asked: list[str] = []
 
     def answer(p: AuthPrompt) -> str:
         asked.append(p.text)
         return totp(cluster.totp_secret)
 
-    target = SSHTarget(
-        host=cluster.host,
-        port=port,
-        user=cluster.user,
-        identity_files=(cluster.key,),
-        use_agent=False,
-        look_for_keys=False,
-        host_key_policy="ignore",
-    )
+    target = cluster.key_target(port=port, look_for_keys=False)
     with SSHTransport(target, auth=answer) as t:
         assert t.run(["whoami"]).stdout.strip() == cluster.user
         assert t.methods_used == ["publickey", "keyboard-interactive"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,27 +19,14 @@ from namdrunner_core.transport.ratelimit import RateLimiter
 from namdrunner_core.transport.ssh import AuthPrompt, SSHTarget, SSHTransport
 from namdrunner_core.transport.transfer import put_file
 from tests import transport_contract as contract
-from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, totp
+from tests.conftest import ClusterEnv, cluster_vars, totp
 
 pytestmark = pytest.mark.cluster
 
 
-def key_target(cluster: ClusterEnv, **kw: object) -> SSHTarget:
-    base: dict[str, object] = {
-        "host": cluster.host,
-        "port": cluster.port,
-        "user": cluster.user,
-        "identity_files": (cluster.key,),
-        "use_agent": False,
-        "host_key_policy": "ignore",
-    }
-    base.update(kw)
-    return SSHTarget(**base)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def ssh(cluster: ClusterEnv) -> Iterator[SSHTransport]:
-    with SSHTransport(key_target(cluster), rate_limiter=RateLimiter(rate=200, burst=200)) as t:
+    with SSHTransport(cluster.key_target(), rate_limiter=RateLimiter(rate=200, burst=200)) as t:
         yield t
 
 
@@ -112,14 +98,13 @@ def test_interrupted_upload_leaves_nothing_and_retry_completes(
 
 def test_rate_limit_queue_depth_over_ssh(cluster: ClusterEnv) -> None:
     limiter = RateLimiter(rate=2, burst=1, max_pending=2)
-    with SSHTransport(key_target(cluster), rate_limiter=limiter) as t:
+    with SSHTransport(cluster.key_target(), rate_limiter=limiter) as t:
         assert len(contract.check_queue_depth(t, threads=6)) == 4
 
 
 def _site() -> tuple[str, int, int]:
     """The test cluster's site: (jump host address, jump port, login port inside the site namespace)."""
-    env = subprocess.run(["bash", str(CLUSTER_SCRIPT), "env"], capture_output=True, text=True, check=True).stdout
-    values = dict(ln[len("export ") :].split("=", 1) for ln in env.splitlines() if ln.startswith("export "))
+    values = cluster_vars()
     return values["NR_TEST_JUMP_HOST"], int(values["NR_TEST_JUMP_PORT"]), int(values["NR_TEST_LOGIN_PORT"])
 
 
@@ -161,12 +146,9 @@ def test_proxyjump_through_the_sites_bastion(cluster: ClusterEnv, tmp_path: Path
         host_key_policy="accept-new",
         known_hosts_path=str(known),
     )
-    via_profile = SSHTarget(
+    via_profile = cluster.key_target(
         host="127.0.0.1",
         port=login_port,
-        user=cluster.user,
-        identity_files=(cluster.key,),
-        use_agent=False,
         look_for_keys=False,
         host_key_policy="accept-new",
         known_hosts_path=str(known),
@@ -208,15 +190,15 @@ def test_changed_host_key_is_refused(cluster: ClusterEnv, tmp_path: Path) -> Non
     key = "AAAAC3NzaC1lZDI1NTE5AAAAIHNvbWVvdGhlcmtleXNvbWVvdGhlcmtleXNvbWVvdGg="
     known.write_text(f"[{cluster.host}]:{cluster.port} ssh-ed25519 {key}\n")
     with pytest.raises(ConnectionFailedError, match="CHANGED"):
-        SSHTransport(key_target(cluster, host_key_policy="accept-new", known_hosts_path=str(known)))
+        SSHTransport(cluster.key_target(host_key_policy="accept-new", known_hosts_path=str(known)))
 
 
 def test_unknown_host_is_remembered(cluster: ClusterEnv, tmp_path: Path) -> None:
     known = tmp_path / "known_hosts"
-    with SSHTransport(key_target(cluster, host_key_policy="accept-new", known_hosts_path=str(known))) as t:
+    with SSHTransport(cluster.key_target(host_key_policy="accept-new", known_hosts_path=str(known))) as t:
         t.run(["true"])
     assert f"[{cluster.host}]:{cluster.port}" in known.read_text()
-    with SSHTransport(key_target(cluster, host_key_policy="strict", known_hosts_path=str(known))) as t:
+    with SSHTransport(cluster.key_target(host_key_policy="strict", known_hosts_path=str(known))) as t:
         assert t.run(["true"]).ok
 
 

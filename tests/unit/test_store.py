@@ -115,16 +115,26 @@ def test_templates_and_settings(tmp_path: Path) -> None:
     assert store.get_setting("nope", 3) == 3
 
 
+#: The job columns each schema added (a store "as version N wrote it" lacks those of later versions).
+_ADDED_COLUMNS = {2: ("workflow_stage",), 3: ("preflight_notes",), 4: ("copy_back", "copy_back_error")}
+
+
+def _as_written_by(path: Path, version: int) -> None:
+    """Turn a current store back into what schema ``version`` wrote."""
+    with sqlite3.connect(path) as conn:
+        for added, columns in _ADDED_COLUMNS.items():
+            if added > version:
+                for column in columns:
+                    conn.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        if version < 2:
+            conn.execute("DROP TABLE workflows")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+
+
 def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     before = make_store(path, 3).list_jobs()
-    with sqlite3.connect(path) as conn:  # make it what namdrunner 0.1 (schema 1) wrote
-        conn.execute("ALTER TABLE jobs DROP COLUMN workflow_stage")
-        conn.execute("ALTER TABLE jobs DROP COLUMN preflight_notes")
-        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back")
-        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back_error")
-        conn.execute("DROP TABLE workflows")
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    _as_written_by(path, 1)  # what namdrunner 0.1 wrote
     store = JobStore(path)
     assert store.schema_version == store_mod.SCHEMA_VERSION
     assert store.list_jobs() == before
@@ -135,11 +145,7 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
 def test_a_version_2_store_gains_preflight_notes(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     before = make_store(path, 2).list_jobs()
-    with sqlite3.connect(path) as conn:  # what schema 2 wrote: no preflight_notes column
-        conn.execute("ALTER TABLE jobs DROP COLUMN preflight_notes")
-        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back")
-        conn.execute("ALTER TABLE jobs DROP COLUMN copy_back_error")
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    _as_written_by(path, 2)  # no preflight_notes column yet
     store = JobStore(path)
     assert store.schema_version == store_mod.SCHEMA_VERSION
     assert store.list_jobs() == before
@@ -151,10 +157,7 @@ def test_a_version_2_store_gains_preflight_notes(tmp_path: Path) -> None:
 def test_the_fast_list_path_reads_a_store_an_older_version_wrote(tmp_path: Path) -> None:
     path = tmp_path / "v2.db"
     make_store(path, 3)
-    with sqlite3.connect(path) as conn:  # what namdrunner wrote at schema 2
-        for column in ("preflight_notes", "copy_back", "copy_back_error"):
-            conn.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    _as_written_by(path, 2)
     rows = store_read.list_job_rows(path)  # `job list` reads SQLite directly, before any JobStore opens it
     assert len(rows) == 3
     assert {r["copy_back"] for r in rows} == {None}
