@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from namdrunner_core.jobs.record import JobRecord, ProgressSummary
+from namdrunner_core.models import JobRecord, ProgressSummary
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store import JobStore

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from namdrunner_core import Cluster, Job, JobStore, Resources
+from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.transport.ratelimit import RateLimiter
 
 TINY = Path(__file__).resolve().parent.parent / "tests" / "data" / "tiny"
@@ -27,7 +28,7 @@ def measure(store: JobStore, session: object, repeat: int = 5) -> tuple[float, i
     for _ in range(repeat):
         before = len(session.command_log)  # type: ignore[attr-defined]
         t0 = time.perf_counter()
-        report = store.sync(session)  # type: ignore[arg-type]
+        report = sync_jobs(store, session)  # type: ignore[arg-type]
         times.append(time.perf_counter() - t0)
         commands.append(len(session.command_log) - before)  # type: ignore[attr-defined]
         assert report.remote_commands == commands[-1]

@@ -20,6 +20,7 @@ from namdrunner_core._version import __version__
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
+    from namdrunner_core.models import GroupRecord, JobRecord
     from namdrunner_core.store import JobStore
     from namdrunner_core.transport.ssh import AuthPrompt
 
@@ -112,6 +113,59 @@ class AppContext:
 
         return ask
 
+    def select_job_to_delete(self, job_id: str, *, yes: bool) -> JobRecord:
+        """The job ``job delete`` may delete: with ``--yes`` the exact id; at a terminal a person
+        confirms ONE prompt naming the job and both directories (a long prefix included); without a
+        terminal and without ``--yes``: refused. Declined: exit 1, nothing deleted."""
+        from namdrunner_core.errors import ValidationError
+
+        asked: list[str] = []
+
+        def ask(full_id: str) -> bool:
+            r = self.store.get_job(full_id)
+            asked.append(full_id)
+            return click.confirm(
+                f"Delete job {r.job_id} ({r.job_name}): its local record, {r.project_dir} and {r.scratch_dir}?",
+                err=True,
+            )
+
+        interactive = self.person_answers(yes=yes)
+        record = self.store.select_job_for_change(job_id, confirm=ask if interactive else None)
+        if not yes and not asked:
+            if not interactive:
+                raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
+            if not ask(record.job_id):
+                click.echo("nothing deleted", err=True)
+                raise click.exceptions.Exit(1)
+        return record
+
+    def select_group_to_delete(self, workflow_id: str, *, yes: bool) -> GroupRecord:
+        """The workflow or sweep ``workflow delete`` may delete (as :meth:`select_job_to_delete`)."""
+        from namdrunner_core.errors import ValidationError
+
+        asked: list[str] = []
+
+        def ask(full_id: str) -> bool:
+            g = self.store.get_workflow(full_id)
+            asked.append(full_id)
+            question = f"Delete {g.kind} {g.id} ({g.name}) and its {len(g.stages)} jobs, remote directories included?"
+            return click.confirm(question, err=True)
+
+        interactive = self.person_answers(yes=yes)
+        group = self.store.select_workflow_for_change(workflow_id, confirm=ask if interactive else None)
+        if not yes and not asked:
+            if not interactive:
+                raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
+            if not ask(group.id):
+                click.echo("nothing deleted", err=True)
+                raise click.exceptions.Exit(1)
+        return group
+
+    def warn_not_checked(self, notes: list[str]) -> None:
+        """Preflight notes (what could not be checked) as warnings on stderr."""
+        for note in notes:
+            click.echo(f"warning: not checked: {note}", err=True)
+
     def note(self, text: str | None) -> None:
         """A remark on stderr (which id a prefix matched, a login notice); never mixed into --json output."""
         if text:
@@ -190,7 +244,7 @@ def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int
     paramiko_log.addHandler(logging.NullHandler())
     paramiko_log.propagate = False
     if profile is not None:
-        from namdrunner_core.cluster import profile_names
+        from namdrunner_core.profile import profile_names
 
         names = profile_names()
         if profile not in names:
@@ -212,6 +266,28 @@ def _register() -> None:
     cli.add_command(sync.watch)
     cli.add_command(workflow.workflow)
     cli.add_command(workflow.sweep)
+    _whole_first_sentences(cli)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a help text, whole: it ends at a full stop followed by a space and a
+    capital letter (or the end of the paragraph), never inside "e.g." or "(such as ...)"."""
+    paragraph = " ".join(text.strip().split("\n\n", 1)[0].split())
+    for i, ch in enumerate(paragraph):
+        ends = i + 1 == len(paragraph) or (paragraph[i + 1] == " " and paragraph[i + 2 : i + 3].isupper())
+        if ch == "." and ends and not paragraph[max(0, i - 3) : i + 1].endswith(("e.g.", "i.e.")):
+            return paragraph[: i + 1]
+    return paragraph
+
+
+def _whole_first_sentences(group: click.Group) -> None:
+    """Every command's short help (the one line in its group's listing) is its first sentence whole;
+    click's default cuts it at 45 characters, often mid-sentence."""
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            command.short_help = first_sentence(command.help)
+        if isinstance(command, click.Group):
+            _whole_first_sentences(command)
 
 
 _register()

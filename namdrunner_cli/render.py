@@ -17,10 +17,20 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
-    from namdrunner_core.jobs.job import PreparedJob
-    from namdrunner_core.jobs.record import JobRecord
+    from namdrunner_core.diagnostics import Check
+    from namdrunner_core.jobs.job import JobOutputs
+    from namdrunner_core.jobs.prepare import PreparedJob
+    from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
+    from namdrunner_core.models import JobRecord
+    from namdrunner_core.namd.config import Template
+    from namdrunner_core.profile import ClusterProfile, ProfileInfo
+    from namdrunner_core.templates import TemplateInfo, TemplatePreview
+    from namdrunner_core.transport.transfer import TreeTransferReport
+    from namdrunner_core.workflow import GroupSummary, Workflow
 
 STATUS_STYLE = {
     "Created": "cyan",
@@ -166,23 +176,6 @@ def jobs_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> N
     print_table(job_columns(grouped), [job_cells(r, grouped) for r in rows], title=title, empty="no jobs")
 
 
-def record_row(record: JobRecord) -> dict[str, Any]:
-    """A job record in the shape :func:`jobs_table` takes."""
-    import attrs
-
-    from namdrunner_core.jobs.record import to_rfc3339
-
-    return {
-        "job_id": record.job_id,
-        "job_name": record.job_name,
-        "status": record.status.value,
-        "slurm_job_id": record.slurm_job_id,
-        "slurm_state": record.slurm_state,
-        "progress": attrs.asdict(record.progress) if record.progress else None,
-        "created_at": to_rfc3339(record.created_at),
-    }
-
-
 def job_detail(job: dict[str, Any]) -> None:
     """``job show``: every field a user looks for, grouped."""
     from rich.table import Table
@@ -277,7 +270,7 @@ def transfer_progress(description: str, *, enabled: bool = True) -> Iterator[Cal
 def print_dry_run(as_json: bool, prepared: PreparedJob, *, extra: dict[str, str] | None = None) -> None:
     """What a dry run would submit: the job's NAMD config and sbatch script (and ``extra`` texts, e.g.
     a sweep's array script), as text or as JSON."""
-    from namdrunner_core.jobs.record import job_to_dict
+    from namdrunner_core.models import job_to_dict
 
     if as_json:
         print_json(
@@ -440,3 +433,295 @@ def _stacked(
             for part in textwrap.wrap(flat[i], width=max(10, width - 4)) or [""]:
                 lines.append(Text("    " + part))
     return Group(*lines)
+
+
+# -- one printer per command result: JSON or a table, nothing decided here ----------------------------
+
+
+def print_job(as_json: bool, record: JobRecord) -> None:
+    """A job as ``job show`` prints it (every job-returning command prints through here)."""
+    from namdrunner_core.listing import job_details
+
+    details = job_details(record)
+    if as_json:
+        print_json(details)
+    else:
+        job_detail(details)
+
+
+def print_job_list(as_json: bool, rows: Sequence[dict[str, Any]], total: int) -> None:
+    """``job list``: the rows (newest first) and how many the store holds in all."""
+    if as_json:
+        from namdrunner_core.listing import row_to_json
+
+        print_json([row_to_json(r) for r in rows])
+        return
+    title = plural(total, "job") if total == len(rows) else f"newest {len(rows)} of {total} jobs (--limit 0 shows all)"
+    jobs_table(rows, title=title)
+
+
+def print_plan(as_json: bool, group_id: str, prepared: Sequence[PreparedJob], extra: dict[str, str]) -> None:
+    """A workflow or sweep dry run: every member's config and script, and ``extra`` texts."""
+    if as_json:
+        from namdrunner_core.models import job_to_dict
+
+        stages = [{"job": job_to_dict(p.record), "config": p.config_text, "sbatch": p.sbatch_text} for p in prepared]
+        print_json({"id": group_id, "stages": stages} | {k.split(" ")[0]: v for k, v in extra.items()})
+        return
+    for p in prepared:
+        click.echo(f"# ==== {p.record.job_name} ({p.record.job_id}) ====")
+        echo_prepared(p)
+    for title, text in extra.items():
+        click.echo(f"# ==== {title} ====")
+        click.echo(text, nl=False)
+
+
+def print_group(as_json: bool, wf: Workflow) -> None:
+    """A workflow or sweep with every stage's job."""
+    data = wf.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    cols = [Column("#", priority=1), Column("Stage", key=True, wrap=True), Column("Job", key=True, shorten=True),
+            Column("Status", key=True), Column("Slurm", priority=3), Column("Progress", priority=2),
+            Column("Note", priority=0, wrap=True)]  # fmt: skip
+    cells = [
+        [
+            str(i),
+            str(st["stage"]),
+            st["id"],
+            status_markup(st["status"]),
+            st["slurm_job_id"] or "-",
+            _progress_cell(st["progress"]),
+            st["error"] or "",
+        ]
+        for i, st in enumerate(data["stages"])
+    ]
+    print_table(cols, cells, title=f"{data['kind']} {wf.id} ({wf.name}): {data['status']}", empty="no stages")
+
+
+def print_groups(as_json: bool, summaries: Sequence[GroupSummary]) -> None:
+    """``workflow list``."""
+    rows = [s.to_dict() for s in summaries]
+    if as_json:
+        print_json(rows)
+        return
+    cols = [Column("ID", key=True, shorten=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
+            Column("Status", key=True), Column("Jobs", priority=3), Column("Created", priority=1)]  # fmt: skip
+    cells = [
+        [r["id"], str(r["name"]), r["kind"], status_markup(r["status"]), str(r["jobs"]), humanize_age(r["created_at"])]
+        for r in rows
+    ]
+    print_table(cols, cells, empty="no workflows or sweeps")
+
+
+def print_templates(as_json: bool, infos: Sequence[TemplateInfo]) -> None:
+    """``template list``."""
+    if as_json:
+        print_json([dataclasses_asdict(t) for t in infos])
+        return
+    cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
+            Column("Description", priority=1, wrap=True)]  # fmt: skip
+    cells = [[t.id, t.name, "builtin" if t.builtin else "user", t.description] for t in infos]
+    print_table(cols, cells, empty="no templates")
+
+
+def print_template(as_json: bool, t: Template) -> None:
+    """``template show``: the variables with type, default, bounds and help."""
+    if as_json:
+        from namdrunner_core.serde import unstructure
+
+        print_json(unstructure(t))
+        return
+    click.echo(f"{t.id}  {t.name}\n{t.description}")
+    cols = [Column("Variable", key=True), Column("Type", priority=4), Column("Default", priority=3),
+            Column("Range / choices", priority=2, wrap=True), Column("Help", priority=1, wrap=True)]  # fmt: skip
+    cells = []
+    for v in t.variables:
+        if v.type.value == "file":
+            rng = " ".join(v.extensions)
+        elif v.choices:
+            rng = ", ".join(v.choices)
+        else:
+            rng = f"{'' if v.min is None else f'{v.min:g}'} .. {'' if v.max is None else f'{v.max:g}'}".strip()
+        default = "" if v.default is None else str(v.default)
+        cells.append([v.key + ("" if v.required else " (optional)"), v.type.value, default, rng, v.help])
+    print_table(cols, cells, empty="no variables")
+
+
+def print_preview(as_json: bool, preview: TemplatePreview) -> None:
+    """``template preview``: the rendered config (warnings on stderr)."""
+    if as_json:
+        print_json(preview.to_dict())
+        return
+    click.echo(preview.config, nl=False)
+    for note in preview.warnings:
+        click.echo(f"warning: not checked: {note}", err=True)
+
+
+def print_profiles(as_json: bool, infos: Sequence[ProfileInfo]) -> None:
+    """``cluster list``: a broken profile is one row naming its error."""
+    if as_json:
+        print_json([p.to_dict() for p in infos])
+        return
+    cols = [Column("Profile", key=True), Column("Host", priority=3), Column("Source", priority=1, wrap=True),
+            Column("Description", priority=2, wrap=True)]  # fmt: skip
+    cells = [[p.name, p.host or "-", p.source, f"[red]cannot be read: {p.error}[/]" if p.error else p.description]
+             for p in infos]  # fmt: skip
+    print_table(cols, cells, empty="no profiles")
+
+
+def print_profile(as_json: bool, p: ClusterProfile) -> None:
+    """``cluster show``: host, roots, modules, partitions and QOS."""
+    if as_json:
+        from namdrunner_core.serde import unstructure
+
+        print_json(unstructure(p))
+        return
+    from rich.table import Table
+
+    c = console()
+    c.print(f"[bold]{p.name}[/]  {p.description}")
+    c.print(f"host {p.host}:{p.port or 22}  user {p.user or '(from ssh config or local user)'}")
+    purge = f" (purged after {p.scratch_purge_days} days)" if p.scratch_purge_days else ""
+    c.print(f"jobs root {p.jobs_root}\nscratch root {p.scratch_root}{purge}")
+    c.print(f"modules {' '.join(p.modules) or '-'}" + (f"\nslurm module {p.slurm_module}" if p.slurm_module else ""))
+    t = Table("Partition", "Cores/node", "Max nodes", "GB/core", "GPUs", "Default QOS", header_style="bold")
+    for part in p.partitions:
+        gpus = f"{part.gpus_per_node} x {part.gpu_type}" if part.is_gpu else "-"
+        t.add_row(part.name + (" *" if part.default else ""), str(part.cores_per_node), str(part.max_nodes),
+                  f"{part.memory_per_core_gb:g}", gpus, part.default_qos or "-")  # fmt: skip
+    c.print(t)
+    q = Table("QOS", "Max wall (h)", "Partitions", header_style="bold")
+    for qos in p.qos:
+        q.add_row(qos.name + (" *" if qos.default else ""), f"{qos.max_walltime_hours:g}", ", ".join(qos.partitions))
+    c.print(q)
+
+
+def print_checks(as_json: bool, results: Sequence[Check]) -> None:
+    """``cluster check``: one line per check."""
+    if as_json:
+        print_json([dataclasses_asdict(r) for r in results])
+        return
+    c = console()
+    for r in results:
+        mark = "[green]ok[/]  " if r.ok else "[red]FAIL[/]"
+        c.print(f"{mark} {r.name:12s} {r.detail}")
+
+
+def print_outputs(as_json: bool, record: JobRecord, out: JobOutputs) -> None:
+    """``job outputs``: files on project and on scratch storage."""
+    if as_json:
+        print_json({"project": [dataclasses_asdict(o) for o in out.project],
+                    "scratch": [dataclasses_asdict(o) for o in out.scratch]})  # fmt: skip
+        return
+    if not record.slurm_job_id and not out.scratch:
+        click.echo(
+            f"no outputs yet: job {record.job_id} has not been submitted (`namdrunner job submit {record.job_id}`)"
+        )
+        return
+    cols = [Column("File", key=True, wrap=True), Column("Size", priority=2), Column("Modified", priority=1)]
+    for title, files in (("project", out.project), ("scratch", out.scratch)):
+        rows = [[f.name, humanize_bytes(f.size), f.modified_at or "-"] for f in files]
+        print_table(cols, rows, title=f"{title} ({plural(len(files), 'file')})", empty=f"{title}: no files")
+
+
+def print_download(as_json: bool, job_id: str, target: Path, report: TreeTransferReport) -> None:
+    """``job download``: what was fetched and what was already there."""
+    if as_json:
+        print_json({"id": job_id, "to": str(target), "files": list(report.files_sent),
+                    "unchanged": list(report.files_unchanged), "bytes": report.payload_bytes})  # fmt: skip
+        return
+    sent, same = len(report.files_sent), len(report.files_unchanged)
+    click.echo(f"{plural(sent, 'file')} fetched, {same} unchanged -> {target}")
+
+
+def print_logs(as_json: bool, job_id: str, kind: str, text: str) -> None:
+    """``job logs``: the text (with --json: in an object)."""
+    if as_json:
+        print_json({"id": job_id, "kind": kind, "text": text})
+    else:
+        click.echo(text, nl=False)
+
+
+def print_sync(as_json: bool, reports: dict[str, SyncReport], changed: Sequence[JobRecord]) -> None:
+    """``sync``: how many active jobs were checked, and the ones that changed."""
+    if as_json:
+        print_json({name: dataclasses_asdict(r) for name, r in reports.items()})
+        return
+    from namdrunner_core.listing import record_to_row
+
+    checked = sum(r.checked for r in reports.values())
+    click.echo(f"checked {plural(checked, 'active job')}, {len(changed)} changed")
+    if changed:
+        jobs_table([record_to_row(r) for r in changed])
+
+
+def print_discover(as_json: bool, report: DiscoverReport) -> None:
+    """``discover``: jobs added, updated and refused (with why, on stderr)."""
+    if as_json:
+        print_json(dataclasses_asdict(report))
+        return
+    click.echo(
+        f"{plural(len(report.added), 'job')} added, {len(report.updated)} updated, {len(report.refused)} refused"
+    )
+    for name, why in report.refused:
+        click.echo(f"  refused {name}: {why}", err=True)
+
+
+def watch_table(records: Sequence[JobRecord]) -> Any:
+    """The live table ``watch`` redraws."""
+    from namdrunner_core.listing import record_to_row
+
+    title = f"watching {plural(len(records), 'job')} (Ctrl-C stops watching, not the jobs)"
+    rows = [job_cells(record_to_row(r), False)[:5] for r in records]
+    return build_table(job_columns(False)[:5], rows, title=title, width=console().width)
+
+
+def dataclasses_asdict(obj: Any) -> dict[str, Any]:
+    """An attrs instance as plain JSON values."""
+    import attrs
+
+    out: dict[str, Any] = attrs.asdict(obj)
+    return out
+
+
+@contextmanager
+def live_view(*, enabled: bool) -> Iterator[Callable[[list[JobRecord]], None]]:
+    """A live-redrawn :func:`watch_table` (nothing when ``enabled`` is false, e.g. with --json)."""
+    if not enabled:
+        yield lambda records: None
+        return
+    from rich.live import Live
+
+    with Live(watch_table([]), console=console(), refresh_per_second=4, transient=False) as live:
+        yield lambda records: live.update(watch_table(records))
+
+
+def print_watch_result(as_json: bool, final: Sequence[JobRecord]) -> None:
+    """What ``watch`` ends with: the jobs (--json) or how many finished."""
+    if as_json:
+        from namdrunner_core.models import job_to_dict
+
+        print_json([job_to_dict(r) for r in final])
+        return
+    done = sum(1 for r in final if r.status.is_terminal)
+    click.echo(f"{done} of {plural(len(final), 'job')} finished")
+
+
+def print_imported(as_json: bool, t: Template) -> None:
+    """``template import``: the id and the variables recognised."""
+    if as_json:
+        print_json({"id": t.id, "imported": True, "variables": [v.key for v in t.variables]})
+    else:
+        click.echo(f"imported template {t.id}: {', '.join(v.key for v in t.variables) or 'no variables'}")
+
+
+def print_deleted(as_json: bool, job_ids: Sequence[str], group_id: str | None = None) -> None:
+    """``job delete`` / ``workflow delete``: what went."""
+    if as_json:
+        print_json({"id": group_id or job_ids[0], "deleted": True} | ({"jobs": list(job_ids)} if group_id else {}))
+    elif group_id:
+        click.echo(f"deleted {group_id} and its {plural(len(job_ids), 'job')}")
+    else:
+        click.echo(f"deleted {job_ids[0]}")

@@ -1,8 +1,8 @@
 """namdrunner_core: run NAMD simulations on SLURM clusters over SSH.
 
-The public API::
+The public API (every name a script or notebook needs is importable from here)::
 
-    from namdrunner_core import Cluster, Job, JobStore, Resources
+    from namdrunner_core import Cluster, Job, JobStore, Resources, sync_jobs
     cluster = Cluster.from_profile("alpine")
     with cluster.connect(user="jdoe", auth=my_prompt) as session:
         store = JobStore.default()
@@ -10,7 +10,7 @@ The public API::
                          files=["hextube.psf", "hextube.pdb", "par_all36_na.prm", "hextube.exb"],
                          resources=Resources(cores=24, memory_gb=16, walltime="04:00:00"))
         job.submit()
-        store.sync(session)
+        sync_jobs(store, session)   # every active job, in at most 4 remote commands
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from namdrunner_core._version import __version__
 
 if TYPE_CHECKING:
     from namdrunner_core.auth import interactive_prompt, print_notice
-    from namdrunner_core.cluster import Cluster, ClusterProfile, Partition, Qos, Session, load_profile, profile_names
+    from namdrunner_core.cluster import Cluster, Session
     from namdrunner_core.diagnostics import check_cluster
     from namdrunner_core.errors import (
         AuthenticationError,
@@ -38,91 +38,168 @@ if TYPE_CHECKING:
         ValidationError,
         ValidationErrors,
     )
-    from namdrunner_core.jobs.job import Job, JobOutputs, PreparedJob, prepare_job
-    from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary
+    from namdrunner_core.jobs.job import Job, JobOutputs, download_dir
+    from namdrunner_core.jobs.prepare import Planned, PreparedJob, plan_ahead, plan_job, prepare_job
+    from namdrunner_core.jobs.restart import Checkpoint, plan_restart
+    from namdrunner_core.jobs.sync import DiscoverReport, SyncReport, discover_jobs, profiles_to_sync, sync_jobs
     from namdrunner_core.jobs.watch import watch_jobs
-    from namdrunner_core.namd.config import PreflightReport, Template, Variable, VariableType, check_config
-    from namdrunner_core.namd.library import import_template_file, template_from_namd_config
-    from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress
+    from namdrunner_core.listing import job_count, job_details, job_rows, row_to_json
+    from namdrunner_core.models import GroupRecord, JobRecord, OutputFile, ProgressSummary
+    from namdrunner_core.namd.config import (
+        PreflightReport,
+        Template,
+        Variable,
+        VariableType,
+        check_config,
+        preflight,
+        preview_config,
+        read_config,
+    )
+    from namdrunner_core.namd.library import (
+        builtin_templates,
+        template_from_namd_config,
+        template_from_text,
+        template_to_text,
+    )
+    from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress, iter_energy_rows
     from namdrunner_core.plot import plot_energies
-    from namdrunner_core.slurm.resources import Resources
+    from namdrunner_core.profile import (
+        ClusterProfile,
+        Partition,
+        ProfileInfo,
+        Qos,
+        load_profile,
+        profile_infos,
+        profile_names,
+    )
+    from namdrunner_core.slurm.resources import Resources, resolve_resources
     from namdrunner_core.slurm.states import JobStatus
     from namdrunner_core.store import JobStore
+    from namdrunner_core.templates import (
+        TemplateInfo,
+        TemplatePreview,
+        delete_template,
+        export_template,
+        get_template,
+        import_template_file,
+        list_templates,
+        preview_template,
+        template_ids,
+    )
     from namdrunner_core.workflow import (
-        Checkpoint,
+        GroupSummary,
         StageSpec,
         Sweep,
+        SweepPlan,
         Workflow,
+        WorkflowPlan,
         array_script,
         dna_origami_equilibration,
+        list_groups,
         load_group,
+        origami_plan,
         origami_stages,
-        plan_restart,
+        parse_grid,
+        parse_stage_assignments,
+        parse_stage_steps,
         plan_sweep,
+        plan_sweep_ahead,
         plan_workflow,
-        restart_job,
+        settle_workflows,
     )
 
-# Public names are imported on first use, so that `import namdrunner_core` (and the CLI's
-# --help) stay fast; heavy modules (SQLAlchemy, Jinja2, paramiko) load only when needed.
-_LAZY: dict[str, str] = {
-    "plot_energies": "namdrunner_core.plot",
-    "check_cluster": "namdrunner_core.diagnostics",
-    "Workflow": "namdrunner_core.workflow",
-    "Sweep": "namdrunner_core.workflow",
-    "StageSpec": "namdrunner_core.workflow",
-    "Checkpoint": "namdrunner_core.workflow",
-    "dna_origami_equilibration": "namdrunner_core.workflow",
-    "origami_stages": "namdrunner_core.workflow",
-    "plan_workflow": "namdrunner_core.workflow",
-    "plan_sweep": "namdrunner_core.workflow",
-    "plan_restart": "namdrunner_core.workflow",
-    "restart_job": "namdrunner_core.workflow",
-    "array_script": "namdrunner_core.workflow",
-    "load_group": "namdrunner_core.workflow",
-    "interactive_prompt": "namdrunner_core.auth",
-    "print_notice": "namdrunner_core.auth",
-    "watch_jobs": "namdrunner_core.jobs.watch",
-    "ValidationErrors": "namdrunner_core.errors",
-    "AuthenticationError": "namdrunner_core.errors",
-    "Cluster": "namdrunner_core.cluster",
-    "ClusterProfile": "namdrunner_core.cluster",
-    "ConnectionFailedError": "namdrunner_core.errors",
-    "Job": "namdrunner_core.jobs.job",
-    "JobOutputs": "namdrunner_core.jobs.job",
-    "JobRecord": "namdrunner_core.jobs.record",
-    "JobStatus": "namdrunner_core.slurm.states",
-    "JobStore": "namdrunner_core.store",
-    "LogOutcome": "namdrunner_core.namd.log",
-    "NamdLogParser": "namdrunner_core.namd.log",
-    "NamdRunnerError": "namdrunner_core.errors",
-    "NotFoundError": "namdrunner_core.errors",
-    "OutputFile": "namdrunner_core.jobs.record",
-    "Partition": "namdrunner_core.cluster",
-    "PreflightReport": "namdrunner_core.namd.config",
-    "PreparedJob": "namdrunner_core.jobs.job",
-    "ProfileError": "namdrunner_core.errors",
-    "Progress": "namdrunner_core.namd.log",
-    "ProgressSummary": "namdrunner_core.jobs.record",
-    "Qos": "namdrunner_core.cluster",
-    "RemoteCommandError": "namdrunner_core.errors",
-    "RemoteError": "namdrunner_core.errors",
-    "Resources": "namdrunner_core.slurm.resources",
-    "SchedulerError": "namdrunner_core.errors",
-    "Session": "namdrunner_core.cluster",
-    "Template": "namdrunner_core.namd.config",
-    "TransferError": "namdrunner_core.errors",
-    "UnsafePathError": "namdrunner_core.errors",
-    "ValidationError": "namdrunner_core.errors",
-    "Variable": "namdrunner_core.namd.config",
-    "VariableType": "namdrunner_core.namd.config",
-    "check_config": "namdrunner_core.namd.config",
-    "import_template_file": "namdrunner_core.namd.library",
-    "load_profile": "namdrunner_core.cluster",
-    "prepare_job": "namdrunner_core.jobs.job",
-    "profile_names": "namdrunner_core.cluster",
-    "template_from_namd_config": "namdrunner_core.namd.library",
+#: Where each public name lives. Names are imported on first use, so that ``import namdrunner_core``
+#: (and the CLI's --help) stay fast: SQLAlchemy, Jinja2 and paramiko load only when needed. A unit
+#: test checks that this table, the TYPE_CHECKING imports above and ``__all__`` agree.
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    "namdrunner_core.auth": ("interactive_prompt", "print_notice"),
+    "namdrunner_core.cluster": ("Cluster", "Session"),
+    "namdrunner_core.diagnostics": ("check_cluster",),
+    "namdrunner_core.errors": (
+        "AuthenticationError",
+        "ConnectionFailedError",
+        "NamdRunnerError",
+        "NotFoundError",
+        "ProfileError",
+        "RemoteCommandError",
+        "RemoteError",
+        "SchedulerError",
+        "TransferError",
+        "UnsafePathError",
+        "ValidationError",
+        "ValidationErrors",
+    ),
+    "namdrunner_core.jobs.job": ("Job", "JobOutputs", "download_dir"),
+    "namdrunner_core.jobs.prepare": ("Planned", "PreparedJob", "plan_ahead", "plan_job", "prepare_job"),
+    "namdrunner_core.jobs.restart": ("Checkpoint", "plan_restart"),
+    "namdrunner_core.jobs.sync": ("DiscoverReport", "SyncReport", "discover_jobs", "profiles_to_sync", "sync_jobs"),
+    "namdrunner_core.jobs.watch": ("watch_jobs",),
+    "namdrunner_core.listing": ("job_count", "job_details", "job_rows", "row_to_json"),
+    "namdrunner_core.models": ("GroupRecord", "JobRecord", "OutputFile", "ProgressSummary"),
+    "namdrunner_core.namd.config": (
+        "PreflightReport",
+        "Template",
+        "Variable",
+        "VariableType",
+        "check_config",
+        "preflight",
+        "preview_config",
+        "read_config",
+    ),
+    "namdrunner_core.namd.library": (
+        "builtin_templates",
+        "template_from_namd_config",
+        "template_from_text",
+        "template_to_text",
+    ),
+    "namdrunner_core.namd.log": ("LogOutcome", "NamdLogParser", "Progress", "iter_energy_rows"),
+    "namdrunner_core.plot": ("plot_energies",),
+    "namdrunner_core.profile": (
+        "ClusterProfile",
+        "Partition",
+        "ProfileInfo",
+        "Qos",
+        "load_profile",
+        "profile_infos",
+        "profile_names",
+    ),
+    "namdrunner_core.slurm.resources": ("Resources", "resolve_resources"),
+    "namdrunner_core.slurm.states": ("JobStatus",),
+    "namdrunner_core.store": ("JobStore",),
+    "namdrunner_core.templates": (
+        "TemplateInfo",
+        "TemplatePreview",
+        "delete_template",
+        "export_template",
+        "get_template",
+        "import_template_file",
+        "list_templates",
+        "preview_template",
+        "template_ids",
+    ),
+    "namdrunner_core.workflow": (
+        "GroupSummary",
+        "StageSpec",
+        "Sweep",
+        "SweepPlan",
+        "Workflow",
+        "WorkflowPlan",
+        "array_script",
+        "dna_origami_equilibration",
+        "list_groups",
+        "load_group",
+        "origami_plan",
+        "origami_stages",
+        "parse_grid",
+        "parse_stage_assignments",
+        "parse_stage_steps",
+        "plan_sweep",
+        "plan_sweep_ahead",
+        "plan_workflow",
+        "settle_workflows",
+    ),
 }
+_LAZY: dict[str, str] = {name: module for module, names in _PUBLIC.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
@@ -144,6 +221,9 @@ __all__ = [
     "Cluster",
     "ClusterProfile",
     "ConnectionFailedError",
+    "DiscoverReport",
+    "GroupRecord",
+    "GroupSummary",
     "Job",
     "JobOutputs",
     "JobRecord",
@@ -155,9 +235,11 @@ __all__ = [
     "NotFoundError",
     "OutputFile",
     "Partition",
+    "Planned",
     "PreflightReport",
     "PreparedJob",
     "ProfileError",
+    "ProfileInfo",
     "Progress",
     "ProgressSummary",
     "Qos",
@@ -168,7 +250,11 @@ __all__ = [
     "Session",
     "StageSpec",
     "Sweep",
+    "SweepPlan",
+    "SyncReport",
     "Template",
+    "TemplateInfo",
+    "TemplatePreview",
     "TransferError",
     "UnsafePathError",
     "ValidationError",
@@ -176,24 +262,56 @@ __all__ = [
     "Variable",
     "VariableType",
     "Workflow",
+    "WorkflowPlan",
     "__version__",
     "array_script",
+    "builtin_templates",
     "check_cluster",
     "check_config",
+    "delete_template",
+    "discover_jobs",
     "dna_origami_equilibration",
+    "download_dir",
+    "export_template",
+    "get_template",
     "import_template_file",
     "interactive_prompt",
+    "iter_energy_rows",
+    "job_count",
+    "job_details",
+    "job_rows",
+    "list_groups",
+    "list_templates",
     "load_group",
     "load_profile",
+    "origami_plan",
     "origami_stages",
+    "parse_grid",
+    "parse_stage_assignments",
+    "parse_stage_steps",
+    "plan_ahead",
+    "plan_job",
     "plan_restart",
     "plan_sweep",
+    "plan_sweep_ahead",
     "plan_workflow",
     "plot_energies",
+    "preflight",
     "prepare_job",
+    "preview_config",
+    "preview_template",
     "print_notice",
+    "profile_infos",
     "profile_names",
-    "restart_job",
+    "profiles_to_sync",
+    "read_config",
+    "resolve_resources",
+    "row_to_json",
+    "settle_workflows",
+    "sync_jobs",
     "template_from_namd_config",
+    "template_from_text",
+    "template_ids",
+    "template_to_text",
     "watch_jobs",
 ]

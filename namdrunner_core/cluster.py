@@ -1,280 +1,31 @@
-"""Cluster profiles and sessions.
+"""Sessions: one open connection to a cluster.
 
-A :class:`ClusterProfile` says where a cluster is and what it offers (partitions, QOS, modules,
-storage roots). Bundled profiles live in ``namdrunner_core/profiles/``; user profiles in
-``<config dir>/profiles/<name>.toml`` may ``extends = "<bundled name>"`` and override any key.
-:meth:`Cluster.connect` opens ONE authenticated session that every operation reuses.
+:meth:`Cluster.connect` opens ONE authenticated session that every operation reuses. The profiles it
+connects with are :mod:`namdrunner_core.profile` (re-exported here).
 """
 
 from __future__ import annotations
 
 import getpass
-import os
-import shlex
-import tomllib
-from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
-from namdrunner_core.errors import NotFoundError, ProfileError
-from namdrunner_core.serde import structure
+from namdrunner_core.profile import (
+    ClusterProfile,
+    config_dir,
+    load_profile,
+)
+from namdrunner_core.scripts import SLURM_EXEC, SLURM_MODULE_FAILED, RemoteScript
 from namdrunner_core.transport.base import CommandResult
 from namdrunner_core.transport.common import BaseTransport
 from namdrunner_core.transport.console import CommandLog
+from namdrunner_core.transport.local import LocalTransport
 from namdrunner_core.transport.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from namdrunner_core.transport.ssh import AuthCallback, NoticeCallback
-
-
-@attrs.frozen(slots=True)
-class Partition:
-    """A Slurm partition as namdrunner validates against it.
-
-    Give ``max_cores`` (one node, as the desktop app did) or ``cores_per_node`` and ``max_nodes``;
-    the missing ones are derived.
-    """
-
-    name: str
-    memory_per_core_gb: float
-    cores_per_node: int = 0
-    max_cores: int = 0
-    max_nodes: int = 0
-    default: bool = False
-    default_qos: str | None = None
-    gpu_type: str | None = None
-    #: Further GRES types the partition's nodes offer (e.g. MIG slices ``a100_3g.20gb``); ``gpu_type`` is
-    #: the default one.
-    gpu_types: list[str] = attrs.Factory(list)
-    gpus_per_node: int = 0
-    max_cores_per_gpu: int | None = None
-    multinode_constraint: str | None = None
-    constraint: str | None = None
-    gpu_su_weight: float = 0.0
-
-    def __attrs_post_init__(self) -> None:
-        cpn = self.cores_per_node or self.max_cores
-        if cpn <= 0:
-            raise ValueError(f"partition {self.name!r}: give max_cores or cores_per_node (a positive number)")
-        nodes = self.max_nodes or (max(1, self.max_cores // cpn) if self.max_cores else 1)
-        object.__setattr__(self, "cores_per_node", cpn)
-        object.__setattr__(self, "max_nodes", nodes)
-        object.__setattr__(self, "max_cores", self.max_cores or cpn * nodes)
-
-    @property
-    def is_gpu(self) -> bool:
-        """True for partitions whose nodes carry GPUs."""
-        return self.gpus_per_node > 0
-
-    @property
-    def all_gpu_types(self) -> list[str]:
-        """Every GRES type a job may ask for here, the default first."""
-        return [t for t in [self.gpu_type, *self.gpu_types] if t]
-
-
-@attrs.frozen(slots=True)
-class Qos:
-    """A Slurm QOS: wall-time limit and the partitions it is valid for."""
-
-    name: str
-    max_walltime_hours: float
-    partitions: list[str]
-    default: bool = False
-    min_memory_gb: float | None = None
-    max_gpus: int | None = None
-    #: Per-user caps of this QOS (Slurm's MaxTRESPU: nodes, cores) where the site sets them.
-    max_nodes_per_user: int | None = None
-    max_cores_per_user: int | None = None
-    #: GRES types this QOS runs on (e.g. gpu-testing: MIG slices); where a partition offers them, a job
-    #: must use one of them, the first by default.
-    gpu_types: list[str] = attrs.Factory(list)
-
-
-HostKeyPolicyName = Literal["accept-new", "strict", "ignore"]
-
-
-@attrs.frozen(slots=True)
-class ClusterProfile:
-    """Everything namdrunner needs to know about one cluster."""
-
-    name: str
-    host: str
-    jobs_root: str
-    scratch_root: str
-    partitions: list[Partition]
-    qos: list[Qos]
-    description: str = ""
-    port: int | None = None
-    user: str | None = None
-    identity_file: str | None = None
-    use_agent: bool = True
-    ssh_config: str | None = None
-    host_key_policy: HostKeyPolicyName = "accept-new"
-    known_hosts: str | None = None
-    #: A jump host (bastion) in OpenSSH's ProxyJump form, ``user@bastion.example.edu:22``; its host key
-    #: and its logins (password, Duo) are handled like the cluster's own.
-    proxy_jump: str | None = None
-    #: Duo-style second factor: "ask" (show the menu), "push" / "phone" (choose that option: one tap on
-    #: the phone), "passcode" (ask for a code), "autopush" (the site pushes by itself after the password).
-    duo: Literal["ask", "push", "phone", "passcode", "autopush"] = "ask"
-    #: Seconds a login waits for a push to be approved (Duo's own window is about 60 s).
-    duo_push_timeout_s: float = 120.0
-    #: Seconds a login waits for the server at each step; a person's typing never counts.
-    auth_network_timeout_s: float = 30.0
-    modules: list[str] = attrs.Factory(list)
-    gpu_modules: list[str] = attrs.Factory(list)
-    gpu_namd_bin: str | None = None
-    slurm_module: str | None = None
-    cpu_launcher: str = "mpirun -np $SLURM_NTASKS namd3"
-    gpu_launcher: str = "{namd_bin} +p{cores} +setcpuaffinity +devices {devices}"
-    source_profile: bool = True
-    account: str | None = None
-    scratch_purge_days: int | None = None
-    billing_su_per_core_hour: float = 1.0
-    rate_limit_per_s: float = 5.0
-    max_pending_requests: int = 20
-    extends: str | None = None
-
-    def partition(self, name: str | None) -> Partition:
-        """The named partition, or the default one when ``name`` is None."""
-        if name is None:
-            for p in self.partitions:
-                if p.default:
-                    return p
-            return self.partitions[0]
-        for p in self.partitions:
-            if p.name == name:
-                return p
-        raise NotFoundError(
-            f"partition {name!r} is not in profile {self.name!r}; known: {', '.join(p.name for p in self.partitions)}"
-        )
-
-    def qos_named(self, name: str) -> Qos:
-        """The named QOS."""
-        for q in self.qos:
-            if q.name == name:
-                return q
-        raise NotFoundError(
-            f"QOS {name!r} is not in profile {self.name!r}; known: {', '.join(q.name for q in self.qos)}"
-        )
-
-    def default_qos_for(self, partition: Partition) -> Qos:
-        """The QOS used when a job names none: the partition's default, else the first valid one."""
-        if partition.default_qos:
-            return self.qos_named(partition.default_qos)
-        valid = [q for q in self.qos if partition.name in q.partitions]
-        for q in valid:
-            if q.default:
-                return q
-        if valid:
-            return valid[0]
-        raise ProfileError(f"profile {self.name!r}: no QOS is valid for partition {partition.name!r}")
-
-    def roots_for(self, user: str) -> tuple[str, str]:
-        """(jobs root, scratch root) with ``{user}`` filled in."""
-        return (self.jobs_root.format(user=user), self.scratch_root.format(user=user))
-
-
-def config_dir() -> Path:
-    """``$NAMDRUNNER_CONFIG_DIR`` or the platform's user config dir for namdrunner."""
-    env = os.environ.get("NAMDRUNNER_CONFIG_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("namdrunner"))
-
-
-def bundled_profile_names() -> list[str]:
-    """Names of the profiles shipped with namdrunner."""
-    files = resources.files("namdrunner_core.profiles")
-    return sorted(f.name[:-5] for f in files.iterdir() if f.name.endswith(".toml"))
-
-
-def user_profile_names() -> list[str]:
-    """Names of the profiles in the user's config dir."""
-    d = config_dir() / "profiles"
-    return sorted(p.stem for p in d.glob("*.toml")) if d.is_dir() else []
-
-
-def profile_names() -> list[str]:
-    """Every profile name a user may pass to ``--profile`` (user profiles shadow bundled ones)."""
-    return sorted(set(bundled_profile_names()) | set(user_profile_names()))
-
-
-def _read_toml(text: str, source: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{source}: not valid TOML: {exc}") from None
-
-
-def _raw_profile(name: str, *, _seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
-    if name in _seen:
-        raise ProfileError(f"profile {name!r}: 'extends' loops through {' -> '.join((*_seen, name))}")
-    user_file = config_dir() / "profiles" / f"{name}.toml"
-    if user_file.is_file():
-        data = _read_toml(user_file.read_text(encoding="utf-8"), str(user_file))
-        source = str(user_file)
-        parent = data.get("extends")
-        if parent is not None:
-            if not isinstance(parent, str):
-                raise ProfileError(f"{source}: $.extends: expected the name of a profile, got {parent!r}")
-            base, _ = _raw_profile_bundled(parent) if parent == name else _raw_profile(parent, _seen=(*_seen, name))
-            merged = {**base, **data}
-            return merged, source
-        return data, source
-    return _raw_profile_bundled(name)
-
-
-def _raw_profile_bundled(name: str) -> tuple[dict[str, Any], str]:
-    if name not in bundled_profile_names():
-        from difflib import get_close_matches
-
-        known = profile_names()
-        close = get_close_matches(name, known, n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        raise ProfileError(f"unknown profile {name!r}; {hint}profiles that exist: {', '.join(known) or 'none'}")
-    text = resources.files("namdrunner_core.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
-    return _read_toml(text, f"bundled profile {name}.toml"), f"bundled profile {name}.toml"
-
-
-def load_profile(name: str) -> ClusterProfile:
-    """Load a profile by name (user dir first, then bundled); errors name the file and key path."""
-    data, source = _raw_profile(name)
-    data = {**data, "name": name}
-    try:
-        profile = structure(data, ClusterProfile, source=source)
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from None
-    problems = _check_profile(profile)
-    if problems:
-        raise ProfileError(f"{source}: " + "; ".join(problems))
-    return profile
-
-
-def _check_profile(p: ClusterProfile) -> list[str]:
-    problems: list[str] = []
-    if not p.partitions:
-        problems.append("$.partitions: at least one [[partitions]] entry is needed")
-    names = {x.name for x in p.partitions}
-    for i, q in enumerate(p.qos):
-        for part_name in q.partitions:
-            if part_name not in names:
-                problems.append(f"$.qos[{i}].partitions: {part_name!r} is not a partition of this profile")
-    for i, part in enumerate(p.partitions):
-        if part.default_qos and part.default_qos not in {q.name for q in p.qos}:
-            problems.append(f"$.partitions[{i}].default_qos: {part.default_qos!r} is not a QOS of this profile")
-        if part.cores_per_node < 1 or part.max_nodes < 1 or part.memory_per_core_gb <= 0:
-            problems.append(f"$.partitions[{i}]: cores_per_node, max_nodes and memory_per_core_gb must be positive")
-    for key in ("jobs_root", "scratch_root"):
-        value = getattr(p, key)
-        if not value.startswith("/") or value.rstrip("/") in ("", "/"):
-            problems.append(f"$.{key}: must be an absolute directory below '/', got {value!r}")
-    return problems
 
 
 @attrs.define
@@ -304,38 +55,39 @@ class Session:
         return self.transport.command_log
 
     #: The exit code of a Slurm script whose ``slurm_module`` did not load (nothing of the script ran).
-    SLURM_MODULE_FAILED = 97
+    SLURM_MODULE_FAILED = SLURM_MODULE_FAILED
 
-    def run_slurm(
+    def run_remote(
         self,
-        script: str,
+        script: RemoteScript,
         args: Sequence[str] = (),
         *,
         check: bool = True,
-        idempotent: bool = True,
         timeout: float | None = None,
-        login_shell: bool = False,
+        stdin: bytes | None = None,
+        chunks: Iterable[bytes] | None = None,
     ) -> CommandResult:
-        """Run a bash snippet that calls Slurm (``args`` as ``$1 ...``): THE one way every Slurm command
-        is run, so the profile's ``slurm_module`` (Alpine: ``slurm/alpine``) is loaded exactly once.
-        With a module (or ``login_shell``) it runs in a login shell, where ``module`` exists."""
-        module = self.profile.slurm_module
-        if module:
-            prefix = (
-                f"module load {shlex.quote(module)} >/dev/null 2>&1 || "
-                f"{{ echo {shlex.quote(f'namdrunner: module load {module} failed')} >&2; "
-                f"exit {self.SLURM_MODULE_FAILED}; }}\n"
-            )
-            return self.transport.run_script(
-                prefix + script, args, login_shell=True, check=check, idempotent=idempotent, timeout=timeout
-            )
-        return self.transport.run_script(
-            script, args, login_shell=login_shell, check=check, idempotent=idempotent, timeout=timeout
-        )
+        """Run one of namdrunner's remote scripts (:mod:`namdrunner_core.scripts`), ``args`` as ``$1 ...``.
 
-    def slurm(self, args: list[str], *, check: bool = True, idempotent: bool = True) -> CommandResult:
-        """Run one Slurm command (see :meth:`run_slurm`)."""
-        return self.run_slurm('exec "$@"', args, check=check, idempotent=idempotent)
+        THE one way a script runs in a session: a script that calls Slurm gets the profile's
+        ``slurm_module`` (Alpine: ``slurm/alpine``) loaded first, exactly once, in a login shell (where
+        ``module`` exists). ``stdin`` is sent whole; ``chunks`` are streamed (never retried). A script
+        that is not idempotent is never retried after a dropped connection.
+        """
+        argv = list(args)
+        login = script.login_shell
+        if script.needs_slurm:
+            module = self.profile.slurm_module or ""
+            argv = [module, *argv]
+            login = login or bool(module)
+        command = script.argv(argv, login_shell=login)
+        if chunks is not None:
+            return self.transport.put_stream(command, chunks, timeout=timeout)
+        return self.transport.run(command, check=check, idempotent=script.idempotent, timeout=timeout, stdin=stdin)
+
+    def slurm(self, args: list[str], *, check: bool = True) -> CommandResult:
+        """Run one Slurm command given as arguments (``["scancel", "123"]``), after the Slurm module."""
+        return self.run_remote(SLURM_EXEC, args, check=check)
 
     def close(self) -> None:
         """Close the connection."""
@@ -376,8 +128,6 @@ class Cluster:
         log = command_log or CommandLog()
         limiter = RateLimiter(rate=self.profile.rate_limit_per_s, max_pending=self.profile.max_pending_requests)
         if local:
-            from namdrunner_core.transport.local import LocalTransport
-
             transport: BaseTransport = LocalTransport(command_log=log, rate_limiter=limiter)
             return Session(self.profile, transport, user or getpass.getuser())
         from namdrunner_core.transport.ssh import SSHTarget, SSHTransport

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from namdrunner_core.scripts import CHECK_CLUSTER
+
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
 
@@ -20,36 +22,15 @@ class Check:
     detail: str
 
 
-_CHECK_SCRIPT = r"""
-modules=$1; jobs_root=$2; scratch_root=$3
-echo "@@WHOAMI $(whoami)@$(hostname)"
-echo "@@SINFO"; sinfo -h -o '%P|%c|%m|%G|%l' 2>&1; echo "@@SINFO_RC $?"
-echo "@@MODULE"
-if type module >/dev/null 2>&1; then
-  ( module purge >/dev/null 2>&1; module load $modules 2>&1 && command -v namd3 namd2 2>&1 ); echo "@@MODULE_RC $?"
-else
-  echo "module command not found"; echo "@@MODULE_RC 127"
-fi
-for r in "$jobs_root" "$scratch_root"; do
-  if mkdir -p -- "$r" 2>/dev/null && t=$(mktemp -p "$r" .nrcheck.XXXXXX 2>/dev/null); then
-    rm -f -- "$t"; echo "@@ROOT ok $r"
-  else
-    echo "@@ROOT fail $r"
-  fi
-done
-"""
-
-
 def check_cluster(session: Session) -> list[Check]:
     """Run every check in ONE remote command (login shell, as a user's terminal would)."""
     p = session.profile
     # through the one Slurm path: the profile's slurm_module is loaded first, as for every Slurm call
-    result = session.run_slurm(
-        _CHECK_SCRIPT,
+    result = session.run_remote(
+        CHECK_CLUSTER,
         [" ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root],
         check=False,
         timeout=120,
-        login_shell=True,
     )
     out = result.stdout
     checks = [Check("login", True, session.transport.description)]

@@ -9,27 +9,32 @@ each job) stays the source of truth: a deleted store is rebuilt by ``discover``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import JSON, Boolean, Integer, String, Text, create_engine, event, select, text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from namdrunner_core import store_read
 from namdrunner_core.errors import NamdRunnerError, NotFoundError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix, select_for_change
 from namdrunner_core.ids import not_found as _id_not_found
-from namdrunner_core.jobs.record import JobRecord, OutputFile, ProgressSummary, from_rfc3339, to_rfc3339
-from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.models import (
+    GroupRecord,
+    JobRecord,
+    record_from_data,
+    record_to_data,
+    to_rfc3339,
+)
+from namdrunner_core.serde import converter
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store_read import default_db_path
 
 if TYPE_CHECKING:
-    from namdrunner_core.cluster import Session as SessionType
-    from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
     from namdrunner_core.namd.config import Template
 
 SCHEMA_VERSION = 4
@@ -125,82 +130,21 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v
 
 
 def _record_to_row(r: JobRecord) -> dict[str, Any]:
-    return {
-        "job_id": r.job_id,
-        "job_name": r.job_name,
-        "profile": r.profile,
-        "remote_user": r.remote_user,
-        "status": r.status.value,
-        "slurm_job_id": r.slurm_job_id,
-        "slurm_state": r.slurm_state,
-        "slurm_reason": r.slurm_reason,
-        "template_id": r.template_id,
-        "template_values": r.template_values,
-        "resources": attrs.asdict(r.resources),
-        "project_dir": r.project_dir,
-        "scratch_dir": r.scratch_dir,
-        "created_at": to_rfc3339(r.created_at),
-        "updated_at": to_rfc3339(r.updated_at),
-        "submitted_at": to_rfc3339(r.submitted_at),
-        "completed_at": to_rfc3339(r.completed_at),
-        "input_files": list(r.input_files),
-        "output_files": [attrs.asdict(o) for o in r.output_files],
-        "error_info": r.error_info,
-        "slurm_stdout": r.slurm_stdout,
-        "slurm_stderr": r.slurm_stderr,
-        "progress": attrs.asdict(r.progress) if r.progress else None,
-        "log_state": r.log_state,
-        "submit_token": r.submit_token,
-        "total_steps": r.total_steps,
-        "finalized": r.finalized,
-        "parent_job_id": r.parent_job_id,
-        "workflow_id": r.workflow_id,
-        "exit_code": r.exit_code,
-        "workflow_stage": r.workflow_stage,
-        "preflight_notes": list(r.preflight_notes),
-        "copy_back": r.copy_back,
-        "copy_back_error": r.copy_back_error,
-    }
+    return record_to_data(r)  # the columns are the record's fields
+
+
+#: list columns a row written by an older namdrunner may hold as NULL
+_LIST_COLUMNS = ("input_files", "output_files", "preflight_notes")
 
 
 def _row_to_record(row: _JobRow) -> JobRecord:
-    created = from_rfc3339(row.created_at) or dt.datetime.now(dt.UTC)
-    return JobRecord(
-        job_id=row.job_id,
-        job_name=row.job_name,
-        profile=row.profile,
-        remote_user=row.remote_user,
-        status=JobStatus(row.status),
-        template_id=row.template_id,
-        template_values=dict(row.template_values or {}),
-        resources=Resources(**row.resources),
-        project_dir=row.project_dir,
-        scratch_dir=row.scratch_dir,
-        created_at=created,
-        updated_at=from_rfc3339(row.updated_at) or created,
-        input_files=list(row.input_files or []),
-        output_files=[OutputFile(**o) for o in (row.output_files or [])],
-        slurm_job_id=row.slurm_job_id,
-        slurm_state=row.slurm_state,
-        slurm_reason=row.slurm_reason,
-        submitted_at=from_rfc3339(row.submitted_at),
-        completed_at=from_rfc3339(row.completed_at),
-        error_info=row.error_info,
-        slurm_stdout=row.slurm_stdout,
-        slurm_stderr=row.slurm_stderr,
-        progress=ProgressSummary(**row.progress) if row.progress else None,
-        log_state=row.log_state,
-        submit_token=row.submit_token,
-        total_steps=row.total_steps,
-        finalized=bool(row.finalized),
-        parent_job_id=row.parent_job_id,
-        workflow_id=row.workflow_id,
-        exit_code=row.exit_code,
-        workflow_stage=row.workflow_stage,
-        preflight_notes=list(row.preflight_notes or []),
-        copy_back=row.copy_back,
-        copy_back_error=row.copy_back_error,
-    )
+    data = {c.name: getattr(row, c.name) for c in _JobRow.__table__.columns}
+    for key in _LIST_COLUMNS:
+        data[key] = data[key] or []
+    data["template_values"] = data["template_values"] or {}
+    data["finalized"] = bool(data["finalized"])
+    data["updated_at"] = data["updated_at"] or data["created_at"]
+    return record_from_data(data)
 
 
 class JobStore:
@@ -326,53 +270,46 @@ class JobStore:
 
     def list_job_rows(self, *, status: JobStatus | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """The columns a job table shows, newest first (the fast read path of :mod:`store_read`)."""
-        from namdrunner_core import store_read
-
         return store_read.list_job_rows(self.path, status=status.value if status else None, limit=limit)
 
     def delete_job(self, job_id: str) -> None:
-        """Remove a job's row (the remote side is the lifecycle's business)."""
+        """Remove a job's row (the remote side is the lifecycle's business). The group it belonged to
+        goes with its last job, in the same transaction: no workflow is left listed without jobs."""
         with self._session() as s:
             row = s.get(_JobRow, job_id)
             if row is None:
                 raise NotFoundError(f"no job {job_id!r} in the store")
+            group_id = row.workflow_id
             s.delete(row)
+            s.flush()
+            if group_id is not None:
+                left = s.scalar(select(func.count()).select_from(_JobRow).where(_JobRow.workflow_id == group_id))
+                group = s.get(_WorkflowRow, group_id)
+                if not left and group is not None:
+                    s.delete(group)
 
     def count_jobs(self, *, status: JobStatus | None = None) -> int:
         """How many jobs the store holds (with ``status``, only those)."""
-        from namdrunner_core import store_read
-
         return store_read.count_jobs(self.path, status=status.value if status else None)
 
-    # -- the cluster side ---------------------------------------------------------------------
-    def sync(self, session: SessionType, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
-        """Update every active job of ``session`` from Slurm in a constant number of remote commands.
-
-        See :func:`namdrunner_core.jobs.sync.sync_jobs`.
-        """
-        from namdrunner_core.jobs.sync import sync_jobs
-
-        return sync_jobs(self, session, jobs)
-
-    def discover(self, session: SessionType) -> DiscoverReport:
-        """Rebuild jobs from the cluster's ``job_info.json`` files (after the local store was lost)."""
-        from namdrunner_core.jobs.sync import discover_jobs
-
-        return discover_jobs(self, session)
-
-    # -- workflows ------------------------------------------------------------------------------
-    def save_workflow(self, workflow_id: str, data: dict[str, Any], created_at: str) -> None:
-        """Store (or replace) a workflow's description (its stages' job ids, names, template)."""
+    # -- workflows and sweeps ---------------------------------------------------------------------
+    def save_workflow(self, group: GroupRecord) -> None:
+        """Store (or replace) a group: its member job ids in order, their labels, its kind."""
+        data = group.to_data()
         with self._session() as s:
-            s.merge(_WorkflowRow(id=workflow_id, data=data, created_at=created_at))
+            s.merge(_WorkflowRow(id=data.pop("id"), created_at=data.pop("created_at"), data=data))
 
     def workflow_ids(self) -> list[str]:
         """Every workflow and sweep id in the store."""
         with self._session() as s:
             return list(s.scalars(select(_WorkflowRow.id)))
 
-    def get_workflow(self, workflow_id: str) -> dict[str, Any]:
-        """A workflow's stored description by its EXACT id (see :meth:`find_workflow` for prefixes)."""
+    @staticmethod
+    def _group(row: _WorkflowRow) -> GroupRecord:
+        return GroupRecord.from_data({**row.data, "id": row.id, "created_at": row.created_at})
+
+    def get_workflow(self, workflow_id: str) -> GroupRecord:
+        """A workflow or sweep by its EXACT id (see :meth:`find_workflow` for prefixes)."""
         check_id_argument(workflow_id, "workflow id")
         with self._session() as s:
             row = s.get(_WorkflowRow, workflow_id)
@@ -380,9 +317,17 @@ class JobStore:
                 raise _id_not_found(
                     workflow_id, self.workflow_ids(), "workflow", "`namdrunner workflow list` shows them"
                 )
-            return {"id": row.id, "created_at": row.created_at, **row.data}
+            return self._group(row)
 
-    def find_workflow(self, given: str, *, argument: str = "WORKFLOW_ID") -> tuple[dict[str, Any], IdMatch]:
+    def get_workflows(self, workflow_ids: Iterable[str]) -> dict[str, GroupRecord]:
+        """The groups of these ids that exist, by id (one query)."""
+        ids = sorted(set(workflow_ids))
+        if not ids:
+            return {}
+        with self._session() as s:
+            return {r.id: self._group(r) for r in s.scalars(select(_WorkflowRow).where(_WorkflowRow.id.in_(ids)))}
+
+    def find_workflow(self, given: str, *, argument: str = "WORKFLOW_ID") -> tuple[GroupRecord, IdMatch]:
         """A workflow by exact id or unique prefix, for commands that only READ."""
         known = self._candidates(_WorkflowRow.id, given, argument)
         match = match_prefix(given, known, what="workflow", argument=argument)
@@ -390,17 +335,17 @@ class JobStore:
 
     def select_workflow_for_change(
         self, given: str, *, confirm: Callable[[str], bool] | None, argument: str = "WORKFLOW_ID"
-    ) -> dict[str, Any]:
+    ) -> GroupRecord:
         """A workflow that a changing command may act on (exact id, or a confirmed long prefix)."""
         known = self._candidates(_WorkflowRow.id, given, argument)
         workflow_id = select_for_change(given, known, confirm=confirm, what="workflow", argument=argument)
         return self.get_workflow(workflow_id)
 
-    def list_workflows(self) -> list[dict[str, Any]]:
-        """Every workflow, newest first."""
+    def list_workflows(self) -> list[GroupRecord]:
+        """Every workflow and sweep, newest first."""
         with self._session() as s:
             rows = s.scalars(select(_WorkflowRow).order_by(_WorkflowRow.created_at.desc()))
-            return [{"id": r.id, "created_at": r.created_at, **r.data} for r in rows]
+            return [self._group(r) for r in rows]
 
     def delete_workflow(self, workflow_id: str) -> None:
         """Remove a workflow's row (its jobs are deleted separately)."""
@@ -412,8 +357,6 @@ class JobStore:
     # -- templates ------------------------------------------------------------------------------
     def save_template(self, template: Template) -> None:
         """Store (or replace) a user template."""
-        from namdrunner_core.serde import converter
-
         data = converter.unstructure(attrs.evolve(template, builtin=False))
         with self._session() as s:
             s.merge(_TemplateRow(id=template.id, data=data, updated_at=to_rfc3339(dt.datetime.now(dt.UTC)) or ""))
@@ -421,7 +364,6 @@ class JobStore:
     def get_template(self, template_id: str) -> Template:
         """A user template by id."""
         from namdrunner_core.namd.config import Template
-        from namdrunner_core.serde import converter
 
         with self._session() as s:
             row = s.get(_TemplateRow, template_id)
@@ -432,7 +374,6 @@ class JobStore:
     def list_templates(self) -> list[Template]:
         """Every user template."""
         from namdrunner_core.namd.config import Template
-        from namdrunner_core.serde import converter
 
         with self._session() as s:
             return [converter.structure(r.data, Template) for r in s.scalars(select(_TemplateRow).order_by("id"))]

@@ -34,6 +34,10 @@ LIST_COLUMNS = (
 _JSON_COLUMNS = {"progress", "resources"}
 
 
+class StoreNeedsUpgrade(NamdRunnerError):
+    """The store file was written by an older namdrunner: open it once with :class:`JobStore` to migrate."""
+
+
 def default_db_path() -> Path:
     """``$NAMDRUNNER_DB``, or ``namdrunner.db`` in the platform's user data dir."""
     env = os.environ.get("NAMDRUNNER_DB")
@@ -51,13 +55,9 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version is not None and int(version[0]) < READ_SCHEMA_VERSION:
         # written by an older namdrunner: its columns are not all there yet. The store owns the
-        # migrations; let it bring the file up to date once (SQLAlchemy is loaded only for this).
+        # migrations (see :mod:`namdrunner_core.listing`, which runs them once and reads again).
         conn.close()
-        from namdrunner_core.store import JobStore
-
-        JobStore(path)
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        raise StoreNeedsUpgrade(f"{path} has schema {version[0]}; the store migrates it to {READ_SCHEMA_VERSION}")
     if version is None or int(version[0]) != READ_SCHEMA_VERSION:
         conn.close()
         raise NamdRunnerError(

@@ -1,4 +1,4 @@
-"""``namdrunner job create|submit|list|show|logs|outputs|download|cancel|delete``."""
+"""``namdrunner job create|submit|list|show|logs|outputs|download|restart|cancel|delete``."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from namdrunner_cli.options import pop_resources, resource_options
 
 if TYPE_CHECKING:
     from namdrunner_core.jobs.job import Job
-    from namdrunner_core.jobs.record import JobRecord
 
 
 @click.group()
 def job() -> None:
-    """Create, submit, follow and fetch NAMD jobs."""
+    """Create, submit, follow and fetch NAMD jobs.
+
+    A JOB_ID may be any unique prefix of the id for commands that only read (show, logs, outputs,
+    download); commands that change a job (submit, restart, cancel, delete) take the exact id, or a
+    prefix of at least 6 characters that you confirm at a terminal.
+    """
 
 
 def _load(app: AppContext, job_id: str) -> Job:
@@ -35,34 +39,6 @@ def _load_for_change(app: AppContext, job_id: str) -> Job:
 
     record = app.store.select_job_for_change(job_id, confirm=app.confirm_full_id("job"))
     return Job(app.session(record.profile), app.store, record)
-
-
-def _with_purge(job: dict[str, Any], profile: str) -> dict[str, Any]:
-    """A job's dict with its profile's scratch purge period (how long results on scratch only last)."""
-    from namdrunner_core.cluster import load_profile
-    from namdrunner_core.errors import NamdRunnerError
-
-    try:
-        return {**job, "scratch_purge_days": load_profile(profile).scratch_purge_days}
-    except NamdRunnerError:
-        return job
-
-
-def _print_job(app: AppContext, j: Job) -> None:
-    _print_record(app, j.record)
-
-
-def _print_record(app: AppContext, record: JobRecord) -> None:
-    from namdrunner_core.jobs.record import job_to_dict
-
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json(job_to_dict(record))
-    else:
-        from namdrunner_cli.render import job_detail
-
-        job_detail(_with_purge(job_to_dict(record), record.profile))
 
 
 @job.command("create")
@@ -91,59 +67,47 @@ def create(
     no_preflight: bool,
     **resource_kw: Any,
 ) -> None:
-    """Validate, upload and store a job (optionally submit it)."""
-    import getpass
+    """Validate, upload and store a job (optionally submit it). Everything is checked before the
+    cluster is asked for a password: bad input costs no Duo push.
 
-    from namdrunner_core.cluster import load_profile
-    from namdrunner_core.jobs.job import Job, PreparedJob, prepare_job
-    from namdrunner_core.namd.config import parse_assignments
+    \b
+    Examples:
+      namdrunner job create --name "hextube min" --template vacuum_optimization_v1 \\
+          --file hextube.psf --file hextube.pdb --file par_all36_na.prm \\
+          --cores 24 --memory 16GB --walltime 04:00:00 --submit
+      namdrunner job create ... --dry-run     # print config.namd and job.sbatch, touch nothing
+    """
+    from namdrunner_cli.render import print_dry_run, print_job, transfer_progress
+    from namdrunner_core.jobs.job import Job
+    from namdrunner_core.jobs.prepare import plan_job
+    from namdrunner_core.profile import load_profile
 
-    values = parse_assignments(list(assignments))
-    resources = pop_resources(resource_kw)
-    # Validate everything before connecting: bad input never costs a password or a Duo push.
-    profile = load_profile(app.profile)
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
-
-    def prepare(user: str) -> PreparedJob:
-        return prepare_job(
-            profile,
-            user,
-            store,
-            name=name,
-            template=template_id,
-            values=values,
-            files=list(files),
-            resources=resources,
-            run_preflight=not no_preflight,
-        )
-
-    prepared = prepare(profile.user or getpass.getuser())
-    for note in prepared.record.preflight_notes:
-        click.echo(f"warning: not checked: {note}", err=True)
+    planned = plan_job(load_profile(app.profile), store, name=name, template=template_id,
+                       assignments=list(assignments), files=list(files), resources=pop_resources(resource_kw),
+                       run_preflight=not no_preflight)  # fmt: skip
+    app.warn_not_checked(planned.plan.record.preflight_notes)
     if dry_run:
-        from namdrunner_cli.render import print_dry_run
-
-        print_dry_run(app.json, prepared)
-        return
-    from namdrunner_cli.render import transfer_progress
-
+        return print_dry_run(app.json, planned.plan)
     session = app.session()
-    if session.user != prepared.record.remote_user:  # the ssh config named another user: its paths differ
-        prepared = prepare(session.user)
     with transfer_progress("upload", enabled=not app.json) as progress:
-        j = Job.create_prepared(session, app.store, prepared, progress=progress)
-    if submit_now:
-        j.submit()
-    _print_job(app, j)
+        j = Job.create_prepared(session, app.store, planned.for_session(session), progress=progress)
+    print_job(app.json, j.submit().record if submit_now else j.record)
 
 
 @job.command("submit")
 @click.argument("job_id")
 @click.pass_obj
 def submit(app: AppContext, job_id: str) -> None:
-    """Submit a created (or failed/cancelled) job."""
-    j = _load_for_change(app, job_id).submit()
-    _print_job(app, j)
+    """Submit a created (or failed/cancelled) job.
+
+    \b
+    Examples:
+      namdrunner job submit hextube_min_20261201_101500_123456
+    """
+    from namdrunner_cli.render import print_job
+
+    print_job(app.json, _load_for_change(app, job_id).submit().record)
 
 
 @job.command("list")
@@ -157,49 +121,42 @@ def submit(app: AppContext, job_id: str) -> None:
 @click.option("--limit", type=int, default=50, show_default=True, help="Newest N jobs; 0 shows all.")
 @click.pass_obj
 def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
-    """Jobs in the local store (run `namdrunner sync` to refresh), newest first."""
-    from namdrunner_core.store_read import count_jobs, default_db_path, list_job_rows
+    """Jobs in the local store (run `namdrunner sync` to refresh), newest first. Piped, the list is
+    tab-separated with a header line.
+
+    \b
+    Examples:
+      namdrunner job list --status running
+      namdrunner job list --limit 0 | grep "toy npt"
+      namdrunner job list --json
+    """
+    from namdrunner_cli.render import print_job_list
+    from namdrunner_core.listing import job_count, job_rows
+    from namdrunner_core.slurm.states import JobStatus
 
     # The fast read path: no SQLAlchemy import, so a 10,000-job store lists in well under 300 ms.
-    wanted = status.capitalize() if status else None
-    db = default_db_path()
-    rows = list_job_rows(db, status=wanted, limit=limit or None)
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json(
-            [
-                {
-                    "id": r["job_id"],
-                    "name": r["job_name"],
-                    "status": r["status"],
-                    "profile": r["profile"],
-                    "slurm_job_id": r["slurm_job_id"],
-                    "slurm_state": r["slurm_state"],
-                    "created_at": r["created_at"],
-                    "progress": r["progress"],
-                    "workflow_id": r["workflow_id"],
-                    "copy_back": r["copy_back"],
-                }
-                for r in rows
-            ]
-        )
-        return
-    from namdrunner_cli.render import jobs_table, plural
-
-    total = count_jobs(db, status=wanted) if limit and len(rows) == limit else len(rows)
-    title = plural(total, "job") if total == len(rows) else f"newest {len(rows)} of {total} jobs (--limit 0 shows all)"
-    jobs_table(rows, title=title)
+    wanted = JobStatus(status.capitalize()) if status else None
+    rows = job_rows(status=wanted, limit=limit or None)
+    total = job_count(status=wanted) if limit and len(rows) == limit else len(rows)
+    print_job_list(app.json, rows, total)
 
 
 @job.command("show")
 @click.argument("job_id")
 @click.pass_obj
 def show(app: AppContext, job_id: str) -> None:
-    """Everything about one job (from the local store)."""
+    """Everything about one job (from the local store; `namdrunner sync` refreshes it).
+
+    \b
+    Examples:
+      namdrunner job show hextube_min      # a unique prefix is enough
+      namdrunner job show hextube_min --json
+    """
+    from namdrunner_cli.render import print_job
+
     record, match = app.store.find_job(job_id)
     app.note(match.note)
-    _print_record(app, record)
+    print_job(app.json, record)
 
 
 @job.command("logs")
@@ -209,70 +166,60 @@ def show(app: AppContext, job_id: str) -> None:
 @click.option("--tail", type=int, help="Only the last N lines.")
 @click.pass_obj
 def logs(app: AppContext, job_id: str, kind: str, tail: int | None) -> None:
-    """Show a job's Slurm output or NAMD log."""
-    text = _load(app, job_id).logs("namd" if kind == "namd" else "slurm", tail=tail)
-    if app.json:
-        from namdrunner_cli.render import print_json
+    """Show a job's Slurm output or NAMD log.
 
-        print_json({"id": job_id, "kind": kind, "text": text})
-    else:
-        click.echo(text, nl=False)
+    \b
+    Examples:
+      namdrunner job logs hextube_min --tail 40
+      namdrunner job logs hextube_min --namd
+    """
+    from namdrunner_cli.render import print_logs
+
+    j = _load(app, job_id)
+    print_logs(app.json, j.id, kind, j.logs("namd" if kind == "namd" else "slurm", tail=tail))
 
 
 @job.command("outputs")
 @click.argument("job_id")
 @click.pass_obj
 def outputs(app: AppContext, job_id: str) -> None:
-    """Files on project and scratch storage."""
-    import attrs
+    """Files on project and scratch storage.
+
+    \b
+    Examples:
+      namdrunner job outputs hextube_min
+    """
+    from namdrunner_cli.render import print_outputs
 
     j = _load(app, job_id)
-    out = j.outputs()
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json(
-            {"project": [attrs.asdict(o) for o in out.project], "scratch": [attrs.asdict(o) for o in out.scratch]}
-        )
-        return
-    from namdrunner_cli.render import Column, humanize_bytes, plural, print_table
-
-    if not j.record.slurm_job_id and not out.scratch:
-        click.echo(f"no outputs yet: job {j.id} has not been submitted (`namdrunner job submit {j.id}`)")
-        return
-    cols = [Column("File", key=True, wrap=True), Column("Size", priority=2), Column("Modified", priority=1)]
-    for title, files in (("project", out.project), ("scratch", out.scratch)):
-        rows = [[f.name, humanize_bytes(f.size), f.modified_at or "-"] for f in files]
-        print_table(cols, rows, title=f"{title} ({plural(len(files), 'file')})", empty=f"{title}: no files")
+    print_outputs(app.json, j.record, j.outputs())
 
 
 @job.command("download")
 @click.argument("job_id")
-@click.option("--to", "dest", type=click.Path(file_okay=False, path_type=Path), help="Directory (default ./<id>).")
+@click.option(
+    "--to", "dest", type=click.Path(file_okay=False, path_type=Path), help="Directory: files go to DIR/<id>/."
+)
+@click.option("--flat", is_flag=True, help="Put the files straight into --to DIR (no <id> subdirectory).")
 @click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (repeatable), e.g. 'outputs/*'.")
 @click.pass_obj
-def download(app: AppContext, job_id: str, dest: Path | None, include: tuple[str, ...]) -> None:
-    """Fetch a job's files, verified; unchanged files are skipped."""
-    from namdrunner_cli.render import transfer_progress
+def download(app: AppContext, job_id: str, dest: Path | None, flat: bool, include: tuple[str, ...]) -> None:
+    """Fetch a job's files, verified; unchanged files are skipped.
+
+    \b
+    Examples:
+      namdrunner job download hextube_min                 # into ./<id>/
+      namdrunner job download hextube_min --to results/   # into results/<id>/
+      namdrunner job download hextube_min --include 'outputs/*.dcd'
+    """
+    from namdrunner_cli.render import print_download, transfer_progress
+    from namdrunner_core.jobs.job import download_dir
 
     j = _load(app, job_id)
-    target = dest or Path(j.id)
+    target = download_dir(j.id, dest, flat=flat)
     with transfer_progress("download", enabled=not app.json) as progress:
         report = j.download(target, include=list(include) or None, progress=progress)
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json(
-            {
-                "id": j.id,
-                "to": str(target),
-                "files": list(report.files_sent),
-                "unchanged": list(report.files_unchanged),
-                "bytes": report.payload_bytes,
-            }
-        )
-    else:
-        click.echo(f"{len(report.files_sent)} files fetched, {len(report.files_unchanged)} unchanged -> {target}")
+    print_download(app.json, j.id, target, report)
 
 
 @job.command("restart")
@@ -283,21 +230,33 @@ def download(app: AppContext, job_id: str, dest: Path | None, include: tuple[str
 @click.pass_obj
 def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool, **resource_kw: Any) -> None:
     """Continue a finished, failed (such as TIMEOUT) or cancelled job from its newest checkpoint,
-    on the same resources or others (another partition, QOS, GPUs)."""
+    on the same resources or others (another partition, QOS, GPUs).
+
+    \b
+    Examples:
+      namdrunner job restart long_npt_20261201_101500_123456 --submit
+      namdrunner job restart long_npt_20261201_101500_123456 --steps 480000 --partition aa100 --gpus 1
+    """
+    from namdrunner_cli.render import print_job
+
     parent = _load_for_change(app, job_id)
     child = parent.restart(steps=steps, resources=pop_resources(resource_kw, parent.record.resources))
-    if submit_now:
-        child.submit()
-    _print_job(app, child)
+    print_job(app.json, child.submit().record if submit_now else child.record)
 
 
 @job.command("cancel")
 @click.argument("job_id")
 @click.pass_obj
 def cancel(app: AppContext, job_id: str) -> None:
-    """Cancel a pending or running job."""
-    j = _load_for_change(app, job_id).cancel()
-    _print_job(app, j)
+    """Cancel a pending or running job.
+
+    \b
+    Examples:
+      namdrunner job cancel hextube_min_20261201_101500_123456
+    """
+    from namdrunner_cli.render import print_job
+
+    print_job(app.json, _load_for_change(app, job_id).cancel().record)
 
 
 @job.command("delete")
@@ -306,32 +265,17 @@ def cancel(app: AppContext, job_id: str) -> None:
 @click.option("--force", is_flag=True, help="Delete even if the results are on scratch only (copy-back not verified).")
 @click.pass_obj
 def delete(app: AppContext, job_id: str, yes: bool, force: bool) -> None:
-    """Cancel if active, delete the job's remote directories and its local record."""
-    from namdrunner_core.errors import ValidationError
+    """Cancel if active, delete the job's remote directories and its local record (through the
+    delete safety check). Asks first, naming both directories; --yes in scripts.
 
-    asked: list[str] = []
-
-    def ask(full_id: str) -> bool:  # one prompt naming the job and every directory that goes
-        r = app.store.get_job(full_id)
-        asked.append(full_id)
-        return click.confirm(
-            f"Delete job {r.job_id} ({r.job_name}): its local record, {r.project_dir} and {r.scratch_dir}?", err=True
-        )
-
-    interactive = app.person_answers(yes=yes)
-    record = app.store.select_job_for_change(job_id, confirm=ask if interactive else None)
-    if not yes and not asked:
-        if not interactive:
-            raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
-        if not ask(record.job_id):
-            click.echo("nothing deleted", err=True)
-            raise click.exceptions.Exit(1)
+    \b
+    Examples:
+      namdrunner job delete hextube_min_20261201_101500_123456
+      namdrunner job delete hextube_min_20261201_101500_123456 --yes --json
+    """
+    from namdrunner_cli.render import print_deleted
     from namdrunner_core.jobs.job import Job
 
+    record = app.select_job_to_delete(job_id, yes=yes)
     Job(app.session(record.profile), app.store, record).delete(force=force)
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json({"id": record.job_id, "deleted": True})
-    else:
-        click.echo(f"deleted {record.job_id}")
+    print_deleted(app.json, [record.job_id])

@@ -11,91 +11,29 @@ from namdrunner_cli.main import AppContext
 from namdrunner_cli.options import pop_resources, resource_options
 
 if TYPE_CHECKING:
-    from namdrunner_core.jobs.job import PreparedJob
+    from namdrunner_core.models import GroupRecord
     from namdrunner_core.workflow import Workflow
 
 
-def _group_dict(wf: Workflow) -> dict[str, Any]:
-    from namdrunner_core.jobs.record import job_to_dict
+def _group(app: AppContext, group: GroupRecord) -> Workflow:
+    """The group as a Workflow (or Sweep), bound to a session on its own profile."""
+    from namdrunner_core.workflow import Workflow
 
-    jobs = wf.jobs()
-    return {
-        "id": wf.id,
-        "name": wf.name,
-        "kind": wf.data.get("kind", "workflow"),
-        "status": wf.status.value,
-        "template_id": wf.data.get("template_id"),
-        "stages": [
-            {"stage": n, **job_to_dict(j.record)} for n, j in zip(wf.data.get("stage_names", []), jobs, strict=False)
-        ],
-    }
+    return Workflow.load(app.session(group.profile), app.store, group.id)
 
 
-def _print_group(app: AppContext, wf: Workflow) -> None:
-    data = _group_dict(wf)
-    if app.json:
-        from namdrunner_cli.render import print_json
-
-        print_json(data)
-        return
-    from rich.table import Table
-
-    from namdrunner_cli.render import _progress_cell, console, status_markup
-
-    t = Table(
-        "#",
-        "Stage",
-        "Job",
-        "Status",
-        "Slurm",
-        "Progress",
-        "Note",
-        header_style="bold",
-        title=f"{data['kind']} {wf.id} ({wf.name}): {data['status']}",
-    )
-    for i, st in enumerate(data["stages"]):
-        t.add_row(
-            str(i),
-            st["stage"],
-            st["id"],
-            status_markup(st["status"]),
-            st["slurm_job_id"] or "-",
-            _progress_cell(st["progress"]),
-            st["error"] or "",
-        )
-    console().print(t)
-
-
-def _print_plan(
-    app: AppContext, workflow_id: str, prepared: list[PreparedJob], *, extra: dict[str, str] | None = None
-) -> None:
-    if app.json:
-        from namdrunner_cli.render import print_json
-        from namdrunner_core.jobs.record import job_to_dict
-
-        print_json(
-            {
-                "id": workflow_id,
-                "stages": [
-                    {"job": job_to_dict(p.record), "config": p.config_text, "sbatch": p.sbatch_text} for p in prepared
-                ],
-            }
-            | {k.split(" ")[0]: v for k, v in (extra or {}).items()}
-        )
-        return
-    from namdrunner_cli.render import echo_prepared
-
-    for p in prepared:
-        click.echo(f"# ==== {p.record.job_name} ({p.record.job_id}) ====")
-        echo_prepared(p)
-    for title, text in (extra or {}).items():
-        click.echo(f"# ==== {title} ====")
-        click.echo(text, nl=False)
+def _for_change(app: AppContext, workflow_id: str) -> Workflow:
+    """A group a changing command may act on: the exact id, or a long prefix a person confirms."""
+    return _group(app, app.store.select_workflow_for_change(workflow_id, confirm=app.confirm_full_id("workflow")))
 
 
 @click.group()
 def workflow() -> None:
-    """Multi-stage runs chained on the cluster (and sweeps, which are listed here too)."""
+    """Multi-stage runs chained on the cluster (and sweeps, which are listed here too).
+
+    A WORKFLOW_ID may be any unique prefix for `show`; `submit`, `cancel` and `delete` take the exact
+    id, or a prefix of at least 6 characters that you confirm at a terminal.
+    """
 
 
 @workflow.command("create")
@@ -156,119 +94,111 @@ def create(
     submit_now: bool,
     **resource_kw: Any,
 ) -> None:
-    """Create a workflow from a template (validated before anything is uploaded)."""
-    import getpass
-    import tempfile
+    """Create a workflow from a template (validated before anything is uploaded): the DNA-origami
+    equilibration runs minimisation, NPT with the elastic network at k = 0.5, 0.1, 0.01, then production.
 
-    from namdrunner_core.cluster import load_profile
-    from namdrunner_core.errors import ValidationError
-    from namdrunner_core.namd.config import parse_assignments
-    from namdrunner_core.workflow import Workflow, origami_stages, plan_workflow
+    \b
+    Examples:
+      namdrunner workflow create --name hextube --structure hextube.psf --coordinates hextube.pdb \\
+          --parameters par_all36_na.prm --enm hextube_enm.exb --cores 64 --walltime 24:00:00 --submit
+      namdrunner workflow create ... --steps production=4800000 --set production.temperature=310 --dry-run
+    """
+    from namdrunner_cli.render import print_group, print_plan
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import Workflow, origami_plan, parse_stage_assignments, parse_stage_steps
 
-    steps = {k: int(v) for k, v in parse_assignments(list(stage_steps), option="--steps").items()}
-    overrides: dict[str, dict[str, str]] = {}
-    for key, value in parse_assignments(list(assignments)).items():
-        stage, sep, var = key.partition(".")
-        if not sep:
-            raise ValidationError("--set", f"{key!r} is not STAGE.KEY (e.g. --set production.temperature=310)")
-        overrides.setdefault(stage, {})[var] = value
-    workdir = Path(tempfile.mkdtemp(prefix="namdrunner-wf-"))
-    stages, shared = origami_stages(
-        structure=structure,
-        coordinates=coordinates,
-        parameters=list(parameters),
-        enm=enm,
-        extra_bonds=extra_bonds,
-        cell=cell,
-        steps=steps,
-        overrides=overrides,
-        resources=pop_resources(resource_kw),
-        workdir=workdir,
-    )
-    profile = load_profile(app.profile)
-    # Validate every stage before connecting.
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
-    workflow_id, prepared = plan_workflow(
-        profile, profile.user or getpass.getuser(), store, name=name, stages=stages, shared_files=shared
-    )
-    if dry_run:
-        _print_plan(app, workflow_id, prepared)
-        return
-    wf = Workflow.create(
-        app.session(), app.store, name=name, stages=stages, shared_files=shared, template_id=template_id
-    )
-    if submit_now:
-        wf.submit()
-    _print_group(app, wf)
+    inputs = {"structure": structure, "coordinates": coordinates, "parameters": list(parameters), "enm": enm,
+              "extra_bonds": extra_bonds, "cell": cell, "steps": parse_stage_steps(stage_steps),
+              "overrides": parse_stage_assignments(assignments), "resources": pop_resources(resource_kw)}  # fmt: skip
+    with origami_plan(load_profile(app.profile), store, name=name, **inputs) as planned:  # validated here
+        if dry_run:
+            return print_plan(app.json, planned.plan.id, planned.plan.prepared, {})
+        session = app.session()
+        wf = Workflow.create_planned(session, app.store, planned.for_session(session))
+    print_group(app.json, wf.submit() if submit_now else wf)
 
 
 @workflow.command("submit")
 @click.argument("workflow_id")
 @click.pass_obj
 def submit(app: AppContext, workflow_id: str) -> None:
-    """Submit every stage (workflows: chained with afterok; sweeps: one job array)."""
-    from namdrunner_core.workflow import load_group
+    """Submit every stage (workflows: chained with afterok; sweeps: one job array).
 
-    data = app.store.select_workflow_for_change(workflow_id, confirm=app.confirm_full_id("workflow"))
-    _print_group(app, load_group(app.session(data.get("profile")), app.store, data["id"]).submit())
+    \b
+    Examples:
+      namdrunner workflow submit wf_hextube_20261201_101500_123456
+    """
+    from namdrunner_cli.render import print_group
+
+    print_group(app.json, _for_change(app, workflow_id).submit())
 
 
 @workflow.command("show")
 @click.argument("workflow_id")
 @click.pass_obj
 def show(app: AppContext, workflow_id: str) -> None:
-    """A workflow's stages and aggregate status (run `namdrunner sync` to refresh)."""
-    from namdrunner_core.workflow import load_group
+    """Every stage of a workflow or sweep, with its status (run `namdrunner sync` to refresh).
 
-    data, match = app.store.find_workflow(workflow_id)
+    \b
+    Examples:
+      namdrunner workflow show wf_hextube
+    """
+    from namdrunner_cli.render import print_group
+
+    group, match = app.store.find_workflow(workflow_id)
     app.note(match.note)
-    _print_group(app, load_group(app.session(data.get("profile")), app.store, data["id"]))
+    print_group(app.json, _group(app, group))
 
 
 @workflow.command("list")
 @click.pass_obj
 def list_groups(app: AppContext) -> None:
-    """Workflows and sweeps with their aggregate status."""
-    from namdrunner_core.workflow import aggregate_status
+    """Workflows and sweeps with their aggregate status.
 
-    rows = []
-    for data in app.store.list_workflows():
-        records = app.store.list_jobs(workflow_id=data["id"])
-        rows.append(
-            {
-                "id": data["id"],
-                "name": data.get("name"),
-                "kind": data.get("kind", "workflow"),
-                "status": aggregate_status([r.status for r in records]).value,
-                "jobs": len(records),
-                "created_at": data["created_at"],
-            }
-        )
-    if app.json:
-        from namdrunner_cli.render import print_json
+    \b
+    Examples:
+      namdrunner workflow list
+    """
+    from namdrunner_cli.render import print_groups
+    from namdrunner_core.workflow import list_groups as groups
 
-        print_json(rows)
-        return
-    from namdrunner_cli.render import Column, humanize_age, print_table, status_markup
-
-    cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
-            Column("Status", key=True), Column("Jobs", priority=3), Column("Created", priority=1)]  # fmt: skip
-    cells = [
-        [r["id"], str(r["name"]), r["kind"], status_markup(r["status"]), str(r["jobs"]), humanize_age(r["created_at"])]
-        for r in rows
-    ]
-    print_table(cols, cells, empty="no workflows or sweeps")
+    print_groups(app.json, groups(app.store))
 
 
 @workflow.command("cancel")
 @click.argument("workflow_id")
 @click.pass_obj
 def cancel(app: AppContext, workflow_id: str) -> None:
-    """Cancel every stage still queued or running."""
-    from namdrunner_core.workflow import load_group
+    """Cancel every stage still queued or running.
 
-    data = app.store.select_workflow_for_change(workflow_id, confirm=app.confirm_full_id("workflow"))
-    _print_group(app, load_group(app.session(data.get("profile")), app.store, data["id"]).cancel())
+    \b
+    Examples:
+      namdrunner workflow cancel wf_hextube_20261201_101500_123456
+    """
+    from namdrunner_cli.render import print_group
+
+    print_group(app.json, _for_change(app, workflow_id).cancel())
+
+
+@workflow.command("delete")
+@click.argument("workflow_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Delete even stages whose results are on scratch only.")
+@click.pass_obj
+def delete(app: AppContext, workflow_id: str, yes: bool, force: bool) -> None:
+    """Cancel what still runs, then delete every stage (remote directories and records, through the
+    delete safety check) and the group itself.
+
+    \b
+    Examples:
+      namdrunner workflow delete wf_hextube_20261201_101500_123456
+      namdrunner workflow delete sw_temps_20261201_101500_123456 --yes
+    """
+    from namdrunner_cli.render import print_deleted
+
+    group = app.select_group_to_delete(workflow_id, yes=yes)
+    print_deleted(app.json, _group(app, group).delete(force=force), group.id)
 
 
 @click.group()
@@ -307,34 +237,25 @@ def sweep_create(
     submit_now: bool,
     **resource_kw: Any,
 ) -> None:
-    """Create one job per grid point, such as --grid temperature=290,300,310 --grid seed=1,2."""
-    import getpass
+    """Create one job per grid point, such as --grid temperature=290,300,310 --grid seed=1,2.
 
-    from namdrunner_core.cluster import load_profile
-    from namdrunner_core.namd.config import parse_assignments
-    from namdrunner_core.workflow import Sweep, array_script, plan_sweep
+    \b
+    Examples:
+      namdrunner sweep create --name temps --template explicit_solvent_npt_v1 \\
+          --grid temperature=290,300,310 --file sys.psf --file sys.pdb --file par.prm \\
+          --cores 8 --walltime 02:00:00 --submit
+    """
+    from namdrunner_cli.render import print_group, print_plan
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import Sweep, plan_sweep_ahead
 
-    grid = {
-        k: [x.strip() for x in v.split(",") if x.strip()]
-        for k, v in parse_assignments(list(grid_items), option="--grid").items()
-    }
-    kwargs: dict[str, Any] = {
-        "name": name,
-        "template": template_id,
-        "grid": grid,
-        "values": parse_assignments(list(assignments)),
-        "files": list(files),
-        "resources": pop_resources(resource_kw),
-    }
-    profile = load_profile(app.profile)
-    # Validate every point before connecting.
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
-    sweep_id, prepared, _points = plan_sweep(profile, profile.user or getpass.getuser(), store, **kwargs)
+    resources, profile = pop_resources(resource_kw), load_profile(app.profile)
+    planned = plan_sweep_ahead(profile, store, name=name, template=template_id, grid_items=grid_items,
+                               assignments=assignments, files=list(files), resources=resources)  # fmt: skip
     if dry_run:
-        script = array_script(sweep_id, [p.record for p in prepared], profile)
-        _print_plan(app, sweep_id, prepared, extra={"array.sbatch (what is submitted)": script})
-        return
-    sw = Sweep.create_sweep(app.session(), app.store, **kwargs)
-    if submit_now:
-        sw.submit()
-    _print_group(app, sw)
+        extra = {"array.sbatch (what is submitted)": planned.plan.array_script}
+        return print_plan(app.json, planned.plan.id, planned.plan.prepared, extra)
+    session = app.session()
+    sw = Sweep.create_planned_sweep(session, app.store, planned.for_session(session))
+    print_group(app.json, sw.submit() if submit_now else sw)

@@ -8,10 +8,6 @@ safety check, so no half job is left behind.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import difflib
-import re
-import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,249 +22,37 @@ from namdrunner_core.errors import (
     SchedulerError,
     ValidationError,
 )
-from namdrunner_core.jobs.record import (
+from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
+from namdrunner_core.jobs.remote import advance_log, log_offset, parse_log_output, summary_from
+from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
+from namdrunner_core.jobs.safety import remove_job_dir
+from namdrunner_core.jobs.submission import find_by_token, new_token, submit_once, submitted
+from namdrunner_core.jobs.sync import sync_jobs, write_job_infos
+from namdrunner_core.models import (
     JOB_INFO_NAME,
     JobRecord,
     OutputFile,
-    ProgressSummary,
     job_info_bytes,
     utcnow,
 )
-from namdrunner_core.jobs.remote import LOG_SCRIPT, advance_log, log_offset, parse_log_output
-from namdrunner_core.jobs.safety import remove_job_dir
-from namdrunner_core.jobs.submission import find_by_token, submit_once
 from namdrunner_core.namd.config import (
     INPUT_DIR,
     Template,
-    check_config,
-    missing_references,
-    read_config,
-    render_config,
-    total_steps,
-    validate_values,
 )
-from namdrunner_core.namd.inputs import check_file_name, check_input_files
-from namdrunner_core.namd.library import builtin_templates
-from namdrunner_core.namd.log import LogState, Progress
+from namdrunner_core.namd.log import Progress
+from namdrunner_core.scripts import CAT_FIRST, COPY_INPUTS, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB
 from namdrunner_core.serde import converter
-from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
-from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME, render_sbatch
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.transport.base import ProgressCallback
 from namdrunner_core.transport.transfer import TreeTransferReport, get_tree, put_files
 
 if TYPE_CHECKING:
-    from namdrunner_core.cluster import ClusterProfile, Session
+    from namdrunner_core.cluster import Session
     from namdrunner_core.store import JobStore
 
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 SUBMITTABLE = (JobStatus.CREATED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-def make_job_id(name: str, now: dt.datetime | None = None) -> str:
-    """``<sanitised name>_<microsecond timestamp>``, as the desktop app makes them."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError("name", "a job needs a name (any printable text)")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ValidationError("name", "the name holds control characters")
-    safe = _NAME_CHARS.sub("_", name.strip()).strip("_-")[:60] or "job"
-    if not safe[0].isalnum():
-        safe = "job_" + safe
-    stamp = int((now or utcnow()).timestamp() * 1_000_000)
-    return f"{safe}_{stamp}"
-
-
-def resolve_template(store: JobStore | None, template: str | Template) -> Template:
-    """A Template object, a builtin id, or a user template id from the store."""
-    if isinstance(template, Template):
-        return template
-    builtins = builtin_templates()
-    if template in builtins:
-        return builtins[template]
-    if store is not None:
-        try:
-            return store.get_template(template)
-        except NotFoundError:
-            pass
-    user = [t.id for t in store.list_templates()] if store is not None else []
-    raise ValidationError(
-        "template",
-        f"unknown template {template!r}"
-        + (
-            f" (did you mean {close[0]}?)"
-            if (close := difflib.get_close_matches(template, [*builtins, *user], n=1))
-            else ""
-        )
-        + f"; known: {', '.join(sorted(builtins) + sorted(user))}",
-    )
-
-
-#: Extensions too generic to say what a file is: such a file fills a variable only when named with
-#: ``--set KEY=file`` (a notes.txt must never switch extraBonds on by itself).
-GENERIC_EXTENSIONS = frozenset({".txt", ".dat", ".in", ".log", ".csv"})
-
-
-def _assign_files(template: Template, values: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    """Fill file variables left empty from the uploaded files, by the template's declared extensions
-    (generic ones such as ``.txt`` excepted), in template order."""
-    out = dict(values)
-    used = {str(v) for k, v in values.items() if v}
-    for var in template.file_variables():
-        if out.get(var.key):
-            continue
-        for name in names:
-            if name in used:
-                continue
-            if any(
-                name.lower().endswith(ext.lower()) for ext in var.extensions if ext.lower() not in GENERIC_EXTENSIONS
-            ):
-                out[var.key] = name
-                used.add(name)
-                break
-    return out
-
-
-@attrs.frozen(slots=True)
-class PreparedJob:
-    """A job validated and rendered, not yet on any cluster (``--dry-run`` shows this)."""
-
-    record: JobRecord
-    template: Template
-    resources: ResolvedResources
-    config_text: str
-    sbatch_text: str
-    files: dict[str, Path]
-    remote_inputs: dict[str, str] = attrs.Factory(dict)
-
-
-_MAX_SOURCE_BYTES = 4 * 1024 * 1024
-
-
-def _source_texts(config_text: str, local_files: Mapping[str, Path]) -> dict[str, str]:
-    """The texts of the files a config ``source``s that are among the job's local inputs (by base name)."""
-    texts: dict[str, str] = {}
-    pending = [config_text]
-    while pending and len(texts) < 20:
-        for target in read_config(pending.pop()).sources:
-            name = target.rsplit("/", 1)[-1]
-            path = local_files.get(name)
-            if name in texts or path is None or path.stat().st_size > _MAX_SOURCE_BYTES:
-                continue
-            texts[name] = path.read_text(encoding="utf-8", errors="replace")
-            pending.append(texts[name])
-    return texts
-
-
-def prepare_job(
-    profile: ClusterProfile,
-    user: str,
-    store: JobStore | None,
-    *,
-    name: str,
-    template: str | Template,
-    values: Mapping[str, Any] | None = None,
-    files: Sequence[str | Path] = (),
-    resources: Resources,
-    parent_job_id: str | None = None,
-    workflow_id: str | None = None,
-    workflow_stage: int | None = None,
-    remote_inputs: Mapping[str, str] | None = None,
-    staged_inputs: Mapping[str, str] | None = None,
-    now: dt.datetime | None = None,
-    run_preflight: bool = True,
-) -> PreparedJob:
-    """Validate everything and render the config and script. No remote I/O.
-
-    Raises :class:`ValidationError` naming the field for any problem: unknown template or value out
-    of range, missing or malformed input file, resources over a limit, or a config NAMD would refuse.
-
-    ``remote_inputs`` (file name -> path on the cluster) are copied into ``input_files/`` on the
-    cluster when the job is created (a restart's checkpoint); ``staged_inputs`` are copied when the
-    job starts (a workflow stage's predecessor outputs, which do not exist yet).
-    """
-    tmpl = resolve_template(store, template)
-    paths = [Path(f).expanduser() for f in files]
-    for p in paths:
-        if not p.is_file():
-            raise ValidationError(f"file {p.name or p}", f"not found at {p}")
-    check_input_files(paths)
-    by_name = {p.name: p for p in paths}
-    remote = dict(remote_inputs or {})
-    staged = dict(staged_inputs or {})
-    for fname, src in {**remote, **staged}.items():
-        check_file_name(fname, field=f"file {fname}")
-        if not src.startswith("/") or ".." in src.split("/"):
-            raise ValidationError(f"file {fname}", f"remote source {src!r} must be an absolute path without '..'")
-        if fname in by_name:
-            raise ValidationError(f"file {fname}", "given both as a local file and as a remote input")
-    available = [*by_name, *remote, *staged]
-    filled = _assign_files(tmpl, tmpl.canonical(values or {}), list(by_name))
-    for var in tmpl.file_variables():
-        given = filled.get(var.key)
-        if given and str(given) not in available:
-            raise ValidationError(var.key, f"{given!r} is not among the files given; add it with --file")
-    config_text = render_config(tmpl, filled)
-    includes = _source_texts(config_text, by_name)
-    report = check_config(config_text, includes=includes)
-    notes = list(report.warnings) + missing_references(config_text, available, includes)
-    assigned = {str(v) for v in filled.values() if v}
-    notes += [
-        f"{n} is uploaded but no template variable uses it (name it with --set KEY={n})"
-        for n in by_name
-        if n not in assigned and n not in includes
-    ]
-    if report.problems and run_preflight:
-        raise ValidationError(
-            "config",
-            "NAMD would refuse this config: " + "; ".join(report.problems) + " (--no-preflight submits it anyway)",
-        )
-    if not run_preflight:
-        notes.insert(0, "preflight skipped (--no-preflight)" + "".join(f"; would refuse: {p}" for p in report.problems))
-    resolved = resolve_resources(resources, profile)
-    now = now or utcnow()
-    job_id = make_job_id(name, now)
-    jobs_root, scratch_root = profile.roots_for(user)
-    project_dir, scratch_dir = f"{jobs_root}/{job_id}", f"{scratch_root}/{job_id}"
-    sbatch_text = render_sbatch(
-        job_name=job_id,
-        job_id=job_id,
-        workdir=scratch_dir,
-        resources=resolved,
-        profile=profile,
-        stage_in=sorted((src, fname) for fname, src in staged.items()),
-    )
-    # stored typed (steps 2000, not "2000"), under the template's own keys
-    given = tmpl.canonical(filled)
-    typed = validate_values(tmpl, given)
-    checked_values = {k: typed[k] for k in given}
-    record = JobRecord(
-        job_id=job_id,
-        job_name=name.strip(),
-        profile=profile.name,
-        remote_user=user,
-        status=JobStatus.CREATED,
-        template_id=tmpl.id,
-        template_values=checked_values,
-        resources=attrs.evolve(
-            resources,
-            partition=resolved.partition.name,
-            qos=resolved.qos.name,
-            walltime=resolved.walltime,
-            gpu_type=resolved.gpu_type,
-        ),
-        project_dir=project_dir,
-        scratch_dir=scratch_dir,
-        created_at=now,
-        updated_at=now,
-        input_files=sorted(available),
-        total_steps=total_steps(config_text),
-        parent_job_id=parent_job_id,
-        workflow_id=workflow_id,
-        workflow_stage=workflow_stage,
-        preflight_notes=notes,
-    )
-    uploads = {f"{INPUT_DIR}/{n}": p for n, p in by_name.items()}
-    return PreparedJob(record, tmpl, resolved, config_text, sbatch_text, uploads, remote)
 
 
 @attrs.frozen(slots=True)
@@ -398,14 +182,11 @@ class Job:
         adopted = find_by_token(s, r.submit_token, r.job_id, after_id=previous) if r.submit_token else None
         if adopted is not None and adopted != previous:
             return self._submitted(r, adopted)
-        token = f"nr-{secrets.token_hex(6)}"
+        token = new_token()
         r = attrs.evolve(r, submit_token=token, updated_at=utcnow())
         self.store.save_job(r)
         self.record = r
-        s.transport.run_script(
-            'mkdir -p -- "$(dirname -- "$2")" && rsync -a -- "$1/" "$2/"',
-            [r.project_dir, r.scratch_dir],
-        )
+        s.run_remote(STAGE_JOB, [r.project_dir, r.scratch_dir])
         extra = []
         if dependency:
             # A failed predecessor makes Slurm cancel this job instead of leaving it pending forever.
@@ -428,37 +209,14 @@ class Job:
 
     def _submitted(self, r: JobRecord, slurm_id: str) -> Job:
         """Record a submission: PENDING with its Slurm id, the last run's results cleared."""
-        s = self.session
-        now = utcnow()
-        r = attrs.evolve(
-            r,
-            status=JobStatus.PENDING,
-            slurm_job_id=slurm_id,
-            slurm_state="PENDING",
-            slurm_reason=None,
-            submitted_at=now,
-            completed_at=None,
-            updated_at=now,
-            error_info=None,
-            finalized=False,
-            log_state=None,
-            progress=None,
-            exit_code=None,
-            slurm_stdout=None,
-            slurm_stderr=None,
-        )
-        self.record = r
-        self.store.save_job(r)
-        from namdrunner_core.jobs.sync import write_job_infos
-
-        write_job_infos(s, [r])
+        self.record = submitted(r, slurm_id, utcnow())
+        self.store.save_job(self.record)
+        write_job_infos(self.session, [self.record])
         return self
 
     # -- tracking -------------------------------------------------------------------------------
     def refresh(self) -> Job:
-        """Sync this one job with Slurm (see :meth:`JobStore.sync`)."""
-        from namdrunner_core.jobs.sync import sync_jobs
-
+        """Sync this one job with Slurm (see :func:`~namdrunner_core.jobs.sync.sync_jobs`)."""
         sync_jobs(self.store, self.session, [self.record])
         self.record = self.store.get_job(self.record.job_id)
         return self
@@ -484,7 +242,7 @@ class Job:
         """Parse the NAMD log's new lines (one remote command) and return step, %, ns/day, ETA."""
         r = self.record
         args = [r.job_id, f"{r.results_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
-        chunk = parse_log_output(self.session.transport.run_script(LOG_SCRIPT, args).stdout).get(r.job_id)
+        chunk = parse_log_output(self.session.run_remote(LOG_TAIL, args).stdout).get(r.job_id)
         prog, state = advance_log(r.log_state, chunk, r.total_steps)
         self.record = attrs.evolve(
             r, log_state=converter.unstructure(state), progress=summary_from(prog, state), updated_at=utcnow()
@@ -530,8 +288,7 @@ class Job:
 
     def _cat_first(self, paths: list[str]) -> str:
         """The first of ``paths`` that exists, in one remote command."""
-        script = 'for p in "$@"; do if [ -f "$p" ]; then exec cat -- "$p"; fi; done; exit 44'
-        res = self.session.transport.run_script(script, paths, check=False)
+        res = self.session.run_remote(CAT_FIRST, paths, check=False)
         if res.exit_code != 0:
             raise NotFoundError(f"{paths[0]} is not there yet (job {self.record.status.value})")
         return res.stdout
@@ -546,12 +303,7 @@ class Job:
     def outputs(self) -> JobOutputs:
         """Files on project and scratch storage (one command)."""
         r = self.record
-        out = self.session.transport.run_script(
-            'for d in "$@"; do echo "@@DIR $d"; if [ -d "$d" ]; then (cd -- "$d" && find . -path ./input_files '
-            "-prune -o -type f ! -name '.nr*' ! -name '.namdrunner*' -printf '%P\\t%s\\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\\n')"
-            "; fi; done",
-            [r.project_dir, r.scratch_dir],
-        ).stdout
+        out = self.session.run_remote(LIST_OUTPUTS, [r.project_dir, r.scratch_dir]).stdout
         lists: dict[str, list[OutputFile]] = {r.project_dir: [], r.scratch_dir: []}
         current: str | None = None
         for line in out.splitlines():
@@ -595,19 +347,30 @@ class Job:
         return self
 
     def restart(self, *, steps: int | None = None, resources: Resources | None = None, name: str | None = None) -> Job:
-        """A new job continuing this one from its newest checkpoint.
+        """A new job continuing this one from its newest checkpoint (copied on the cluster).
 
-        See :func:`namdrunner_core.workflow.restart_job`.
+        ``firsttimestep`` comes from the checkpoint; the steps default to what this job had left
+        (rounded up to a multiple of stepspercycle); resources may differ (another partition, QOS or
+        GPUs: see :meth:`Resources.overridden`). This job is kept as the new one's parent. See
+        :func:`~namdrunner_core.jobs.restart.plan_restart`.
         """
-        from namdrunner_core.workflow import restart_job
+        check_restartable(self.record)
+        checkpoint = find_checkpoint(self.session, self.record)
+        prepared = plan_restart(
+            self.session.profile,
+            self.session.user,
+            self.store,
+            self.record,
+            checkpoint,
+            steps=steps,
+            resources=resources,
+            name=name,
+        )
+        return Job.create_prepared(self.session, self.store, prepared)
 
-        return restart_job(self, steps=steps, resources=resources, name=name)
-
-    def delete(self, *, force: bool = False) -> None:
-        """Cancel if active, remove the project and scratch dirs (through the safety check), drop the row.
-
-        A job whose copy-back is not verified keeps its only results on scratch: refused unless ``force``.
-        """
+    def check_deletable(self, *, force: bool = False) -> None:
+        """Refuse (:class:`ValidationError` naming ``copy_back``) a job whose only results are on
+        scratch - its copy-back failed, or it ended and was not settled yet - unless ``force``."""
         r = self.record
         # results on scratch only: a copy-back that failed, or a job that ran and has not been settled
         # (copied back) yet; a stage that never ran, or a job cancelled while pending, has none there
@@ -619,27 +382,20 @@ class Job:
                 f"{': ' + r.copy_back_error if r.copy_back_error else ''}); run `namdrunner sync` to retry it, "
                 "download them, or delete with --force",
             )
-        if r.slurm_job_id and r.status.is_active:
+
+    def delete(self, *, force: bool = False, cancel: bool = True) -> None:
+        """Cancel if active, remove the project and scratch dirs (through the safety check), drop the row.
+
+        A job whose copy-back is not verified keeps its only results on scratch: refused unless ``force``
+        (see :meth:`check_deletable`). ``cancel=False``: the caller cancelled it already.
+        """
+        self.check_deletable(force=force)
+        r = self.record
+        if cancel and r.slurm_job_id and r.status.is_active:
             self.session.slurm(["scancel", r.slurm_job_id], check=False)
         remove_job_dir(self.session, "project", r.job_id)
         remove_job_dir(self.session, "scratch", r.job_id)
         self.store.delete_job(r.job_id)
-
-
-_COPY_INPUTS_SCRIPT = r"""
-dest=$1; shift
-roots=()
-while [ "$1" != "--" ]; do roots+=("$1"); shift; done
-shift
-while [ $# -ge 2 ]; do
-  src=$1; name=$2; shift 2
-  real=$(realpath -e -- "$src") || { echo "missing: $src" >&2; exit 51; }
-  ok=0
-  for r in "${roots[@]}"; do rr=$(realpath -e -- "$r" 2>/dev/null) && case "$real" in "$rr"/*) ok=1 ;; esac; done
-  [ "$ok" = 1 ] || { echo "outside the job roots: $src" >&2; exit 52; }
-  cp -- "$real" "$dest/$name" || exit 53
-done
-"""
 
 
 def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) -> None:
@@ -647,21 +403,14 @@ def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) 
     args = [dest, session.jobs_root, session.scratch_root, "--"]
     for name, src in sorted(inputs.items()):
         args += [src, name]
-    result = session.transport.run_script(_COPY_INPUTS_SCRIPT, args, check=False)
+    result = session.run_remote(COPY_INPUTS, args, check=False)
     if result.exit_code != 0:
         raise ValidationError("files", f"cannot copy inputs on the cluster: {result.stderr.strip()}")
 
 
-def summary_from(prog: Progress, state: LogState) -> ProgressSummary:
-    """The stored summary of a :class:`Progress`."""
-    return ProgressSummary(
-        step=prog.step,
-        total_steps=prog.total_steps,
-        percent=prog.percent,
-        ns_per_day=prog.ns_per_day,
-        eta_s=prog.eta_s,
-        outcome=prog.outcome.value,
-        message=prog.message,
-        last_checkpoint_step=state.last_checkpoint_step,
-        wallclock_s=state.wallclock_s,
-    )
+def download_dir(job_id: str, to: Path | None, *, flat: bool = False) -> Path:
+    """Where ``job download`` puts a job's files: ``./<id>``, ``<to>/<id>`` (so a second job's files
+    never mix in), or ``<to>`` itself with ``flat``."""
+    if to is None:
+        return Path(job_id)
+    return to if flat else to / job_id

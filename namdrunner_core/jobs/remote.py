@@ -1,8 +1,8 @@
-"""Batched remote scripts for the job lifecycle, and parsers of what they print.
+"""Parsers of what the batched lifecycle scripts print (``status.sh``, ``log_tail.sh``,
+``finalize.sh``, ``discover.sh`` in :mod:`namdrunner_core.scripts`).
 
 Each script serves MANY jobs in ONE command, so that a sync costs a constant number of round trips
-however many jobs are active. Scripts are fixed text; job values reach them only as quoted
-positional arguments. File contents come back base64-encoded between ``@@`` marker lines.
+however many jobs are active. File contents come back base64-encoded between ``@@`` marker lines.
 """
 
 from __future__ import annotations
@@ -13,145 +13,9 @@ from typing import Any
 
 import attrs
 
+from namdrunner_core.models import ProgressSummary
 from namdrunner_core.namd.log import LogState, NamdLogParser, Progress
 from namdrunner_core.serde import converter
-from namdrunner_core.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT
-
-#: NAMD log lines worth sending back for progress (ENERGY lines are sent one: the newest).
-LOG_PATTERN = (
-    r"^(ETITLE:|TIMING:|PERFORMANCE:|TCL: (Running|Minimizing) for|"
-    r"Info: (NAMD |TIMESTEP|FIRST TIMESTEP|NUMBER OF STEPS|[0-9]+ ATOMS|Benchmark time|Initial time)|"
-    r"WRITING |FINISHED WRITING RESTART COORD|WallClock:|"
-    r"\[Partition [0-9]+\]\[Node [0-9]+\] End of program|Program finished|Warning:|ERROR:)|FATAL ERROR"
-)
-
-STATUS_SCRIPT = (
-    r"""
-ids=$1
-echo "@@SQUEUE"
-squeue -h -o '"""
-    + SQUEUE_FORMAT
-    + r"""' -j "$ids" 2>&1
-echo "@@SQUEUE_RC $?"
-echo "@@SACCT"
-sacct -P -n -j "$ids" -o """
-    + ",".join(SACCT_FIELDS)
-    + r""" 2>&1
-echo "@@SACCT_RC $?"
-"""
-)
-
-_LOG_FUNCTION = (
-    r"""
-log_section() {  # job_id log_path offset
-  local id=$1 log=$2 off=$3 size chunk consumed last partial
-  if [ ! -f "$log" ]; then echo "@@LOG $id missing 0"; return; fi
-  size=$(stat -c %s -- "$log")
-  [ "$off" -le "$size" ] 2>/dev/null || off=0
-  chunk=$(mktemp)
-  tail -c +"$((off + 1))" -- "$log" | head -c "$((size - off))" > "$chunk"
-  consumed=$((size - off))
-  if [ "$consumed" -gt 0 ]; then
-    last=$(tail -c 1 -- "$chunk" | od -An -tx1 | tr -d ' \n')
-    if [ "$last" != "0a" ]; then
-      partial=$(tail -n 1 -- "$chunk" | wc -c)
-      consumed=$((consumed - partial))
-    fi
-  fi
-  echo "@@LOG $id ok $consumed $off"
-  { head -c "$consumed" -- "$chunk" | grep -a -E -e '"""
-    + LOG_PATTERN.replace("'", "'\\''")
-    + r"""';
-    head -c "$consumed" -- "$chunk" | grep -a '^ENERGY:' | tail -n 1; } | base64 -w 0
-  echo
-  rm -f -- "$chunk"
-}
-"""
-)
-
-LOG_SCRIPT = (
-    _LOG_FUNCTION
-    + r"""
-while [ $# -ge 3 ]; do log_section "$1" "$2" "$3"; shift 3; done
-"""
-)
-
-FINALIZE_SCRIPT = (
-    _LOG_FUNCTION
-    + r"""
-# Per job: id project scratch slurm_out slurm_err alt_out alt_err log_offset (alt: the desktop app's
-# names for the same logs, <job_name>_<slurm id>.out/.err)
-while [ $# -ge 8 ]; do
-  id=$1; project=$2; scratch=$3; out=$4; err=$5; alt_out=$6; alt_err=$7; off=$8; shift 8
-  echo "@@JOB $id"
-  if [ -d "$scratch" ]; then
-    # job_info.json stays out: the project copy is the current one (the desktop app's bug).
-    errf=$(mktemp)
-    rsync -a --exclude=job_info.json -- "$scratch/" "$project/" 2> "$errf"
-    rc=$?
-    echo "@@RSYNC $rc $(tail -c 300 -- "$errf" | tr '\n\t' '  ')"
-    rm -f -- "$errf"
-    if [ "$rc" = 0 ]; then
-      # Verified copy-back: a manifest of every file on scratch (name and sha256, so size too), checked
-      # against the project copy, both here on the cluster. Only a full match makes the results safe
-      # from the purge (an unreadable scratch file fails the manifest, a missing or different copy the check).
-      man=$(mktemp)
-      if (cd -- "$scratch" && find . -type f ! -name job_info.json -print0 | LC_ALL=C sort -z \
-            | xargs -0 -r sha256sum --) > "$man" \
-         && { [ ! -s "$man" ] || (cd -- "$project" && sha256sum --quiet --status -c -- "$man" 2>/dev/null); }; then
-        echo "@@VERIFY ok"
-      else
-        echo "@@VERIFY mismatch"
-      fi
-      rm -f -- "$man"
-    fi
-  else
-    echo "@@RSYNC missing"
-  fi
-  for pair in "$out/$alt_out" "$err/$alt_err" ".namdrunner_exit/.namdrunner_exit"; do
-    f=${pair%%/*}; alt=${pair#*/}
-    echo "@@FILE $f"
-    if [ -f "$project/$f" ]; then tail -c 65536 -- "$project/$f" | base64 -w 0
-    elif [ -f "$project/$alt" ]; then tail -c 65536 -- "$project/$alt" | base64 -w 0; fi
-    echo
-  done
-  echo "@@LIST"
-  (cd -- "$project" 2>/dev/null && find . -path ./input_files -prune -o -type f ! -name '.nr*' ! -name '.namdrunner*' \
-     -printf '%P\t%s\t%TY-%Tm-%TdT%TH:%TM:%.2TSZ\n')
-  echo "@@ENDLIST"
-  log_section "$id" "$project/namd_output.log" "$off"
-done
-"""
-)
-
-WRITE_FILES_SCRIPT = r"""
-# stdin: records "<path>\t<size>\n" followed by <size> bytes; every path must be below a root argument.
-roots=("$@")
-while IFS=$'\t' read -r path size; do
-  [ -n "$path" ] || continue
-  ok=0
-  for r in "${roots[@]}"; do case "$path" in "$r"/*) ok=1 ;; esac; done
-  case "$path" in *..*) ok=0 ;; esac
-  tmp="$path.nrtmp.$$"
-  if [ "$ok" = 1 ] && [ -d "$(dirname -- "$path")" ]; then
-    head -c "$size" > "$tmp" && mv -f -- "$tmp" "$path" && echo "@@WROTE $path"
-  else
-    head -c "$size" > /dev/null; echo "@@SKIPPED $path"
-  fi
-done
-"""
-
-DISCOVER_SCRIPT = r"""
-root=$1
-[ -d "$root" ] || exit 0
-for f in "$root"/*/job_info.json; do
-  [ -f "$f" ] || continue
-  [ -L "$(dirname -- "$f")" ] && continue
-  echo "@@INFO $(basename -- "$(dirname -- "$f")")"
-  head -c 1048576 -- "$f" | base64 -w 0
-  echo
-done
-"""
 
 
 @attrs.frozen(slots=True)
@@ -303,3 +167,18 @@ def parse_discover_output(text: str) -> list[tuple[str, bytes]]:
         if line.startswith("@@INFO "):
             out.append((line[7:].strip(), _b64(next(lines, ""))))
     return out
+
+
+def summary_from(prog: Progress, state: LogState) -> ProgressSummary:
+    """The stored summary of a :class:`Progress`."""
+    return ProgressSummary(
+        step=prog.step,
+        total_steps=prog.total_steps,
+        percent=prog.percent,
+        ns_per_day=prog.ns_per_day,
+        eta_s=prog.eta_s,
+        outcome=prog.outcome.value,
+        message=prog.message,
+        last_checkpoint_step=state.last_checkpoint_step,
+        wallclock_s=state.wallclock_s,
+    )

@@ -13,25 +13,11 @@ import posixpath
 from typing import TYPE_CHECKING, Literal
 
 from namdrunner_core.errors import UnsafePathError
-from namdrunner_core.jobs.record import SAFE_JOB_ID
+from namdrunner_core.models import SAFE_JOB_ID
+from namdrunner_core.scripts import REMOVE_JOB_DIR
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
-
-_REMOVE_SCRIPT = r"""
-root=$1; id=$2
-real_root=$(realpath -e -- "$root" 2>/dev/null) || { echo "missing-root"; exit 0; }
-[ -n "$real_root" ] && [ "$real_root" != "/" ] || { echo "bad-root" >&2; exit 41; }
-target="$root/$id"
-if [ -L "$target" ]; then echo "symlink: $target" >&2; exit 42; fi
-[ -e "$target" ] || { echo "missing"; exit 0; }
-[ -d "$target" ] || { echo "not a directory: $target" >&2; exit 43; }
-real_target=$(realpath -e -- "$target") || exit 44
-[ "$real_target" = "$real_root/$id" ] || { echo "escapes root: $real_target" >&2; exit 45; }
-[ "$(dirname -- "$real_target")" = "$real_root" ] || { echo "not directly in root" >&2; exit 46; }
-rm -rf --one-file-system -- "$real_target" || exit 47
-echo "removed"
-"""
 
 
 def check_job_target(root: str, job_id: str) -> str:
@@ -54,7 +40,7 @@ def remove_job_dir(session: Session, which: Literal["project", "scratch"], job_i
     """
     root = session.jobs_root if which == "project" else session.scratch_root
     check_job_target(root, job_id)
-    result = session.transport.run_script(_REMOVE_SCRIPT, [root.rstrip("/"), job_id], check=False)
+    result = session.run_remote(REMOVE_JOB_DIR, [root.rstrip("/"), job_id], check=False)
     if result.exit_code != 0:
         raise UnsafePathError(
             f"refusing to delete {root}/{job_id}: {result.stderr.strip() or f'check {result.exit_code} failed'}; "

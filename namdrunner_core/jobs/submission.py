@@ -10,10 +10,17 @@ submitted. A retry after a crash (a token saved, no Slurm id) looks the old toke
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from typing import TYPE_CHECKING
 
+import attrs
+
 from namdrunner_core.errors import CommandTimeoutError, ConnectionFailedError, SchedulerError
+from namdrunner_core.models import JobRecord
+from namdrunner_core.scripts import LOOKUP_TOKEN, SBATCH_IN
 from namdrunner_core.slurm.parse import parse_sbatch
+from namdrunner_core.slurm.states import JobStatus
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -28,13 +35,6 @@ UNCERTAIN_MESSAGES = (
 #: sbatch waits for the controller this long at most before the outcome is uncertain.
 SBATCH_TIMEOUT_S = 120.0
 
-_LOOKUP_SCRIPT = r"""
-name=$1
-squeue -h -u "$USER" -n "$name" -o '@@SQ|%i|%k' 2>/dev/null
-sacct -X -n -P -u "$USER" -S now-2days --name="$name" -o JobID,Comment 2>/dev/null | sed 's/^/@@AC|/'
-exit 0
-"""
-
 
 def find_by_token(session: Session, token: str, job_name: str, *, after_id: str | None = None) -> str | None:
     """The Slurm id of the submission carrying ``token``, from squeue or sacct; None when neither knows it.
@@ -43,7 +43,7 @@ def find_by_token(session: Session, token: str, job_name: str, *, after_id: str 
     comments in accounting (no ``AccountingStoreFlags=job_comment``) show none in sacct: there the
     newest job of that name above ``after_id`` (the job's previous Slurm id) counts.
     """
-    out = session.run_slurm(_LOOKUP_SCRIPT, [job_name], check=False).stdout
+    out = session.run_remote(LOOKUP_TOKEN, [job_name], check=False).stdout
     rows: list[tuple[str, str]] = []
     for line in out.splitlines():
         parts = line.split("|")
@@ -63,6 +63,37 @@ def find_by_token(session: Session, token: str, job_name: str, *, after_id: str 
         if newer:
             return max(newer, key=number)
     return None
+
+
+def new_token() -> str:
+    """A fresh duplicate-submission token (saved on the record BEFORE sbatch runs)."""
+    return f"nr-{secrets.token_hex(6)}"
+
+
+def submitted(record: JobRecord, slurm_id: str, now: dt.datetime) -> JobRecord:
+    """The record as just submitted: PENDING with its Slurm id, everything of the last run cleared.
+
+    The one reset for a single job, a workflow stage and a sweep point alike.
+    """
+    return attrs.evolve(
+        record,
+        status=JobStatus.PENDING,
+        slurm_job_id=slurm_id,
+        slurm_state="PENDING",
+        slurm_reason=None,
+        submitted_at=now,
+        completed_at=None,
+        updated_at=now,
+        error_info=None,
+        finalized=False,
+        log_state=None,
+        progress=None,
+        exit_code=None,
+        slurm_stdout=None,
+        slurm_stderr=None,
+        copy_back=None,
+        copy_back_error=None,
+    )
 
 
 def _uncertain(exc: SchedulerError) -> bool:
@@ -88,13 +119,7 @@ def submit_once(
     """
     args = ["sbatch", "--parsable", f"--comment={token}", *extra, script_name]
     try:
-        result = session.run_slurm(
-            'cd -- "$1" && shift && exec "$@"',
-            [workdir, *args],
-            check=False,
-            idempotent=False,
-            timeout=SBATCH_TIMEOUT_S,
-        )
+        result = session.run_remote(SBATCH_IN, [workdir, *args], check=False, timeout=SBATCH_TIMEOUT_S)
         return parse_sbatch(result.stdout, result.stderr, result.exit_code).job_id
     except (ConnectionFailedError, CommandTimeoutError) as exc:
         why = str(exc)
@@ -111,4 +136,4 @@ def submit_once(
     )
 
 
-__all__ = ["SBATCH_TIMEOUT_S", "UNCERTAIN_MESSAGES", "find_by_token", "submit_once"]
+__all__ = ["SBATCH_TIMEOUT_S", "UNCERTAIN_MESSAGES", "find_by_token", "new_token", "submit_once", "submitted"]

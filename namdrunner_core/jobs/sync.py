@@ -17,20 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
-from namdrunner_core.jobs.record import (
-    JOB_INFO_NAME,
-    JobRecord,
-    OutputFile,
-    job_info_bytes,
-    record_from_job_info,
-    utcnow,
-)
 from namdrunner_core.jobs.remote import (
-    DISCOVER_SCRIPT,
-    FINALIZE_SCRIPT,
-    LOG_SCRIPT,
-    STATUS_SCRIPT,
-    WRITE_FILES_SCRIPT,
     FinalizeOutput,
     advance_log,
     log_offset,
@@ -38,10 +25,23 @@ from namdrunner_core.jobs.remote import (
     parse_finalize_output,
     parse_log_output,
     parse_status_output,
+    summary_from,
+)
+from namdrunner_core.jobs.settle import plan_settlement
+from namdrunner_core.models import (
+    JOB_INFO_NAME,
+    GroupRecord,
+    JobRecord,
+    OutputFile,
+    job_info_bytes,
+    record_from_job_info,
+    to_rfc3339,
+    utcnow,
 )
 from namdrunner_core.namd.log import LogOutcome
+from namdrunner_core.scripts import DISCOVER, FINALIZE, LOG_TAIL, STATUS, WRITE_FILES
 from namdrunner_core.serde import converter
-from namdrunner_core.slurm.parse import SacctRow, SqueueRow, parse_sacct, parse_squeue
+from namdrunner_core.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SacctRow, SqueueRow, parse_sacct, parse_squeue
 from namdrunner_core.slurm.script import NAMD_LOG_NAME
 from namdrunner_core.slurm.states import JobStatus, explain_pending_reason, normalize_state, status_from_slurm
 
@@ -75,10 +75,6 @@ class SyncReport:
 def _needs_sync(r: JobRecord) -> bool:
     """Active, not yet settled, or ended with results not yet safely on project storage."""
     return r.status.is_active or not r.finalized or (r.status.is_terminal and not r.results_safe)
-
-
-def _run_slurm_script(session: Session, script: str, args: list[str]) -> str:
-    return session.run_slurm(script, args, check=False).stdout
 
 
 _ARRAY_RANGE = re.compile(r"^(\d+)_\[([\d,\-]+)(?:%\d+)?\]$")
@@ -153,8 +149,6 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
     stderr = fin.files.get(names[1], b"").decode("utf-8", "replace")
     marker = fin.files.get(".namdrunner_exit", b"").decode().split()
     prog, state = advance_log(r.log_state, fin.log, r.total_steps)
-    from namdrunner_core.jobs.job import summary_from
-
     status, error = r.status, r.error_info
     if r.slurm_state == "UNKNOWN":  # decided by the exit marker
         if marker and marker[0] == "0" and prog.outcome is not LogOutcome.FAILED:
@@ -188,6 +182,14 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
     )
 
 
+def profiles_to_sync(store: JobStore, default: str) -> list[str]:
+    """The profiles with jobs a sync has work for (active, or ended and not settled); ``[default]``
+    when there are none."""
+    names = {r.profile for r in store.list_jobs(active_only=True)}
+    names |= {r.profile for r in store.list_jobs() if r.slurm_job_id and not r.finalized}
+    return sorted(names) or [default]
+
+
 def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
     """Bring the given jobs (default: every active or unfinished job of this session) up to date."""
     if jobs is None:
@@ -208,7 +210,8 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
     acct_rows: dict[str, SacctRow] = {}
     squeue_ok = sacct_ok = True
     if to_ask:
-        out = _run_slurm_script(session, STATUS_SCRIPT, [",".join(r.slurm_job_id or "" for r in to_ask)])
+        ids = ",".join(r.slurm_job_id or "" for r in to_ask)
+        out = session.run_remote(STATUS, [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS)], check=False).stdout
         commands += 1
         status = parse_status_output(out)
         squeue_ok, sacct_ok = status.squeue_ok, status.sacct_ok
@@ -233,7 +236,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             names = r.slurm_output_names or ("none.out", "none.err")
             alt = r.app_slurm_output_names or names
             args += [r.job_id, r.project_dir, r.scratch_dir, *names, *alt, str(log_offset(r.log_state))]
-        out = session.transport.run_script(FINALIZE_SCRIPT, args, check=False).stdout
+        out = session.run_remote(FINALIZE, args, check=False).stdout
         commands += 1
         results = parse_finalize_output(out)
         for r in finalize:
@@ -243,12 +246,10 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             updated[r.job_id] = done
     if any(r.workflow_id and r.status is JobStatus.FAILED for r in updated.values()):
         # A failed stage stops its chain: mark the stages after it in this same write.
-        from namdrunner_core.workflow import plan_settlement
-
-        wids = {r.workflow_id for r in updated.values() if r.workflow_id}
-        current = {r.job_id: r for wid in wids for r in store.list_jobs(workflow_id=wid)}
+        groups = store.get_workflows(r.workflow_id for r in updated.values() if r.workflow_id)
+        current = {r.job_id: r for wid in groups for r in store.list_jobs(workflow_id=wid)}
         current.update(updated)
-        marked, to_cancel = plan_settlement(list(current.values()))
+        marked, to_cancel = plan_settlement(list(current.values()), groups)
         if to_cancel:
             session.slurm(["scancel", *to_cancel], check=False)
             commands += 1
@@ -272,22 +273,20 @@ def write_job_infos(session: Session, records: Sequence[JobRecord]) -> None:
         chunks.append(f"{r.project_dir}/{JOB_INFO_NAME}\t{len(data)}\n".encode())
         chunks.append(data)
     roots = [session.jobs_root.rstrip("/")]
-    result = session.transport.put_stream(["bash", "-c", WRITE_FILES_SCRIPT, "namdrunner-write", *roots], chunks)
+    result = session.run_remote(WRITE_FILES, roots, chunks=chunks)
     if result.exit_code != 0:
         raise NamdRunnerError(f"writing job_info.json failed: {result.stderr.strip() or result.exit_code}")
 
 
 def poll_progress(store: JobStore, session: Session, jobs: Sequence[JobRecord]) -> dict[str, JobRecord]:
     """Read the new NAMD log lines of many running jobs in ONE command; store the summaries."""
-    from namdrunner_core.jobs.job import summary_from
-
     running = [r for r in jobs if r.slurm_job_id and r.status is JobStatus.RUNNING]
     if not running:
         return {}
     args: list[str] = []
     for r in running:
         args += [r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
-    chunks = parse_log_output(session.transport.run_script(LOG_SCRIPT, args, check=False).stdout)
+    chunks = parse_log_output(session.run_remote(LOG_TAIL, args, check=False).stdout)
     out: dict[str, JobRecord] = {}
     for r in running:
         prog, state = advance_log(r.log_state, chunks.get(r.job_id), r.total_steps)
@@ -311,7 +310,7 @@ def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
     Remote JSON is untrusted: each file is schema-checked; ids that are unsafe or do not match
     their directory, and paths outside the configured roots, are refused.
     """
-    out = session.transport.run_script(DISCOVER_SCRIPT, [session.jobs_root.rstrip("/")], check=False).stdout
+    out = session.run_remote(DISCOVER, [session.jobs_root.rstrip("/")], check=False).stdout
     added: list[str] = []
     updated: list[str] = []
     refused: list[tuple[str, str]] = []
@@ -347,9 +346,7 @@ def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
 
 def _rebuild_groups(store: JobStore, records: Sequence[JobRecord]) -> None:
     """Workflows and sweeps come back with their jobs: each job_info.json carries its group and stage."""
-    from namdrunner_core.jobs.record import to_rfc3339
-
-    known = {w["id"] for w in store.list_workflows()}
+    known = set(store.workflow_ids())
     groups: dict[str, list[JobRecord]] = {}
     for r in records:
         if r.workflow_id and r.workflow_id not in known:
@@ -361,14 +358,15 @@ def _rebuild_groups(store: JobStore, records: Sequence[JobRecord]) -> None:
         first = everyone[0] if everyone else members[0]
         name = first.job_name.split(sep, 1)[0]
         labels = [r.job_name.split(sep, 1)[1].rstrip("]") if sep in r.job_name else r.job_name for r in everyone]
-        data = {
-            "name": name,
-            "stages": [r.job_id for r in everyone],
-            "stage_names": labels,
-            "profile": first.profile,
-            "template_id": None,
-            "rediscovered": True,
-        }
-        if sweep:
-            data["kind"] = "sweep"
-        store.save_workflow(wid, data, to_rfc3339(first.created_at) or "")
+        store.save_workflow(
+            GroupRecord(
+                id=wid,
+                name=name,
+                kind="sweep" if sweep else "workflow",
+                stages=tuple(r.job_id for r in everyone),
+                stage_names=tuple(labels),
+                profile=first.profile,
+                created_at=to_rfc3339(first.created_at) or "",
+                rediscovered=True,
+            )
+        )

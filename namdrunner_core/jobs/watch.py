@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from namdrunner_core.jobs.record import JobRecord
-from namdrunner_core.jobs.sync import poll_progress
+from namdrunner_core.jobs.sync import poll_progress, sync_jobs
+from namdrunner_core.models import JobRecord
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -43,7 +43,7 @@ def watch_jobs(
     targets = [r.job_id for r in watched()]
     job_ids = targets if job_ids is None else job_ids
     while True:
-        report = store.sync(session, [r for r in watched() if r.status.is_active or not r.finalized])
+        report = sync_jobs(store, session, [r for r in watched() if r.status.is_active or not r.finalized])
         current = watched()
         running = [r for r in current if r.status.is_active]
         if running:

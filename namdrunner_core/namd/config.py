@@ -15,6 +15,7 @@ import jinja2
 import jinja2.sandbox
 
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.namd.inputs import TCL_SPECIAL, check_file_name
 from namdrunner_core.namd.reader import NamdConfig as NamdConfig  # re-exported: the reader is namd.reader
 from namdrunner_core.namd.reader import read_config as read_config
 
@@ -176,8 +177,6 @@ def coerce_value(v: Variable, value: Any) -> Any:
             raise ValidationError(field, f"{value!r} is not one of {', '.join(v.choices)}")
         return str(value)
     if v.type is VariableType.FILE:
-        from namdrunner_core.namd.inputs import check_file_name
-
         name = str(value)
         check_file_name(name, field=field)
         if v.extensions and not any(name.lower().endswith(ext.lower()) for ext in v.extensions):
@@ -186,8 +185,6 @@ def coerce_value(v: Variable, value: Any) -> Any:
     text = str(value)
     if "\n" in text or "\r" in text:
         raise ValidationError(field, "text values are one line")
-    from namdrunner_core.namd.inputs import TCL_SPECIAL
-
     if TCL_SPECIAL.search(text):
         raise ValidationError(
             field, f"{text!r} holds one of [ ] {{ }} $ \" \\ ; which NAMD's Tcl would run or substitute"

@@ -8,7 +8,7 @@ import tomllib
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 import attrs
 
@@ -23,9 +23,6 @@ from namdrunner_core.namd.config import (
     render_config,
 )
 from namdrunner_core.serde import converter, structure
-
-if TYPE_CHECKING:
-    from namdrunner_core.store import JobStore
 
 
 def _load(data: dict[str, Any], source: str) -> Template:
@@ -223,8 +220,10 @@ def _json_or_none(text: str) -> Any:
         return None  # template_from_text says what is wrong with it
 
 
-def import_template_file(store: JobStore, path: Path, *, template_id: str | None = None) -> Template:
-    """Read a template file and save it as the user's: TOML/JSON as exported, or a raw NAMD config.
+def read_template_file(path: Path, *, template_id: str | None = None) -> Template:
+    """A template from a file: TOML/JSON as exported, the desktop app's JSON, or a raw NAMD config
+    (whose input files become file variables). Nothing is saved (see
+    :func:`namdrunner_core.templates.import_template_file`).
 
     Raises :class:`ValidationError` for a file that is not UTF-8 text, not valid TOML/JSON, or that
     would replace a builtin template.
@@ -254,7 +253,6 @@ def import_template_file(store: JobStore, path: Path, *, template_id: str | None
     if template.id in builtin_templates():
         raise ValidationError("id", f"{template.id!r} is a builtin template; give yours another id (--id)")
     check_template(template)
-    store.save_template(template)
     return template
 
 

@@ -11,7 +11,7 @@ import attrs
 from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors
 
 if TYPE_CHECKING:
-    from namdrunner_core.cluster import ClusterProfile, Partition, Qos
+    from namdrunner_core.profile import ClusterProfile, Partition, Qos
 
 _WALLTIME = re.compile(r"^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
 # Names Slurm accepts for partitions, QOS, accounts and constraints; anything else is refused.

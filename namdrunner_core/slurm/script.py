@@ -10,8 +10,8 @@ from functools import lru_cache
 import jinja2
 
 from namdrunner_core._version import __version__
-from namdrunner_core.cluster import ClusterProfile
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.profile import ClusterProfile
 from namdrunner_core.slurm.resources import ResolvedResources
 
 CONFIG_NAME = "config.namd"

@@ -27,79 +27,11 @@ from typing import Any
 import attrs
 
 from namdrunner_core.errors import TransferError
+from namdrunner_core.scripts import GET_FILE, HASH_FILE, MANIFEST, PUT_FILE, PUT_TREE
 from namdrunner_core.transport.base import ProgressCallback, Transport
 
 CHUNK = 1024 * 1024
 PARTIAL_SUFFIX = ".nrpart"
-
-# sha256 on the remote: OpenSSL's (SHA-NI, ~1.4 GB/s here) when installed, else coreutils' (~0.3 GB/s).
-_HASHER = r"""
-if command -v openssl >/dev/null 2>&1; then
-  hash_stdin() { openssl dgst -sha256 -r | cut -d' ' -f1; }
-else
-  hash_stdin() { sha256sum | cut -d' ' -f1; }
-fi
-"""
-
-_PUT_SCRIPT = (
-    _HASHER
-    + r"""
-set -u
-final=$1; tmp=$2; size=$3; mode=$4
-trap 'rm -f -- "$tmp"' EXIT
-mkdir -p -- "$(dirname -- "$final")" || exit 10
-# The payload is exactly $size bytes followed by one line with its sha256; hash while writing.
-sum=$(head -c "$size" | tee -- "$tmp" | hash_stdin) || exit 11
-IFS= read -r expected || { echo "upload stream ended early" >&2; exit 12; }
-got=$(stat -c %s -- "$tmp") || exit 13
-[ "$got" = "$size" ] || { echo "short upload: $got of $size bytes" >&2; exit 13; }
-[ "$sum" = "$expected" ] || { echo "checksum mismatch after upload" >&2; exit 14; }
-chmod "$mode" -- "$tmp" && mv -f -- "$tmp" "$final" || exit 15
-trap - EXIT
-"""
-)
-
-_GET_SCRIPT = (
-    _HASHER
-    + r"""
-set -u
-f=$1; offset=$2
-[ -f "$f" ] || { echo "no such file: $f" >&2; exit 20; }
-size=$(stat -c %s -- "$f")
-echo "size $size" >&2
-tail -c +"$((offset + 1))" -- "$f" | tee >(hash_stdin | sed 's/^/sha256 /' >&2)
-"""
-)
-
-_MANIFEST_SCRIPT = r"""
-set -u
-root=$1
-[ -d "$root" ] || exit 0
-cd -- "$root" && find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 \
-  | xargs -0 -r stat -c '%s %n' | while IFS= read -r line; do printf '%s\n' "$line"; done
-if command -v openssl >/dev/null 2>&1; then
-  find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r openssl dgst -sha256 -r
-else
-  find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r sha256sum
-fi
-"""
-
-_PUT_TREE_SCRIPT = r"""
-set -u
-root=$1; stage=$2
-trap 'rm -rf -- "$root/$stage"' EXIT
-mkdir -p -- "$root/$stage" || exit 30
-tar -C "$root/$stage" -xf - || { echo "tar extract failed" >&2; exit 31; }
-cd -- "$root/$stage" || exit 32
-sha256sum -c --quiet .namdrunner-manifest.sha256 >&2 \
-  || { echo "checksum mismatch after upload" >&2; exit 33; }
-rm -f .namdrunner-manifest.sha256
-# Rename into place a directory at a time (a fork per file made 2,000 small files take seconds).
-find . -type d -print0 | while IFS= read -r -d '' d; do
-  mkdir -p -- "../$d" || exit 34
-  find "$d" -maxdepth 1 -type f -print0 | xargs -0 -r mv -f -t "../$d" -- || exit 35
-done
-"""
 
 
 @attrs.frozen(slots=True)
@@ -236,7 +168,7 @@ def put_file(
         yield (digest.hexdigest() + "\n").encode()
 
     result = transport.put_stream(
-        ["bash", "-c", _PUT_SCRIPT, "namdrunner-put", remote, _tmp_name(remote), str(size), f"{mode:o}"],
+        PUT_FILE.argv([remote, _tmp_name(remote), str(size), f"{mode:o}"]),
         chunks(),
     )
     if result.exit_code != 0:
@@ -274,7 +206,7 @@ def get_file(
             if progress:
                 progress(done[0], done[0])
 
-        result = transport.get_stream(["bash", "-c", _GET_SCRIPT, "namdrunner-get", remote, str(offset)], sink)
+        result = transport.get_stream(GET_FILE.argv([remote, str(offset)]), sink)
     info = dict(line.split(" ", 1) for line in result.stderr.splitlines() if line.startswith(("size ", "sha256 ")))
     if result.exit_code != 0 or "sha256" not in info:
         last_line = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else str(result.exit_code)
@@ -291,7 +223,7 @@ def get_file(
         raise TransferError(f"download of {remote} has the wrong size; the remote file changed, run again")
     if offset:
         # A resumed file: prove the whole, not just the tail we fetched now.
-        whole = transport.run_script(_HASHER + 'hash_stdin < "$1"', [remote]).stdout.strip()
+        whole = transport.run(HASH_FILE.argv([remote])).stdout.strip()
         if whole != sha256_file(partial):
             partial.unlink(missing_ok=True)
             raise TransferError(f"resumed download of {remote} did not verify; the partial was discarded, run again")
@@ -303,7 +235,7 @@ def get_file(
 
 def remote_manifest(transport: Transport, root: str) -> dict[str, RemoteFileInfo]:
     """Every file under ``root`` with size and sha256, from ONE remote command."""
-    out = transport.run(["bash", "-c", _MANIFEST_SCRIPT, "namdrunner-manifest", root]).stdout
+    out = transport.run(MANIFEST.argv([root])).stdout
     sizes: dict[str, int] = {}
     sums: dict[str, str] = {}
     for line in out.splitlines():
@@ -394,7 +326,7 @@ def put_files(
         yield from buf.drain()
 
     stage = f".nrstage-{secrets.token_hex(4)}"
-    result = transport.put_stream(["bash", "-c", _PUT_TREE_SCRIPT, "namdrunner-put-tree", remote_root, stage], chunks())
+    result = transport.put_stream(PUT_TREE.argv([remote_root, stage]), chunks())
     if result.exit_code != 0:
         raise TransferError(f"upload to {remote_root} failed: {result.stderr.strip() or result.exit_code}")
     return TreeTransferReport(tuple(changed), tuple(unchanged), total)

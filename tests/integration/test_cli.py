@@ -161,8 +161,11 @@ def test_job_workflow_through_the_cli(env: dict[str, str], tmp_path: Path) -> No
     assert any(f["name"] == "outputs/vacuum_opt.dcd" for f in outputs["project"])
     dl = run_json("job", "download", job_id, "--to", str(tmp_path / "dl"), "--include", "outputs/*")
     assert isinstance(dl, dict)
-    assert (tmp_path / "dl" / "outputs" / "vacuum_opt.coor").is_file()
+    assert (tmp_path / "dl" / job_id / "outputs" / "vacuum_opt.coor").is_file()  # DIR/<id>: jobs never mix
     assert all(f.startswith("outputs/") for f in dl["files"])
+    flat = run_json("job", "download", job_id, "--to", str(tmp_path / "flat"), "--flat", "--include", "outputs/*")
+    assert isinstance(flat, dict)
+    assert (tmp_path / "flat" / "outputs" / "vacuum_opt.coor").is_file()
     assert run_json("sync") == {"loopback": {"checked": 0, "changed": [], "finished": [], "remote_commands": 0}}
     no_tty = run("job", "delete", job_id)
     assert no_tty.exit_code == 1
@@ -336,8 +339,14 @@ def test_workflow_sweep_and_restart_commands(env: dict[str, str]) -> None:
     assert isinstance(child, dict)
     assert child["parent_job_id"] == last
     assert child["template_values"]["first_timestep"] == 120 + 4 * 240
+    sweep_dirs = [s["project_dir"] for s in sweep["stages"]]
+    deleted = run_json("workflow", "delete", sweep["id"], "--yes")
+    assert deleted == {"id": sweep["id"], "deleted": True, "jobs": [s["id"] for s in sweep["stages"]]}
+    assert not any(Path(d).exists() for d in sweep_dirs)  # through the delete safety check, remote dirs too
+    assert [g["kind"] for g in run_json("workflow", "list")] == ["workflow"]  # type: ignore[union-attr]
     for job in run_json("job", "list", "--limit", "0"):  # type: ignore[union-attr]
         assert run("job", "delete", job["id"], "--yes").exit_code == 0
+    assert run_json("workflow", "list") == []  # a group goes with its last job
 
 
 def test_submit_logs_status_filter_and_workflow_cancel(env: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from namdrunner_cli.main import cli
 from namdrunner_core import JobStore, Resources, Session
+from namdrunner_core.jobs.sync import sync_jobs
 from tests.integration.conftest import vacuum_job
 
 pytestmark = pytest.mark.cluster
@@ -49,7 +50,7 @@ def test_a_failed_copy_back_is_retried_and_never_passes_for_done(
         subprocess.run(["chmod", "755", f"{project}/outputs"], check=True)
 
         def settled() -> bool:
-            store.sync(session)
+            sync_jobs(store, session)
             return store.get_job(job.id).finalized
 
         wait_until(settled, 120, 1, what="the job to finish")
@@ -64,20 +65,20 @@ def test_a_failed_copy_back_is_retried_and_never_passes_for_done(
         assert "results on scratch only" in text
         got = run("--json", "job", "download", job.id, "--to", str(tmp_path / "dl"), "--include", "outputs/*")
         assert got.exit_code == 0, got.output
-        assert (tmp_path / "dl" / "outputs" / "vacuum_opt.coor").is_file()  # from scratch
+        assert (tmp_path / "dl" / job.id / "outputs" / "vacuum_opt.coor").is_file()  # from scratch
         refused = run("job", "delete", job.id, "--yes")
         assert refused.exit_code == 1
         assert "results are on scratch only" in refused.stderr
         assert os.path.isdir(job.record.scratch_dir)
         assert os.path.isdir(project)
         # a later sync retries it (one finalize command), and still fails while the cause remains
-        report = store.sync(session)
+        report = sync_jobs(store, session)
         assert job.id in report.changed or store.get_job(job.id).copy_back == "failed"
     finally:
         subprocess.run(["chown", "-R", f"{session.user}:", project], check=True)
-    store.sync(session)  # the cause fixed: copied, manifests compared, verified
+    sync_jobs(store, session)  # the cause fixed: copied, manifests compared, verified
     r = store.get_job(job.id)
     assert (r.copy_back, r.copy_back_error) == ("verified", None)
     assert os.path.isfile(f"{project}/outputs/vacuum_opt.coor")
-    assert store.sync(session).remote_commands == 0  # nothing left to do for it
+    assert sync_jobs(store, session).remote_commands == 0  # nothing left to do for it
     assert run("job", "delete", job.id, "--yes").exit_code == 0

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from namdrunner_cli.main import cli
 from namdrunner_core import JobStatus, JobStore, Resources, Session
+from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.workflow import StageSpec, Workflow
 from tests.conftest import DATA, ClusterEnv
 from tests.integration.conftest import vacuum_job
@@ -41,7 +42,7 @@ def alloc_tres(cluster: ClusterEnv, slurm_id: str) -> str:
 
 def finish(session: Session, store: JobStore, ids: list[str], wait_until: Callable[..., object]) -> None:
     def done() -> bool:
-        store.sync(session)
+        sync_jobs(store, session)
         return all(store.get_job(i).finalized for i in ids)
 
     wait_until(done, 180, 2, what=f"{ids} to finish")

@@ -14,6 +14,7 @@ import pytest
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session, Template, ValidationError
 from namdrunner_core.errors import UnsafePathError
 from namdrunner_core.jobs.safety import remove_job_dir
+from namdrunner_core.jobs.sync import discover_jobs, sync_jobs
 from namdrunner_core.namd.library import builtin_template
 from tests.conftest import DATA, ClusterEnv
 
@@ -190,7 +191,7 @@ def test_cancel(session: Session, store: JobStore, wait_until: object) -> None:
 def test_sync_is_a_constant_number_of_commands(session: Session, store: JobStore) -> None:
     jobs = [vacuum(session, store, f"batch {i}", steps=1_200_000, execution_command="run").submit() for i in range(4)]
     before = len(session.command_log)
-    report = store.sync(session)
+    report = sync_jobs(store, session)
     assert report.checked == 4
     assert report.remote_commands <= 3
     assert len(session.command_log) - before == report.remote_commands
@@ -206,7 +207,7 @@ def test_discovery_after_losing_the_local_store(session: Session, store: JobStor
     (tmp_path / "jobs.db").unlink()
     new_store = JobStore(tmp_path / "jobs.db")
     assert new_store.list_jobs() == []
-    report = new_store.discover(session)
+    report = discover_jobs(new_store, session)
     assert {done.id, fresh_job.id} <= set(report.added)
     back = new_store.get_job(done.id)
     assert back.status is JobStatus.COMPLETED
@@ -227,7 +228,7 @@ def test_discovery_refuses_untrusted_json(session: Session, store: JobStore) -> 
         ["bash", "-c", 'cat > "$1"', "_", f"{evil_dir}/job_info.json"], stdin=json.dumps(evil).encode()
     )
     fresh = JobStore(Path(str(store.path) + ".2"))
-    report = fresh.discover(session)
+    report = discover_jobs(fresh, session)
     assert good.id in report.added
     assert "evil_1" in [d for d, _ in report.refused]
     session.transport.run(["rm", "-rf", "--", evil_dir])

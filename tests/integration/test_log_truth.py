@@ -14,6 +14,7 @@ import attrs
 import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
+from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.namd.library import builtin_template
 from tests.conftest import DATA
 
@@ -49,7 +50,7 @@ def _run_to_end(session: Session, store: JobStore, job: Job, wait_until: Callabl
     job.submit()
 
     def finished() -> bool:
-        store.sync(session)
+        sync_jobs(store, session)
         return not store.get_job(job.id).status.is_active
 
     wait_until(finished, 120, 1, what=f"{job.id} to finish")

@@ -28,6 +28,8 @@ from click.testing import CliRunner
 from namdrunner_cli.main import cli
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.jobs import submission
+from namdrunner_core.jobs.sync import sync_jobs
+from namdrunner_core.scripts import SBATCH_IN, STAGE_JOB
 from namdrunner_core.transport.ssh import AuthPrompt, SSHTransport
 from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, cluster_vars, totp
 from tests.integration.conftest import vacuum_job
@@ -110,7 +112,7 @@ def test_accounting_off_the_exit_marker_carries_the_state(
         store.save_job(old)
 
     def settled() -> bool:
-        store.sync(session)
+        sync_jobs(store, session)
         return all(store.get_job(j.id).finalized for j in (ok, bad))
 
     wait_until(settled, 120, 2, what="both jobs settled without accounting")
@@ -142,10 +144,8 @@ def test_a_retry_after_a_crash_adopts_the_queued_job(session: Session, store: Jo
     job = vacuum_job(session, store, "crashed submit", SMALL, steps=12_000_000, execution_command="run")
     r = job.record
     # what a client that died right after sbatch leaves: the job queued under a token, no Slurm id stored
-    session.transport.run_script(
-        'mkdir -p -- "$(dirname -- "$2")" && rsync -a -- "$1/" "$2/"', [r.project_dir, r.scratch_dir]
-    )
-    session.run_slurm('cd -- "$1" && sbatch --parsable --comment=nr-crashed job.sbatch', [r.scratch_dir])
+    session.run_remote(STAGE_JOB, [r.project_dir, r.scratch_dir])
+    session.run_remote(SBATCH_IN, [r.scratch_dir, "sbatch", "--parsable", "--comment=nr-crashed", "job.sbatch"])
     store.save_job(attrs.evolve(r, submit_token="nr-crashed"))
     again = Job(session, store, store.get_job(r.job_id)).submit()
     assert jobs_named(cluster, r.job_id) == [again.record.slurm_job_id]

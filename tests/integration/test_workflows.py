@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.jobs.sync import discover_jobs
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.workflow import StageSpec, Sweep, Workflow, dna_origami_equilibration, settle_workflows
 from tests.conftest import DATA
@@ -96,10 +98,10 @@ def test_three_stage_chain_takes_outputs_on_the_cluster(
     assert {r.job_id for r in store.list_jobs(workflow_id=wf.id)} == {j.id for j in jobs}
     # The workflow comes back with its jobs when the local store is lost.
     fresh = JobStore(Path(str(store.path) + ".rediscovered"))
-    fresh.discover(session)
+    discover_jobs(fresh, session)
     back = Workflow.load(session, fresh, wf.id)
     assert [j.id for j in back.jobs()] == [j.id for j in jobs]
-    assert back.data["stage_names"] == ["min", "eq", "prod"]
+    assert back.stage_names == ("min", "eq", "prod")
     assert back.status is JobStatus.COMPLETED
     for j in jobs:
         j.delete()
@@ -227,7 +229,15 @@ def test_sweep_runs_as_one_array_and_is_tracked_as_a_group(session: Session, sto
         j.delete()
 
 
-def test_origami_template_generates_scaled_restraints(session: Session, store: JobStore, tmp_path: Path) -> None:
+def test_origami_template_generates_scaled_restraints(
+    session: Session, store: JobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch_tmp = tmp_path / "tmp"
+    scratch_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_tmp))  # where the scaled ENM files are written
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     wf = dna_origami_equilibration(
         session,
         store,
@@ -238,9 +248,10 @@ def test_origami_template_generates_scaled_restraints(session: Session, store: J
         enm=DATA / "tiny" / "tiny.exb",
         resources=RES,
         cell=(100, 100, 100),
-        workdir=tmp_path,
         steps={"minimize": 120, "npt_k0.5": 240, "npt_k0.1": 240, "npt_k0.01": 240, "production": 240},
     )
+    assert list(scratch_tmp.iterdir()) == []  # the scaled files went up with the jobs; their temp dir is gone
+    assert list(cwd.iterdir()) == []  # nothing written into the working directory
     jobs = wf.jobs()
     assert [j.record.job_name.split(" / ")[1] for j in jobs] == [
         "minimize",

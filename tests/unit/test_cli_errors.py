@@ -35,6 +35,7 @@ def test_an_unexpected_exception_is_one_line_with_its_own_exit_code(monkeypatch:
         raise RuntimeError("something broke\nsecond line")
 
     monkeypatch.setattr(JobStore, "list_templates", boom)
+    JobStore.default()  # the store exists, so `template list` reads the user's templates from it
     quiet = run("template", "list")
     assert quiet.exit_code == errors.EXIT_INTERNAL == 70
     assert quiet.stderr == "error: internal error: RuntimeError: something broke; rerun with -v and report it\n"

@@ -11,8 +11,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from namdrunner_core.cluster import ClusterProfile, load_profile
-from namdrunner_core.jobs.job import prepare_job
+from namdrunner_core.jobs.prepare import prepare_job
+from namdrunner_core.profile import ClusterProfile, load_profile
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.workflow import Checkpoint, StageSpec, array_script, plan_restart, plan_sweep, plan_workflow
 
@@ -59,7 +59,7 @@ def test_mixed_cpu_and_gpu_workflow() -> None:
         StageSpec("minimize", "explicit_solvent_npt_v1", {"execution_command": "minimize", "steps": 2400}, CPU),
         StageSpec("npt", "explicit_solvent_npt_v1", NPT, GPU),
     ]
-    _, prepared = plan_workflow(alpine_gpu(), "jdoe", None, name="origami gpu", stages=stages, shared_files=TINY)
+    prepared = plan_workflow(alpine_gpu(), "jdoe", None, name="origami gpu", stages=stages, shared_files=TINY).prepared
     cpu, gpu = (p.sbatch_text for p in prepared)
     assert "--gres" not in cpu
     assert "module load gcc/14.2.0 openmpi/5.0.6 namd/3.0.1_cpu" in cpu
@@ -70,11 +70,13 @@ def test_mixed_cpu_and_gpu_workflow() -> None:
 
 def test_gpu_sweep_array_script() -> None:
     profile = alpine_gpu()
-    sweep_id, prepared, _ = plan_sweep(
+    plan = plan_sweep(
         profile, "jdoe", None, name="gpu temps", template="explicit_solvent_npt_v1",
         grid={"temperature": [300, 310]}, files=TINY, resources=GPU, values=NPT,
     )  # fmt: skip
+    sweep_id, prepared = plan.id, plan.prepared
     script = array_script(sweep_id, [p.record for p in prepared], profile)
+    assert plan.array_script == script  # the plan carries exactly what is submitted
     assert "#SBATCH --array=0-1" in script
     assert "#SBATCH --gres=gpu:a100-40gb:1" in script
     assert "--job-name=" + sweep_id in script

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from namdrunner_core.cluster import Cluster, load_profile, profile_names
+from namdrunner_core.cluster import Cluster
 from namdrunner_core.errors import ProfileError
+from namdrunner_core.profile import load_profile, profile_names
 
 
 @pytest.fixture

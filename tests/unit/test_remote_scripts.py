@@ -9,13 +9,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from namdrunner_core.cluster import Session, load_profile
+from namdrunner_core.cluster import Session
 from namdrunner_core.errors import UnsafePathError
 from namdrunner_core.jobs.remote import (
-    DISCOVER_SCRIPT,
-    FINALIZE_SCRIPT,
-    LOG_SCRIPT,
-    WRITE_FILES_SCRIPT,
     parse_discover_output,
     parse_finalize_output,
     parse_log_output,
@@ -23,6 +19,8 @@ from namdrunner_core.jobs.remote import (
 )
 from namdrunner_core.jobs.safety import check_job_target, remove_job_dir
 from namdrunner_core.namd.log import NamdLogParser
+from namdrunner_core.profile import load_profile
+from namdrunner_core.scripts import DISCOVER, FINALIZE, LOG_TAIL, WRITE_FILES
 from namdrunner_core.transport.local import LocalTransport
 from namdrunner_core.transport.ratelimit import RateLimiter
 
@@ -56,13 +54,13 @@ def test_log_script_reads_only_new_complete_lines(local: LocalTransport, tmp_pat
     cut = 30011  # mid-line
     log.write_bytes(data[:cut])
     parser = NamdLogParser()
-    out = parse_log_output(local.run_script(LOG_SCRIPT, ["j1", str(log), "0"]).stdout)["j1"]
+    out = parse_log_output(local.run(LOG_TAIL.argv(["j1", str(log), "0"])).stdout)["j1"]
     assert out.found
     assert out.new_offset == data[:cut].rfind(b"\n") + 1
     parser.feed(out.data)
     parser.state.offset = out.new_offset
     log.write_bytes(data)
-    out2 = parse_log_output(local.run_script(LOG_SCRIPT, ["j1", str(log), str(parser.state.offset)]).stdout)["j1"]
+    out2 = parse_log_output(local.run(LOG_TAIL.argv(["j1", str(log), str(parser.state.offset)])).stdout)["j1"]
     assert out2.new_offset == len(data)
     parser.feed(out2.data)
     whole = NamdLogParser()
@@ -75,7 +73,7 @@ def test_log_script_reads_only_new_complete_lines(local: LocalTransport, tmp_pat
     for field in ("numsteps", "first_timestep", "wallclock_s", "end_of_program", "final_output_step", "titles"):
         assert getattr(parser.state, field) == getattr(whole.state, field), field
     assert parser.state.numsteps == 9000
-    missing = parse_log_output(local.run_script(LOG_SCRIPT, ["j2", str(tmp_path / "nope"), "0"]).stdout)["j2"]
+    missing = parse_log_output(local.run(LOG_TAIL.argv(["j2", str(tmp_path / "nope"), "0"])).stdout)["j2"]
     assert not missing.found
 
 
@@ -91,7 +89,7 @@ def test_finalize_copies_back_without_the_stale_job_info(local: LocalTransport, 
     (scratch / "namd_output.log").write_bytes((FIX / "namd3.0.1_cpu_multicore_npt_complete.log").read_bytes())
     (scratch / "my_run_7.err").write_text("app-named\n")  # the desktop app names logs after the job name
     args = ["j1", str(project), str(scratch), "j1_7.out", "j1_7.err", "my_run_7.out", "my_run_7.err", "0"]
-    out = local.run_script(FINALIZE_SCRIPT, args).stdout
+    out = local.run(FINALIZE.argv(args)).stdout
     fin = parse_finalize_output(out)["j1"]
     assert fin.rsync_ok
     assert (project / "job_info.json").read_text() == '{"status": "Running"}'
@@ -112,7 +110,7 @@ def test_write_files_script_stays_inside_its_roots(local: LocalTransport, tmp_pa
     outside = tmp_path / "outside.txt"
     payload = [(f"{root}/j1/job_info.json", b'{"a": 1}'), (str(outside), b"evil"), (f"{root}/../outside2.txt", b"evil")]
     chunks = [f"{p}\t{len(d)}\n".encode() + d for p, d in payload]
-    result = local.put_stream(["bash", "-c", WRITE_FILES_SCRIPT, "w", str(root)], chunks)
+    result = local.put_stream(WRITE_FILES.argv([str(root)]), chunks)
     assert result.exit_code == 0
     assert (root / "j1" / "job_info.json").read_bytes() == b'{"a": 1}'
     assert not outside.exists()
@@ -128,7 +126,7 @@ def test_discover_script_skips_symlinked_dirs(local: LocalTransport, tmp_path: P
     elsewhere.mkdir()
     (elsewhere / "job_info.json").write_text('{"job_id": "b_1"}')
     os.symlink(elsewhere, root / "b_1")
-    found = parse_discover_output(local.run_script(DISCOVER_SCRIPT, [str(root)]).stdout)
+    found = parse_discover_output(local.run(DISCOVER.argv([str(root)])).stdout)
     assert found == [("a_1", b'{"job_id": "a_1"}')]
 
 
@@ -187,17 +185,17 @@ def test_copy_back_is_verified_by_manifest_and_a_failure_says_why(local: LocalTr
     (tmp_path / "p").write_text("a file where the project root must be")  # rsync cannot write below it
     project = tmp_path / "p" / "j1"
     args = ["j1", str(project), str(scratch), "j1_7.out", "j1_7.err", "j1_7.out", "j1_7.err", "0"]
-    failed = parse_finalize_output(local.run_script(FINALIZE_SCRIPT, args).stdout)["j1"]
+    failed = parse_finalize_output(local.run(FINALIZE.argv(args)).stdout)["j1"]
     assert failed.copy_back == "failed"
     assert failed.copy_back_error is not None
     assert failed.copy_back_error.startswith("rsync scratch -> project exit")
     (tmp_path / "p").unlink()  # the cause fixed: the next finalize copies and verifies
     project.mkdir(parents=True)
-    ok = parse_finalize_output(local.run_script(FINALIZE_SCRIPT, args).stdout)["j1"]
+    ok = parse_finalize_output(local.run(FINALIZE.argv(args)).stdout)["j1"]
     assert (ok.copy_back, ok.copy_back_error) == ("verified", None)
     assert (project / "outputs" / "run.dcd").read_bytes() == b"frames" * 1000
     args[2] = str(tmp_path / "nothing-on-scratch")
-    assert parse_finalize_output(local.run_script(FINALIZE_SCRIPT, args).stdout)["j1"].copy_back == "none"
+    assert parse_finalize_output(local.run(FINALIZE.argv(args)).stdout)["j1"].copy_back == "none"
 
 
 def test_a_manifest_mismatch_is_a_failed_copy_back() -> None:

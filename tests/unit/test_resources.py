@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from namdrunner_core.cluster import load_profile
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.resources import Resources, format_walltime, parse_walltime, resolve_resources
 
 ALPINE = load_profile("alpine")

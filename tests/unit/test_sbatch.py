@@ -8,8 +8,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from namdrunner_core.cluster import load_profile
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.resources import Resources, resolve_resources
 from namdrunner_core.slurm.script import render_sbatch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,8 @@ from benchmarks._fixtures import make_store
 from namdrunner_core import store as store_mod
 from namdrunner_core import store_read
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+from namdrunner_core.listing import job_count, job_rows
+from namdrunner_core.models import GroupRecord
 from namdrunner_core.namd.library import builtin_template
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store import JobStore
@@ -138,8 +141,27 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     store = JobStore(path)
     assert store.schema_version == store_mod.SCHEMA_VERSION
     assert store.list_jobs() == before
-    store.save_workflow("wf_1", {"name": "w", "stages": []}, "2026-01-01T00:00:00Z")
-    assert store.get_workflow("wf_1")["name"] == "w"
+    group = GroupRecord("wf_1", "w", "workflow", (), (), "loopback", "2026-01-01T00:00:00Z")
+    store.save_workflow(group)
+    assert store.get_workflow("wf_1") == group
+
+
+def test_group_rows_an_older_version_wrote_are_typed_and_go_with_their_last_job(tmp_path: Path) -> None:
+    store = make_store(tmp_path / "s.db", 2)
+    a, b = sorted(r.job_id for r in store.list_jobs())
+    for job_id in (a, b):
+        store.save_job(attrs.evolve(store.get_job(job_id), workflow_id="sw_old_1"))
+    with sqlite3.connect(store.path) as conn:  # a sweep row as 0.3 wrote it: no "kind"
+        conn.execute(
+            "INSERT INTO workflows (id, data, created_at) VALUES (?, ?, ?)",
+            ("sw_old_1", json.dumps({"name": "old", "stages": [a, b], "stage_names": ["t=1", "t=2"]}), "2026"),
+        )
+    group = store.get_workflow("sw_old_1")
+    assert (group.kind, group.stages, group.stage_name(b)) == ("sweep", (a, b), "t=2")
+    store.delete_job(a)
+    assert store.workflow_ids() == ["sw_old_1"]  # one job left: the group stays
+    store.delete_job(b)
+    assert store.workflow_ids() == []  # its last job gone: no empty group is left listed
 
 
 def test_a_version_2_store_gains_preflight_notes(tmp_path: Path) -> None:
@@ -158,8 +180,10 @@ def test_the_fast_list_path_reads_a_store_an_older_version_wrote(tmp_path: Path)
     path = tmp_path / "v2.db"
     make_store(path, 3)
     _as_written_by(path, 2)
-    rows = store_read.list_job_rows(path)  # `job list` reads SQLite directly, before any JobStore opens it
+    with pytest.raises(store_read.StoreNeedsUpgrade):
+        store_read.list_job_rows(path)  # the sqlite3 reader never migrates: it says so
+    rows = job_rows(path)  # `job list` reads SQLite directly; the store migrates the old file once
     assert len(rows) == 3
     assert {r["copy_back"] for r in rows} == {None}
-    assert store_read.count_jobs(path) == 3
+    assert job_count(path) == 3
     assert JobStore(path).schema_version == store_mod.SCHEMA_VERSION

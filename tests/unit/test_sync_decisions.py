@@ -8,8 +8,8 @@ from pathlib import Path
 import attrs
 
 from benchmarks._fixtures import make_store
-from namdrunner_core.jobs.record import JobRecord
 from namdrunner_core.jobs.sync import ACCOUNTING_LAG_S, _status_of
+from namdrunner_core.models import JobRecord
 from namdrunner_core.slurm.parse import SacctRow, SqueueRow
 from namdrunner_core.slurm.states import JobStatus
 

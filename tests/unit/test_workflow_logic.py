@@ -6,20 +6,23 @@ import attrs
 import pytest
 
 from benchmarks._fixtures import make_store
-from namdrunner_core.cluster import load_profile
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.jobs.sync import _expand_arrays
+from namdrunner_core.models import GroupRecord
 from namdrunner_core.namd.config import read_config
+from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.workflow import (
     StageSpec,
-    _grid_points,
     aggregate_status,
+    parse_grid,
+    parse_stage_assignments,
     plan_settlement,
     plan_workflow,
     scale_extrabonds,
 )
+from namdrunner_core.workflow.sweep import _grid_points
 from tests.conftest import DATA
 
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
@@ -33,7 +36,7 @@ def spec(name: str, mode: str, steps: int, **values: object) -> StageSpec:
 
 
 def test_plan_chains_outputs_and_timesteps() -> None:
-    wid, prepared = plan_workflow(
+    plan = plan_workflow(
         load_profile("loopback"),
         "me",
         None,
@@ -41,7 +44,9 @@ def test_plan_chains_outputs_and_timesteps() -> None:
         shared_files=TINY,
         stages=[spec("min", "minimize", 240), spec("eq", "run", 600), spec("prod", "run", 60)],
     )
+    wid, prepared = plan.id, plan.prepared
     assert wid.startswith("wf_w_")
+    assert plan.stage_names == ("min", "eq", "prod")
     cfgs = [read_config(p.config_text) for p in prepared]
     assert [c.get("firsttimestep") for c in cfgs] == ["0", "240", "840"]
     assert cfgs[1].get("bincoordinates") == "input_files/min.coor"
@@ -99,12 +104,25 @@ def test_settlement_marks_what_a_failure_stopped(tmp_path: object) -> None:
     stages[0] = attrs.evolve(stages[0], status=JobStatus.COMPLETED)
     stages[1] = attrs.evolve(stages[1], status=JobStatus.FAILED)
     stages[2] = attrs.evolve(stages[2], status=JobStatus.PENDING)
-    marked, cancel = plan_settlement(stages)
+    group = GroupRecord(
+        id="wf_x",
+        name="x",
+        kind="workflow",
+        stages=tuple(r.job_id for r in stages),
+        stage_names=("s0", "s1", "s2"),
+        profile="loopback",
+        created_at="",
+    )
+    groups = {"wf_x": group}
+    assert plan_settlement(stages, {}) == ([], [])  # a group it was not given is left alone
+    sweep = {"wf_x": attrs.evolve(group, kind="sweep")}
+    assert plan_settlement(stages, sweep) == ([], [])  # a sweep's points are independent
+    marked, cancel = plan_settlement(stages, groups)
     assert [r.workflow_stage for r in marked] == [2]
     assert marked[0].status is JobStatus.CANCELLED
     assert marked[0].error_info == "not run: stage 's1' failed"
     assert cancel == ["12"]
-    again, cancel2 = plan_settlement([stages[0], stages[1], marked[0]])
+    again, cancel2 = plan_settlement([stages[0], stages[1], marked[0]], groups)
     assert again == []
     assert cancel2 == []
 
@@ -120,6 +138,18 @@ def test_grid_points_are_every_combination() -> None:
     assert {"t": 3, "s": "b"} in points
     with pytest.raises(ValidationError, match=r"grid\.t"):
         _grid_points({"t": []})
+
+
+def test_grid_and_stage_assignments_are_parsed_by_the_core() -> None:
+    assert parse_grid(["temperature=290, 300,310", "seed=1"]) == {"temperature": ["290", "300", "310"], "seed": ["1"]}
+    with pytest.raises(ValidationError, match="--grid"):
+        parse_grid(["temperature="])
+    assert parse_stage_assignments(["production.temperature=310", "min.steps=24"]) == {
+        "production": {"temperature": "310"},
+        "min": {"steps": "24"},
+    }
+    with pytest.raises(ValidationError, match=r"--set.*STAGE\.KEY"):
+        parse_stage_assignments(["temperature=310"])
 
 
 def test_pending_array_ranges_answer_for_each_task() -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 import attrs
+import cattrs
 
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.ids import ID_PATTERN
@@ -148,6 +149,71 @@ class JobRecord:
         if not self.slurm_job_id or not _FILE_SAFE.fullmatch(self.job_name):
             return None
         return (f"{self.job_name}_{self.slurm_job_id}.out", f"{self.job_name}_{self.slurm_job_id}.err")
+
+
+GroupKind = Literal["workflow", "sweep"]
+
+
+@attrs.frozen(slots=True)
+class GroupRecord:
+    """A group of jobs as stored: a workflow (stages run in order, each continuing the one before) or a
+    sweep (one template over a grid of values, submitted as one job array).
+
+    ``stages`` are the member job ids in order and ``stage_names`` their labels (a workflow's stage
+    names, a sweep's ``key=value`` points): a label is never parsed back out of a job name.
+    """
+
+    id: str
+    name: str
+    kind: GroupKind
+    stages: tuple[str, ...]
+    stage_names: tuple[str, ...]
+    profile: str | None
+    created_at: str
+    template_id: str | None = None
+    grid: dict[str, list[Any]] | None = None
+    #: rebuilt by ``sync --discover`` from the jobs' ``job_info.json`` (no local row was left)
+    rediscovered: bool = False
+
+    def stage_name(self, job_id: str) -> str | None:
+        """The label of member ``job_id``, or None when it is not a member."""
+        try:
+            return self.stage_names[self.stages.index(job_id)]
+        except (ValueError, IndexError):
+            return None
+
+    def to_data(self) -> dict[str, Any]:
+        """The stored (and ``--json``) form: plain JSON values."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "stages": list(self.stages),
+            "stage_names": list(self.stage_names),
+            "profile": self.profile,
+            "created_at": self.created_at,
+            "template_id": self.template_id,
+            "grid": self.grid,
+            "rediscovered": self.rediscovered,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> GroupRecord:
+        """From :meth:`to_data`'s form, or a row an older namdrunner wrote. Rows without ``kind`` were
+        written before sweeps carried one: the id's prefix (``sw_``) is read only there, once."""
+        kind = data.get("kind") or ("sweep" if str(data["id"]).startswith("sw_") else "workflow")
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name") or data["id"]),
+            kind="sweep" if kind == "sweep" else "workflow",
+            stages=tuple(str(x) for x in data.get("stages") or ()),
+            stage_names=tuple(str(x) for x in data.get("stage_names") or ()),
+            profile=data.get("profile"),
+            created_at=str(data.get("created_at") or ""),
+            template_id=data.get("template_id"),
+            grid=data.get("grid"),
+            rediscovered=bool(data.get("rediscovered", False)),
+        )
 
 
 _FILE_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,150}")
@@ -382,44 +448,47 @@ def record_from_job_info(
     )
 
 
+#: ``--json`` names that differ from the record's field names
+_JSON_NAMES = {"job_id": "id", "job_name": "name", "error_info": "error"}
+#: the record fields ``--json`` shows, in order (the stable shape documented in the CLI reference)
+_JSON_FIELDS = (
+    "job_id", "job_name", "status", "profile", "slurm_job_id", "slurm_state", "slurm_reason", "exit_code",
+    "error_info", "template_id", "template_values", "resources", "project_dir", "scratch_dir", "created_at",
+    "submitted_at", "completed_at", "input_files", "output_files", "progress", "parent_job_id", "workflow_id",
+    "workflow_stage", "preflight_notes", "copy_back", "copy_back_error",
+)  # fmt: skip
+_JSON_RESOURCES = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus", "gpu_type", "account", "constraint")
+
+
 def job_to_dict(record: JobRecord) -> dict[str, Any]:
-    """The stable JSON shape of a job printed by ``--json`` (documented in the CLI reference)."""
-    r = record.resources
-    return {
-        "id": record.job_id,
-        "name": record.job_name,
-        "status": record.status.value,
-        "profile": record.profile,
-        "slurm_job_id": record.slurm_job_id,
-        "slurm_state": record.slurm_state,
-        "slurm_reason": record.slurm_reason,
-        "exit_code": record.exit_code,
-        "error": record.error_info,
-        "template_id": record.template_id,
-        "template_values": record.template_values,
-        "resources": {
-            "cores": r.cores,
-            "memory_gb": r.memory_gb,
-            "walltime": r.walltime,
-            "partition": r.partition,
-            "qos": r.qos,
-            "gpus": r.gpus,
-            "gpu_type": r.gpu_type,
-            "account": r.account,
-            "constraint": r.constraint,
-        },
-        "project_dir": record.project_dir,
-        "scratch_dir": record.scratch_dir,
-        "created_at": to_rfc3339(record.created_at),
-        "submitted_at": to_rfc3339(record.submitted_at),
-        "completed_at": to_rfc3339(record.completed_at),
-        "input_files": list(record.input_files),
-        "output_files": [attrs.asdict(o) for o in record.output_files],
-        "progress": attrs.asdict(record.progress) if record.progress else None,
-        "parent_job_id": record.parent_job_id,
-        "workflow_id": record.workflow_id,
-        "workflow_stage": record.workflow_stage,
-        "preflight_notes": list(record.preflight_notes),
-        "copy_back": record.copy_back,
-        "copy_back_error": record.copy_back_error,
-    }
+    """The stable JSON shape of a job printed by ``--json`` (documented in the CLI reference): the
+    record's :func:`record_to_data` form, a few fields renamed (``id``, ``name``, ``error``)."""
+    data = record_to_data(record)
+    out = {_JSON_NAMES.get(key, key): data[key] for key in _JSON_FIELDS}
+    out["resources"] = {key: data["resources"][key] for key in _JSON_RESOURCES}
+    return out
+
+
+# -- the one converter of records ------------------------------------------------------------------
+
+#: JobRecord <-> plain JSON values: datetimes as RFC 3339 (``...Z``), statuses as their names, the
+#: nested attrs classes as dicts. The store's row, ``--json`` (:func:`job_to_dict`) and the job table
+#: rows are all made from its output; ``job_info.json`` keeps the desktop app's own names and
+#: spellings (:func:`job_info`), which no converter hook should guess.
+record_converter = cattrs.Converter(omit_if_default=False)
+record_converter.register_unstructure_hook(dt.datetime, to_rfc3339)
+record_converter.register_structure_hook(dt.datetime, lambda value, _: from_rfc3339(value))
+attrs.resolve_types(OutputFile)
+attrs.resolve_types(ProgressSummary)
+attrs.resolve_types(JobRecord)
+
+
+def record_to_data(record: JobRecord) -> dict[str, Any]:
+    """A record as plain JSON values, one key per field (the store's columns are exactly these)."""
+    data: dict[str, Any] = record_converter.unstructure(record)
+    return data
+
+
+def record_from_data(data: dict[str, Any]) -> JobRecord:
+    """The record of :func:`record_to_data`'s form (a store row included)."""
+    return record_converter.structure(data, JobRecord)

@@ -1,0 +1,133 @@
+"""Restart from a checkpoint: a new job continuing a finished one from its newest ``.coor/.vel/.xsc``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from namdrunner_core.errors import ValidationError
+from namdrunner_core.jobs.prepare import PreparedJob, prepare_job, resolve_template
+from namdrunner_core.models import JobRecord
+from namdrunner_core.namd.config import Template, read_config
+from namdrunner_core.scripts import FIND_CHECKPOINT
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.states import JobStatus
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+    from namdrunner_core.profile import ClusterProfile
+    from namdrunner_core.store import JobStore
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return int(math.ceil(n / multiple) * multiple) if multiple > 1 else n
+
+
+# -- restart from a checkpoint --------------------------------------------------------------------------
+
+RESTARTABLE = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@attrs.frozen(slots=True)
+class Checkpoint:
+    """The newest restart point of a job: ``<outputs>/<prefix>.coor/.vel/.xsc`` at ``step``."""
+
+    step: int
+    prefix: str
+    has_velocities: bool
+
+
+def find_checkpoint(session: Session, record: JobRecord) -> Checkpoint:
+    """The newest checkpoint in the job's outputs (final outputs of a completed job win a tie); ONE command."""
+    out = session.run_remote(FIND_CHECKPOINT, [record.results_dir]).stdout
+    found: list[Checkpoint] = []
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0].isdigit():
+            found.append(Checkpoint(int(parts[0]), parts[1], parts[2] == "yes"))
+    if not found:
+        raise ValidationError(
+            "job",
+            f"job {record.job_id} has no checkpoint files (outputs/*.xsc with .coor): nothing to restart from; "
+            "set restartfreq so NAMD writes them",
+        )
+    return max(found, key=lambda c: (c.step, not c.prefix.endswith(".restart")))
+
+
+def check_restartable(record: JobRecord) -> None:
+    """Refuse a job that is still queued or running (or was never submitted)."""
+    if record.status not in RESTARTABLE:
+        raise ValidationError(
+            "status",
+            f"job {record.job_id} is {record.status.value}; restart a Completed, Failed "
+            "(e.g. TIMEOUT) or Cancelled job",
+        )
+
+
+def plan_restart(
+    profile: ClusterProfile,
+    user: str,
+    store: JobStore | None,
+    parent: JobRecord,
+    cp: Checkpoint,
+    *,
+    steps: int | None = None,
+    resources: Resources | None = None,
+    name: str | None = None,
+) -> PreparedJob:
+    """The restart of ``parent`` from checkpoint ``cp``, validated and rendered with no remote I/O."""
+    tmpl = resolve_template(store, parent.template_id)
+    where = parent.results_dir
+    values = {
+        k: v
+        for k, v in parent.template_values.items()
+        if k not in ("restart_coordinates", "restart_velocities", "restart_xsc", "first_timestep")
+    }
+    remote: dict[str, str] = {}
+    restart_names = {f"{cp.prefix}.coor", f"{cp.prefix}.vel", f"{cp.prefix}.xsc"}
+    for fname in parent.input_files:
+        if fname not in restart_names:
+            remote[fname] = f"{parent.project_dir}/input_files/{fname}"
+    remote[f"{cp.prefix}.coor"] = f"{where}/outputs/{cp.prefix}.coor"
+    remote[f"{cp.prefix}.xsc"] = f"{where}/outputs/{cp.prefix}.xsc"
+    values["restart_coordinates"] = f"{cp.prefix}.coor"
+    values["restart_xsc"] = f"{cp.prefix}.xsc"
+    minimizing = values.get("execution_command") == "minimize"
+    if cp.has_velocities and not minimizing:
+        remote[f"{cp.prefix}.vel"] = f"{where}/outputs/{cp.prefix}.vel"
+        values["restart_velocities"] = f"{cp.prefix}.vel"
+    values["first_timestep"] = cp.step
+    # Remaining steps: the parent's plan minus what it got done, in whole cycles.
+    parent_first = int(parent.template_values.get("first_timestep") or 0)
+    parent_total = parent.total_steps or 0
+    remaining = steps if steps is not None else parent_total - (cp.step - parent_first)
+    if remaining <= 0:
+        raise ValidationError(
+            "steps", f"job {parent.job_id} already ran its {parent_total} steps; pass --steps N to continue further"
+        )
+    spc = _stepspercycle_of(tmpl, values)
+    values["steps"] = _round_up(remaining, spc)  # NAMD's rule holds for minimize as for run
+    if cp.step % spc:
+        raise ValidationError("first_timestep", f"checkpoint step {cp.step} is not a multiple of stepspercycle {spc}")
+    return prepare_job(
+        profile,
+        user,
+        store,
+        name=name or f"{parent.job_name} (restart)",
+        template=tmpl,
+        values=values,
+        resources=resources or parent.resources,
+        remote_inputs=remote,
+        parent_job_id=parent.job_id,
+        workflow_id=parent.workflow_id,
+        workflow_stage=parent.workflow_stage,
+    )
+
+
+def _stepspercycle_of(tmpl: Template, values: Mapping[str, Any]) -> int:
+    if any(v.key == "stepspercycle" for v in tmpl.variables):
+        return int(values.get("stepspercycle") or tmpl.variable("stepspercycle").default or 20)
+    return int(read_config(tmpl.text).number("stepspercycle", 20) or 20)

@@ -1,0 +1,88 @@
+"""The job table, read fast: what ``namdrunner job list`` shows, without loading SQLAlchemy.
+
+:mod:`namdrunner_core.store_read` reads the store with the standard library's sqlite3 (read-only);
+a store written by an older namdrunner is migrated once by :class:`~namdrunner_core.store.JobStore`
+(SQLAlchemy is imported only then) and read again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from namdrunner_core import store_read
+from namdrunner_core.errors import NamdRunnerError
+from namdrunner_core.models import JobRecord, job_to_dict, record_to_data
+from namdrunner_core.profile import load_profile
+from namdrunner_core.slurm.states import JobStatus
+
+
+def _path(path: Path | str | None) -> Path:
+    return Path(path) if path is not None else store_read.default_db_path()
+
+
+def _upgrade(path: Path) -> None:
+    from namdrunner_core.store import JobStore  # SQLAlchemy (~170 ms), only for the one migration
+
+    JobStore(path)
+
+
+def job_rows(
+    path: Path | str | None = None, *, status: JobStatus | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The columns a job table shows (:data:`store_read.LIST_COLUMNS`), newest first; ``[]`` when the
+    store does not exist yet. ``path`` defaults to the user's store (``$NAMDRUNNER_DB``)."""
+    where = _path(path)
+    value = status.value if status is not None else None
+    try:
+        return store_read.list_job_rows(where, status=value, limit=limit)
+    except store_read.StoreNeedsUpgrade:
+        _upgrade(where)
+        return store_read.list_job_rows(where, status=value, limit=limit)
+
+
+#: what ``job list --json`` prints of each row, under its JSON name
+_ROW_JSON = {
+    "id": "job_id",
+    "name": "job_name",
+    "status": "status",
+    "profile": "profile",
+    "slurm_job_id": "slurm_job_id",
+    "slurm_state": "slurm_state",
+    "created_at": "created_at",
+    "progress": "progress",
+    "workflow_id": "workflow_id",
+    "copy_back": "copy_back",
+}
+
+
+def row_to_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`job_rows` row as ``job list --json`` prints it (the names of ``job show --json``)."""
+    return {name: row.get(column) for name, column in _ROW_JSON.items()}
+
+
+def record_to_row(record: JobRecord) -> dict[str, Any]:
+    """A record in the shape of a :func:`job_rows` row (for tables of records, e.g. after a sync)."""
+    data = record_to_data(record)
+    return {column: data[column] for column in store_read.LIST_COLUMNS}
+
+
+def job_details(record: JobRecord) -> dict[str, Any]:
+    """``job show``: the job's JSON form with its profile's scratch purge period (how long results
+    on scratch only last), when the profile can be read."""
+    out = job_to_dict(record)
+    with contextlib.suppress(NamdRunnerError):  # a profile removed since: the job is still shown
+        out["scratch_purge_days"] = load_profile(record.profile).scratch_purge_days
+    return out
+
+
+def job_count(path: Path | str | None = None, *, status: JobStatus | None = None) -> int:
+    """How many jobs the store holds (with ``status``, only those)."""
+    where = _path(path)
+    value = status.value if status is not None else None
+    try:
+        return store_read.count_jobs(where, status=value)
+    except store_read.StoreNeedsUpgrade:
+        _upgrade(where)
+        return store_read.count_jobs(where, status=value)

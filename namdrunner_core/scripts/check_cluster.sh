@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# `namdrunner cluster check`: who we are, sinfo, the NAMD modules, writable roots, in ONE command.
+# Args: <module list, each shell-quoted, space-separated> <jobs root> <scratch root>.
+modules=$1; jobs_root=$2; scratch_root=$3
+echo "@@WHOAMI $(whoami)@$(hostname)"
+echo "@@SINFO"; sinfo -h -o '%P|%c|%m|%G|%l' 2>&1; echo "@@SINFO_RC $?"
+echo "@@MODULE"
+if type module >/dev/null 2>&1; then
+  # shellcheck disable=SC2086 # the module list is split into words on purpose
+  ( module purge >/dev/null 2>&1; module load $modules 2>&1 && command -v namd3 namd2 2>&1 ); echo "@@MODULE_RC $?"
+else
+  echo "module command not found"; echo "@@MODULE_RC 127"
+fi
+for r in "$jobs_root" "$scratch_root"; do
+  if mkdir -p -- "$r" 2>/dev/null && t=$(mktemp -p "$r" .nrcheck.XXXXXX 2>/dev/null); then
+    rm -f -- "$t"; echo "@@ROOT ok $r"
+  else
+    echo "@@ROOT fail $r"
+  fi
+done

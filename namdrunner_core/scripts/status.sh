@@ -1,0 +1,10 @@
+# shellcheck shell=bash
+# squeue and sacct for many Slurm ids in ONE command.
+# Args: <comma-separated ids> <squeue -o format> <sacct -o fields> (the parser owns both formats).
+ids=$1; squeue_format=$2; sacct_fields=$3
+echo "@@SQUEUE"
+squeue -h -o "$squeue_format" -j "$ids" 2>&1
+echo "@@SQUEUE_RC $?"
+echo "@@SACCT"
+sacct -P -n -j "$ids" -o "$sacct_fields" 2>&1
+echo "@@SACCT_RC $?"

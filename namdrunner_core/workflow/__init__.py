@@ -1,0 +1,66 @@
+"""Groups of jobs: chained workflows, parameter sweeps, and the DNA-origami template.
+
+- :mod:`.workflow`: :class:`Workflow` (stages run in order, each continuing the one before),
+  :func:`plan_workflow`, :class:`StageSpec`;
+- :mod:`.sweep`: :class:`Sweep` (one template over a grid, ONE job array), :func:`plan_sweep`;
+- :mod:`.settle`: what a failed stage does to the stages after it;
+- :mod:`.origami`: the DNA-origami equilibration protocol (:func:`dna_origami_equilibration`).
+
+Restarts of single jobs are :meth:`namdrunner_core.Job.restart` (:mod:`namdrunner_core.jobs.restart`).
+"""
+
+from __future__ import annotations
+
+from namdrunner_core.jobs.restart import Checkpoint, plan_restart
+from namdrunner_core.jobs.settle import plan_settlement
+from namdrunner_core.workflow.origami import (
+    ORIGAMI_STAGES,
+    WORKFLOW_TEMPLATES,
+    dna_origami_equilibration,
+    origami_plan,
+    origami_stages,
+    scale_extrabonds,
+)
+from namdrunner_core.workflow.settle import settle_workflows
+from namdrunner_core.workflow.sweep import Sweep, SweepPlan, array_script, parse_grid, plan_sweep, plan_sweep_ahead
+from namdrunner_core.workflow.workflow import (
+    GroupSummary,
+    StageSpec,
+    Workflow,
+    WorkflowPlan,
+    aggregate_status,
+    list_groups,
+    load_group,
+    parse_stage_assignments,
+    parse_stage_steps,
+    plan_workflow,
+)
+
+__all__ = [
+    "ORIGAMI_STAGES",
+    "WORKFLOW_TEMPLATES",
+    "Checkpoint",
+    "GroupSummary",
+    "StageSpec",
+    "Sweep",
+    "SweepPlan",
+    "Workflow",
+    "WorkflowPlan",
+    "aggregate_status",
+    "array_script",
+    "dna_origami_equilibration",
+    "list_groups",
+    "load_group",
+    "origami_plan",
+    "origami_stages",
+    "parse_grid",
+    "parse_stage_assignments",
+    "parse_stage_steps",
+    "plan_restart",
+    "plan_settlement",
+    "plan_sweep",
+    "plan_sweep_ahead",
+    "plan_workflow",
+    "scale_extrabonds",
+    "settle_workflows",
+]

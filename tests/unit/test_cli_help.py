@@ -1,0 +1,44 @@
+"""The help a person reads: short help never cut mid-sentence, an Examples section in every command."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from namdrunner_cli.main import cli, first_sentence
+
+
+def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    out = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            out += _leaves(command, (*prefix, name))
+        else:
+            out.append(((*prefix, name), command))
+    return out
+
+
+def test_first_sentence_is_whole() -> None:
+    assert first_sentence("Continue a failed (e.g. TIMEOUT) job. More.") == "Continue a failed (e.g. TIMEOUT) job."
+    assert first_sentence("One line\nwrapped here.\n\nSecond paragraph.") == "One line wrapped here."
+    assert first_sentence("Ends with `x.y` inside. Next") == "Ends with `x.y` inside."
+
+
+def test_every_short_help_is_a_whole_sentence_and_every_command_has_examples() -> None:
+    leaves = _leaves(cli)
+    assert len(leaves) > 25
+    for path, command in leaves:
+        short = command.get_short_help_str(limit=45)
+        assert short.endswith("."), (path, short)
+        assert "..." not in short, (path, short)
+        assert "Examples:" in (command.help or ""), f"namdrunner {' '.join(path)} --help has no examples"
+
+
+@pytest.mark.parametrize("width", ["60", "80"])
+def test_group_listings_are_not_cut(width: str) -> None:
+    result = CliRunner().invoke(cli, ["job", "--help"], env={"COLUMNS": width}, terminal_width=int(width))
+    assert result.exit_code == 0
+    assert "restart" in result.output
+    assert "(such as TIMEOUT)" in " ".join(result.output.split())
+    assert "..." not in result.output.split("Commands:")[1]
