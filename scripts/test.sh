@@ -38,6 +38,8 @@ PY="$ROOT/.venv/bin/python"
 echo "== ruff check";        "$PY" -m ruff check .
 echo "== ruff format";       "$PY" -m ruff format --check .
 echo "== mypy --strict";     "$PY" -m mypy --strict namdrunner_core namdrunner_cli
+echo "== lint-imports (layers point down)"; "$ROOT/.venv/bin/lint-imports" --no-cache
+echo "== shellcheck (remote scripts)"; "$ROOT/.venv/bin/shellcheck" -s bash namdrunner_core/scripts/*.sh
 echo "== mkdocs build --strict"
 NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict -q -d "$(mktemp -d)"
 echo "== pytest"

@@ -1,0 +1,138 @@
+"""One lifecycle contract, run against the fake Slurm (tests/unit/test_lifecycle_fake.py, seconds, no
+daemons) AND against the real loopback Slurm cluster (tests/integration/test_lifecycle_contract.py),
+so that the fake cannot drift from what a real Slurm answers.
+
+Every check goes through the public core only: create, submit, sync, outputs, download, restart,
+workflows chained with afterok, sweeps as one job array, cancel, delete.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import attrs
+
+from namdrunner_core import (
+    Job,
+    JobStatus,
+    JobStore,
+    Resources,
+    Session,
+    StageSpec,
+    Sweep,
+    Workflow,
+    plan_workflow,
+    sync_jobs,
+)
+from namdrunner_core.jobs.submission import find_by_token
+from tests.conftest import DATA
+
+TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
+RES = Resources(cores=1, memory_gb=0.5, walltime="00:10:00")
+
+
+def _wait(store: JobStore, session: Session, job_ids: list[str], timeout: float = 120) -> list[JobStatus]:
+    """Sync until every job has ended and is settled; their statuses."""
+    deadline = time.monotonic() + timeout
+    while True:
+        sync_jobs(store, session)
+        records = [store.get_job(j) for j in job_ids]
+        if all(r.status.is_terminal and r.finalized for r in records):
+            return [r.status for r in records]
+        assert time.monotonic() < deadline, [(r.job_id, r.status, r.slurm_state) for r in records]
+        time.sleep(0.3)
+
+
+def _exists(session: Session, path: str) -> bool:
+    return session.transport.run(["test", "-e", path], check=False).exit_code == 0
+
+
+def check_job_lifecycle(session: Session, store: JobStore, tmp_path: Path) -> None:
+    """create -> submit -> (sync) Completed, copy-back verified -> outputs -> download -> restart -> delete."""
+    job = Job.create(
+        session, store, name="contract min", template="vacuum_optimization_v1",
+        values={"steps": 480, "execution_command": "minimize", "restart_freq": 240}, files=TINY, resources=RES,
+    )  # fmt: skip
+    assert _exists(session, f"{job.record.project_dir}/config.namd")
+    job.submit()
+    assert store.get_job(job.id).status is JobStatus.PENDING
+    assert _wait(store, session, [job.id]) == [JobStatus.COMPLETED]
+    done = store.get_job(job.id)
+    assert (done.copy_back, done.exit_code) == ("verified", "0:0")
+    assert done.progress is not None
+    assert done.progress.step == 480
+    outputs = Job(session, store, done).outputs()
+    assert "outputs/vacuum_opt.coor" in {f.name for f in outputs.project}
+    report = Job(session, store, done).download(tmp_path / "dl", include=["outputs/*"])
+    assert (tmp_path / "dl" / "outputs" / "vacuum_opt.coor").is_file()
+    assert all(f.startswith("outputs/") for f in report.files_sent)
+    child = Job(session, store, done).restart(steps=240).submit()
+    assert _wait(store, session, [child.id]) == [JobStatus.COMPLETED]
+    assert store.get_job(child.id).template_values["first_timestep"] == 480
+    for j in (child.id, job.id):
+        record = store.get_job(j)
+        Job(session, store, record).delete()
+        assert not _exists(session, record.project_dir)
+        assert not _exists(session, record.scratch_dir)
+    assert store.list_jobs() == []
+
+
+def check_workflow_chain_and_planned_ids(session: Session, store: JobStore) -> None:
+    """A two-stage workflow: the ids planned are the ids created; afterok chains them; the second
+    continues from the first's step."""
+    stages = [
+        StageSpec("min", "vacuum_optimization_v1", {"execution_command": "minimize", "steps": 240}, RES),
+        StageSpec("run", "vacuum_optimization_v1", {"execution_command": "run", "steps": 240}, RES),
+    ]
+    plan = plan_workflow(session.profile, session.user, store, name="contract wf", stages=stages, shared_files=TINY)
+    wf = Workflow.create_planned(session, store, plan)
+    assert [j.id for j in wf.jobs()] == [p.record.job_id for p in plan.prepared]  # what a dry run printed
+    wf.submit()
+    ids = [j.id for j in wf.jobs()]
+    assert _wait(store, session, ids) == [JobStatus.COMPLETED, JobStatus.COMPLETED]
+    assert store.get_job(ids[1]).template_values["first_timestep"] == 240
+    assert Workflow.load(session, store, wf.id).status is JobStatus.COMPLETED
+    assert wf.delete() == ids
+    assert store.workflow_ids() == []
+
+
+def check_sweep_as_one_array(session: Session, store: JobStore) -> None:
+    """Two grid points: ONE array (one Slurm id, tasks _0 and _1), both complete."""
+    sweep = Sweep.create_sweep(
+        session, store, name="contract sweep", template="vacuum_optimization_v1",
+        grid={"temperature": [290, 310]}, files=TINY, resources=RES,
+        values={"execution_command": "run", "steps": 240},
+    )  # fmt: skip
+    sweep.submit()
+    records = [j.record for j in sweep.jobs()]
+    array_ids = {r.slurm_job_id.split("_")[0] for r in records if r.slurm_job_id}
+    assert len(array_ids) == 1
+    assert sorted(r.slurm_job_id or "" for r in records) == [f"{next(iter(array_ids))}_{i}" for i in range(2)]
+    assert _wait(store, session, [r.job_id for r in records]) == [JobStatus.COMPLETED] * 2
+    # the same duplicate-submission guard as a single job: one token on every point, known to Slurm
+    tokens = {store.get_job(r.job_id).submit_token for r in records}
+    assert len(tokens) == 1
+    assert (find_by_token(session, tokens.pop() or "", sweep.id) or "").split("_")[0] == next(iter(array_ids))
+    # ... and the same record reset: a point that failed is submitted again with its last run cleared
+    failed = attrs.evolve(store.get_job(records[0].job_id), status=JobStatus.FAILED, exit_code="1:0",
+                          error_info="FAILED: exit 1", copy_back="failed", copy_back_error="rsync exit 23")  # fmt: skip
+    store.save_job(failed)
+    Sweep.load(session, store, sweep.id).submit()
+    again = store.get_job(failed.job_id)
+    assert (again.status, again.exit_code, again.error_info, again.copy_back) == (JobStatus.PENDING, None, None, None)
+    assert (again.slurm_job_id or "").split("_")[0] not in array_ids  # a new array, for the one point
+    assert _wait(store, session, [again.job_id]) == [JobStatus.COMPLETED]
+    sweep.delete()
+
+
+def check_cancel(session: Session, store: JobStore) -> None:
+    """A long job cancelled while it runs (or waits) ends Cancelled and can be deleted."""
+    job = Job.create(
+        session, store, name="contract cancel", template="vacuum_optimization_v1",
+        values={"steps": 12_000_000, "execution_command": "run"}, files=TINY, resources=RES,
+    )  # fmt: skip
+    job.submit()
+    job.cancel()
+    assert _wait(store, session, [job.id]) == [JobStatus.CANCELLED]
+    Job(session, store, store.get_job(job.id)).delete(force=True)

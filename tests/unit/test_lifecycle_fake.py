@@ -1,0 +1,49 @@
+"""The lifecycle contract (tests/lifecycle_contract.py) on the fake Slurm of namdrunner_core.testing:
+the whole job, workflow and sweep lifecycle in seconds, without daemons. The same contract runs on
+the real loopback cluster in tests/integration/test_lifecycle_contract.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from namdrunner_core import JobStore, Session
+from namdrunner_core.testing import FakeSlurm
+from tests import lifecycle_contract as contract
+from tests.conftest import ROOT
+
+STANDIN = ROOT / "tests" / "cluster" / "namd3_standin.py"
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeSlurm]:
+    with FakeSlurm(tmp_path / "fake", namd=STANDIN) as f:
+        yield f
+
+
+@pytest.fixture
+def session(fake: FakeSlurm) -> Session:
+    return fake.session()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    return JobStore(tmp_path / "jobs.db")
+
+
+def test_job_lifecycle(session: Session, store: JobStore, tmp_path: Path) -> None:
+    contract.check_job_lifecycle(session, store, tmp_path)
+
+
+def test_workflow_chain_and_planned_ids(session: Session, store: JobStore) -> None:
+    contract.check_workflow_chain_and_planned_ids(session, store)
+
+
+def test_sweep_as_one_array(session: Session, store: JobStore) -> None:
+    contract.check_sweep_as_one_array(session, store)
+
+
+def test_cancel(session: Session, store: JobStore) -> None:
+    contract.check_cancel(session, store)
