@@ -176,6 +176,16 @@ def jobs_table(rows: Sequence[dict[str, Any]], *, title: str | None = None) -> N
     print_table(job_columns(grouped), [job_cells(r, grouped) for r in rows], title=title, empty="no jobs")
 
 
+def _steps_text(prog: dict[str, Any]) -> str:
+    """``  12000/24000 steps`` (this job's own steps; NAMD's timestep too when it starts later)."""
+    if prog.get("step") is None:
+        return ""
+    done, total, step = prog.get("steps_done"), prog.get("total_steps"), prog["step"]
+    if done is None:  # a summary an older namdrunner stored
+        return f"  step {step}/{total}"
+    return f"  {done}/{total} steps" + (f" (timestep {step})" if step != done else "")
+
+
 def job_detail(job: dict[str, Any]) -> None:
     """``job show``: every field a user looks for, grouped."""
     from rich.table import Table
@@ -208,7 +218,7 @@ def job_detail(job: dict[str, Any]) -> None:
         (
             "Progress",
             _progress_cell(prog)
-            + (f"  step {prog.get('step')}/{prog.get('total_steps')}" if prog.get("step") is not None else ""),
+            + _steps_text(prog),
         ),
         ("Project dir", job["project_dir"]),
         ("Scratch dir", job["scratch_dir"]),

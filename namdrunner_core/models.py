@@ -74,6 +74,9 @@ class ProgressSummary:
     message: str = ""
     last_checkpoint_step: int | None = None
     wallclock_s: float | None = None
+    #: steps this job ran (``step`` is NAMD's absolute timestep: a workflow stage or a restart starts
+    #: at its ``firsttimestep``); None in summaries an older namdrunner stored
+    steps_done: int | None = None
 
 
 @attrs.frozen(slots=True)

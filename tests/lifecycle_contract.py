@@ -136,3 +136,35 @@ def check_cancel(session: Session, store: JobStore) -> None:
     job.cancel()
     assert _wait(store, session, [job.id]) == [JobStatus.CANCELLED]
     Job(session, store, store.get_job(job.id)).delete(force=True)
+
+
+def check_sync_refreshes_progress(session: Session, store: JobStore) -> None:
+    """After a sync alone (no watch), a running job's progress is at least the newest ENERGY step the
+    log showed before that sync; a job that ended shows no ETA."""
+    job = Job.create(
+        session, store, name="contract progress", template="vacuum_optimization_v1",
+        values={"steps": 12_000_000, "execution_command": "run"}, files=TINY, resources=RES,
+    )  # fmt: skip
+    job.submit()
+    log = f"{job.record.scratch_dir}/namd_output.log"
+    deadline = time.monotonic() + 90
+    latest = None
+    while latest is None:
+        assert time.monotonic() < deadline, "the job never logged an ENERGY line"
+        sync_jobs(store, session)
+        text = session.transport.run(["bash", "-c", 'grep "^ENERGY:" "$1" | tail -n 1', "_", log], check=False).stdout
+        if store.get_job(job.id).status is JobStatus.RUNNING and text.split()[1:2]:
+            latest = int(text.split()[1])
+        time.sleep(0.3)
+    report = sync_jobs(store, session)
+    running = store.get_job(job.id)
+    assert running.status is JobStatus.RUNNING
+    assert running.progress is not None
+    assert (running.progress.step or 0) >= latest
+    assert running.progress.steps_done == running.progress.step  # starts at step 0
+    assert report.remote_commands <= 2  # status and log tails in one command, then job_info.json
+    Job(session, store, running).cancel()
+    assert _wait(store, session, [job.id]) == [JobStatus.CANCELLED]
+    ended = store.get_job(job.id)
+    assert ended.progress is None or ended.progress.eta_s is None
+    Job(session, store, ended).delete(force=True)

@@ -181,4 +181,5 @@ def summary_from(prog: Progress, state: LogState) -> ProgressSummary:
         message=prog.message,
         last_checkpoint_step=state.last_checkpoint_step,
         wallclock_s=state.wallclock_s,
+        steps_done=prog.steps_done,
     )

@@ -19,6 +19,7 @@ import attrs
 from namdrunner_core.errors import NamdRunnerError, ValidationError
 from namdrunner_core.jobs.remote import (
     FinalizeOutput,
+    LogChunk,
     advance_log,
     log_offset,
     parse_discover_output,
@@ -171,7 +172,7 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
         slurm_stderr=stderr,
         output_files=sorted(outputs, key=lambda o: o.name),
         log_state=converter.unstructure(state),
-        progress=summary_from(prog, state),
+        progress=attrs.evolve(summary_from(prog, state), eta_s=None),  # ended: its final step, no ETA
         # settled once Slurm's answer and the logs are in; the copy-back is its own state, retried by
         # every later sync until its manifests match (a failed rsync no longer passes for done)
         finalized=True,
@@ -209,9 +210,14 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
     squeue_rows: dict[str, SqueueRow] = {}
     acct_rows: dict[str, SacctRow] = {}
     squeue_ok = sacct_ok = True
+    chunks: dict[str, LogChunk] = {}
     if to_ask:
         ids = ",".join(r.slurm_job_id or "" for r in to_ask)
-        out = session.run_remote(STATUS, [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS)], check=False).stdout
+        tails = [
+            x for r in to_ask for x in (r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state)))
+        ]
+        out = session.run_remote(STATUS, [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS), *tails], check=False).stdout
+        chunks = parse_log_output(out)
         commands += 1
         status = parse_status_output(out)
         squeue_ok, sacct_ok = status.squeue_ok, status.sacct_ok
@@ -224,6 +230,11 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             finalize.append(r)  # terminal but not finalized: retry the copy-back
             continue
         new, needs_final = _status_of(r, squeue_rows.get(slurm_id), acct_rows.get(slurm_id), squeue_ok, sacct_ok, now)
+        chunk = chunks.get(r.job_id)
+        if new.status is JobStatus.RUNNING and not needs_final and chunk is not None and chunk.found:
+            # the log read in the same command: `job show` after a sync is as fresh as `watch`
+            prog, state = advance_log(new.log_state, chunk, new.total_steps)
+            new = attrs.evolve(new, log_state=converter.unstructure(state), progress=summary_from(prog, state))
         if new != r:
             new = attrs.evolve(new, updated_at=now)
             updated[r.job_id] = new

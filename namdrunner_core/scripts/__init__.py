@@ -67,8 +67,8 @@ class RemoteScript:
 SLURM_EXEC = RemoteScript("exec", needs_slurm=True)
 #: ``sbatch`` inside a directory: never retried blindly (see :mod:`namdrunner_core.jobs.submission`)
 SBATCH_IN = RemoteScript("sbatch_in", needs_slurm=True, idempotent=False)
-#: squeue + sacct for many jobs
-STATUS = RemoteScript("status", needs_slurm=True)
+#: squeue + sacct for many jobs, and their NAMD log tails (progress refreshed in the same round trip)
+STATUS = RemoteScript("status", needs_slurm=True, includes=("lib_log",))
 #: a submission's token in squeue and sacct
 LOOKUP_TOKEN = RemoteScript("lookup_token", needs_slurm=True)
 #: ``cluster check``: login, sinfo, NAMD modules, writable roots

@@ -18,13 +18,19 @@ while [ $# -ge 8 ]; do
       # against the project copy, both here on the cluster. Only a full match makes the results safe
       # from the purge (an unreadable scratch file fails the manifest, a missing or different copy the check).
       man=$(mktemp)
+      verified=no
       if (cd -- "$scratch" && find . -type f ! -name job_info.json -print0 | LC_ALL=C sort -z \
-            | xargs -0 -r sha256sum --) > "$man" \
-         && { [ ! -s "$man" ] || (cd -- "$project" && sha256sum --quiet --status -c -- "$man" 2>/dev/null); }; then
-        echo "@@VERIFY ok"
-      else
-        echo "@@VERIFY mismatch"
+            | xargs -0 -r sha256sum --) > "$man"; then
+        if [ ! -s "$man" ] || (cd -- "$project" && sha256sum --quiet --status -c -- "$man" 2>/dev/null); then
+          verified=yes
+        # rsync's quick check (size and mtime) skips a file rewritten within the same second at the
+        # same size (a rerun): copy again comparing contents, then check again.
+        elif rsync -a --checksum --exclude=job_info.json -- "$scratch/" "$project/" 2>/dev/null \
+             && (cd -- "$project" && sha256sum --quiet --status -c -- "$man" 2>/dev/null); then
+          verified=yes
+        fi
       fi
+      if [ "$verified" = yes ]; then echo "@@VERIFY ok"; else echo "@@VERIFY mismatch"; fi
       rm -f -- "$man"
     fi
   else

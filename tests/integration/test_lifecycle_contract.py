@@ -23,3 +23,7 @@ def test_sweep_as_one_array(session: Session, store: JobStore) -> None:
 
 def test_cancel(session: Session, store: JobStore) -> None:
     contract.check_cancel(session, store)
+
+
+def test_sync_refreshes_progress(session: Session, store: JobStore) -> None:
+    contract.check_sync_refreshes_progress(session, store)

@@ -203,3 +203,16 @@ def test_a_manifest_mismatch_is_a_failed_copy_back() -> None:
     fin = parse_finalize_output(text)["j1"]
     assert fin.copy_back == "failed"
     assert "differs" in (fin.copy_back_error or "")
+
+
+def test_a_rerun_rewritten_in_the_same_second_is_still_copied_back(local: LocalTransport, tmp_path: Path) -> None:
+    # rsync's quick check skips a file of the same size and mtime: the project would keep the old run
+    scratch, project = tmp_path / "s" / "j1", tmp_path / "p" / "j1"
+    for root, content in ((scratch, b"new run!"), (project, b"old run!")):
+        (root / "outputs").mkdir(parents=True)
+        (root / "outputs" / "eq.xsc").write_bytes(content)
+        os.utime(root / "outputs" / "eq.xsc", (1_700_000_000, 1_700_000_000))
+    args = ["j1", str(project), str(scratch), "j1_7.out", "j1_7.err", "j1_7.out", "j1_7.err", "0"]
+    fin = parse_finalize_output(local.run(FINALIZE.argv(args)).stdout)["j1"]
+    assert (fin.copy_back, fin.copy_back_error) == ("verified", None)
+    assert (project / "outputs" / "eq.xsc").read_bytes() == b"new run!"
