@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from namdrunner_cli import complete
 from namdrunner_core._version import __version__
 
 if TYPE_CHECKING:
@@ -148,7 +149,8 @@ class AppContext:
         def ask(full_id: str) -> bool:
             g = self.store.get_workflow(full_id)
             asked.append(full_id)
-            question = f"Delete {g.kind} {g.id} ({g.name}) and its {len(g.stages)} jobs, remote directories included?"
+            jobs = f"{len(g.stages)} job" + ("" if len(g.stages) == 1 else "s")
+            question = f"Delete {g.kind} {g.id} ({g.name}) and its {jobs}, remote directories included?"
             return click.confirm(question, err=True)
 
         interactive = self.person_answers(yes=yes)
@@ -226,7 +228,13 @@ class NamdRunnerGroup(click.Group):
 
 @click.group(cls=NamdRunnerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="namdrunner")
-@click.option("--profile", "-p", metavar="NAME", help="Cluster profile (default: $NAMDRUNNER_PROFILE or alpine).")
+@click.option(
+    "--profile",
+    "-p",
+    metavar="NAME",
+    shell_complete=complete.profiles,
+    help="Cluster profile (default: $NAMDRUNNER_PROFILE or alpine).",
+)
 @click.option("--json", "json_output", is_flag=True, help="Print machine-readable JSON instead of tables.")
 @click.option("-v", "--verbose", count=True, help="On errors, show the remote command log.")
 @click.option("--password-stdin", is_flag=True, help="Read the login password from standard input (for scripts).")
@@ -244,12 +252,9 @@ def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int
     paramiko_log.addHandler(logging.NullHandler())
     paramiko_log.propagate = False
     if profile is not None:
-        from namdrunner_core.profile import profile_names
+        from namdrunner_core.profile import check_profile_name
 
-        names = profile_names()
-        if profile not in names:
-            click.echo(f"error: unknown profile {profile!r}; profiles that exist: {', '.join(names)}", err=True)
-            raise click.exceptions.Exit(1)
+        check_profile_name(profile)
     app = AppContext(profile, json_output, verbose, password_stdin)
     ctx.obj = app
     ctx.call_on_close(app.close)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from namdrunner_core.diagnostics import Check
-    from namdrunner_core.jobs.job import JobOutputs
+    from namdrunner_core.jobs.job import JobOutputs, SlurmLogs
     from namdrunner_core.jobs.prepare import PreparedJob
     from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
     from namdrunner_core.models import JobRecord
@@ -217,8 +217,7 @@ def job_detail(job: dict[str, Any]) -> None:
         ("Completed", job["completed_at"] or "-"),
         (
             "Progress",
-            _progress_cell(prog)
-            + _steps_text(prog),
+            _progress_cell(prog) + _steps_text(prog),
         ),
         ("Project dir", job["project_dir"]),
         ("Scratch dir", job["scratch_dir"]),
@@ -735,3 +734,16 @@ def print_deleted(as_json: bool, job_ids: Sequence[str], group_id: str | None = 
         click.echo(f"deleted {group_id} and its {plural(len(job_ids), 'job')}")
     else:
         click.echo(f"deleted {job_ids[0]}")
+
+
+def print_slurm_logs(as_json: bool, job_id: str, logs: SlurmLogs) -> None:
+    """``job logs``: stdout and stderr, each under its own label, saying so when one is empty."""
+    if as_json:
+        print_json({"id": job_id, "kind": "slurm", "stdout": logs.stdout, "stderr": logs.stderr,
+                    "text": logs.stdout + logs.stderr})  # fmt: skip
+        return
+    for label, name, text in (("stdout", logs.stdout_name, logs.stdout), ("stderr", logs.stderr_name, logs.stderr)):
+        click.echo(f"==> {label} ({name}) <==")
+        click.echo(text if text.endswith("\n") or not text else text + "\n", nl=False)
+        if not text:
+            click.echo("(empty)")

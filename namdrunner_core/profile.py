@@ -8,6 +8,7 @@ Pure data and file reading: no connection (that is :mod:`namdrunner_core.cluster
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import os
 import tomllib
@@ -257,14 +258,19 @@ def _raw_profile(name: str, *, _seen: tuple[str, ...] = ()) -> tuple[dict[str, A
     return _raw_profile_bundled(name)
 
 
-def _raw_profile_bundled(name: str) -> tuple[dict[str, Any], str]:
-    if name not in bundled_profile_names():
-        from difflib import get_close_matches
-
-        known = profile_names()
-        close = get_close_matches(name, known, n=1)
+def check_profile_name(name: str) -> None:
+    """Refuse a profile name that names no profile, suggesting the closest (:class:`ProfileError`)."""
+    known = profile_names()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
         raise ProfileError(f"unknown profile {name!r}; {hint}profiles that exist: {', '.join(known) or 'none'}")
+
+
+def _raw_profile_bundled(name: str) -> tuple[dict[str, Any], str]:
+    if name not in bundled_profile_names():
+        check_profile_name(name)  # a user profile of that name was looked for first: none exists
+        raise ProfileError(f"unknown profile {name!r}")
     text = resources.files("namdrunner_core.profiles").joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return _read_toml(text, f"bundled profile {name}.toml"), f"bundled profile {name}.toml"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from namdrunner_cli import complete
 from namdrunner_cli.main import AppContext
 
 
@@ -28,7 +29,7 @@ def list_profiles(app: AppContext) -> None:
 
 
 @cluster.command("show")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.profiles)
 @click.pass_obj
 def show(app: AppContext, name: str) -> None:
     """A profile's host, storage roots, modules, partitions and QOS.
@@ -44,7 +45,7 @@ def show(app: AppContext, name: str) -> None:
 
 
 @cluster.command("check")
-@click.argument("name")
+@click.argument("name", shell_complete=complete.profiles)
 @click.pass_obj
 def check(app: AppContext, name: str) -> None:
     """Log in and check: Slurm answers, partitions exist, the NAMD module loads, roots are writable.

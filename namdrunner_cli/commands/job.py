@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from namdrunner_cli import complete
 from namdrunner_cli.main import AppContext
 from namdrunner_cli.options import pop_resources, resource_options
 
@@ -43,7 +44,13 @@ def _load_for_change(app: AppContext, job_id: str) -> Job:
 
 @job.command("create")
 @click.option("--name", required=True, help="Display name (any printable text; the id is derived from it).")
-@click.option("--template", "template_id", required=True, help="Template id (`namdrunner template list`).")
+@click.option(
+    "--template",
+    "template_id",
+    required=True,
+    shell_complete=complete.template_ids,
+    help="Template id (`namdrunner template list`).",
+)
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A template value (repeatable).")
 @click.option("--file", "files", multiple=True, type=click.Path(path_type=Path), help="An input file (repeatable).")
 @resource_options(required=True)
@@ -96,7 +103,7 @@ def create(
 
 
 @job.command("submit")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.pass_obj
 def submit(app: AppContext, job_id: str) -> None:
     """Submit a created (or failed/cancelled) job.
@@ -142,7 +149,7 @@ def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
 
 
 @job.command("show")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.pass_obj
 def show(app: AppContext, job_id: str) -> None:
     """Everything about one job (from the local store; `namdrunner sync` refreshes it).
@@ -160,7 +167,7 @@ def show(app: AppContext, job_id: str) -> None:
 
 
 @job.command("logs")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.option("--slurm", "kind", flag_value="slurm", default=True, help="Slurm's stdout and stderr (default).")
 @click.option("--namd", "kind", flag_value="namd", help="The NAMD log.")
 @click.option("--tail", type=int, help="Only the last N lines.")
@@ -173,14 +180,16 @@ def logs(app: AppContext, job_id: str, kind: str, tail: int | None) -> None:
       namdrunner job logs hextube_min --tail 40
       namdrunner job logs hextube_min --namd
     """
-    from namdrunner_cli.render import print_logs
+    from namdrunner_cli.render import print_logs, print_slurm_logs
 
     j = _load(app, job_id)
-    print_logs(app.json, j.id, kind, j.logs("namd" if kind == "namd" else "slurm", tail=tail))
+    if kind == "slurm":
+        return print_slurm_logs(app.json, j.id, j.slurm_logs(tail=tail))
+    print_logs(app.json, j.id, kind, j.logs("namd", tail=tail))
 
 
 @job.command("outputs")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.pass_obj
 def outputs(app: AppContext, job_id: str) -> None:
     """Files on project and scratch storage.
@@ -196,7 +205,7 @@ def outputs(app: AppContext, job_id: str) -> None:
 
 
 @job.command("download")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.option(
     "--to", "dest", type=click.Path(file_okay=False, path_type=Path), help="Directory: files go to DIR/<id>/."
 )
@@ -223,7 +232,7 @@ def download(app: AppContext, job_id: str, dest: Path | None, flat: bool, includ
 
 
 @job.command("restart")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.option("--steps", type=int, help="Steps to run (default: what the job had left).")
 @resource_options(required=False)
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
@@ -245,7 +254,7 @@ def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool
 
 
 @job.command("cancel")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.pass_obj
 def cancel(app: AppContext, job_id: str) -> None:
     """Cancel a pending or running job.
@@ -260,7 +269,7 @@ def cancel(app: AppContext, job_id: str) -> None:
 
 
 @job.command("delete")
-@click.argument("job_id")
+@click.argument("job_id", shell_complete=complete.job_ids)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Delete even if the results are on scratch only (copy-back not verified).")
 @click.pass_obj

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from namdrunner_cli import complete
 from namdrunner_cli.main import AppContext
 
 
@@ -30,7 +31,7 @@ def list_templates(app: AppContext) -> None:
 
 
 @template.command("show")
-@click.argument("template_id")
+@click.argument("template_id", shell_complete=complete.template_ids)
 @click.pass_obj
 def show(app: AppContext, template_id: str) -> None:
     """A template's variables: type, default, bounds, help.
@@ -46,7 +47,7 @@ def show(app: AppContext, template_id: str) -> None:
 
 
 @template.command("preview")
-@click.argument("template_id")
+@click.argument("template_id", shell_complete=complete.template_ids)
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A variable's value (repeatable).")
 @click.pass_obj
 def preview(app: AppContext, template_id: str, assignments: tuple[str, ...]) -> None:
@@ -88,7 +89,7 @@ def import_template(app: AppContext, file: Path, template_id: str | None) -> Non
 
 
 @template.command("export")
-@click.argument("template_id")
+@click.argument("template_id", shell_complete=complete.template_ids)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (.toml or .json).")
 @click.pass_obj
 def export(app: AppContext, template_id: str, output: Path | None) -> None:
@@ -108,7 +109,7 @@ def export(app: AppContext, template_id: str, output: Path | None) -> None:
 
 
 @template.command("delete")
-@click.argument("template_id")
+@click.argument("template_id", shell_complete=complete.template_ids)
 @click.pass_obj
 def delete(app: AppContext, template_id: str) -> None:
     """Delete one of your templates (builtins cannot be deleted).

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from namdrunner_cli import complete
 from namdrunner_cli.main import AppContext
 from namdrunner_cli.options import pop_resources, resource_options
 
@@ -120,7 +121,7 @@ def create(
 
 
 @workflow.command("submit")
-@click.argument("workflow_id")
+@click.argument("workflow_id", shell_complete=complete.workflow_ids)
 @click.pass_obj
 def submit(app: AppContext, workflow_id: str) -> None:
     """Submit every stage (workflows: chained with afterok; sweeps: one job array).
@@ -135,7 +136,7 @@ def submit(app: AppContext, workflow_id: str) -> None:
 
 
 @workflow.command("show")
-@click.argument("workflow_id")
+@click.argument("workflow_id", shell_complete=complete.workflow_ids)
 @click.pass_obj
 def show(app: AppContext, workflow_id: str) -> None:
     """Every stage of a workflow or sweep, with its status (run `namdrunner sync` to refresh).
@@ -167,7 +168,7 @@ def list_groups(app: AppContext) -> None:
 
 
 @workflow.command("cancel")
-@click.argument("workflow_id")
+@click.argument("workflow_id", shell_complete=complete.workflow_ids)
 @click.pass_obj
 def cancel(app: AppContext, workflow_id: str) -> None:
     """Cancel every stage still queued or running.
@@ -182,7 +183,7 @@ def cancel(app: AppContext, workflow_id: str) -> None:
 
 
 @workflow.command("delete")
-@click.argument("workflow_id")
+@click.argument("workflow_id", shell_complete=complete.workflow_ids)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Delete even stages whose results are on scratch only.")
 @click.pass_obj
@@ -208,7 +209,7 @@ def sweep() -> None:
 
 @sweep.command("create")
 @click.option("--name", required=True, help="Display name of the sweep.")
-@click.option("--template", "template_id", required=True, help="Template id.")
+@click.option("--template", "template_id", required=True, shell_complete=complete.template_ids, help="Template id.")
 @click.option(
     "--grid",
     "grid_items",

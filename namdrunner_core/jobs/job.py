@@ -56,6 +56,16 @@ SUBMITTABLE = (JobStatus.CREATED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @attrs.frozen(slots=True)
+class SlurmLogs:
+    """A job's Slurm stdout and stderr, each with the file it came from."""
+
+    stdout_name: str
+    stdout: str
+    stderr_name: str
+    stderr: str
+
+
+@attrs.frozen(slots=True)
 class JobOutputs:
     """Files of a job on project storage and on scratch."""
 
@@ -260,24 +270,8 @@ class Job:
         """Slurm's stdout/stderr (cached once the job finished) or the NAMD log, optionally the last lines."""
         r = self.record
         if kind == "slurm":
-            names = r.slurm_output_names
-            if names is None:
-                raise NotFoundError(f"job {r.job_id} has not been submitted: no Slurm logs yet")
-            if r.finalized and r.slurm_stdout is not None:
-                parts = {"out": r.slurm_stdout or "", "err": r.slurm_stderr or ""}
-            else:
-                alt = r.app_slurm_output_names or names  # a job the desktop app made names them after the job
-                found: dict[str, str | None] = {}
-                for k, n, a in zip(("out", "err"), names, alt, strict=True):
-                    try:
-                        found[k] = self._cat_first(
-                            [f"{r.scratch_dir}/{n}", f"{r.scratch_dir}/{a}", f"{r.project_dir}/{a}"]
-                        )
-                    except NotFoundError:
-                        found[k] = None
-                if all(v is None for v in found.values()):
-                    raise NotFoundError(f"job {r.job_id}: Slurm's logs are not there yet ({r.status.value})")
-                parts = {k: v or "" for k, v in found.items()}
+            logs = self.slurm_logs()
+            parts = {"out": logs.stdout, "err": logs.stderr}
             chosen = [parts["out"], parts["err"]] if stream == "both" else [parts[stream]]
             text = "".join(p if p.endswith("\n") or not p else p + "\n" for p in chosen)
         else:
@@ -285,6 +279,34 @@ class Job:
         if tail is not None:
             text = "\n".join(text.splitlines()[-tail:]) + ("\n" if text else "")
         return text
+
+    def slurm_logs(self, *, tail: int | None = None) -> SlurmLogs:
+        """Slurm's stdout and stderr apart, with their file names (cached once the job finished).
+
+        Raises :class:`NotFoundError` when the job was never submitted or neither file exists yet.
+        """
+        r = self.record
+        names = r.slurm_output_names
+        if names is None:
+            raise NotFoundError(f"job {r.job_id} has not been submitted: no Slurm logs yet")
+        if r.finalized and r.slurm_stdout is not None:
+            out, err = r.slurm_stdout or "", r.slurm_stderr or ""
+        else:
+            alt = r.app_slurm_output_names or names  # a job the desktop app made names them after the job
+            found: list[str | None] = []
+            for n, a in zip(names, alt, strict=True):
+                try:
+                    found.append(
+                        self._cat_first([f"{r.scratch_dir}/{n}", f"{r.scratch_dir}/{a}", f"{r.project_dir}/{a}"])
+                    )
+                except NotFoundError:
+                    found.append(None)
+            if all(v is None for v in found):
+                raise NotFoundError(f"job {r.job_id}: Slurm's logs are not there yet ({r.status.value})")
+            out, err = (v or "" for v in found)
+        if tail is not None:
+            out, err = ("\n".join(t.splitlines()[-tail:]) + ("\n" if t else "") for t in (out, err))
+        return SlurmLogs(names[0], out, names[1], err)
 
     def _cat_first(self, paths: list[str]) -> str:
         """The first of ``paths`` that exists, in one remote command."""

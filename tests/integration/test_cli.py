@@ -363,6 +363,10 @@ def test_submit_logs_status_filter_and_workflow_cancel(env: dict[str, str]) -> N
     run_json("watch", "--max-interval", "2", "--timeout", "120")
     slurm_log = run("job", "logs", created["id"])  # --slurm is the default
     assert slurm_log.exit_code == 0
+    out_label, err_label = (f"==> {k} ({created['id']}_" for k in ("stdout", "stderr"))
+    assert out_label in slurm_log.stdout  # each stream labelled
+    assert err_label in slurm_log.stdout
+    assert slurm_log.stdout.index(out_label) < slurm_log.stdout.index(err_label)
     assert run_json("job", "list", "--status", "completed")[0]["id"] == created["id"]  # type: ignore[index]
     sweep_plan = run_json(
         "sweep",

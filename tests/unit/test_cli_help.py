@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -42,3 +45,27 @@ def test_group_listings_are_not_cut(width: str) -> None:
     assert "restart" in result.output
     assert "(such as TIMEOUT)" in " ".join(result.output.split())
     assert "..." not in result.output.split("Commands:")[1]
+
+
+def _complete(words: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import subprocess
+    import sys
+
+    env = {"_NAMDRUNNER_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
+    code = "from namdrunner_cli.main import main; main()"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    return [line.split(",", 1)[1] for line in out.stdout.splitlines() if "," in line]
+
+
+def test_completion_of_ids_templates_and_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks._fixtures import make_store
+
+    monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "jobs.db"))
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert _complete("namdrunner job show x", monkeypatch) == []  # no store yet: nothing, and no error
+    store = make_store(tmp_path / "jobs.db", 3)
+    ids = sorted(r.job_id for r in store.list_jobs())
+    assert _complete(f"namdrunner job show {ids[0][:4]}", monkeypatch) == [i for i in ids if i.startswith(ids[0][:4])]
+    assert _complete("namdrunner template show expl", monkeypatch) == ["explicit_solvent_npt_v1"]
+    assert _complete("namdrunner --profile alp", monkeypatch) == ["alpine"]
+    assert _complete("namdrunner cluster check loop", monkeypatch) == ["loopback"]

@@ -80,3 +80,13 @@ def test_piped_lists_are_tab_separated_with_a_header(capsys: pytest.CaptureFixtu
 def test_an_empty_list_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     print_table(job_columns(False), [], empty="no jobs")
     assert capsys.readouterr().out == "no jobs\n"
+
+
+def test_slurm_logs_are_labelled_and_an_empty_one_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from namdrunner_cli.render import print_slurm_logs
+    from namdrunner_core.jobs.job import SlurmLogs
+
+    print_slurm_logs(False, "j1", SlurmLogs("j1_7.out", "Loading modules...\nrunning", "j1_7.err", ""))
+    assert capsys.readouterr().out == (
+        "==> stdout (j1_7.out) <==\nLoading modules...\nrunning\n==> stderr (j1_7.err) <==\n(empty)\n"
+    )
