@@ -3,6 +3,7 @@ including bugs (an exception namdrunner did not expect), bad files and unknown p
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -186,3 +187,20 @@ def test_short_help_is_never_cut_mid_sentence() -> None:
 
     for text in walk(cli):
         assert not text.rstrip().endswith(("(e.g", "e.g.", "(such")), text
+
+
+def test_a_broken_profile_is_one_bad_row_of_cluster_list(tmp_path: Path) -> None:
+    d = tmp_path / "cfg" / "profiles"
+    d.mkdir(parents=True)
+    (d / "broken.toml").write_text("host = \n")  # not TOML
+    (d / "mine.toml").write_text('extends = "loopback"\ndescription = "my loopback"\n')
+    listed = run("--json", "cluster", "list")
+    assert listed.exit_code == 0, listed.output
+    rows = {r["name"]: r for r in json.loads(listed.stdout)}
+    assert {"alpine", "loopback", "mine", "broken"} <= set(rows)
+    assert rows["broken"]["error"]
+    assert rows["mine"]["error"] is None
+    assert rows["mine"]["description"] == "my loopback"
+    table = run("cluster", "list")  # piped: tab-separated, the broken one says why
+    broken = next(line for line in table.stdout.splitlines() if line.startswith("broken\t"))
+    assert "cannot be read" in broken
