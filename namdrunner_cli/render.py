@@ -639,10 +639,12 @@ def print_download(as_json: bool, job_id: str, target: Path, report: TreeTransfe
     """``job download``: what was fetched and what was already there."""
     if as_json:
         print_json({"id": job_id, "to": str(target), "files": list(report.files_sent),
-                    "unchanged": list(report.files_unchanged), "bytes": report.payload_bytes})  # fmt: skip
+                    "unchanged": list(report.files_unchanged), "bytes": report.payload_bytes,
+                    "resumed_bytes": report.resumed_bytes})  # fmt: skip
         return
     sent, same = len(report.files_sent), len(report.files_unchanged)
-    click.echo(f"{plural(sent, 'file')} fetched, {same} unchanged -> {target}")
+    resumed = f" ({humanize_bytes(report.resumed_bytes)} resumed)" if report.resumed_bytes else ""
+    click.echo(f"{plural(sent, 'file')} fetched{resumed}, {same} unchanged -> {target}")
 
 
 def print_logs(as_json: bool, job_id: str, kind: str, text: str) -> None:

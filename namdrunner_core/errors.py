@@ -77,6 +77,11 @@ class AuthenticationError(RemoteError):
     """The cluster refused the login. Never retried automatically: accounts lock."""
 
 
+class SessionLostError(AuthenticationError):
+    """The shared session (``namdrunner session start``) lost its connection and will not log in
+    again by itself (its login needed a person); start it again."""
+
+
 class CommandTimeoutError(RemoteError):
     """A remote command did not finish within its time limit."""
 
@@ -103,6 +108,10 @@ class RemoteCommandError(RemoteError):
 
 class TransferError(RemoteError):
     """A file transfer failed or did not verify; nothing partial was left at the final path."""
+
+
+class RemoteFileChangedError(TransferError):
+    """A file changed on the cluster while it was being downloaded; nothing of it was kept."""
 
 
 class SchedulerError(RemoteError):

@@ -129,8 +129,11 @@ class JobRecord:
 
     @property
     def results_dir(self) -> str:
-        """Where the job's outputs and logs are now: the project copy once it is settled and verified;
-        scratch while the job runs, or while its copy-back is not verified (they are only there)."""
+        """Where the job's outputs and logs are now: the project copy before the job was ever
+        submitted and once it is settled and verified; scratch while it runs, or while its copy-back is
+        not verified (they are only there)."""
+        if self.slurm_job_id is None:
+            return self.project_dir
         return self.project_dir if self.finalized and self.results_safe else self.scratch_dir
 
     @property

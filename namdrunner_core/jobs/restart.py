@@ -33,11 +33,16 @@ RESTARTABLE = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 @attrs.frozen(slots=True)
 class Checkpoint:
-    """The newest restart point of a job: ``<outputs>/<prefix>.coor/.vel/.xsc`` at ``step``."""
+    """The newest restart point of a job: ``<outputs>/<prefix>.coor/.vel/.xsc`` at ``step``.
+
+    ``suffix`` is ``".old"`` when only NAMD's previous set is whole (the job was killed while it
+    rewrote its restart files); the files are copied into the new job under their plain names.
+    """
 
     step: int
     prefix: str
     has_velocities: bool
+    suffix: str = ""
 
 
 def find_checkpoint(session: Session, record: JobRecord) -> Checkpoint:
@@ -46,15 +51,15 @@ def find_checkpoint(session: Session, record: JobRecord) -> Checkpoint:
     found: list[Checkpoint] = []
     for line in out.splitlines():
         parts = line.split("\t")
-        if len(parts) == 3 and parts[0].isdigit():
-            found.append(Checkpoint(int(parts[0]), parts[1], parts[2] == "yes"))
+        if len(parts) >= 3 and parts[0].isdigit():
+            found.append(Checkpoint(int(parts[0]), parts[1], parts[2] == "yes", parts[3] if len(parts) > 3 else ""))
     if not found:
         raise ValidationError(
             "job",
             f"job {record.job_id} has no checkpoint files (outputs/*.xsc with .coor): nothing to restart from; "
             "set restartfreq so NAMD writes them",
         )
-    return max(found, key=lambda c: (c.step, not c.prefix.endswith(".restart")))
+    return max(found, key=lambda c: (c.step, not c.suffix, not c.prefix.endswith(".restart")))
 
 
 def check_restartable(record: JobRecord) -> None:
@@ -91,13 +96,13 @@ def plan_restart(
     for fname in parent.input_files:
         if fname not in restart_names:
             remote[fname] = f"{parent.project_dir}/input_files/{fname}"
-    remote[f"{cp.prefix}.coor"] = f"{where}/outputs/{cp.prefix}.coor"
-    remote[f"{cp.prefix}.xsc"] = f"{where}/outputs/{cp.prefix}.xsc"
+    remote[f"{cp.prefix}.coor"] = f"{where}/outputs/{cp.prefix}.coor{cp.suffix}"
+    remote[f"{cp.prefix}.xsc"] = f"{where}/outputs/{cp.prefix}.xsc{cp.suffix}"
     values["restart_coordinates"] = f"{cp.prefix}.coor"
     values["restart_xsc"] = f"{cp.prefix}.xsc"
     minimizing = values.get("execution_command") == "minimize"
     if cp.has_velocities and not minimizing:
-        remote[f"{cp.prefix}.vel"] = f"{where}/outputs/{cp.prefix}.vel"
+        remote[f"{cp.prefix}.vel"] = f"{where}/outputs/{cp.prefix}.vel{cp.suffix}"
         values["restart_velocities"] = f"{cp.prefix}.vel"
     values["first_timestep"] = cp.step
     # Remaining steps: the parent's plan minus what it got done, in whole cycles.

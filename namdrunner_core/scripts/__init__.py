@@ -107,6 +107,14 @@ GET_FILE = RemoteScript("get_file", includes=("lib_hash",))
 HASH_FILE = RemoteScript("hash_file", includes=("lib_hash",))
 #: sizes and sha256 of a tree
 MANIFEST = RemoteScript("manifest")
+#: sizes of a tree (no file read)
+LIST_FILES = RemoteScript("list_files")
+#: sha256 of named files
+HASH_FILES = RemoteScript("hash_files", includes=("lib_hash",))
+#: many small files in one framed stream
+GET_FILES = RemoteScript("get_files", includes=("lib_hash",))
+#: size and sha256 of an interrupted upload's partial
+PARTIAL_INFO = RemoteScript("partial_info", includes=("lib_hash",))
 #: a tar of many files from stdin, checked, renamed into place
 PUT_TREE = RemoteScript("put_tree", idempotent=False)
 

@@ -216,3 +216,34 @@ def test_a_rerun_rewritten_in_the_same_second_is_still_copied_back(local: LocalT
     fin = parse_finalize_output(local.run(FINALIZE.argv(args)).stdout)["j1"]
     assert (fin.copy_back, fin.copy_back_error) == ("verified", None)
     assert (project / "outputs" / "eq.xsc").read_bytes() == b"new run!"
+
+
+def test_a_job_killed_while_rewriting_its_restart_files_restarts_from_the_old_set(
+    local: LocalTransport, tmp_path: Path
+) -> None:
+    from namdrunner_core.jobs.restart import find_checkpoint, plan_restart
+    from namdrunner_core.slurm.states import JobStatus
+    from tests.unit.test_golden_gpu import NOW, NPT, TINY
+
+    out = tmp_path / "job" / "outputs"
+    out.mkdir(parents=True)
+    # NAMD renamed the 6000-step set to *.old, wrote the new .xsc, and was killed before the .coor
+    (out / "npt.restart.xsc").write_text("# NAMD extended system\n12000 100 0 0 0 100 0 0 0 100 0 0 0\n")
+    (out / "npt.restart.xsc.old").write_text("# NAMD extended system\n6000 100 0 0 0 100 0 0 0 100 0 0 0\n")
+    for ext in ("coor", "vel"):
+        (out / f"npt.restart.{ext}.old").write_bytes(b"\0" * 16)
+    profile = load_profile("loopback")
+    from namdrunner_core.jobs.prepare import prepare_job
+    from namdrunner_core.slurm.resources import Resources
+
+    parent = prepare_job(
+        profile, "me", None, name="npt", template="explicit_solvent_npt_v1", values={**NPT, "steps": 24000},
+        files=TINY, resources=Resources(cores=1, memory_gb=0.5, walltime="00:10:00"), now=NOW,
+    ).record  # fmt: skip
+    parent = attrs.evolve(parent, status=JobStatus.FAILED, slurm_job_id="7", scratch_dir=str(tmp_path / "job"))
+    cp = find_checkpoint(Session(profile, local, "me"), parent)
+    assert (cp.step, cp.prefix, cp.has_velocities, cp.suffix) == (6000, "npt.restart", True, ".old")
+    plan = plan_restart(profile, "me", None, parent, cp)
+    assert plan.remote_inputs["npt.restart.coor"] == f"{tmp_path}/job/outputs/npt.restart.coor.old"
+    assert plan.remote_inputs["npt.restart.vel"] == f"{tmp_path}/job/outputs/npt.restart.vel.old"
+    assert "firsttimestep      6000" in plan.config_text
