@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import DATA, _read_env
+from tests.conftest import DATA, cluster_vars
 
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
 MiB = 1 << 20
@@ -129,7 +129,7 @@ def main() -> None:
     if args.child:
         child(args.child)
         return
-    env = _read_env()
+    env = cluster_vars()
     host, port, user, key = env["NR_TEST_HOST"], env["NR_TEST_PORT"], env["NR_TEST_USER"], env["NR_TEST_KEY"]
     ssh_opts = ["-q", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                 "-o", "BatchMode=yes", "-P", port]  # fmt: skip

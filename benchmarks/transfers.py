@@ -24,7 +24,7 @@ from pathlib import Path
 from namdrunner_core.transport.ratelimit import RateLimiter
 from namdrunner_core.transport.ssh import SSHTarget, SSHTransport
 from namdrunner_core.transport.transfer import get_file, get_tree, put_file, put_tree
-from tests.conftest import _read_env
+from tests.conftest import cluster_vars
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    env = _read_env()
+    env = cluster_vars()
     host, port, user, key = env["NR_TEST_HOST"], env["NR_TEST_PORT"], env["NR_TEST_USER"], env["NR_TEST_KEY"]
     ssh_opts = [
         "-q",

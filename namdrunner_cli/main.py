@@ -95,7 +95,12 @@ class AppContext:
 
         name = profile or self.profile
         if name not in self._sessions:
-            self._sessions[name] = Cluster.from_profile(name).connect(auth=self._auth, notify=self.note)
+            cluster = Cluster.from_profile(name)
+            if cluster.profile.session == "auto":  # the profile asks for one shared login per day
+                from namdrunner_core.broker import start_session
+
+                start_session(name, password_stdin=self.password_stdin)
+            self._sessions[name] = cluster.connect(auth=self._auth, notify=self.note)
         return self._sessions[name]
 
     @staticmethod
@@ -261,7 +266,7 @@ def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int
 
 
 def _register() -> None:
-    from namdrunner_cli.commands import cluster, job, sync, template, workflow
+    from namdrunner_cli.commands import cluster, job, session, sync, template, workflow
 
     cli.add_command(cluster.cluster)
     cli.add_command(template.template)
@@ -271,6 +276,7 @@ def _register() -> None:
     cli.add_command(sync.watch)
     cli.add_command(workflow.workflow)
     cli.add_command(workflow.sweep)
+    cli.add_command(session.session)
     _whole_first_sentences(cli)
 
 

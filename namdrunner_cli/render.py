@@ -749,3 +749,22 @@ def print_slurm_logs(as_json: bool, job_id: str, logs: SlurmLogs) -> None:
         click.echo(text if text.endswith("\n") or not text else text + "\n", nl=False)
         if not text:
             click.echo("(empty)")
+
+
+def print_session(as_json: bool, profile: str, info: Any) -> None:
+    """``session start|status``: the broker's state, or that none runs."""
+    if as_json:
+        print_json({"profile": profile, "running": info is not None} | (info.to_dict() if info else {}))
+        return
+    if info is None:
+        click.echo(f"no session runs for {profile} (`namdrunner session start {profile}`)")
+        return
+    import time
+
+    left = humanize_duration(max(0.0, info.expires_at - time.time()))
+    since = humanize_age(dt.datetime.fromtimestamp(info.started_at, dt.UTC))
+    click.echo(
+        f"session for {profile}: {info.user}@{info.host}, since {since}, "
+        f"{left} left; {plural(info.commands, 'command')} served, {plural(info.authentications, 'authentication')}; "
+        f"rate limit {info.rate_limit_per_s:g}/s (pid {info.pid})"
+    )

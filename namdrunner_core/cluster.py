@@ -19,6 +19,7 @@ from namdrunner_core.profile import (
 )
 from namdrunner_core.scripts import SLURM_EXEC, SLURM_MODULE_FAILED, RemoteScript
 from namdrunner_core.transport.base import CommandResult
+from namdrunner_core.transport.broker_client import BrokerTransport, find_broker
 from namdrunner_core.transport.common import BaseTransport
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.local import LocalTransport
@@ -119,20 +120,29 @@ class Cluster:
         notify: NoticeCallback | None = None,
         command_log: CommandLog | None = None,
         local: bool = False,
+        broker: bool = True,
     ) -> Session:
         """Open ONE authenticated session (password and 2FA asked once, through ``auth``).
 
         ``notify`` receives lines to show a person while logging in (Duo's messages, "Duo push sent -
         approve it on your phone"). With ``local=True`` no SSH is used: commands run on this machine.
+
+        When a shared session runs for this profile (``namdrunner session start``), the session uses it:
+        no login, no prompt (``broker=False`` logs in afresh all the same).
         """
         log = command_log or CommandLog()
         limiter = RateLimiter(rate=self.profile.rate_limit_per_s, max_pending=self.profile.max_pending_requests)
         if local:
             transport: BaseTransport = LocalTransport(command_log=log, rate_limiter=limiter)
             return Session(self.profile, transport, user or getpass.getuser())
+        p = self.profile
+        if broker:
+            info = find_broker(p.name)
+            if info is not None and (user is None or user == info.user):
+                shared = BrokerTransport(p.name, f"{info.user}@{info.host}", command_log=log)
+                return Session(p, shared, info.user)
         from namdrunner_core.transport.ssh import SSHTarget, SSHTransport
 
-        p = self.profile
         target = SSHTarget(
             host=p.host,
             port=p.port,

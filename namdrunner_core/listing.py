@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from namdrunner_core import store_read
-from namdrunner_core.errors import NamdRunnerError
-from namdrunner_core.models import JobRecord, job_to_dict, record_to_data
+from namdrunner_core.errors import NamdRunnerError, NotFoundError
+from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix
+from namdrunner_core.models import JobRecord, job_to_dict, record_from_row, record_to_data
 from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.states import JobStatus
 
@@ -86,3 +87,20 @@ def job_count(path: Path | str | None = None, *, status: JobStatus | None = None
     except store_read.StoreNeedsUpgrade:
         _upgrade(where)
         return store_read.count_jobs(where, status=value)
+
+
+def find_job(given: str, path: Path | str | None = None) -> tuple[JobRecord, IdMatch]:
+    """A job by exact id or unique prefix, read without SQLAlchemy (``job show``); the match says
+    which. The same answer as :meth:`JobStore.find_job`."""
+    where = _path(path)
+    check_id_argument(given, "JOB_ID")
+    try:
+        known = store_read.job_ids_like(where, given)
+    except store_read.StoreNeedsUpgrade:
+        _upgrade(where)
+        known = store_read.job_ids_like(where, given)
+    match = match_prefix(given, known, what="job", argument="JOB_ID")
+    row = store_read.job_row(where, match.id)
+    if row is None:  # deleted in between
+        raise NotFoundError(f"no job {match.id!r} (`namdrunner job list` shows them)")
+    return record_from_row(row), match

@@ -498,3 +498,18 @@ def record_to_data(record: JobRecord) -> dict[str, Any]:
 def record_from_data(data: dict[str, Any]) -> JobRecord:
     """The record of :func:`record_to_data`'s form (a store row included)."""
     return record_converter.structure(data, JobRecord)
+
+
+#: list columns a row written by an older namdrunner may hold as NULL
+_LIST_FIELDS = ("input_files", "output_files", "preflight_notes")
+
+
+def record_from_row(row: dict[str, Any]) -> JobRecord:
+    """The record of a store row (every column, JSON decoded), as an older namdrunner may have left it."""
+    data = dict(row)
+    for key in _LIST_FIELDS:
+        data[key] = data.get(key) or []
+    data["template_values"] = data.get("template_values") or {}
+    data["finalized"] = bool(data.get("finalized"))
+    data["updated_at"] = data.get("updated_at") or data["created_at"]
+    return record_from_data(data)

@@ -126,6 +126,8 @@ class ClusterProfile:
     account: str | None = None
     scratch_purge_days: int | None = None
     billing_su_per_core_hour: float = 1.0
+    #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
+    session: Literal["off", "auto"] = "off"
     rate_limit_per_s: float = 5.0
     max_pending_requests: int = 20
     extends: str | None = None

@@ -26,7 +26,7 @@ from namdrunner_core.ids import not_found as _id_not_found
 from namdrunner_core.models import (
     GroupRecord,
     JobRecord,
-    record_from_data,
+    record_from_row,
     record_to_data,
     to_rfc3339,
 )
@@ -133,18 +133,8 @@ def _record_to_row(r: JobRecord) -> dict[str, Any]:
     return record_to_data(r)  # the columns are the record's fields
 
 
-#: list columns a row written by an older namdrunner may hold as NULL
-_LIST_COLUMNS = ("input_files", "output_files", "preflight_notes")
-
-
 def _row_to_record(row: _JobRow) -> JobRecord:
-    data = {c.name: getattr(row, c.name) for c in _JobRow.__table__.columns}
-    for key in _LIST_COLUMNS:
-        data[key] = data[key] or []
-    data["template_values"] = data["template_values"] or {}
-    data["finalized"] = bool(data["finalized"])
-    data["updated_at"] = data["updated_at"] or data["created_at"]
-    return record_from_data(data)
+    return record_from_row({c.name: getattr(row, c.name) for c in _JobRow.__table__.columns})
 
 
 class JobStore:

@@ -106,3 +106,44 @@ def count_jobs(path: Path, *, status: str | None = None) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
     finally:
         conn.close()
+
+
+#: the jobs table's JSON columns (decoded by :func:`job_row`)
+JOB_JSON_COLUMNS = frozenset(
+    {"template_values", "resources", "input_files", "output_files", "progress", "log_state", "preflight_notes"}
+)
+
+
+def job_ids_like(path: Path, prefix: str) -> list[str]:
+    """The job ids starting with ``prefix`` (an index range), or every id when none does (so that a
+    miss can suggest the closest ones)."""
+    conn = _connect(path)
+    if conn is None:
+        return []
+    try:
+        escaped = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        sql = "SELECT job_id FROM jobs WHERE job_id LIKE ? ESCAPE '!'"
+        found = [r[0] for r in conn.execute(sql, (escaped + "%",))]
+        return found or [r[0] for r in conn.execute("SELECT job_id FROM jobs")]
+    finally:
+        conn.close()
+
+
+def job_row(path: Path, job_id: str) -> dict[str, Any] | None:
+    """Every column of one job (JSON columns decoded), or None."""
+    conn = _connect(path)
+    if conn is None:
+        return None
+    try:
+        cur = conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        row = cur.fetchone()
+        names = [d[0] for d in cur.description]
+    finally:
+        conn.close()
+    if row is None:
+        return None
+    item = dict(zip(names, row, strict=True))
+    for key in JOB_JSON_COLUMNS & set(item):
+        if isinstance(item[key], str):
+            item[key] = json.loads(item[key])
+    return item

@@ -160,8 +160,9 @@ def show(app: AppContext, job_id: str) -> None:
       namdrunner job show hextube_min --json
     """
     from namdrunner_cli.render import print_job
+    from namdrunner_core.listing import find_job
 
-    record, match = app.store.find_job(job_id)
+    record, match = find_job(job_id)  # the fast read path: no SQLAlchemy import
     app.note(match.note)
     print_job(app.json, record)
 

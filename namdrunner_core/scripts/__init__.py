@@ -99,12 +99,12 @@ LIST_OUTPUTS = RemoteScript("list_outputs")
 CAT_FIRST = RemoteScript("cat_first")
 
 # -- transfers -------------------------------------------------------------------------------------
-#: one file from stdin, renamed into place when size and sha256 match
-PUT_FILE = RemoteScript("put_file", idempotent=False, includes=("lib_hash",))
+#: one file from stdin into its partial name (resumable)
+PUT_FILE = RemoteScript("put_file", idempotent=False)
+#: an uploaded partial into place when its size and sha256 match
+FINISH_PUT = RemoteScript("finish_put", idempotent=False, includes=("lib_hash",))
 #: one file from an offset to stdout, with its size and the sha256 of what was sent
 GET_FILE = RemoteScript("get_file", includes=("lib_hash",))
-#: sha256 of one file
-HASH_FILE = RemoteScript("hash_file", includes=("lib_hash",))
 #: sizes and sha256 of a tree
 MANIFEST = RemoteScript("manifest")
 #: sizes of a tree (no file read)

@@ -1,23 +1,15 @@
 # shellcheck shell=bash
-# Receive one file on stdin into its partial name; rename it into place only when size and sha256 match.
-# Args: <final path> <partial path> <size> <octal mode> <offset>. stdin: the bytes from <offset> to
-# <size>, then one line: the sha256 of the WHOLE file. An upload cut short keeps its partial (same
-# name every time), so the next upload resumes it from <offset> = its size (see partial_info.sh).
+# Receive one file on stdin into its partial name (nothing else is in the stream: it is written at
+# disk speed, no hashing on the way; finish_put.sh checks it). An upload cut short keeps its partial
+# (the same name every time), so the next upload resumes it: with <offset> > 0 the partial must hold
+# exactly <offset> bytes and the stream is the rest. Args: <partial path> <offset>.
 set -u
-final=$1; part=$2; size=$3; mode=$4; offset=$5
-mkdir -p -- "$(dirname -- "$final")" || exit 10
+part=$1; offset=$2
+mkdir -p -- "$(dirname -- "$part")" || exit 10
 if [ "$offset" -gt 0 ]; then
   have=$(stat -c %s -- "$part" 2>/dev/null || echo -1)
   [ "$have" = "$offset" ] || { echo "resume mismatch: the partial upload has $have bytes, not $offset" >&2; exit 16; }
-  head -c "$((size - offset))" >> "$part" || exit 11
-  IFS= read -r expected || { echo "upload stream ended early (the partial is kept: upload again to resume)" >&2; exit 12; }
-  sum=$(hash_stdin < "$part")
+  cat >> "$part" || exit 11
 else
-  # hash while writing
-  sum=$(head -c "$size" | tee -- "$part" | hash_stdin) || exit 11
-  IFS= read -r expected || { echo "upload stream ended early (the partial is kept: upload again to resume)" >&2; exit 12; }
+  cat > "$part" || exit 11
 fi
-got=$(stat -c %s -- "$part") || exit 13
-[ "$got" = "$size" ] || { echo "short upload: $got of $size bytes (the partial is kept: upload again to resume)" >&2; exit 13; }
-[ "$sum" = "$expected" ] || { rm -f -- "$part"; echo "checksum mismatch after upload" >&2; exit 14; }
-{ chmod "$mode" -- "$part" && mv -f -- "$part" "$final"; } || exit 15

@@ -115,7 +115,41 @@ HostKeyPolicy = Literal["accept-new", "strict", "ignore"]
 
 class _FastTransport(paramiko.Transport):
     """paramiko's transport preferring AES-GCM (an AEAD cipher: no separate HMAC pass over every
-    packet) and encrypt-then-MAC; the usual list follows for servers without them."""
+    packet) and encrypt-then-MAC; the usual list follows for servers without them.
+
+    It also mends a re-key deadlock of paramiko (seen on a 512 MiB download): when the server closes
+    a channel while a key exchange runs, paramiko's OWN reader thread answers the close through
+    ``_send_user_message``, which waits for the exchange to finish - which only that same thread can
+    finish. After 30 s the connection dies ("Key-exchange timed out waiting for key negotiation").
+    Here a message the reader thread sends during an exchange is held and sent right after it (the
+    protocol allows only key-exchange messages in between anyway).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held: list[Any] = []
+        #: key exchanges completed (the first one and every re-key)
+        self.key_exchanges = 0
+
+    def _send_user_message(self, data: Any) -> None:
+        send = getattr(self, "_send_message")  # noqa: B009 - private in paramiko, not in its stubs
+        if threading.current_thread() is self:
+            with self.clear_to_send_lock:
+                if not self.clear_to_send.is_set():
+                    self._held.append(data)  # sent by _parse_newkeys once the exchange is done
+                    return
+                send(data)
+            return
+        getattr(super(), "_send_user_message")(data)  # noqa: B009
+
+    def _parse_newkeys(self, m: Any) -> None:
+        getattr(super(), "_parse_newkeys")(m)  # noqa: B009 - private in paramiko, not in its stubs
+        self.key_exchanges += 1
+        send = getattr(self, "_send_message")  # noqa: B009
+        with self.clear_to_send_lock:
+            held, self._held = self._held, []
+            for data in held:
+                send(data)
 
     _preferred_ciphers = (
         "aes128-gcm@openssh.com",

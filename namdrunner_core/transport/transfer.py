@@ -31,9 +31,9 @@ import attrs
 
 from namdrunner_core.errors import ConnectionFailedError, RemoteFileChangedError, TransferError
 from namdrunner_core.scripts import (
+    FINISH_PUT,
     GET_FILE,
     GET_FILES,
-    HASH_FILE,
     HASH_FILES,
     LIST_FILES,
     MANIFEST,
@@ -191,10 +191,11 @@ def put_file(
 ) -> int:
     """Upload ``local`` to ``remote`` atomically and verified; returns the payload bytes sent now.
 
-    Reading, hashing and sending overlap with bounded memory (a few MiB whatever the size). The data
-    lands under :func:`partial_name` and is renamed into place only when size and sha256 match. An
-    upload cut short keeps its remote partial; with ``resume`` the next call checks the partial's
-    sha256 against the same prefix of ``local`` and sends only the rest.
+    Reading, hashing and sending overlap with bounded memory (a few MiB whatever the size). The bytes
+    land in :func:`partial_name` at disk speed (``put_file.sh``); a second command
+    (``finish_put.sh``) renames the partial into place only when its size and sha256 are the ones
+    computed here while reading. An upload cut short keeps its remote partial; with ``resume`` the
+    next call checks the partial's sha256 against the same prefix of ``local`` and sends only the rest.
     """
     local = Path(local)
     if not local.is_file():
@@ -219,11 +220,13 @@ def put_file(
             yield block
         if done != size:
             raise TransferError(f"{local} changed size during upload ({done} of {size} bytes)")
-        yield (digest.hexdigest() + "\n").encode()
 
-    result = transport.put_stream(PUT_FILE.argv([remote, part, str(size), f"{mode:o}", str(offset)]), chunks())
+    result = transport.put_stream(PUT_FILE.argv([part, str(offset)]), chunks())
     if result.exit_code != 0:
         raise TransferError(f"upload of {local} to {remote} failed: {result.stderr.strip() or result.exit_code}")
+    done = transport.run(FINISH_PUT.argv([part, remote, str(size), digest.hexdigest(), f"{mode:o}"]), check=False)
+    if done.exit_code != 0:
+        raise TransferError(f"upload of {local} to {remote} failed: {done.stderr.strip() or done.exit_code}")
     if progress and size == 0:
         progress(0, 0)
     return size - offset
@@ -240,9 +243,9 @@ def get_file(
     """Download ``remote`` to ``local`` atomically and verified; resumes a partial download.
 
     Receiving, hashing and writing overlap with bounded memory. The data lands in
-    ``.<name>.nrpart`` and is renamed only after its sha256 matched; a resumed file is checked whole.
-    A file changed on the cluster while it was read is detected (its size and modification time
-    around the send) and not kept. Returns the bytes received in this call.
+    ``.<name>.nrpart`` and is renamed only after the sha256 of the whole file (the part already there
+    included) matched the cluster's. A file changed on the cluster while it was read is detected (its
+    size and modification time around the send) and not kept. Returns the bytes received in this call.
     """
     local = Path(local)
     local.parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +253,7 @@ def get_file(
     offset = partial.stat().st_size if (resume and partial.exists()) else 0
     if not resume and partial.exists():
         partial.unlink()
-    digest = hashlib.sha256()
+    digest = _hash_prefix(partial, offset) if offset else hashlib.sha256()
     done = [offset]
     try:
         with partial.open("ab") as fh, _WriteBehind(fh, digest) as writer:
@@ -264,9 +267,8 @@ def get_file(
             result = transport.get_stream(GET_FILE.argv([remote, str(offset)]), sink)
     except OSError as exc:  # the local disk (full, read-only): the partial stays for the next run
         raise TransferError(f"writing {local} failed: {exc.strerror or exc}; the partial file is kept") from exc
-    info = dict(
-        line.split(" ", 1) for line in result.stderr.splitlines() if line.startswith(("size ", "sha256 ", "stat "))
-    )
+    lines = result.stderr.splitlines()
+    info = dict(line.split(" ", 1) for line in lines if line.startswith(("size ", "sha256 ", "stat ")))
     if result.exit_code != 0 or "sha256" not in info:
         last_line = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else str(result.exit_code)
         raise TransferError(
@@ -278,18 +280,15 @@ def get_file(
         partial.unlink(missing_ok=True)
         raise RemoteFileChangedError(f"{remote} changed on the cluster while it was downloaded; nothing was kept")
     remote_size = int(info["size"])
-    if info["sha256"].strip() != digest.hexdigest():
-        partial.unlink(missing_ok=True)
-        raise TransferError(f"download of {remote} did not verify (checksum mismatch); run again")
     if partial.stat().st_size != remote_size:
         partial.unlink(missing_ok=True)
         raise TransferError(f"download of {remote} has the wrong size; the remote file changed, run again")
-    if offset:
-        # A resumed file: prove the whole, not just the tail we fetched now.
-        whole = transport.run(HASH_FILE.argv([remote])).stdout.strip()
-        if whole != sha256_file(partial):
-            partial.unlink(missing_ok=True)
-            raise TransferError(f"resumed download of {remote} did not verify; the partial was discarded, run again")
+    if info["sha256"].strip() != digest.hexdigest():
+        partial.unlink(missing_ok=True)
+        what = "resumed download" if offset else "download"
+        raise TransferError(
+            f"{what} of {remote} did not verify (checksum mismatch); the partial was discarded, run again"
+        )
     os.replace(partial, local)
     if progress:
         progress(remote_size, remote_size)

@@ -226,3 +226,25 @@ def test_interrupted_download_resumes(ssh: SSHTransport, tmp_path: Path, remote_
     received = get_file(ssh, f"{remote_dir}/big.bin", dest)
     assert received == src.stat().st_size - kept
     assert dest.read_bytes() == src.read_bytes()
+
+
+def test_transfers_survive_many_rekeys_with_channels_closing_in_between(
+    ssh: SSHTransport, tmp_path: Path, remote_dir: str
+) -> None:
+    from namdrunner_core.transport.ssh import _FastTransport
+    from namdrunner_core.transport.transfer import get_file
+
+    paramiko_transport = ssh._transport
+    assert isinstance(paramiko_transport, _FastTransport)
+    packetizer = paramiko_transport.packetizer
+    packetizer.REKEY_BYTES = packetizer.REKEY_PACKETS = 1 << 20  # re-key every MiB (paramiko: 512 MiB)
+    # what may still arrive after asking for a re-key (data in flight) before paramiko gives up on it
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(6 * 1024 * 1024))
+    before = paramiko_transport.key_exchanges
+    for i in range(12):  # every transfer and every channel close lands in or near a key exchange
+        put_file(ssh, src, f"{remote_dir}/f{i}.bin")
+        get_file(ssh, f"{remote_dir}/f{i}.bin", tmp_path / f"back{i}.bin")
+        assert ssh.run(["true"]).ok
+        assert (tmp_path / f"back{i}.bin").read_bytes() == src.read_bytes()
+    assert paramiko_transport.key_exchanges - before >= 50

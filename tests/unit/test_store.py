@@ -187,3 +187,21 @@ def test_the_fast_list_path_reads_a_store_an_older_version_wrote(tmp_path: Path)
     assert {r["copy_back"] for r in rows} == {None}
     assert job_count(path) == 3
     assert JobStore(path).schema_version == store_mod.SCHEMA_VERSION
+
+
+def test_the_fast_job_lookup_equals_the_store(tmp_path: Path) -> None:
+    from namdrunner_core.errors import NotFoundError
+    from namdrunner_core.errors import ValidationError as BadInput
+    from namdrunner_core.listing import find_job
+
+    path = tmp_path / "s.db"
+    store = make_store(path, 3)
+    ids = sorted(r.job_id for r in store.list_jobs())
+    for given in (ids[1], ids[1][:-3]):
+        assert find_job(given, path) == store.find_job(given)
+    with pytest.raises(BadInput, match="matches 3 jobs"):
+        find_job(ids[0][:4], path)  # `_` in ids is not a LIKE wildcard: a real prefix of all three
+    with pytest.raises(NotFoundError, match="did you mean"):
+        find_job(ids[0][:-1] + "x", path)
+    _as_written_by(path, 2)
+    assert find_job(ids[2], path)[0] == store.get_job(ids[2])  # an older store is migrated once

@@ -1,3 +1,0 @@
-# shellcheck shell=bash
-# The sha256 of one file. Args: <path>.
-hash_stdin < "$1"
