@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile, ProfileInfo
     from namdrunner_core.templates import TemplateInfo, TemplatePreview
     from namdrunner_core.transport.transfer import TreeTransferReport
-    from namdrunner_core.workflow import GroupSummary, Workflow
+    from namdrunner_core.workflow import GroupSummary, Workflow, WorkflowPlan
 
 STATUS_STYLE = {
     "Created": "cyan",
@@ -767,4 +767,16 @@ def print_session(as_json: bool, profile: str, info: Any) -> None:
         f"session for {profile}: {info.user}@{info.host}, since {since}, "
         f"{left} left; {plural(info.commands, 'command')} served, {plural(info.authentications, 'authentication')}; "
         f"rate limit {info.rate_limit_per_s:g}/s (pid {info.pid})"
+    )
+
+
+def print_validated(as_json: bool, path: Path, plan: WorkflowPlan) -> None:
+    """``workflow validate``: the file is fine - its stages and the steps each runs."""
+    rows = [{"stage": n, "job_name": p.record.job_name, "steps": p.record.total_steps}
+            for n, p in zip(plan.stage_names, plan.prepared, strict=True)]  # fmt: skip
+    if as_json:
+        print_json({"file": str(path), "valid": True, "stages": rows})
+        return
+    click.echo(
+        f"{path}: valid, {plural(len(rows), 'stage')}: " + ", ".join(f"{r['stage']} ({r['steps']} steps)" for r in rows)
     )

@@ -9,11 +9,12 @@ import click
 
 from namdrunner_cli import complete
 from namdrunner_cli.main import AppContext
-from namdrunner_cli.options import pop_resources, resource_options
+from namdrunner_cli.options import RESOURCE_KEYS, pop_resources, resource_options
 
 if TYPE_CHECKING:
+    from namdrunner_core.jobs.prepare import Planned
     from namdrunner_core.models import GroupRecord
-    from namdrunner_core.workflow import Workflow
+    from namdrunner_core.workflow import Workflow, WorkflowPlan
 
 
 def _group(app: AppContext, group: GroupRecord) -> Workflow:
@@ -38,29 +39,26 @@ def workflow() -> None:
 
 
 @workflow.command("create")
-@click.option("--name", required=True, help="Display name of the workflow.")
+@click.option("--file", "workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A workflow file (TOML: your own stages; see the guide). Without it: --template.")  # fmt: skip
+@click.option("--name", help="Display name of the workflow (a file's own name by default).")
 @click.option(
     "--template",
     "template_id",
     type=click.Choice(["dna_origami_equilibration"]),
     default="dna_origami_equilibration",
     show_default=True,
-    help="Workflow template.",
+    help="Workflow template (when no --file is given).",
 )
-@click.option("--structure", type=click.Path(path_type=Path), required=True, help="PSF of the solvated system.")
-@click.option("--coordinates", type=click.Path(path_type=Path), required=True, help="PDB of the solvated system.")
+@click.option("--structure", type=click.Path(path_type=Path), help="PSF of the solvated system (template).")
+@click.option("--coordinates", type=click.Path(path_type=Path), help="PDB of the solvated system (template).")
 @click.option(
-    "--parameters",
-    type=click.Path(path_type=Path),
-    multiple=True,
-    required=True,
-    help="CHARMM parameter file (once or twice).",
+    "--parameters", type=click.Path(path_type=Path), multiple=True, help="CHARMM parameter file (once or twice)."
 )
 @click.option(
     "--enm",
     type=click.Path(path_type=Path),
-    required=True,
-    help="Elastic-network extra-bonds file; each stage gets a copy with its spring constant.",
+    help="Elastic-network extra-bonds file; each stage gets a copy with its spring constant (template).",
 )
 @click.option("--extra-bonds", type=click.Path(path_type=Path), help="Extra bonds kept in every stage (e.g. MGHH).")
 @click.option(
@@ -74,50 +72,67 @@ def workflow() -> None:
     help="Steps of a stage (minimize, npt_k0.5, npt_k0.1, npt_k0.01, production).",
 )
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
-@resource_options(required=True)
+@resource_options(required=False)
 @click.option("--dry-run", is_flag=True, help="Print every stage's config and script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
-def create(
-    app: AppContext,
-    /,
-    name: str,
-    template_id: str,
-    structure: Path,
-    coordinates: Path,
-    parameters: tuple[Path, ...],
-    enm: Path,
-    extra_bonds: Path | None,
-    cell: tuple[float, float, float],
-    stage_steps: tuple[str, ...],
-    assignments: tuple[str, ...],
-    dry_run: bool,
-    submit_now: bool,
-    **resource_kw: Any,
-) -> None:
-    """Create a workflow from a template (validated before anything is uploaded): the DNA-origami
-    equilibration runs minimisation, NPT with the elastic network at k = 0.5, 0.1, 0.01, then production.
+def create(app: AppContext, /, workflow_file: Path | None, name: str | None, template_id: str, dry_run: bool,
+           submit_now: bool, **kw: Any) -> None:  # fmt: skip
+    """Create a workflow (validated before anything is uploaded): from your own workflow file, or from
+    the DNA-origami equilibration template (minimisation, NPT with the elastic network at k = 0.5,
+    0.1, 0.01, then production).
 
     \b
     Examples:
+      namdrunner workflow create --file protein_eq.toml --set production.temperature=310 --submit
       namdrunner workflow create --name hextube --structure hextube.psf --coordinates hextube.pdb \\
           --parameters par_all36_na.prm --enm hextube_enm.exb --cores 64 --walltime 24:00:00 --submit
-      namdrunner workflow create ... --steps production=4800000 --set production.temperature=310 --dry-run
+      namdrunner workflow create ... --steps production=4800000 --dry-run
     """
-    from namdrunner_cli.render import print_group, print_plan
     from namdrunner_core.profile import load_profile
-    from namdrunner_core.workflow import Workflow, origami_plan, parse_stage_assignments, parse_stage_steps
+    from namdrunner_core.workflow import origami_inputs, origami_plan, plan_workflow_file
 
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
-    inputs = {"structure": structure, "coordinates": coordinates, "parameters": list(parameters), "enm": enm,
-              "extra_bonds": extra_bonds, "cell": cell, "steps": parse_stage_steps(stage_steps),
-              "overrides": parse_stage_assignments(assignments), "resources": pop_resources(resource_kw)}  # fmt: skip
-    with origami_plan(load_profile(app.profile), store, name=name, **inputs) as planned:  # validated here
-        if dry_run:
-            return print_plan(app.json, planned.plan.id, planned.plan.prepared, {})
-        session = app.session()
-        wf = Workflow.create_planned(session, app.store, planned.for_session(session))
+    profile = load_profile(app.profile)
+    if workflow_file is not None:
+        overrides = {k: kw[k] for k in RESOURCE_KEYS if kw.get(k) is not None}
+        planned = plan_workflow_file(profile, store, workflow_file, assignments=kw["assignments"], name=name,
+                                     resources=overrides)  # fmt: skip
+        return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
+    with origami_plan(profile, store, **origami_inputs(name=name, **kw)) as planned:  # validated here
+        return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
+
+
+def _create(app: AppContext, planned: Planned[WorkflowPlan], *, dry_run: bool, submit_now: bool) -> None:
+    """Print the plan (a dry run) or create exactly it, for the session's user; then print the group."""
+    from namdrunner_cli.render import print_group, print_plan
+    from namdrunner_core.workflow import Workflow
+
+    if dry_run:
+        return print_plan(app.json, planned.plan.id, planned.plan.prepared, {})
+    session = app.session()
+    wf = Workflow.create_planned(session, app.store, planned.for_session(session))
     print_group(app.json, wf.submit() if submit_now else wf)
+
+
+@workflow.command("validate")
+@click.argument("workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
+@click.pass_obj
+def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...]) -> None:
+    """Check a workflow file without touching the cluster: every stage rendered and preflighted with
+    its files; every problem at once, each naming the stage and key (exit 1).
+
+    \b
+    Examples:
+      namdrunner workflow validate protein_eq.toml
+    """
+    from namdrunner_cli.render import print_validated
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import plan_workflow_file
+
+    planned = plan_workflow_file(load_profile(app.profile), app.existing_store, workflow_file, assignments=assignments)
+    print_validated(app.json, workflow_file, planned.plan)
 
 
 @workflow.command("submit")

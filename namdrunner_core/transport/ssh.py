@@ -35,6 +35,8 @@ CHUNK = 1024 * 1024
 #: How much to hand paramiko per call: it sends 32 KiB packets and re-slices the rest each time,
 #: so small slices avoid quadratic copying while staying few calls (measured best of 32K-1M).
 SEND_SLICE = 256 * 1024
+#: what a channel lets the server send before we acknowledge it
+RECEIVE_WINDOW = 8 * 1024 * 1024
 
 
 @attrs.frozen(slots=True)
@@ -639,7 +641,9 @@ class SSHTransport(BaseTransport):
         if transport is None or not transport.is_active():
             raise ConnectionDropped("transport is not active")
         try:
-            chan = transport.open_session(timeout=20)
+            # an 8 MiB receive window (paramiko's default is 2 MiB): measured +10 % on downloads here,
+            # no change for uploads (their window is the server's)
+            chan = transport.open_session(timeout=20, window_size=RECEIVE_WINDOW)
             chan.settimeout(timeout)
             chan.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:

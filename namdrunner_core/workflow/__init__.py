@@ -13,10 +13,19 @@ from __future__ import annotations
 
 from namdrunner_core.jobs.restart import Checkpoint, plan_restart
 from namdrunner_core.jobs.settle import plan_settlement
+from namdrunner_core.workflow.file import (
+    StageEntry,
+    WorkflowFile,
+    plan_workflow_file,
+    read_workflow_file,
+    stages_from_file,
+    workflow_file_schema,
+)
 from namdrunner_core.workflow.origami import (
     ORIGAMI_STAGES,
     WORKFLOW_TEMPLATES,
     dna_origami_equilibration,
+    origami_inputs,
     origami_plan,
     origami_stages,
     scale_extrabonds,
@@ -41,16 +50,19 @@ __all__ = [
     "WORKFLOW_TEMPLATES",
     "Checkpoint",
     "GroupSummary",
+    "StageEntry",
     "StageSpec",
     "Sweep",
     "SweepPlan",
     "Workflow",
+    "WorkflowFile",
     "WorkflowPlan",
     "aggregate_status",
     "array_script",
     "dna_origami_equilibration",
     "list_groups",
     "load_group",
+    "origami_inputs",
     "origami_plan",
     "origami_stages",
     "parse_grid",
@@ -61,6 +73,10 @@ __all__ = [
     "plan_sweep",
     "plan_sweep_ahead",
     "plan_workflow",
+    "plan_workflow_file",
+    "read_workflow_file",
     "scale_extrabonds",
     "settle_workflows",
+    "stages_from_file",
+    "workflow_file_schema",
 ]

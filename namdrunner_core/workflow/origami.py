@@ -10,6 +10,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.jobs.prepare import Planned, plan_ahead
 from namdrunner_core.slurm.resources import Resources
@@ -105,6 +107,40 @@ def origami_stages(
         values.update((overrides or {}).get(stage_name, {}))
         stages.append(StageSpec(stage_name, "explicit_solvent_npt_v1", values, resources, files))
     return stages, shared
+
+
+_OPTION = {"memory_gb": "--memory", "extra_bonds": "--extra-bonds"}
+
+
+def origami_inputs(
+    *,
+    name: str | None,
+    structure: Path | None,
+    coordinates: Path | None,
+    parameters: Sequence[Path],
+    enm: Path | None,
+    extra_bonds: Path | None = None,
+    cell: tuple[float, float, float] = (124, 114, 323),
+    stage_steps: Sequence[str] = (),
+    assignments: Sequence[str] = (),
+    **resource_options: Any,
+) -> dict[str, Any]:
+    """``workflow create``'s options as :func:`origami_plan`'s arguments: every missing one named at
+    once (``--structure``, ``--cores``, ...), ``--steps STAGE=N`` and ``--set STAGE.KEY=VALUE`` parsed."""
+    from namdrunner_core.errors import ValidationErrors
+    from namdrunner_core.workflow.workflow import parse_stage_assignments, parse_stage_steps
+
+    required = {"name": name, "structure": structure, "coordinates": coordinates, "parameters": parameters,
+                "enm": enm, **{k: resource_options.get(k) for k in ("cores", "memory_gb", "walltime")}}  # fmt: skip
+    missing = [k for k, v in required.items() if v in (None, (), [])]
+    if missing:
+        raise ValidationErrors(
+            [(_OPTION.get(k, "--" + k.replace("_", "-")), "needed (or give --file)") for k in missing]
+        )
+    res = {k: v for k, v in resource_options.items() if v is not None and k in attrs.fields_dict(Resources)}
+    return {"name": name, "structure": structure, "coordinates": coordinates, "parameters": list(parameters),
+            "enm": enm, "extra_bonds": extra_bonds, "cell": cell, "steps": parse_stage_steps(stage_steps),
+            "overrides": parse_stage_assignments(assignments), "resources": Resources(**res)}  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -1,0 +1,269 @@
+"""Workflows of your own, written down: a TOML file of ordered stages, validated whole before anything
+is uploaded.
+
+A workflow file names its stages in order; each stage names a template (builtin or yours), its values
+and, when it differs, its resources; it continues from the previous stage's ``.coor``/``.vel``/``.xsc``
+(copied on the cluster) unless ``continue = false``, with ``firsttimestep`` carried automatically::
+
+    name = "protein equilibration"
+    description = "minimize, heat, NPT, production"
+    files = ["sys.psf", "sys.pdb", "par_all36m_prot.prm"]   # every stage's inputs (paths: relative to this file)
+    values = { temperature = 310 }                           # every stage's values, overridable per stage
+
+    [resources]
+    cores = 8
+    memory_gb = 8
+    walltime = "02:00:00"
+
+    [[stages]]
+    name = "minimize"
+    template = "explicit_solvent_npt_v1"
+    values = { execution_command = "minimize", steps = 2400 }
+
+    [[stages]]
+    name = "production"
+    template = "explicit_solvent_npt_v1"
+    values = { steps = 240000, output_name = "prod_after_{{prev.output_name}}" }
+    resources = { walltime = "24:00:00" }
+
+String values may refer to the previous stage's values (``{{prev.KEY}}``) and to the file's shared
+values (``{{shared.KEY}}``). :func:`workflow_file_schema` is the file's JSON Schema (docs/ carries
+it, generated from these classes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import cattrs
+
+from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
+from namdrunner_core.jobs.prepare import Planned, plan_ahead, resolve_template
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.workflow.workflow import StageSpec, WorkflowPlan, parse_stage_assignments, plan_workflow
+
+if TYPE_CHECKING:
+    from namdrunner_core.profile import ClusterProfile
+    from namdrunner_core.store import JobStore
+
+_REF = re.compile(r"\{\{\s*(prev|shared)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+@attrs.frozen(slots=True)
+class StageEntry:
+    """One ``[[stages]]`` table."""
+
+    name: str
+    template: str
+    values: dict[str, Any] = attrs.Factory(dict)
+    resources: dict[str, Any] = attrs.Factory(dict)
+    files: list[str] = attrs.Factory(list)
+    #: continue from the previous stage's final coordinates, velocities and cell (on the cluster)
+    continue_: bool = True
+    #: carry the previous stage's velocities (default: unless it was a minimisation)
+    velocities: bool | None = None
+
+
+@attrs.frozen(slots=True)
+class WorkflowFile:
+    """A whole workflow file."""
+
+    name: str
+    stages: list[StageEntry]
+    description: str = ""
+    files: list[str] = attrs.Factory(list)
+    values: dict[str, Any] = attrs.Factory(dict)
+    resources: dict[str, Any] = attrs.Factory(dict)
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(
+    StageEntry,
+    lambda d, _: StageEntry(**{("continue_" if k == "continue" else k): v for k, v in _stage_keys(d).items()}),
+)
+
+
+def _stage_keys(d: Any) -> dict[str, Any]:
+    if not isinstance(d, dict):
+        raise ValidationError("stages", "each [[stages]] entry must be a table")
+    known = {"name", "template", "values", "resources", "files", "continue", "velocities"}
+    extra = sorted(set(d) - known)
+    if extra:
+        raise ValidationError(
+            f"stage {d.get('name', '?')}: {extra[0]}", f"unknown key; a stage has {', '.join(sorted(known))}"
+        )
+    return dict(d)
+
+
+def read_workflow_file(path: Path) -> WorkflowFile:
+    """Parse a workflow file; a file that is not TOML, or not of this shape, is one error naming it."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError("--file", f"{path}: cannot be read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError("--file", f"{path}: not valid TOML ({exc})") from None
+    try:
+        wf = _converter.structure(data, WorkflowFile)
+    except ValidationError as exc:
+        raise ValidationError(f"{path.name}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+    except (cattrs.BaseValidationError, TypeError, KeyError, ValueError) as exc:
+        parts = cattrs.transform_error(exc, path="$") if isinstance(exc, cattrs.BaseValidationError) else [str(exc)]
+        raise ValidationError("--file", f"{path}: " + "; ".join(parts)) from None
+    if not wf.stages:
+        raise ValidationError("--file", f"{path}: a workflow needs at least one [[stages]] entry")
+    return wf
+
+
+def _substitute(value: Any, prev: Mapping[str, Any], shared: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(value, str):
+        return value
+
+    def one(m: re.Match[str]) -> str:
+        scope, key = m.group(1), m.group(2)
+        source = prev if scope == "prev" else shared
+        if key not in source:
+            raise ValidationError(
+                where,
+                f"{{{{{scope}.{key}}}}}: the {'previous stage' if scope == 'prev' else 'file'} has no value {key!r}",
+            )
+        return str(source[key])
+
+    return _REF.sub(one, value)
+
+
+def stages_from_file(
+    wf: WorkflowFile, base_dir: Path, store: Any = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[list[StageSpec], list[Path]]:
+    """The stages and shared files of a workflow file, every problem found at once
+    (:class:`ValidationErrors`, each naming the file, stage and key) before anything is planned."""
+    problems: list[tuple[str, str]] = []
+    names = [s.name for s in wf.stages]
+    for name in {n for n in names if names.count(n) > 1}:
+        problems.append((f"{wf.name}: stages", f"stage name {name!r} is used twice"))
+    for name in overrides or {}:
+        if name not in names:
+            problems.append(("--set", f"no stage {name!r} in {wf.name!r}; its stages are {', '.join(names)}"))
+    shared_files = [(base_dir / f).resolve() for f in wf.files]
+    for f, p in zip(wf.files, shared_files, strict=True):
+        if not p.is_file():
+            problems.append((f"{wf.name}: files", f"{f} not found (looked at {p})"))
+    stages: list[StageSpec] = []
+    prev: dict[str, Any] = {}
+    for i, entry in enumerate(wf.stages):
+        where = f"stage {entry.name}"
+        try:
+            template = resolve_template(store, entry.template)
+        except NamdRunnerError as exc:
+            problems.append((f"{where}: template", exc.message))
+            continue
+        values: dict[str, Any] = {}
+        for key, value in {**wf.values, **entry.values, **(overrides or {}).get(entry.name, {})}.items():
+            try:
+                values[key] = _substitute(value, prev, wf.values, f"{where}: {key}")
+            except ValidationError as exc:
+                problems.append((exc.field, exc.message))
+        keys = set(template.keys())
+        canonical = template.canonical(values)
+        for key in sorted(set(canonical) - keys):
+            problems.append((f"{where}: {key}", f"template {template.id!r} has no variable {key!r}"))
+        if i == 0 and not entry.continue_ and entry.velocities:
+            problems.append((f"{where}: velocities", "nothing to carry: the first stage has no previous stage"))
+        try:
+            resources = Resources(**{**wf.resources, **entry.resources})
+        except (TypeError, ValueError, NamdRunnerError) as exc:
+            problems.append((f"{where}: resources", str(getattr(exc, "message", exc))))
+            continue
+        files = [(base_dir / f).resolve() for f in entry.files]
+        for f, p in zip(entry.files, files, strict=True):
+            if not p.is_file():
+                problems.append((f"{where}: files", f"{f} not found (looked at {p})"))
+        stages.append(
+            StageSpec(
+                entry.name,
+                template,
+                values,
+                resources,
+                files,
+                continue_from_previous=entry.continue_ and i > 0,
+                use_velocities=entry.velocities,
+            )
+        )
+        prev = {**template.defaults(), **canonical}
+    if problems:
+        raise ValidationErrors(problems)
+    return stages, shared_files
+
+
+def workflow_file_schema() -> dict[str, Any]:
+    """The JSON Schema of a workflow file, from the classes above (docs/workflow-file.schema.json)."""
+    value = {"type": ["string", "number", "boolean"]}
+    resources = {
+        "type": "object",
+        "properties": {
+            f.name: {
+                "type": "integer" if f.type in ("int", int) else "number" if f.type in ("float", float) else "string"
+            }
+            for f in attrs.fields(Resources)
+        },
+        "additionalProperties": False,
+    }
+    stage = {
+        "type": "object",
+        "required": ["name", "template"],
+        "properties": {
+            "name": {"type": "string"},
+            "template": {"type": "string", "description": "a builtin or user template id"},
+            "values": {"type": "object", "additionalProperties": value},
+            "resources": resources,
+            "files": {"type": "array", "items": {"type": "string"}},
+            "continue": {"type": "boolean", "default": True},
+            "velocities": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "namdrunner workflow file",
+        "type": "object",
+        "required": ["name", "stages"],
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "files": {"type": "array", "items": {"type": "string"}},
+            "values": {"type": "object", "additionalProperties": value},
+            "resources": resources,
+            "stages": {"type": "array", "minItems": 1, "items": stage},
+        },
+        "additionalProperties": False,
+    }
+
+
+def plan_workflow_file(
+    profile: ClusterProfile,
+    store: JobStore | None,
+    path: Path,
+    *,
+    assignments: Sequence[str] = (),
+    name: str | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> Planned[WorkflowPlan]:
+    """A workflow file planned before login: read, every stage checked (all problems at once), rendered
+    and planned (``--dry-run`` prints ``.plan``; ``Workflow.create_planned`` creates it). ``resources``
+    (e.g. ``--cores`` given on the command line) override the file's own defaults."""
+    wf = read_workflow_file(path)
+    if resources:
+        wf = attrs.evolve(wf, resources={**wf.resources, **resources})
+    stages, shared = stages_from_file(wf, path.parent, store, parse_stage_assignments(assignments))
+
+    def make(user: str, now: dt.datetime) -> WorkflowPlan:
+        return plan_workflow(profile, user, store, name=name or wf.name, stages=stages, shared_files=shared,
+                             template_id=f"file:{path.name}", now=now)  # fmt: skip
+
+    return plan_ahead(profile, make)

@@ -1,0 +1,82 @@
+"""Workflow files (issue 15): read, every problem at once, the schema in docs/ generated from the code,
+and a three-stage file run end to end on the fake Slurm."""
+
+from __future__ import annotations
+
+import json
+import time
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from namdrunner_core import JobStatus, JobStore, Workflow, sync_jobs
+from namdrunner_core.errors import ValidationError, ValidationErrors
+from namdrunner_core.namd.config import read_config
+from namdrunner_core.testing import FakeSlurm
+from namdrunner_core.workflow import plan_workflow_file, read_workflow_file, workflow_file_schema
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "docs" / "examples" / "three_stage.toml"
+
+
+def test_the_schema_in_docs_is_generated_from_the_code_and_accepts_the_example() -> None:
+    schema = workflow_file_schema()
+    assert json.loads((ROOT / "docs" / "workflow-file.schema.json").read_text()) == schema
+    jsonschema.validate(tomllib.loads(EXAMPLE.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": "x", "stages": [{"name": "a"}]}, schema)  # no template
+
+
+def test_every_problem_is_named_at_once_before_anything_is_planned(tmp_path: Path) -> None:
+    (tmp_path / "a.psf").write_text("PSF\n")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "w"\nfiles = ["a.psf", "missing.pdb"]\n[resources]\ncores = 1\nmemory_gb = 1\nwalltime = "00:10:00"\n'
+        '[[stages]]\nname = "min"\ntemplate = "no_such_template"\n'
+        '[[stages]]\nname = "eq"\ntemplate = "vacuum_optimization_v1"\nvalues = { temprature = 300 }\n'
+        '[[stages]]\nname = "eq"\ntemplate = "vacuum_optimization_v1"\nvalues = { output_name = "{{prev.nothing}}" }\n'
+    )
+    profile = FakeSlurm(tmp_path / "fake").profile()
+    with pytest.raises(ValidationErrors) as caught:
+        plan_workflow_file(profile, None, bad, assignments=["prod.steps=10"])
+    fields = [f for f, _ in caught.value.problems]
+    text = caught.value.message
+    assert "w: files" in fields
+    assert "missing.pdb not found" in text
+    assert "stage min: template" in fields
+    assert "stage eq: temprature" in fields
+    assert "stage eq: output_name" in fields
+    assert "{{prev.nothing}}" in text
+    assert any("used twice" in m for _, m in caught.value.problems)
+    assert "--set" in fields  # a stage that does not exist
+    (tmp_path / "notoml.toml").write_text("name = \n")
+    with pytest.raises(ValidationError, match="not valid TOML"):
+        read_workflow_file(tmp_path / "notoml.toml")
+    (tmp_path / "extra.toml").write_text('name = "w"\n[[stages]]\nname = "a"\ntemplate = "t"\nreplica = 3\n')
+    with pytest.raises(ValidationError, match="unknown key"):
+        read_workflow_file(tmp_path / "extra.toml")
+
+
+def test_a_three_stage_file_runs_end_to_end_on_the_fake_slurm(tmp_path: Path) -> None:
+    with FakeSlurm(tmp_path / "fake", namd=ROOT / "tests" / "cluster" / "namd3_standin.py") as fake:
+        session = fake.session()
+        store = JobStore(tmp_path / "jobs.db")
+        planned = plan_workflow_file(session.profile, store, EXAMPLE, assignments=["production.steps=240"])
+        wf = Workflow.create_planned(session, store, planned.for_session(session)).submit()
+        ids = [j.id for j in wf.jobs()]
+        assert [p.record.job_id for p in planned.plan.prepared] == ids  # what --dry-run showed is what ran
+        deadline = time.monotonic() + 60
+        while not all(store.get_job(i).status.is_terminal and store.get_job(i).finalized for i in ids):
+            assert time.monotonic() < deadline
+            sync_jobs(store, session)
+            time.sleep(0.3)
+        records = [store.get_job(i) for i in ids]
+        assert [r.status for r in records] == [JobStatus.COMPLETED] * 3
+        firsts = [r.template_values.get("first_timestep", 0) for r in records]
+        assert firsts == [0, 240, 480]  # each stage starts where the one before it ended
+        heat = read_config(Path(records[1].project_dir, "config.namd").read_text())
+        assert heat.get("outputName") == "outputs/heat_from_min"  # {{prev.output_name}}
+        assert records[2].total_steps == 240  # --set production.steps
+        assert wf.delete() == ids
