@@ -770,12 +770,34 @@ def print_session(as_json: bool, profile: str, info: Any) -> None:
     )
 
 
-def print_validated(as_json: bool, path: Path, plan: WorkflowPlan) -> None:
+def print_plans(as_json: bool, plans: WorkflowPlan | Sequence[WorkflowPlan]) -> None:
+    """A workflow dry run: one plan, or one per replica."""
+    many = list(plans) if isinstance(plans, Sequence) else [plans]
+    if as_json and len(many) > 1:
+        from namdrunner_core.models import job_to_dict
+
+        print_json([{"id": p.id, "stages": [{"job": job_to_dict(j.record), "config": j.config_text,
+                                             "sbatch": j.sbatch_text} for j in p.prepared]} for p in many])  # fmt: skip
+        return
+    for p in many:
+        print_plan(as_json, p.id, p.prepared, {})
+
+
+def print_groups_made(as_json: bool, made: Sequence[Workflow]) -> None:
+    """What ``workflow create`` made: one group, or one per replica."""
+    if as_json and len(made) > 1:
+        print_json([wf.to_dict() for wf in made])
+        return
+    for wf in made:
+        print_group(as_json, wf)
+
+
+def print_validated(as_json: bool, path: Path, plan: WorkflowPlan, *, replicas: int = 1) -> None:
     """``workflow validate``: the file is fine - its stages and the steps each runs."""
     rows = [{"stage": n, "job_name": p.record.job_name, "steps": p.record.total_steps}
             for n, p in zip(plan.stage_names, plan.prepared, strict=True)]  # fmt: skip
     if as_json:
-        print_json({"file": str(path), "valid": True, "stages": rows})
+        print_json({"file": str(path), "valid": True, "replicas": replicas, "stages": rows})
         return
     click.echo(
         f"{path}: valid, {plural(len(rows), 'stage')}: " + ", ".join(f"{r['stage']} ({r['steps']} steps)" for r in rows)

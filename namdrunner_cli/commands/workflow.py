@@ -96,23 +96,24 @@ def create(app: AppContext, /, workflow_file: Path | None, name: str | None, tem
     profile = load_profile(app.profile)
     if workflow_file is not None:
         overrides = {k: kw[k] for k in RESOURCE_KEYS if kw.get(k) is not None}
-        planned = plan_workflow_file(profile, store, workflow_file, assignments=kw["assignments"], name=name,
-                                     resources=overrides)  # fmt: skip
-        return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
+        from_file = plan_workflow_file(profile, store, workflow_file, assignments=kw["assignments"], name=name,
+                                       resources=overrides)  # fmt: skip
+        return _create(app, from_file, dry_run=dry_run, submit_now=submit_now)
     with origami_plan(profile, store, **origami_inputs(name=name, **kw)) as planned:  # validated here
         return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
 
 
-def _create(app: AppContext, planned: Planned[WorkflowPlan], *, dry_run: bool, submit_now: bool) -> None:
-    """Print the plan (a dry run) or create exactly it, for the session's user; then print the group."""
-    from namdrunner_cli.render import print_group, print_plan
-    from namdrunner_core.workflow import Workflow
+def _create(
+    app: AppContext, planned: Planned[WorkflowPlan] | Planned[list[WorkflowPlan]], *, dry_run: bool, submit_now: bool
+) -> None:
+    """Print the plans (a dry run) or create exactly them, for the session's user; then the groups."""
+    from namdrunner_cli.render import print_groups_made, print_plans
+    from namdrunner_core.workflow import create_planned_workflows
 
     if dry_run:
-        return print_plan(app.json, planned.plan.id, planned.plan.prepared, {})
+        return print_plans(app.json, planned.plan)
     session = app.session()
-    wf = Workflow.create_planned(session, app.store, planned.for_session(session))
-    print_group(app.json, wf.submit() if submit_now else wf)
+    print_groups_made(app.json, create_planned_workflows(session, app.store, planned.for_session(session), submit_now))
 
 
 @workflow.command("validate")
@@ -132,7 +133,7 @@ def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...])
     from namdrunner_core.workflow import plan_workflow_file
 
     planned = plan_workflow_file(load_profile(app.profile), app.existing_store, workflow_file, assignments=assignments)
-    print_validated(app.json, workflow_file, planned.plan)
+    print_validated(app.json, workflow_file, planned.plan[0], replicas=len(planned.plan))
 
 
 @workflow.command("submit")

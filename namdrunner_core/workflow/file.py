@@ -7,6 +7,7 @@ and, when it differs, its resources; it continues from the previous stage's ``.c
 
     name = "protein equilibration"
     description = "minimize, heat, NPT, production"
+    replicas = 3                                             # three independent chains
     files = ["sys.psf", "sys.pdb", "par_all36m_prot.prm"]   # every stage's inputs (paths: relative to this file)
     values = { temperature = 310 }                           # every stage's values, overridable per stage
 
@@ -80,7 +81,13 @@ class WorkflowFile:
     files: list[str] = attrs.Factory(list)
     values: dict[str, Any] = attrs.Factory(dict)
     resources: dict[str, Any] = attrs.Factory(dict)
+    #: independent copies of the whole chain (each continues its own replica; a failed stage stops
+    #: only its own replica's later stages)
+    replicas: int = 1
 
+
+#: more replicas than this in one file is a mistake (as for sweeps)
+MAX_REPLICAS = 1000
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
 _converter.register_structure_hook(
@@ -240,6 +247,7 @@ def workflow_file_schema() -> dict[str, Any]:
             "values": {"type": "object", "additionalProperties": value},
             "resources": resources,
             "stages": {"type": "array", "minItems": 1, "items": stage},
+            "replicas": {"type": "integer", "minimum": 1, "maximum": MAX_REPLICAS, "default": 1},
         },
         "additionalProperties": False,
     }
@@ -253,17 +261,25 @@ def plan_workflow_file(
     assignments: Sequence[str] = (),
     name: str | None = None,
     resources: Mapping[str, Any] | None = None,
-) -> Planned[WorkflowPlan]:
+) -> Planned[list[WorkflowPlan]]:
     """A workflow file planned before login: read, every stage checked (all problems at once), rendered
-    and planned (``--dry-run`` prints ``.plan``; ``Workflow.create_planned`` creates it). ``resources``
-    (e.g. ``--cores`` given on the command line) override the file's own defaults."""
+    and planned, one plan per replica (``--dry-run`` prints them; ``Workflow.create_planned`` creates
+    each). ``resources`` (e.g. ``--cores`` on the command line) override the file's own defaults."""
     wf = read_workflow_file(path)
+    if not 1 <= wf.replicas <= MAX_REPLICAS:
+        raise ValidationError(f"{path.name}: replicas", f"{wf.replicas}: give 1 to {MAX_REPLICAS} replicas")
     if resources:
         wf = attrs.evolve(wf, resources={**wf.resources, **resources})
     stages, shared = stages_from_file(wf, path.parent, store, parse_stage_assignments(assignments))
+    title = name or wf.name
 
-    def make(user: str, now: dt.datetime) -> WorkflowPlan:
-        return plan_workflow(profile, user, store, name=name or wf.name, stages=stages, shared_files=shared,
-                             template_id=f"file:{path.name}", now=now)  # fmt: skip
+    def make(user: str, now: dt.datetime) -> list[WorkflowPlan]:
+        plans = []
+        for r in range(wf.replicas):
+            label = title if wf.replicas == 1 else f"{title} [replica {r + 1}/{wf.replicas}]"
+            at = now + dt.timedelta(milliseconds=r)
+            plans.append(plan_workflow(profile, user, store, name=label, stages=stages, shared_files=shared,
+                                       template_id=f"file:{path.name}", now=at))  # fmt: skip
+        return plans
 
     return plan_ahead(profile, make)

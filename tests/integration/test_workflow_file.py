@@ -4,6 +4,7 @@ created, run to completion, each stage starting where the one before it ended.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -44,3 +45,28 @@ def test_a_workflow_file_runs_end_to_end(env: dict[str, str]) -> None:
     deleted = run_json("workflow", "delete", created["id"], "--yes")
     assert isinstance(deleted, dict)
     assert deleted["deleted"] is True
+
+
+def test_a_four_stage_protocol_with_three_replicas(env: dict[str, str], tmp_path: Path) -> None:
+    tiny = (ROOT / "tests" / "data" / "tiny").as_posix()
+    text = (
+        EXAMPLE.read_text()
+        .replace("../../tests/data/tiny", tiny)
+        .replace('name = "toy equilibration"', 'name = "four stages"\nreplicas = 3')
+    )
+    text += '\n[[stages]]\nname = "extend"\ntemplate = "vacuum_optimization_v1"\n'
+    text += 'values = { execution_command = "run", steps = 240, output_name = "extend" }\n'
+    path = tmp_path / "four.toml"
+    path.write_text(text)
+    assert run_json("workflow", "validate", str(path))["replicas"] == 3  # type: ignore[index]
+    made = run_json("workflow", "create", "--file", str(path), "--set", "production.steps=240", "--submit")
+    assert isinstance(made, list)
+    assert len(made) == 3
+    run_json("watch", "--max-interval", "3", "--timeout", "400")
+    for group in made:
+        shown = run_json("workflow", "show", group["id"])
+        assert isinstance(shown, dict)
+        assert shown["status"] == "Completed", shown
+        firsts = [s["template_values"].get("first_timestep", 0) for s in shown["stages"]]
+        assert firsts == [0, 240, 480, 720]  # each stage starts where its replica's previous one ended
+        assert run_json("workflow", "delete", group["id"], "--yes")["deleted"] is True  # type: ignore[index]

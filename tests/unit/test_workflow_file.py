@@ -11,11 +11,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from namdrunner_core import JobStatus, JobStore, Workflow, sync_jobs
+from namdrunner_core import JobStatus, JobStore, sync_jobs
 from namdrunner_core.errors import ValidationError, ValidationErrors
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.testing import FakeSlurm
-from namdrunner_core.workflow import plan_workflow_file, read_workflow_file, workflow_file_schema
+from namdrunner_core.workflow import (
+    create_planned_workflows,
+    plan_workflow_file,
+    read_workflow_file,
+    workflow_file_schema,
+)
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "docs" / "examples" / "three_stage.toml"
@@ -64,9 +69,9 @@ def test_a_three_stage_file_runs_end_to_end_on_the_fake_slurm(tmp_path: Path) ->
         session = fake.session()
         store = JobStore(tmp_path / "jobs.db")
         planned = plan_workflow_file(session.profile, store, EXAMPLE, assignments=["production.steps=240"])
-        wf = Workflow.create_planned(session, store, planned.for_session(session)).submit()
+        (wf,) = create_planned_workflows(session, store, planned.for_session(session), submit=True)
         ids = [j.id for j in wf.jobs()]
-        assert [p.record.job_id for p in planned.plan.prepared] == ids  # what --dry-run showed is what ran
+        assert [p.record.job_id for p in planned.plan[0].prepared] == ids  # what --dry-run showed is what ran
         deadline = time.monotonic() + 60
         while not all(store.get_job(i).status.is_terminal and store.get_job(i).finalized for i in ids):
             assert time.monotonic() < deadline
@@ -80,3 +85,35 @@ def test_a_three_stage_file_runs_end_to_end_on_the_fake_slurm(tmp_path: Path) ->
         assert heat.get("outputName") == "outputs/heat_from_min"  # {{prev.output_name}}
         assert records[2].total_steps == 240  # --set production.steps
         assert wf.delete() == ids
+
+
+def test_replicas_are_independent_chains_each_continuing_its_own(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace('name = "toy equilibration"', 'name = "toy"\nreplicas = 3')
+    tiny = (ROOT / "tests" / "data" / "tiny").as_posix()
+    text = text.replace("../../tests/data/tiny", tiny)
+    path = tmp_path / "replicas.toml"
+    path.write_text(text)
+    with FakeSlurm(tmp_path / "fake", namd=ROOT / "tests" / "cluster" / "namd3_standin.py") as fake:
+        session = fake.session()
+        store = JobStore(tmp_path / "jobs.db")
+        planned = plan_workflow_file(session.profile, store, path)
+        made = create_planned_workflows(session, store, planned.for_session(session), submit=True)
+        assert [wf.name for wf in made] == [f"toy [replica {r}/3]" for r in (1, 2, 3)]
+        ids = [j.id for wf in made for j in wf.jobs()]
+        assert len(set(ids)) == 9
+        deadline = time.monotonic() + 90
+        while not all(store.get_job(i).status.is_terminal and store.get_job(i).finalized for i in ids):
+            assert time.monotonic() < deadline
+            sync_jobs(store, session)
+            time.sleep(0.3)
+        assert {store.get_job(i).status for i in ids} == {JobStatus.COMPLETED}
+        for wf in made:  # each replica's later stage took its input from its OWN previous stage
+            first, second = (store.get_job(j.id) for j in wf.jobs()[:2])
+            script = Path(second.project_dir, "job.sbatch").read_text()
+            assert first.scratch_dir in script
+            others = [store.get_job(o.jobs()[0].id).scratch_dir for o in made if o.id != wf.id]
+            assert not [d for d in others if d in script]  # never another replica's outputs
+    bad = tmp_path / "zero.toml"
+    bad.write_text(text.replace("replicas = 3", "replicas = 0"))
+    with pytest.raises(ValidationError, match="replicas"):
+        plan_workflow_file(FakeSlurm(tmp_path / "f2").profile(), None, bad)
