@@ -116,6 +116,30 @@ def _create(
     print_groups_made(app.json, create_planned_workflows(session, app.store, planned.for_session(session), submit_now))
 
 
+@workflow.command("export")
+@click.argument("workflow_id", shell_complete=complete.workflow_ids)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@click.pass_obj
+def export(app: AppContext, workflow_id: str, output: Path | None) -> None:
+    """A workflow as it ran, back as a reusable workflow file (TOML): put its input files beside it.
+
+    \b
+    Examples:
+      namdrunner workflow export wf_protein_eq_20261201_101500_123456 > protein_eq.toml
+    """
+    from namdrunner_core.workflow import export_workflow, workflow_file_text
+
+    group, match = app.store.find_workflow(workflow_id)
+    app.note(match.note)
+    text = workflow_file_text(export_workflow(app.store, group.id))
+    if output is None:
+        return click.echo(text, nl=False)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(output)
+    click.echo(f"exported {group.id} to {output}", err=True)
+
+
 @workflow.command("validate")
 @click.argument("workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")

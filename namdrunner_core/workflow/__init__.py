@@ -16,10 +16,14 @@ from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.workflow.file import (
     StageEntry,
     WorkflowFile,
+    export_workflow,
     plan_workflow_file,
     read_workflow_file,
     stages_from_file,
+    validate_workflow_file,
     workflow_file_schema,
+    workflow_file_text,
+    workflows_from_file,
 )
 from namdrunner_core.workflow.origami import (
     ORIGAMI_STAGES,
@@ -62,6 +66,7 @@ __all__ = [
     "array_script",
     "create_planned_workflows",
     "dna_origami_equilibration",
+    "export_workflow",
     "list_groups",
     "load_group",
     "origami_inputs",
@@ -80,5 +85,8 @@ __all__ = [
     "scale_extrabonds",
     "settle_workflows",
     "stages_from_file",
+    "validate_workflow_file",
     "workflow_file_schema",
+    "workflow_file_text",
+    "workflows_from_file",
 ]

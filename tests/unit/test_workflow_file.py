@@ -17,9 +17,11 @@ from namdrunner_core.namd.config import read_config
 from namdrunner_core.testing import FakeSlurm
 from namdrunner_core.workflow import (
     create_planned_workflows,
+    export_workflow,
     plan_workflow_file,
     read_workflow_file,
     workflow_file_schema,
+    workflow_file_text,
 )
 from tests.conftest import ROOT
 
@@ -84,6 +86,16 @@ def test_a_three_stage_file_runs_end_to_end_on_the_fake_slurm(tmp_path: Path) ->
         heat = read_config(Path(records[1].project_dir, "config.namd").read_text())
         assert heat.get("outputName") == "outputs/heat_from_min"  # {{prev.output_name}}
         assert records[2].total_steps == 240  # --set production.steps
+        # exported back as a file (inputs beside it), it plans the very same configs
+        exported = tmp_path / "again"
+        exported.mkdir()
+        for f in (ROOT / "tests" / "data" / "tiny").iterdir():
+            (exported / f.name).write_bytes(f.read_bytes())
+        (exported / "protocol.toml").write_text(workflow_file_text(export_workflow(store, wf.id)))
+        again = plan_workflow_file(session.profile, store, exported / "protocol.toml").plan[0]
+        ran = [Path(r.project_dir, "config.namd").read_text() for r in records]
+        assert [p.config_text for p in again.prepared] == ran
+        assert again.stage_names == ("minimize", "heat", "production")
         assert wf.delete() == ids
 
 
