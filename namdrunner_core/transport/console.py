@@ -34,12 +34,24 @@ class CommandLogEntry:
     note: str = ""
 
     def format(self) -> str:
-        """One line: time, exit code, duration, bytes, command, note."""
+        """One line: time, exit code, duration, bytes, command (a namdrunner script by its name and
+        arguments, not its whole text), note."""
         stamp = time.strftime("%H:%M:%S", time.localtime(self.started_at))
         code = "-" if self.exit_code is None else str(self.exit_code)
         moved = f" up={self.bytes_out}B down={self.bytes_in}B" if (self.bytes_out or self.bytes_in) else ""
         note = f"  # {self.note}" if self.note else ""
-        return f"{stamp} [{code:>3}] {self.duration_s * 1000:7.1f} ms{moved}  {self.command}{note}"
+        return f"{stamp} [{code:>3}] {self.duration_s * 1000:7.1f} ms{moved}  {short_command(self.command)}{note}"
+
+
+_SCRIPT = re.compile(r"bash -l?c '# shellcheck shell=bash\n.*?' (namdrunner-[a-z_]+)( .*)?$", re.DOTALL)
+
+
+def short_command(command: str) -> str:
+    """``bash -c '<script text>' namdrunner-status 123 ...`` as ``[namdrunner-status] 123 ...``."""
+    m = _SCRIPT.fullmatch(command) or _SCRIPT.search(command)
+    if m is None:
+        return command
+    return f"[{m.group(1)}]{m.group(2) or ''}"
 
 
 class CommandLog:

@@ -103,3 +103,16 @@ def test_the_scripts_pass_shellcheck() -> None:
     folder = Path(scripts.__file__).parent
     result = subprocess.run([tool, "-s", "bash", *sorted(folder.glob("*.sh"))], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_command_log_names_a_script_instead_of_printing_its_text() -> None:
+    import shlex
+
+    from namdrunner_core.transport.console import short_command
+
+    cmd = shlex.join(scripts.STATUS.argv(["123,456", "%i", "JobID"]))
+    assert short_command(cmd) == "[namdrunner-status] 123,456 %i JobID"
+    assert short_command(shlex.join(scripts.SLURM_EXEC.argv(["", "scancel", "7"], login_shell=True))) == (
+        "[namdrunner-exec] '' scancel 7"
+    )
+    assert short_command("tail -n 5 -- /x") == "tail -n 5 -- /x"
