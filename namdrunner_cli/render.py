@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile, ProfileInfo
     from namdrunner_core.templates import TemplateInfo, TemplatePreview
     from namdrunner_core.transport.transfer import TreeTransferReport
-    from namdrunner_core.workflow import GroupSummary, Workflow, WorkflowPlan
+    from namdrunner_core.workflow import GroupSummary, Workflow, WorkflowFileInfo, WorkflowPlan
 
 STATUS_STYLE = {
     "Created": "cyan",
@@ -802,3 +802,17 @@ def print_validated(as_json: bool, path: Path, plan: WorkflowPlan, *, replicas: 
     click.echo(
         f"{path}: valid, {plural(len(rows), 'stage')}: " + ", ".join(f"{r['stage']} ({r['steps']} steps)" for r in rows)
     )
+
+
+def print_workflow_files(as_json: bool, infos: Sequence[WorkflowFileInfo]) -> None:
+    """``workflow template list|import``."""
+    if as_json:
+        print_json([dataclasses_asdict(i) for i in infos])
+        return
+    cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
+            Column("Stages", priority=3), Column("Description", priority=1, wrap=True)]  # fmt: skip
+    def stages(i: WorkflowFileInfo) -> str:
+        return str(i.stages) + (f" x {i.replicas}" if i.replicas > 1 else "")
+
+    cells = [[i.id, i.name, "builtin" if i.builtin else "user", stages(i), i.description] for i in infos]
+    print_table(cols, cells, empty="no workflow files")

@@ -41,6 +41,7 @@ def workflow() -> None:
 @workflow.command("create")
 @click.option("--file", "workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A workflow file (TOML: your own stages; see the guide). Without it: --template.")  # fmt: skip
+@click.option("--from", "from_library", metavar="ID", help="A workflow file of the library (`workflow template list`).")
 @click.option("--name", help="Display name of the workflow (a file's own name by default).")
 @click.option(
     "--template",
@@ -76,8 +77,8 @@ def workflow() -> None:
 @click.option("--dry-run", is_flag=True, help="Print every stage's config and script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
-def create(app: AppContext, /, workflow_file: Path | None, name: str | None, template_id: str, dry_run: bool,
-           submit_now: bool, **kw: Any) -> None:  # fmt: skip
+def create(app: AppContext, /, workflow_file: Path | None, from_library: str | None, name: str | None,
+           template_id: str, dry_run: bool, submit_now: bool, **kw: Any) -> None:  # fmt: skip
     """Create a workflow (validated before anything is uploaded): from your own workflow file, or from
     the DNA-origami equilibration template (minimisation, NPT with the elastic network at k = 0.5,
     0.1, 0.01, then production).
@@ -85,19 +86,22 @@ def create(app: AppContext, /, workflow_file: Path | None, name: str | None, tem
     \b
     Examples:
       namdrunner workflow create --file protein_eq.toml --set production.temperature=310 --submit
+      namdrunner workflow create --from solvated_equilibration --cores 32 --submit   # inputs in this dir
       namdrunner workflow create --name hextube --structure hextube.psf --coordinates hextube.pdb \\
           --parameters par_all36_na.prm --enm hextube_enm.exb --cores 64 --walltime 24:00:00 --submit
       namdrunner workflow create ... --steps production=4800000 --dry-run
     """
     from namdrunner_core.profile import load_profile
-    from namdrunner_core.workflow import origami_inputs, origami_plan, plan_workflow_file
+    from namdrunner_core.workflow import origami_inputs, origami_plan, plan_workflow_file, workflow_file_path
 
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
     profile = load_profile(app.profile)
+    workflow_file = workflow_file_path(from_library) if from_library else workflow_file
     if workflow_file is not None:
         overrides = {k: kw[k] for k in RESOURCE_KEYS if kw.get(k) is not None}
+        base = Path.cwd() if from_library else None  # a library file's inputs are where you run it
         from_file = plan_workflow_file(profile, store, workflow_file, assignments=kw["assignments"], name=name,
-                                       resources=overrides)  # fmt: skip
+                                       resources=overrides, base_dir=base)  # fmt: skip
         return _create(app, from_file, dry_run=dry_run, submit_now=submit_now)
     with origami_plan(profile, store, **origami_inputs(name=name, **kw)) as planned:  # validated here
         return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
@@ -240,6 +244,58 @@ def delete(app: AppContext, workflow_id: str, yes: bool, force: bool) -> None:
 
     group = app.select_group_to_delete(workflow_id, yes=yes)
     print_deleted(app.json, _group(app, group).delete(force=force), group.id)
+
+
+@workflow.group("template")
+def workflow_template() -> None:
+    """The library of workflow files: builtin ones and your own (`<config dir>/workflows`)."""
+
+
+@workflow_template.command("list")
+@click.pass_obj
+def template_list(app: AppContext) -> None:
+    """Builtin and your own workflow files.
+
+    \b
+    Examples:
+      namdrunner workflow template list
+    """
+    from namdrunner_cli.render import print_workflow_files
+    from namdrunner_core.workflow import list_workflow_files
+
+    print_workflow_files(app.json, list_workflow_files())
+
+
+@workflow_template.command("show")
+@click.argument("workflow_template_id")
+@click.pass_obj
+def template_show(app: AppContext, workflow_template_id: str) -> None:
+    """A library workflow file's text (TOML).
+
+    \b
+    Examples:
+      namdrunner workflow template show solvated_equilibration > mine.toml
+    """
+    from namdrunner_core.workflow import workflow_file_path
+
+    click.echo(workflow_file_path(workflow_template_id).read_text(encoding="utf-8"), nl=False)
+
+
+@workflow_template.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "workflow_template_id", help="Its id in the library (default: the file name).")
+@click.pass_obj
+def template_import(app: AppContext, file: Path, workflow_template_id: str | None) -> None:
+    """Add a workflow file to your library (checked first), so that `workflow create --from ID` runs it.
+
+    \b
+    Examples:
+      namdrunner workflow template import protein_eq.toml --id protein_eq
+    """
+    from namdrunner_cli.render import print_workflow_files
+    from namdrunner_core.workflow import import_workflow_file
+
+    print_workflow_files(app.json, [import_workflow_file(file, workflow_id=workflow_template_id)])
 
 
 @click.group()

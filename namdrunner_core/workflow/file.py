@@ -38,6 +38,7 @@ import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from importlib import resources as package_data
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,7 @@ import cattrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
 from namdrunner_core.jobs.prepare import Planned, plan_ahead, resolve_template
+from namdrunner_core.profile import config_dir
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.workflow.workflow import (
     StageSpec,
@@ -269,16 +271,18 @@ def plan_workflow_file(
     assignments: Sequence[str] = (),
     name: str | None = None,
     resources: Mapping[str, Any] | None = None,
+    base_dir: Path | None = None,
 ) -> Planned[list[WorkflowPlan]]:
     """A workflow file planned before login: read, every stage checked (all problems at once), rendered
     and planned, one plan per replica (``--dry-run`` prints them; ``Workflow.create_planned`` creates
-    each). ``resources`` (e.g. ``--cores`` on the command line) override the file's own defaults."""
+    each). ``resources`` (e.g. ``--cores`` on the command line) override the file's own defaults; the
+    file's relative paths are read from ``base_dir`` (default: the file's own directory)."""
     wf = read_workflow_file(path)
     if not 1 <= wf.replicas <= MAX_REPLICAS:
         raise ValidationError(f"{path.name}: replicas", f"{wf.replicas}: give 1 to {MAX_REPLICAS} replicas")
     if resources:
         wf = attrs.evolve(wf, resources={**wf.resources, **resources})
-    stages, shared = stages_from_file(wf, path.parent, store, parse_stage_assignments(assignments))
+    stages, shared = stages_from_file(wf, base_dir or path.parent, store, parse_stage_assignments(assignments))
     title = name or wf.name
 
     def make(user: str, now: dt.datetime) -> list[WorkflowPlan]:
@@ -369,3 +373,80 @@ def validate_workflow_file(profile: ClusterProfile, path: Path, store: JobStore 
     """Check a workflow file without a cluster: every stage rendered and preflighted; its plans (one per
     replica), or :class:`ValidationErrors` naming every problem."""
     return plan_workflow_file(profile, store, path).plan
+
+
+# -- the library of workflow files: builtin (package data) and the user's own ---------------------------
+
+
+@attrs.frozen(slots=True)
+class WorkflowFileInfo:
+    """One row of ``workflow template list``."""
+
+    id: str
+    name: str
+    builtin: bool
+    stages: int
+    replicas: int
+    description: str
+    path: str
+
+
+def _builtin_dir() -> Path:
+    return Path(str(package_data.files("namdrunner_core.workflow.files")))
+
+
+def user_workflow_dir() -> Path:
+    """``<config dir>/workflows``: the user's own workflow files (one ``<id>.toml`` each)."""
+    return config_dir() / "workflows"
+
+
+def _library() -> dict[str, tuple[Path, bool]]:
+    found = {p.stem: (p, True) for p in sorted(_builtin_dir().glob("*.toml"))}
+    d = user_workflow_dir()
+    if d.is_dir():
+        found.update({p.stem: (p, False) for p in sorted(d.glob("*.toml")) if p.stem not in found})
+    return found
+
+
+def list_workflow_files() -> list[WorkflowFileInfo]:
+    """Builtin workflow files, then the user's (a file that no longer reads is listed with its error)."""
+    rows = []
+    for wid, (path, builtin) in _library().items():
+        try:
+            wf = read_workflow_file(path)
+            rows.append(WorkflowFileInfo(wid, wf.name, builtin, len(wf.stages), wf.replicas, wf.description, str(path)))
+        except ValidationError as exc:
+            rows.append(WorkflowFileInfo(wid, wid, builtin, 0, 0, f"cannot be read: {exc.message}", str(path)))
+    return rows
+
+
+def workflow_file_path(workflow_template: str) -> Path:
+    """The file of a library entry by id (builtins first; a close id is suggested)."""
+    library = _library()
+    if workflow_template not in library:
+        import difflib
+
+        close = difflib.get_close_matches(workflow_template, list(library), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ValidationError(
+            "--from", f"no workflow template {workflow_template!r}{hint} (`namdrunner workflow template list`)"
+        )
+    return library[workflow_template][0]
+
+
+def import_workflow_file(path: Path, *, workflow_id: str | None = None) -> WorkflowFileInfo:
+    """Copy a workflow file into the user's library after reading it (a file that does not read, or
+    would replace a builtin, is refused); written atomically."""
+    wf = read_workflow_file(path)
+    wid = workflow_id or re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "workflow"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,80}", wid):
+        raise ValidationError("--id", f"{wid!r}: letters, digits, '-' and '_' only")
+    if (_builtin_dir() / f"{wid}.toml").exists():
+        raise ValidationError("--id", f"{wid!r} is a builtin workflow template; give yours another id (--id)")
+    d = user_workflow_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    target = d / f"{wid}.toml"
+    tmp = d / f".{wid}.toml.tmp"
+    tmp.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    tmp.replace(target)
+    return WorkflowFileInfo(wid, wf.name, False, len(wf.stages), wf.replicas, wf.description, str(target))

@@ -129,3 +129,44 @@ def test_replicas_are_independent_chains_each_continuing_its_own(tmp_path: Path)
     bad.write_text(text.replace("replicas = 3", "replicas = 0"))
     with pytest.raises(ValidationError, match="replicas"):
         plan_workflow_file(FakeSlurm(tmp_path / "f2").profile(), None, bad)
+
+
+def test_the_library_lists_builtins_imports_your_own_and_runs_them_from_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from namdrunner_cli.main import cli
+    from namdrunner_core.workflow import import_workflow_file, list_workflow_files, workflow_file_path
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
+    monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
+    assert [(i.id, i.builtin, i.stages) for i in list_workflow_files()] == [("solvated_equilibration", True, 4)]
+    mine = import_workflow_file(EXAMPLE, workflow_id="three")
+    assert (mine.id, mine.stages) == ("three", 3)
+    assert [i.id for i in list_workflow_files()] == ["solvated_equilibration", "three"]
+    with pytest.raises(ValidationError, match="builtin"):
+        import_workflow_file(EXAMPLE, workflow_id="solvated_equilibration")
+    with pytest.raises(ValidationError, match="did you mean solvated_equilibration"):
+        workflow_file_path("solvated_equilibrations")
+    tiny = ROOT / "tests" / "data" / "tiny"
+    here = tmp_path / "here"
+    here.mkdir()
+    for src, dst in (("tiny.psf", "system.psf"), ("tiny.pdb", "system.pdb"), ("par_tiny.prm", "parameters.prm")):
+        (here / dst).write_bytes((tiny / src).read_bytes())
+    monkeypatch.chdir(here)  # a library file reads its inputs where you run it
+    result = CliRunner().invoke(
+        cli, ["--json", "workflow", "create", "--from", "solvated_equilibration", "--cores", "2", "--memory", "1",
+              "--dry-run"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert [s["job"]["name"].split(" / ")[1] for s in plan["stages"]] == [
+        "minimize",
+        "heat",
+        "equilibrate",
+        "production",
+    ]
+    assert all(s["job"]["resources"]["cores"] == 2 for s in plan["stages"])  # --cores over the file's 16

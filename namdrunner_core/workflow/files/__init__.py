@@ -1,0 +1,1 @@
+"""Builtin workflow files (package data): ``namdrunner workflow template list`` shows them."""
