@@ -811,6 +811,7 @@ def print_workflow_files(as_json: bool, infos: Sequence[WorkflowFileInfo]) -> No
         return
     cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
             Column("Stages", priority=3), Column("Description", priority=1, wrap=True)]  # fmt: skip
+
     def stages(i: WorkflowFileInfo) -> str:
         return str(i.stages) + (f" x {i.replicas}" if i.replicas > 1 else "")
 

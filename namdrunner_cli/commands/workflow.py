@@ -281,6 +281,23 @@ def template_show(app: AppContext, workflow_template_id: str) -> None:
     click.echo(workflow_file_path(workflow_template_id).read_text(encoding="utf-8"), nl=False)
 
 
+@workflow_template.command("export")
+@click.argument("workflow_template_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.pass_obj
+def template_export(app: AppContext, workflow_template_id: str, output: Path) -> None:
+    """Copy a library workflow file out (to edit it, or to share it).
+
+    \b
+    Examples:
+      namdrunner workflow template export solvated_equilibration -o my_protocol.toml
+    """
+    from namdrunner_core.workflow import export_workflow_template
+
+    export_workflow_template(workflow_template_id, output)
+    click.echo(f"exported {workflow_template_id} to {output}", err=True)
+
+
 @workflow_template.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--id", "workflow_template_id", help="Its id in the library (default: the file name).")

@@ -450,3 +450,15 @@ def import_workflow_file(path: Path, *, workflow_id: str | None = None) -> Workf
     tmp.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     tmp.replace(target)
     return WorkflowFileInfo(wid, wf.name, False, len(wf.stages), wf.replicas, wf.description, str(target))
+
+
+def export_workflow_template(workflow_template: str, output: Path) -> Path:
+    """Copy a library workflow file to ``output``, atomically (a temporary name, then renamed)."""
+    text = workflow_file_path(workflow_template).read_text(encoding="utf-8")
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return output

@@ -137,7 +137,12 @@ def test_the_library_lists_builtins_imports_your_own_and_runs_them_from_here(
     from click.testing import CliRunner
 
     from namdrunner_cli.main import cli
-    from namdrunner_core.workflow import import_workflow_file, list_workflow_files, workflow_file_path
+    from namdrunner_core.workflow import (
+        export_workflow_template,
+        import_workflow_file,
+        list_workflow_files,
+        workflow_file_path,
+    )
 
     monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
@@ -150,6 +155,8 @@ def test_the_library_lists_builtins_imports_your_own_and_runs_them_from_here(
         import_workflow_file(EXAMPLE, workflow_id="solvated_equilibration")
     with pytest.raises(ValidationError, match="did you mean solvated_equilibration"):
         workflow_file_path("solvated_equilibrations")
+    out = export_workflow_template("three", tmp_path / "out.toml")
+    assert out.read_text() == EXAMPLE.read_text()
     tiny = ROOT / "tests" / "data" / "tiny"
     here = tmp_path / "here"
     here.mkdir()
