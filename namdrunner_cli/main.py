@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from namdrunner_core.models import GroupRecord, JobRecord
     from namdrunner_core.store import JobStore
     from namdrunner_core.transport.ssh import AuthPrompt
+
+
+_T = TypeVar("_T")
 
 
 class AppContext:
@@ -123,50 +126,50 @@ class AppContext:
         """The job ``job delete`` may delete: with ``--yes`` the exact id; at a terminal a person
         confirms ONE prompt naming the job and both directories (a long prefix included); without a
         terminal and without ``--yes``: refused. Declined: exit 1, nothing deleted."""
-        from namdrunner_core.errors import ValidationError
 
-        asked: list[str] = []
-
-        def ask(full_id: str) -> bool:
+        def question(full_id: str) -> str:
             r = self.store.get_job(full_id)
-            asked.append(full_id)
-            return click.confirm(
-                f"Delete job {r.job_id} ({r.job_name}): its local record, {r.project_dir} and {r.scratch_dir}?",
-                err=True,
-            )
+            return f"Delete job {r.job_id} ({r.job_name}): its local record, {r.project_dir} and {r.scratch_dir}?"
 
-        interactive = self.person_answers(yes=yes)
-        record = self.store.select_job_for_change(job_id, confirm=ask if interactive else None)
-        if not yes and not asked:
-            if not interactive:
-                raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
-            if not ask(record.job_id):
-                click.echo("nothing deleted", err=True)
-                raise click.exceptions.Exit(1)
-        return record
+        return self._select_to_delete(job_id, yes, self.store.select_job_for_change, question, lambda r: r.job_id)
 
     def select_group_to_delete(self, workflow_id: str, *, yes: bool) -> GroupRecord:
         """The workflow or sweep ``workflow delete`` may delete (as :meth:`select_job_to_delete`)."""
+
+        def question(full_id: str) -> str:
+            g = self.store.get_workflow(full_id)
+            jobs = f"{len(g.stages)} job" + ("" if len(g.stages) == 1 else "s")
+            return f"Delete {g.kind} {g.id} ({g.name}) and its {jobs}, remote directories included?"
+
+        return self._select_to_delete(workflow_id, yes, self.store.select_workflow_for_change, question, lambda g: g.id)
+
+    def _select_to_delete(
+        self,
+        given: str,
+        yes: bool,
+        select: Callable[..., _T],
+        question: Callable[[str], str],
+        id_of: Callable[[_T], str],
+    ) -> _T:
+        """The one confirmation rule of every delete: ``--yes``, or ONE prompt at a terminal (a long
+        prefix's confirmation is that same prompt), else refused; declined: exit 1."""
         from namdrunner_core.errors import ValidationError
 
         asked: list[str] = []
 
         def ask(full_id: str) -> bool:
-            g = self.store.get_workflow(full_id)
             asked.append(full_id)
-            jobs = f"{len(g.stages)} job" + ("" if len(g.stages) == 1 else "s")
-            question = f"Delete {g.kind} {g.id} ({g.name}) and its {jobs}, remote directories included?"
-            return click.confirm(question, err=True)
+            return click.confirm(question(full_id), err=True)
 
         interactive = self.person_answers(yes=yes)
-        group = self.store.select_workflow_for_change(workflow_id, confirm=ask if interactive else None)
+        chosen = select(given, confirm=ask if interactive else None)
         if not yes and not asked:
             if not interactive:
                 raise ValidationError("--yes", "deleting needs confirmation: pass --yes when not at a terminal")
-            if not ask(group.id):
+            if not ask(id_of(chosen)):
                 click.echo("nothing deleted", err=True)
                 raise click.exceptions.Exit(1)
-        return group
+        return chosen
 
     def warn_not_checked(self, notes: list[str]) -> None:
         """Preflight notes (what could not be checked) as warnings on stderr."""
