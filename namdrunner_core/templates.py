@@ -14,6 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.files import write_text_atomic
 from namdrunner_core.jobs.prepare import resolve_template
 from namdrunner_core.namd.config import Template, check_config, parse_assignments, preview_config, read_config
 from namdrunner_core.namd.library import builtin_templates, read_template_file, template_to_text
@@ -70,12 +71,7 @@ def export_template(store: JobStore | None, template_id: str, output: Path | Non
     fmt: Literal["toml", "json"] = "json" if output is not None and output.suffix.lower() == ".json" else "toml"
     text = template_to_text(template, fmt=fmt)
     if output is not None:
-        tmp = output.with_name(f".{output.name}.tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(output)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_text_atomic(output, text)
     return text
 
 

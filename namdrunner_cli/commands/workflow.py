@@ -131,6 +131,7 @@ def export(app: AppContext, workflow_id: str, output: Path | None) -> None:
     Examples:
       namdrunner workflow export wf_protein_eq_20261201_101500_123456 > protein_eq.toml
     """
+    from namdrunner_core.files import write_text_atomic
     from namdrunner_core.workflow import export_workflow, workflow_file_text
 
     group, match = app.store.find_workflow(workflow_id)
@@ -138,9 +139,7 @@ def export(app: AppContext, workflow_id: str, output: Path | None) -> None:
     text = workflow_file_text(export_workflow(app.store, group.id))
     if output is None:
         return click.echo(text, nl=False)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(output)
+    write_text_atomic(output, text)
     click.echo(f"exported {group.id} to {output}", err=True)
 
 

@@ -46,6 +46,7 @@ import attrs
 import cattrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
+from namdrunner_core.files import write_text_atomic
 from namdrunner_core.jobs.prepare import Planned, plan_ahead, resolve_template
 from namdrunner_core.profile import config_dir
 from namdrunner_core.slurm.resources import Resources
@@ -445,20 +446,10 @@ def import_workflow_file(path: Path, *, workflow_id: str | None = None) -> Workf
         raise ValidationError("--id", f"{wid!r} is a builtin workflow template; give yours another id (--id)")
     d = user_workflow_dir()
     d.mkdir(parents=True, exist_ok=True)
-    target = d / f"{wid}.toml"
-    tmp = d / f".{wid}.toml.tmp"
-    tmp.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    tmp.replace(target)
+    target = write_text_atomic(d / f"{wid}.toml", path.read_text(encoding="utf-8"))
     return WorkflowFileInfo(wid, wf.name, False, len(wf.stages), wf.replicas, wf.description, str(target))
 
 
 def export_workflow_template(workflow_template: str, output: Path) -> Path:
     """Copy a library workflow file to ``output``, atomically (a temporary name, then renamed)."""
-    text = workflow_file_path(workflow_template).read_text(encoding="utf-8")
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(output)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return output
+    return write_text_atomic(output, workflow_file_path(workflow_template).read_text(encoding="utf-8"))
