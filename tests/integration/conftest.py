@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from namdrunner_core import Cluster, Job, JobStore, Resources, Session
+from namdrunner_core.transport.ratelimit import RateLimiter
+from namdrunner_core.transport.ssh import SSHTransport
 from tests.conftest import DATA, ClusterEnv
 
 #: The toy system every integration job runs.
@@ -47,3 +50,19 @@ def vacuum_job(session: Session, store: JobStore, name: str, resources: Resource
     return Job.create(
         session, store, name=name, template="vacuum_optimization_v1", values=vals, files=TINY, resources=resources
     )
+
+
+@pytest.fixture
+def ssh(cluster: ClusterEnv) -> Iterator[SSHTransport]:
+    """A bare SSH transport to the loopback cluster (key login), with a rate limit tests do not feel."""
+    with SSHTransport(cluster.key_target(), rate_limiter=RateLimiter(rate=200, burst=200)) as t:
+        yield t
+
+
+@pytest.fixture
+def remote_dir(ssh: SSHTransport, cluster: ClusterEnv) -> Iterator[str]:
+    """A fresh directory on the cluster's scratch, removed afterwards."""
+    d = f"{cluster.scratch}/transport-{uuid.uuid4().hex[:8]}"
+    ssh.run(["mkdir", "-p", d])
+    yield d
+    ssh.run(["rm", "-rf", "--", d])

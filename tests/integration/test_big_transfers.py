@@ -10,8 +10,6 @@ import os
 import resource
 import signal
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,27 +17,11 @@ from click.testing import CliRunner
 
 from namdrunner_cli.main import cli
 from namdrunner_core.errors import ConnectionFailedError, TransferError
-from namdrunner_core.transport.ratelimit import RateLimiter
 from namdrunner_core.transport.ssh import SSHTransport
 from namdrunner_core.transport.transfer import BIG_FILE, get_tree, partial_name, put_file, put_files
-from tests.conftest import ClusterEnv
 
 pytestmark = pytest.mark.cluster
 SIZE = 2 * BIG_FILE + 12345  # big enough to travel alone, resumably
-
-
-@pytest.fixture
-def ssh(cluster: ClusterEnv) -> Iterator[SSHTransport]:
-    with SSHTransport(cluster.key_target(), rate_limiter=RateLimiter(rate=200, burst=200)) as t:
-        yield t
-
-
-@pytest.fixture
-def remote_dir(ssh: SSHTransport, cluster: ClusterEnv) -> Iterator[str]:
-    d = f"{cluster.scratch}/big-{uuid.uuid4().hex[:8]}"
-    ssh.run(["mkdir", "-p", d])
-    yield d
-    ssh.run(["rm", "-rf", "--", d])
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import os
 import re
 import signal
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -22,20 +21,6 @@ from tests import transport_contract as contract
 from tests.conftest import ClusterEnv, cluster_vars, totp
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def ssh(cluster: ClusterEnv) -> Iterator[SSHTransport]:
-    with SSHTransport(cluster.key_target(), rate_limiter=RateLimiter(rate=200, burst=200)) as t:
-        yield t
-
-
-@pytest.fixture
-def remote_dir(ssh: SSHTransport, cluster: ClusterEnv) -> Iterator[str]:
-    d = f"{cluster.scratch}/transport-{uuid.uuid4().hex[:8]}"
-    ssh.run(["mkdir", "-p", d])
-    yield d
-    ssh.run(["rm", "-rf", "--", d])
 
 
 def session_sshd_pid(t: SSHTransport) -> int:
