@@ -18,7 +18,6 @@ import os
 import socket
 import stat
 import struct
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ import attrs
 
 from namdrunner_core import errors
 from namdrunner_core.errors import NamdRunnerError, SessionLostError, UnsafePathError
-from namdrunner_core.transport.base import CommandResult
 from namdrunner_core.transport.common import BaseTransport, ConnectionDropped
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
@@ -198,7 +196,6 @@ class BrokerTransport(BaseTransport):
         super().__init__(command_log=command_log, rate_limiter=RateLimiter(rate=1000, burst=1000), max_reconnects=0)
         self.profile = profile
         self.path = socket_path(profile)
-        self._local = threading.local()
         self._description = description
 
     @property
@@ -211,13 +208,6 @@ class BrokerTransport(BaseTransport):
         except (ConnectionRefusedError, FileNotFoundError) as exc:
             raise ConnectionDropped(f"no session broker at {self.path}") from exc
 
-    def _run_command(
-        self, command: str, *, timeout: float | None, check: bool, idempotent: bool, stdin: bytes | None
-    ) -> CommandResult:
-        # the broker must know: a command that is not safe to repeat is never re-sent after a drop
-        self._local.idempotent = idempotent
-        return super()._run_command(command, timeout=timeout, check=check, idempotent=idempotent, stdin=stdin)
-
     def _recover_after_drop(self) -> None:
         raise SessionLostError(
             f"the shared session for profile {self.profile!r} is gone; run `namdrunner session start`"
@@ -229,10 +219,12 @@ class BrokerTransport(BaseTransport):
         err = recv_frame(sock)[1]
         return head, out, err
 
-    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> tuple[int, bytes, bytes]:
+    def _exec(
+        self, command: str, stdin: bytes | None, timeout: float | None, *, idempotent: bool = True
+    ) -> tuple[int, bytes, bytes]:
         try:
             with self._open() as sock:
-                idempotent = bool(getattr(self._local, "idempotent", True))
+                # the broker must know: a command not safe to repeat is never re-sent after a drop
                 request = {"op": "run", "command": command, "timeout": timeout, "stdin": stdin is not None}
                 send_json(sock, request | {"idempotent": idempotent})
                 if stdin is not None:

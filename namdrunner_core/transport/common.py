@@ -53,8 +53,11 @@ class BaseTransport(ABC):
         """A short label such as ``user@host:port``."""
 
     @abstractmethod
-    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> tuple[int, bytes, bytes]:
-        """Run one shell command line; return (exit code, stdout, stderr)."""
+    def _exec(
+        self, command: str, stdin: bytes | None, timeout: float | None, *, idempotent: bool = True
+    ) -> tuple[int, bytes, bytes]:
+        """Run one shell command line; return (exit code, stdout, stderr). ``idempotent`` says whether
+        running it twice is harmless (a transport that relays commands passes it on)."""
 
     @abstractmethod
     def _put_stream(
@@ -184,7 +187,7 @@ class BaseTransport(ABC):
         effective_timeout = timeout if timeout is not None else self.default_timeout
         try:
             try:
-                code, out, err = self._exec(command, stdin, effective_timeout)
+                code, out, err = self._exec(command, stdin, effective_timeout, idempotent=idempotent)
             except ConnectionDropped as exc:
                 self._log_failure(command, started, t0, f"connection lost: {exc}")
                 self._recover_after_drop()
@@ -195,7 +198,7 @@ class BaseTransport(ABC):
                         "effect before retrying"
                     ) from exc
                 started, t0 = time.time(), time.monotonic()
-                code, out, err = self._exec(command, stdin, effective_timeout)
+                code, out, err = self._exec(command, stdin, effective_timeout, idempotent=idempotent)
         except ConnectionDropped as exc:
             self._log_failure(command, started, t0, f"connection lost again: {exc}")
             raise ConnectionFailedError(f"connection to {self.description} was lost twice in a row") from exc

@@ -49,7 +49,9 @@ class LocalTransport(BaseTransport):
             env=self.env,
         )
 
-    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> tuple[int, bytes, bytes]:
+    def _exec(
+        self, command: str, stdin: bytes | None, timeout: float | None, *, idempotent: bool = True
+    ) -> tuple[int, bytes, bytes]:
         proc = self._popen(command, subprocess.PIPE)
         try:
             out, err = proc.communicate(stdin or b"", timeout=timeout)

@@ -677,7 +677,9 @@ class SSHTransport(BaseTransport):
             raise ConnectionDropped("channel closed without an exit status")
         return code
 
-    def _exec(self, command: str, stdin: bytes | None, timeout: float | None) -> tuple[int, bytes, bytes]:
+    def _exec(
+        self, command: str, stdin: bytes | None, timeout: float | None, *, idempotent: bool = True
+    ) -> tuple[int, bytes, bytes]:
         chan = self._channel(command, timeout)
         err: list[bytes] = []
         err_thread = self._drain_stderr(chan, err)

@@ -100,3 +100,19 @@ def test_durations() -> None:
     assert parse_duration("45") == 45
     with pytest.raises(ValidationError, match="--ttl"):
         parse_duration("soon")
+
+
+def test_the_broker_knows_which_commands_are_not_safe_to_repeat(
+    broker: Broker, client: BrokerTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    real = broker.transport._run_command
+
+    def spy(command: str, **kw: object) -> object:
+        seen.append(bool(kw["idempotent"]))
+        return real(command, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(broker.transport, "_run_command", spy)
+    client.run(["true"])
+    client.run(["true"], idempotent=False)  # sbatch: never re-sent after a dropped connection
+    assert seen == [True, False]
