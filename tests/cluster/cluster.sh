@@ -413,7 +413,9 @@ AccountingStorageHost=127.0.0.1
 AccountingStoragePort=$SLURMDBD_PORT
 AccountingStorageEnforce=associations,limits,qos
 AccountingStorageTRES=gres/gpu
-JobAcctGatherType=jobacct_gather/none
+# Accounting gathers CPU time and memory, so sacct's TotalCPU/MaxRSS are real numbers (namdrunner usage).
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=2
 JobCompType=jobcomp/none
 MinJobAge=30
 KillWait=5
@@ -495,6 +497,10 @@ start_slurm() {
     sacctmgr -i modify qos where name=normal set MaxWall=24:00:00 >/dev/null 2>&1 || true
     sacctmgr -i add qos long MaxWall=7-00:00:00 >/dev/null 2>&1 || true
     sacctmgr -i add qos testing MaxWall=01:00:00 >/dev/null 2>&1 || true
+    # Per-user limits as sites set them (Alpine's cpu-long: MaxTRESPU nodes); `cluster detect` reads them.
+    sacctmgr -i modify qos where name=long set MaxTRESPerUser=cpu=16,node=1 MaxJobsPerUser=20 \
+        MaxSubmitJobsPerUser=50 >/dev/null 2>&1 || true
+    sacctmgr -i modify qos where name=testing set MaxJobsPerUser=100 >/dev/null 2>&1 || true
     sacctmgr -i add account nrlab Cluster="$CLUSTER_NAME" Description=namdrunner-tests Organization=namdrunner >/dev/null 2>&1 || true
     for u in "$TEST_USER" root; do
         sacctmgr -i add user "$u" Account=nrlab Cluster="$CLUSTER_NAME" >/dev/null 2>&1 || true
@@ -523,7 +529,7 @@ start_slurm() {
 setup_modules() {
     local m="$STATE/modulefiles" bin="$STATE/opt/namd-standin/bin" mpibin="$STATE/opt/openmpi-shim/bin"
     local slurmbin="$STATE/opt/slurm-site/bin"
-    mkdir -p "$m/gcc" "$m/openmpi" "$m/namd" "$m/slurm" "$bin" "$mpibin" "$slurmbin" "$STATE/faults"
+    mkdir -p "$m/gcc" "$m/namd" "$m/slurm" "$bin" "$mpibin" "$slurmbin" "$STATE/faults"
     chown "$TEST_USER:" "$STATE/faults"
     chmod 755 "$STATE/faults"
     # Slurm as on Alpine: nothing works until `module load slurm/<cluster>` (it sets SLURM_CONF).
@@ -566,21 +572,31 @@ done
 exec "$@"
 EOF
     chmod 755 "$mpibin/mpirun"
+    # A hierarchical tree as on Alpine (Lmod): openmpi appears once gcc is loaded, namd/3.0.1_cpu once
+    # openmpi is; only namd/2.14 is in the core tree (so `module avail namd` alone shows just that one).
+    # The compiler and MPI trees live beside the core tree (as Lmod sites lay them out), not inside it.
+    local comp="$STATE/modulefiles-hier/Compiler/gcc/14.2.0" mpi="$STATE/modulefiles-hier/MPI/gcc/14.2.0/openmpi/5.0.6"
+    rm -rf "$m/openmpi" "$m/namd/3.0.1_cpu.lua" "$m/Compiler" "$m/MPI"
+    mkdir -p "$comp/openmpi" "$mpi/namd"
     cat >"$m/gcc/14.2.0.lua" <<EOF
--- test cluster: compiler module (no-op)
+-- test cluster: compiler module (no-op but for the hierarchy)
 whatis("GCC 14.2.0 (namdrunner test cluster)")
 setenv("NR_GCC_LOADED", "14.2.0")
+prepend_path("MODULEPATH", "$comp")
+family("compiler")
 EOF
-    cat >"$m/openmpi/5.0.6.lua" <<EOF
+    cat >"$comp/openmpi/5.0.6.lua" <<EOF
 whatis("OpenMPI 5.0.6 (namdrunner test cluster shim)")
 prepend_path("PATH", "$mpibin")
+prepend_path("MODULEPATH", "$mpi")
+family("mpi")
 EOF
     mkdir -p "$m/cuda"
     cat >"$m/cuda/12.1.1.lua" <<EOF
 whatis("CUDA 12.1.1 (namdrunner test cluster: no GPUs, a name only)")
 setenv("NR_CUDA_LOADED", "12.1.1")
 EOF
-    cat >"$m/namd/3.0.1_cpu.lua" <<EOF
+    cat >"$mpi/namd/3.0.1_cpu.lua" <<EOF
 whatis("NAMD 3.0.1 CPU -- namdrunner TEST STAND-IN, not NAMD")
 prepend_path("PATH", "$bin")
 EOF
@@ -589,7 +605,7 @@ whatis("NAMD 2.14 -- namdrunner TEST STAND-IN, not NAMD")
 prepend_path("PATH", "$bin")
 setenv("NAMD_STANDIN_VERSION", "2.14")
 EOF
-    chmod -R a+rX "$STATE/modulefiles" "$STATE/opt"
+    chmod -R a+rX "$STATE/modulefiles" "$STATE/modulefiles-hier" "$STATE/opt"
 }
 
 start_sshd() {
