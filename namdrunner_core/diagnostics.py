@@ -1,13 +1,41 @@
-"""``cluster check``: does a profile still match the cluster? Login, partitions, NAMD module, roots."""
+"""Does a profile still match its cluster? ``cluster check`` and ``cluster detect``.
+
+Both cost ONE remote command. ``check`` logs in, reads what the cluster offers, loads the profile's
+NAMD modules and tries the storage roots; ``detect`` reads partitions, QOS, the user's associations
+and every NAMD build (``module spider``: on hierarchical Lmod, as on Alpine, ``module avail namd``
+is empty until a compiler is loaded), names where the profile is stale, caches the detected limits
+(for profiles with ``use_detected_limits = true``) and can write a user profile from them.
+"""
 
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import attrs
+import tomli_w
 
-from namdrunner_core.scripts import CHECK_CLUSTER
+from namdrunner_core.errors import ProfileError, RemoteError
+from namdrunner_core.files import write_text_atomic
+from namdrunner_core.models import to_rfc3339, utcnow
+from namdrunner_core.profile import (
+    ClusterProfile,
+    bundled_profile_names,
+    config_dir,
+    load_profile,
+    save_detected_limits,
+    user_profile_names,
+)
+from namdrunner_core.scripts import CHECK_CLUSTER, DETECT_CLUSTER, SLURM_MODULE_FAILED
+from namdrunner_core.slurm.inventory import (
+    Difference,
+    Inventory,
+    compare_profile,
+    parse_inventory,
+    profile_overrides,
+    sections,
+)
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -15,49 +43,37 @@ if TYPE_CHECKING:
 
 @attrs.frozen(slots=True)
 class Check:
-    """One check's outcome."""
+    """One check's outcome; a warning (``ok`` and ``warning``) does not fail ``cluster check``."""
 
     name: str
     ok: bool
     detail: str
+    warning: bool = False
 
 
 def check_cluster(session: Session) -> list[Check]:
-    """Run every check in ONE remote command (login shell, as a user's terminal would)."""
+    """Run every check in ONE remote command (login shell, as a user's terminal would); where the
+    profile's partitions, QOS or limits differ from what the cluster reports, a warning each."""
     p = session.profile
     # through the one Slurm path: the profile's slurm_module is loaded first, as for every Slurm call
     result = session.run_remote(
         CHECK_CLUSTER,
         [" ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root],
         check=False,
-        timeout=120,
+        timeout=180,
     )
     out = result.stdout
     checks = [Check("login", True, session.transport.description)]
-    if result.exit_code == session.SLURM_MODULE_FAILED and p.slurm_module:
+    if result.exit_code == SLURM_MODULE_FAILED and p.slurm_module:
         checks.append(Check("slurm module", False, result.stderr.strip()[-300:] or f"module load {p.slurm_module}"))
         return checks
-    lines = out.splitlines()
-
-    def section(name: str) -> tuple[list[str], int]:
-        body: list[str] = []
-        rc = 1
-        inside = False
-        for line in lines:
-            if line == f"@@{name}":
-                inside = True
-            elif line.startswith(f"@@{name}_RC "):
-                rc = int(line.split()[-1]) if line.split()[-1].isdigit() else 1
-                inside = False
-            elif inside:
-                body.append(line)
-        return body, rc
-
-    sinfo, rc = section("SINFO")
-    found = {row.split("|")[0].rstrip("*") for row in sinfo if "|" in row}
+    sec = sections(out)
+    inv = parse_inventory(out)
+    sinfo, rc = sec.get("SINFO", ([], 1))
     if rc != 0:
         checks.append(Check("slurm", False, "sinfo failed: " + " ".join(sinfo)[:200]))
     else:
+        found = {part.name for part in inv.partitions}
         missing = [part.name for part in p.partitions if part.name not in found]
         checks.append(
             Check(
@@ -65,10 +81,11 @@ def check_cluster(session: Session) -> list[Check]:
                 not missing,
                 f"all {len(p.partitions)} profile partitions exist"
                 if not missing
-                else f"not on the cluster: {', '.join(missing)} (the site may have renamed them; update the profile)",
+                else f"not on the cluster: {', '.join(missing)} (the site may have renamed them; "
+                f"`namdrunner cluster detect {p.name}` shows what it has)",
             )
         )
-    body, rc = section("MODULE")
+    body, rc = sec.get("MODULE", ([], 1))
     namd = [line for line in body if line.endswith(("/namd3", "/namd2"))]
     checks.append(
         Check(
@@ -79,7 +96,7 @@ def check_cluster(session: Session) -> list[Check]:
             else f"`module load {' '.join(p.modules)}` gave no namd3/namd2: {' '.join(body)[:200]}",
         )
     )
-    for line in lines:
+    for line in out.splitlines():
         if line.startswith("@@ROOT "):
             _, status, root = line.split(" ", 2)
             checks.append(
@@ -91,4 +108,88 @@ def check_cluster(session: Session) -> list[Check]:
                     else f"{root} is not writable (check the profile's roots and quota)",
                 )
             )
+    # the checks above already fail for a missing partition and a NAMD module that does not load
+    for d in compare_profile(inv, p):
+        if "." in d.field and not d.field.startswith("modules"):
+            checks.append(Check("profile", True, f"{d.message} ({d.field})", warning=True))
     return checks
+
+
+@attrs.frozen(slots=True)
+class Detection:
+    """What ``cluster detect`` found on one profile's cluster, and how the profile differs."""
+
+    profile: str
+    detected_at: str
+    inventory: Inventory
+    differences: list[Difference]
+    #: profile keys that would make the profile match (``--write``; the cache keeps partitions/qos)
+    overrides: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form: ``partitions[]``, ``qos[]``, ``namd_modules[]``, ``accounts[]``,
+        ``differences[]``."""
+        return {
+            "profile": self.profile,
+            "detected_at": self.detected_at,
+            **self.inventory.to_dict(),
+            "differences": [d.to_dict() for d in self.differences],
+        }
+
+
+def detect_cluster(session: Session, *, cache: bool = True) -> Detection:
+    """Read what the cluster offers in ONE remote command, compare it with the session's profile and
+    (``cache``) keep the detected limits for ``use_detected_limits``."""
+    profile = session.profile
+    result = session.run_remote(DETECT_CLUSTER, [], check=False, timeout=300)
+    if result.exit_code == SLURM_MODULE_FAILED and profile.slurm_module:
+        raise RemoteError(f"`module load {profile.slurm_module}` failed: {result.stderr.strip()[-300:]}")
+    inv = parse_inventory(result.stdout)
+    if not inv.partitions:
+        raise RemoteError(
+            "the cluster reported no partitions: " + ("; ".join(inv.errors) or result.stderr.strip()[-300:])
+        )
+    detection = Detection(
+        profile=profile.name,
+        detected_at=to_rfc3339(utcnow()) or "",
+        inventory=inv,
+        differences=compare_profile(inv, profile),
+        overrides=profile_overrides(inv, profile),
+    )
+    if cache:
+        limits = {k: v for k, v in detection.overrides.items() if k in ("partitions", "qos")}
+        save_detected_limits(profile.name, limits, detection.detected_at)
+    return detection
+
+
+def write_detected_profile(detection: Detection, base: ClusterProfile, name: str, *, force: bool = False) -> Path:
+    """Save user profile ``name`` that ``extends`` ``base`` with what was detected; it is loaded back
+    before this returns (a profile that would not load is not left in place)."""
+    target = config_dir() / "profiles" / f"{name}.toml"
+    is_user = name in user_profile_names()
+    if is_user and not force:
+        raise ProfileError(f"profile {name!r} exists ({target}); choose another name for --write, or --force")
+    if name == base.name and name not in bundled_profile_names():
+        raise ProfileError(f"--write {name}: a user profile cannot extend itself; give a new name")
+    parent = base.name
+    doc: dict[str, Any] = {
+        "extends": parent,
+        "description": f"{base.description or base.name} (detected {detection.detected_at})",
+        **detection.overrides,
+    }
+    header = (
+        f"# Written by `namdrunner cluster detect {base.name} --write {name}` at {detection.detected_at}:\n"
+        f"# partitions, QOS (and modules) as the cluster reported them; everything else from {parent!r}.\n"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    backup = target.read_text(encoding="utf-8") if target.is_file() else None
+    write_text_atomic(target, header + tomli_w.dumps(doc))
+    try:
+        load_profile(name)
+    except ProfileError:
+        if backup is None:
+            target.unlink(missing_ok=True)
+        else:
+            write_text_atomic(target, backup)
+        raise
+    return target

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import getpass
+import json
 import os
 import tomllib
 from importlib import resources
@@ -19,6 +20,7 @@ from typing import Any, Literal
 import attrs
 
 from namdrunner_core.errors import NotFoundError, ProfileError
+from namdrunner_core.files import write_text_atomic
 from namdrunner_core.serde import structure
 
 
@@ -128,6 +130,11 @@ class ClusterProfile:
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"
+    #: validate jobs against the limits ``cluster detect`` last found (cached locally, with its time)
+    #: instead of this file's partitions and QOS
+    use_detected_limits: bool = False
+    #: the site's storage quota command (Alpine: ``curc-quota``); without one, ``usage`` runs ``df``
+    quota_command: str | None = None
     rate_limit_per_s: float = 5.0
     max_pending_requests: int = 20
     extends: str | None = None
@@ -277,10 +284,43 @@ def _raw_profile_bundled(name: str) -> tuple[dict[str, Any], str]:
     return _read_toml(text, f"bundled profile {name}.toml"), f"bundled profile {name}.toml"
 
 
+def detected_limits_path(name: str) -> Path:
+    """Where ``cluster detect`` caches what it found for profile ``name``."""
+    return config_dir() / "detected" / f"{name}.json"
+
+
+def save_detected_limits(name: str, limits: dict[str, Any], detected_at: str) -> Path:
+    """Cache detected ``partitions``/``qos`` (profile-shaped) for ``use_detected_limits``."""
+    path = detected_limits_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"profile": name, "detected_at": detected_at, "limits": limits}, indent=1, sort_keys=True)
+    write_text_atomic(path, text + "\n")
+    return path
+
+
+def detected_limits(name: str) -> dict[str, Any] | None:
+    """The cached detection of profile ``name`` (``detected_at``, ``limits``), or None."""
+    path = detected_limits_path(name)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("limits"), dict) else None
+
+
 def load_profile(name: str) -> ClusterProfile:
-    """Load a profile by name (user dir first, then bundled); errors name the file and key path."""
+    """Load a profile by name (user dir first, then bundled); errors name the file and key path.
+
+    With ``use_detected_limits = true`` the partitions and QOS are the ones ``cluster detect`` last
+    cached for it (the file's own when nothing was detected yet).
+    """
     data, source = _raw_profile(name)
     data = {**data, "name": name}
+    if data.get("use_detected_limits") is True:
+        cached = detected_limits(name)
+        if cached is not None:
+            data.update({k: v for k, v in cached["limits"].items() if k in ("partitions", "qos")})
+            source = f"{source} with limits detected {cached.get('detected_at')} ({detected_limits_path(name)})"
     try:
         profile = structure(data, ClusterProfile, source=source)
     except ValueError as exc:

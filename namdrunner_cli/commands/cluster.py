@@ -62,3 +62,27 @@ def check(app: AppContext, name: str) -> None:
     print_checks(app.json, results)
     if not all(r.ok for r in results):
         raise click.exceptions.Exit(3)
+
+
+@cluster.command("detect")
+@click.argument("name", shell_complete=complete.profiles)
+@click.option("--write", "write_name", metavar="NAME", help="Save user profile NAME: the profile with what was found.")
+@click.option("--force", is_flag=True, help="With --write: replace an existing user profile of that name.")
+@click.pass_obj
+def detect(app: AppContext, name: str, write_name: str | None, force: bool) -> None:
+    """Read partitions, QOS, your accounts and the NAMD builds from the cluster (one remote command)
+    and show where the profile differs. Caches the limits for profiles with use_detected_limits.
+
+    \b
+    Examples:
+      namdrunner cluster detect alpine
+      namdrunner cluster detect alpine --json
+      namdrunner cluster detect alpine --write alpine   # a user profile that extends the bundled one
+    """
+    from namdrunner_cli.render import print_detection
+    from namdrunner_core.diagnostics import detect_cluster, write_detected_profile
+
+    session = app.session(name)
+    found = detect_cluster(session)
+    written = write_detected_profile(found, session.profile, write_name, force=force) if write_name else None
+    print_detection(app.json, found, written)

@@ -71,8 +71,12 @@ SBATCH_IN = RemoteScript("sbatch_in", needs_slurm=True, idempotent=False)
 STATUS = RemoteScript("status", needs_slurm=True, includes=("lib_log",))
 #: a submission's token in squeue and sacct
 LOOKUP_TOKEN = RemoteScript("lookup_token", needs_slurm=True)
-#: ``cluster check``: login, sinfo, NAMD modules, writable roots
-CHECK_CLUSTER = RemoteScript("check_cluster", needs_slurm=True, login_shell=True)
+#: ``cluster check``: login, what the cluster offers (lib_detect), NAMD modules, writable roots
+CHECK_CLUSTER = RemoteScript("check_cluster", needs_slurm=True, login_shell=True, includes=("lib_detect",))
+#: ``cluster detect``: partitions, QOS, associations and NAMD builds (parsed by slurm.inventory)
+DETECT_CLUSTER = RemoteScript("detect_cluster", needs_slurm=True, login_shell=True, includes=("lib_detect",))
+#: ``usage``: sacct of many jobs, squeue --start, storage use, scratch file ages
+USAGE = RemoteScript("usage", needs_slurm=True)
 
 # -- the job lifecycle ------------------------------------------------------------------------------
 #: new NAMD log lines of many jobs

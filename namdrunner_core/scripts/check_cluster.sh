@@ -1,9 +1,10 @@
 # shellcheck shell=bash
-# `namdrunner cluster check`: who we are, sinfo, the NAMD modules, writable roots, in ONE command.
+# `namdrunner cluster check`: who we are, what the cluster offers (lib_detect), the profile's NAMD
+# modules, writable roots, in ONE command.
 # Args: <module list, each shell-quoted, space-separated> <jobs root> <scratch root>.
 modules=$1; jobs_root=$2; scratch_root=$3
 echo "@@WHOAMI $(whoami)@$(hostname)"
-echo "@@SINFO"; sinfo -h -o '%P|%c|%m|%G|%l' 2>&1; echo "@@SINFO_RC $?"
+nr_detect
 echo "@@MODULE"
 if type module >/dev/null 2>&1; then
   # shellcheck disable=SC2086 # the module list is split into words on purpose
