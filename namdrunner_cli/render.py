@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
-    from namdrunner_core.diagnostics import Check
+    from namdrunner_core.diagnostics import Check, Detection
     from namdrunner_core.jobs.job import JobOutputs, SlurmLogs
     from namdrunner_core.jobs.prepare import PreparedJob
     from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile, ProfileInfo
     from namdrunner_core.templates import TemplateInfo, TemplatePreview
     from namdrunner_core.transport.transfer import TreeTransferReport
+    from namdrunner_core.usage import UsageReport
     from namdrunner_core.workflow import GroupSummary, Workflow, WorkflowFileInfo, WorkflowPlan
 
 STATUS_STYLE = {
@@ -612,10 +613,106 @@ def print_checks(as_json: bool, results: Sequence[Check]) -> None:
     if as_json:
         print_json([dataclasses_asdict(r) for r in results])
         return
+    from rich.markup import escape
+
     c = console()
     for r in results:
-        mark = "[green]ok[/]  " if r.ok else "[red]FAIL[/]"
-        c.print(f"{mark} {r.name:12s} {r.detail}")
+        mark = "[red]FAIL[/]" if not r.ok else "[yellow]WARN[/]" if r.warning else "[green]ok[/]  "
+        c.print(f"{mark} {r.name:12s} {escape(r.detail)}", highlight=False)
+
+
+def print_detection(as_json: bool, found: Detection, written: Path | None) -> None:
+    """``cluster detect``: partitions, QOS, accounts, NAMD builds and where the profile differs."""
+    if as_json:
+        print_json({**found.to_dict(), "written": str(written) if written else None})
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    inv = found.inventory
+    c = console()
+    t = Table("Partition", "Cores/node", "GB/core", "Nodes", "Max wall", "GPUs", "QOS allowed", header_style="bold")
+    for p in inv.partitions:
+        cores = (
+            str(p.cpus_per_node)
+            if p.cpus_per_node_min == p.cpus_per_node
+            else f"{p.cpus_per_node_min}-{p.cpus_per_node}"
+        )
+        gpus = ", ".join(f"{g.count} x {g.type or g.name}" for g in p.gres if g.name == "gpu") or "-"
+        gb = f"{p.memory_per_core_mb_min / 1024:.2f}"
+        t.add_row(p.name + (" *" if p.default else ""), cores, gb, str(p.node_limit), p.max_walltime, gpus,
+                  ",".join(p.allow_qos))  # fmt: skip
+    c.print(t)
+    q = Table("QOS", "Max wall", "Per-user limits", header_style="bold")
+    for qos in inv.qos:
+        limits = qos.limits.get("max_tres_per_user", {})
+        parts = [f"{k}={v}" for k, v in limits.items()]
+        named = {"max_jobs_per_user": "jobs", "max_submit_per_user": "submitted"}
+        parts += [f"{named.get(k, k)} {v}" for k, v in qos.limits.items() if k != "max_tres_per_user"]
+        q.add_row(qos.name, qos.max_walltime or "-", ", ".join(parts) or "-")
+    c.print(q)
+    for a in inv.accounts:
+        c.print(f"account {a.account}: QOS {', '.join(a.qos) or '-'} (default {a.default_qos or '-'})", highlight=False)
+    for m in inv.namd_modules:
+        needs = f" after {' '.join(m.needs)}" if m.needs else ""
+        c.print(f"NAMD {m.name} ({m.kind}, {m.program or 'does not load'}){needs}", highlight=False)
+    for e in inv.errors:
+        c.print(f"[yellow]could not read:[/] {e}", highlight=False)
+    if not found.differences:
+        c.print(f"[green]profile {found.profile} matches the cluster[/]")
+    for d in found.differences:
+        c.print(f"[yellow]differs[/] {escape(d.field)}: {escape(d.message)}", highlight=False)
+    if written:
+        c.print(f"wrote {written} (use it with --profile {written.stem})", highlight=False)
+
+
+def print_usage(as_json: bool, report: UsageReport) -> None:
+    """``usage``: SUs and efficiencies per job, storage, purge warnings, pending start estimates."""
+    if as_json:
+        print_json(report.to_dict())
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x * 100:.0f} %"
+
+    c = console()
+    t = Table("Job", "Stage", "Slurm", "State", "Elapsed", "Cores", "GPUs", "SU", "CPU eff", "Mem eff", "ns/day",
+              header_style="bold")  # fmt: skip
+    for j in report.jobs:
+        t.add_row(j.id, j.stage or "-", j.slurm_job_id, j.state, humanize_duration(j.elapsed_s), str(j.cores),
+                  str(j.gpus or "-"), f"{j.su:.3g}", pct(j.cpu_efficiency), pct(j.memory_efficiency),
+                  "-" if j.ns_per_day is None else f"{j.ns_per_day:.3g}")  # fmt: skip
+    if report.jobs:
+        c.print(t)
+        c.print(f"total {report.total_su:.4g} SU over {len(report.jobs)} job(s)", highlight=False)
+    else:
+        c.print("no submitted jobs to account for")
+    for j in report.jobs:
+        if j.hint:
+            c.print(f"[yellow]hint[/] {j.id}: {j.hint}", highlight=False)
+    if report.missing:
+        c.print(f"sacct does not know (yet): {', '.join(report.missing)}", highlight=False)
+    for s in report.quota:
+        if s.lines:
+            c.print(f"[bold]{s.source}[/]\n" + escape("\n".join(s.lines)), highlight=False)
+        elif s.size_bytes is not None:
+            used = (
+                f"{humanize_bytes(s.used_bytes or 0)} of {humanize_bytes(s.size_bytes)} used ({s.percent or 0:.0f} %)"
+            )
+            c.print(f"{s.path}: {used}, {humanize_bytes(s.available_bytes or 0)} free [{s.source}]", highlight=False)
+    for w in report.purge_warnings:
+        safe = "results are safe on project storage" if w.results_safe else "[red]results are NOT on project storage[/]"
+        when = f"in {w.purge_in_days:.0f} days" if w.purge_in_days > 0 else "now (past the purge age)"
+        age = f"oldest scratch file {w.oldest_file_age_days:.0f} days old"
+        c.print(f"[yellow]purge[/] {w.id}: {age}, purged {when}; {safe}", highlight=False)
+    for p in report.pending:
+        who = p.id or "(not a namdrunner job)"
+        c.print(
+            f"pending {p.slurm_job_id} {who}: expected start {p.expected_start or 'unknown'} ({escape(p.reason)})",
+            highlight=False,
+        )
 
 
 def print_outputs(as_json: bool, record: JobRecord, out: JobOutputs) -> None:

@@ -23,7 +23,7 @@ from namdrunner_core._version import __version__
 if TYPE_CHECKING:
     from namdrunner_core.auth import interactive_prompt, print_notice
     from namdrunner_core.cluster import Cluster, Session
-    from namdrunner_core.diagnostics import check_cluster
+    from namdrunner_core.diagnostics import Check, Detection, check_cluster, detect_cluster, write_detected_profile
     from namdrunner_core.errors import (
         AuthenticationError,
         ConnectionFailedError,
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
         template_to_text,
     )
     from namdrunner_core.namd.log import LogOutcome, NamdLogParser, Progress, iter_energy_rows
-    from namdrunner_core.plot import plot_energies
+    from namdrunner_core.plot import plot_energies, plot_service_units
     from namdrunner_core.profile import (
         ClusterProfile,
         Partition,
@@ -85,6 +85,16 @@ if TYPE_CHECKING:
         list_templates,
         preview_template,
         template_ids,
+    )
+    from namdrunner_core.usage import (
+        JobUsage,
+        PendingJob,
+        PurgeWarning,
+        UsageReport,
+        select_usage_jobs,
+        usage_from_store,
+        usage_profile,
+        usage_report,
     )
     from namdrunner_core.workflow import (
         GroupSummary,
@@ -128,7 +138,7 @@ if TYPE_CHECKING:
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "namdrunner_core.auth": ("interactive_prompt", "print_notice"),
     "namdrunner_core.cluster": ("Cluster", "Session"),
-    "namdrunner_core.diagnostics": ("check_cluster",),
+    "namdrunner_core.diagnostics": ("Check", "Detection", "check_cluster", "detect_cluster", "write_detected_profile"),
     "namdrunner_core.errors": (
         "AuthenticationError",
         "ConnectionFailedError",
@@ -167,7 +177,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "template_to_text",
     ),
     "namdrunner_core.namd.log": ("LogOutcome", "NamdLogParser", "Progress", "iter_energy_rows"),
-    "namdrunner_core.plot": ("plot_energies",),
+    "namdrunner_core.plot": ("plot_energies", "plot_service_units"),
     "namdrunner_core.profile": (
         "ClusterProfile",
         "Partition",
@@ -190,6 +200,16 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "list_templates",
         "preview_template",
         "template_ids",
+    ),
+    "namdrunner_core.usage": (
+        "JobUsage",
+        "PendingJob",
+        "PurgeWarning",
+        "UsageReport",
+        "select_usage_jobs",
+        "usage_from_store",
+        "usage_profile",
+        "usage_report",
     ),
     "namdrunner_core.workflow": (
         "GroupSummary",
@@ -245,10 +265,12 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AuthenticationError",
+    "Check",
     "Checkpoint",
     "Cluster",
     "ClusterProfile",
     "ConnectionFailedError",
+    "Detection",
     "DiscoverReport",
     "GroupRecord",
     "GroupSummary",
@@ -257,12 +279,14 @@ __all__ = [
     "JobRecord",
     "JobStatus",
     "JobStore",
+    "JobUsage",
     "LogOutcome",
     "NamdLogParser",
     "NamdRunnerError",
     "NotFoundError",
     "OutputFile",
     "Partition",
+    "PendingJob",
     "Planned",
     "PreflightReport",
     "PreparedJob",
@@ -270,6 +294,7 @@ __all__ = [
     "ProfileInfo",
     "Progress",
     "ProgressSummary",
+    "PurgeWarning",
     "Qos",
     "RemoteCommandError",
     "RemoteError",
@@ -286,6 +311,7 @@ __all__ = [
     "TemplatePreview",
     "TransferError",
     "UnsafePathError",
+    "UsageReport",
     "ValidationError",
     "ValidationErrors",
     "Variable",
@@ -301,6 +327,7 @@ __all__ = [
     "check_config",
     "create_planned_workflows",
     "delete_template",
+    "detect_cluster",
     "discover_jobs",
     "dna_origami_equilibration",
     "download_dir",
@@ -333,6 +360,7 @@ __all__ = [
     "plan_workflow",
     "plan_workflow_file",
     "plot_energies",
+    "plot_service_units",
     "preflight",
     "prepare_job",
     "preview_config",
@@ -345,15 +373,20 @@ __all__ = [
     "read_workflow_file",
     "resolve_resources",
     "row_to_json",
+    "select_usage_jobs",
     "settle_workflows",
     "sync_jobs",
     "template_from_namd_config",
     "template_from_text",
     "template_ids",
     "template_to_text",
+    "usage_from_store",
+    "usage_profile",
+    "usage_report",
     "validate_workflow_file",
     "watch_jobs",
     "workflow_file_path",
     "workflow_file_text",
     "workflows_from_file",
+    "write_detected_profile",
 ]

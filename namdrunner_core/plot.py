@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from namdrunner_core.errors import ValidationError
@@ -39,4 +39,22 @@ def plot_energies(
     axes[-1].set_xlabel("time (ps)" if timestep_fs else "step")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_service_units(su: Mapping[str, float], *, title: str | None = None) -> Figure:
+    """A bar chart of SUs per label (e.g. :meth:`namdrunner_core.usage.UsageReport.su_by_stage`)."""
+    from matplotlib.figure import Figure
+
+    if not su:
+        raise ValidationError("su", "no jobs with accounting to plot (were they submitted and synced?)")
+    fig = Figure(figsize=(max(4.0, 1.1 * len(su) + 2), 3.2), layout="constrained")
+    ax = fig.subplots()
+    labels = list(su)
+    bars = ax.bar(labels, [su[k] for k in labels], color="#4c72b0")
+    ax.bar_label(bars, fmt="%.3g")
+    ax.set_ylabel("service units (SU)")
+    ax.tick_params(axis="x", labelrotation=20)
+    if title:
+        ax.set_title(title)
     return fig
