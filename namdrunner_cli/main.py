@@ -269,7 +269,7 @@ def cli(ctx: click.Context, profile: str | None, json_output: bool, verbose: int
 
 
 def _register() -> None:
-    from namdrunner_cli.commands import cluster, job, session, sync, template, usage, workflow
+    from namdrunner_cli.commands import cluster, job, session, sync, template, ui, usage, workflow
 
     cli.add_command(cluster.cluster)
     cli.add_command(template.template)
@@ -281,6 +281,7 @@ def _register() -> None:
     cli.add_command(workflow.sweep)
     cli.add_command(session.session)
     cli.add_command(usage.usage)
+    cli.add_command(ui.ui)
     _whole_first_sentences(cli)
 
 

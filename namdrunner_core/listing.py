@@ -11,8 +11,10 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from namdrunner_core import store_read
-from namdrunner_core.errors import NamdRunnerError, NotFoundError
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix
 from namdrunner_core.models import JobRecord, job_to_dict, record_from_row, record_to_data
 from namdrunner_core.profile import load_profile
@@ -41,6 +43,48 @@ def job_rows(
     except store_read.StoreNeedsUpgrade:
         _upgrade(where)
         return store_read.list_job_rows(where, status=value, limit=limit)
+
+
+@attrs.frozen(slots=True)
+class JobPage:
+    """One page of the job table: its rows, and how many jobs there are in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def job_page(
+    path: Path | str | None = None,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    sort: str = "created_at",
+    descending: bool = True,
+    status: JobStatus | None = None,
+) -> JobPage:
+    """One page of :func:`job_rows`, sorted and paged in SQL (a store of 10,000 jobs reads one page).
+    ``sort`` is one of :data:`store_read.SORT_COLUMNS`; an unknown one is a :class:`ValidationError`."""
+    if sort not in store_read.SORT_COLUMNS:
+        raise ValidationError("sort", f"{sort!r} is not one of {', '.join(store_read.SORT_COLUMNS)}")
+    if per_page < 1 or page < 1:
+        raise ValidationError("page", "page and per_page start at 1")
+    where = _path(path)
+    value = status.value if status is not None else None
+    args: dict[str, Any] = {"status": value, "limit": per_page, "offset": (page - 1) * per_page, "sort": sort,
+                            "descending": descending}  # fmt: skip
+    try:
+        rows = store_read.list_job_rows(where, **args)
+    except store_read.StoreNeedsUpgrade:
+        _upgrade(where)
+        rows = store_read.list_job_rows(where, **args)
+    return JobPage(rows, store_read.count_jobs(where, status=value), page, per_page)
 
 
 #: what ``job list --json`` prints of each row, under its JSON name

@@ -67,8 +67,23 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
-def list_job_rows(path: Path, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """The columns a job table shows, newest first (JSON columns decoded)."""
+#: columns a job table may be sorted by (anything else is refused, never spliced into SQL)
+SORT_COLUMNS = ("created_at", "job_name", "status", "slurm_job_id", "job_id")
+
+
+def list_job_rows(
+    path: Path,
+    *,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    sort: str = "created_at",
+    descending: bool = True,
+) -> list[dict[str, Any]]:
+    """The columns a job table shows, newest first by default (JSON columns decoded); ``sort`` is
+    one of :data:`SORT_COLUMNS`, ``limit``/``offset`` page through them in SQL."""
+    if sort not in SORT_COLUMNS:
+        raise ValueError(f"sort: {sort!r} is not one of {', '.join(SORT_COLUMNS)}")
     conn = _connect(path)
     if conn is None:
         return []
@@ -77,10 +92,10 @@ def list_job_rows(path: Path, *, status: str | None = None, limit: int | None = 
     if status is not None:
         sql += " WHERE status = ?"
         params.append(status)
-    sql += " ORDER BY created_at DESC"
+    sql += f" ORDER BY {sort} {'DESC' if descending else 'ASC'}, job_id"
     if limit:
-        sql += " LIMIT ?"
-        params.append(int(limit))
+        sql += " LIMIT ? OFFSET ?"
+        params += [int(limit), max(0, int(offset))]
     try:
         rows = conn.execute(sql, params).fetchall()
     finally:

@@ -34,6 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT
 bash scripts/setup_env.sh
+# The UI tests drive Debian's chromium through its chromedriver (never a browser a tool downloads).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "== installing chromium and chromium-driver (the UI tests' browser)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 PY="$ROOT/.venv/bin/python"
 echo "== ruff check";        "$PY" -m ruff check .
 echo "== ruff format";       "$PY" -m ruff format --check .

@@ -1,0 +1,276 @@
+"""``namdrunner ui``: the desktop app's screens as a local web app (Starlette, server-side Jinja2).
+
+A THIN frontend: every route parses the request, calls the public core functions the command line
+calls, and renders a template. Security: the server listens on 127.0.0.1 only; every route needs
+the cookie that the printed URL's random token sets (HttpOnly, SameSite=Strict), else 401; the
+Host header must be the loopback address (no DNS rebinding); every POST needs the CSRF token and,
+when the browser sends one, an Origin of this server; downloads only serve files the job lists.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from namdrunner_cli.web import views
+from namdrunner_cli.web.state import SyncBusy, UiState
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+
+HERE = Path(__file__).parent
+COOKIE = "namdrunner_ui"
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=jinja2.select_autoescape(["html"], default=True),
+    undefined=jinja2.StrictUndefined,
+)
+_env.filters["duration"] = views.duration
+_env.filters["age"] = views.age
+_env.filters["bytes"] = views.size
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render ``templates/<name>`` with what every page shows (profile, CSRF token, sync state)."""
+    state: UiState = request.app.state.ui
+    html = _env.get_template(name).render(
+        request=request, profile=state.profile, csrf=state.csrf, state=state, nav=name.split(".")[0], **context
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+class Guard(BaseHTTPMiddleware):
+    """Token -> cookie, cookie on every request, loopback Host, CSRF + Origin on every POST."""
+
+    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        state: UiState = request.app.state.ui
+        host = request.headers.get("host", "").rsplit(":", 1)[0]
+        if host not in ("127.0.0.1", "localhost", "[::1]"):
+            return PlainTextResponse("this server answers on 127.0.0.1 only", status_code=403)
+        if state.token_ok(request.query_params.get("token")):
+            target = request.url.path  # the token never stays in the address bar or the history
+            response: Response = RedirectResponse(target, status_code=303)
+            response.set_cookie(COOKIE, state.cookie, httponly=True, samesite="strict", path="/")
+            return response
+        if not state.cookie_ok(request.cookies.get(COOKIE)):
+            return PlainTextResponse(
+                "401: open the address `namdrunner ui` printed (it carries the key)", status_code=401
+            )
+        if request.method == "POST":
+            origin = request.headers.get("origin")
+            if origin is not None and origin.rstrip("/") not in views.own_origins(request):
+                return PlainTextResponse("403: a request from another site", status_code=403)
+            # the header (scripts' fetches, uploads), the action URL (multipart forms: their body is
+            # never read here, so a large upload streams to disk once), or a small form's field
+            given = request.headers.get("x-csrf-token") or request.query_params.get("csrf")
+            if given is None and request.headers.get("content-type", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                # the body read here is replayed to the endpoint (form() here would leave it nothing)
+                fields = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+                given = (fields.get("csrf") or [""])[0]
+            if not state.csrf_ok(given):
+                return PlainTextResponse(
+                    "403: the form's CSRF token is missing or wrong; reload the page", status_code=403
+                )
+        response = await call_next(request)
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on form posts
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def error_page(request: Request, exc: Exception) -> Response:
+    """A core error as a page (or JSON for scripts' fetches): its own one-line message."""
+    status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, ValidationError) else 502
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"error": str(exc)}, status_code=status)
+    return page(request, "error.html", status_code=status, message=str(exc))
+
+
+# -- the Jobs page -----------------------------------------------------------------------------
+def jobs(request: Request) -> Response:
+    """``/``: groups (expandable) and the paged, sortable job table."""
+    return page(request, "jobs.html", **views.jobs_context(request.app.state.ui, request.query_params))
+
+
+def jobs_fragment(request: Request) -> Response:
+    """The job table alone (the page's polite refresh: a local read, no remote command)."""
+    ctx = views.jobs_context(request.app.state.ui, request.query_params)
+    response = page(request, "_jobs.html", **ctx)
+    response.headers["X-Active-Jobs"] = str(ctx["active"])
+    return response
+
+
+def sync(request: Request) -> Response:
+    """POST ``/sync``: one sync of the profile's jobs (409 with Retry-After while one runs or just ran)."""
+    state: UiState = request.app.state.ui
+    try:
+        report = state.sync()
+    except SyncBusy as busy:
+        return JSONResponse({"busy": str(busy)}, status_code=409, headers={"Retry-After": f"{busy.retry_after_s:.1f}"})
+    return JSONResponse(views.sync_json(state, report))
+
+
+def commands(request: Request) -> Response:
+    """The command log panel: the remote commands of this server's session (secrets redacted)."""
+    log = request.app.state.ui.command_log
+    return page(request, "_commands.html", entries=log.entries()[-200:] if log is not None else [])
+
+
+# -- one job -----------------------------------------------------------------------------------
+def job(request: Request) -> Response:
+    """``/jobs/<id>``: overview, inputs, outputs, logs, energy plot and actions."""
+    return page(request, "job.html", **views.job_context(request.app.state.ui, request.path_params["job_id"]))
+
+
+def job_logs(request: Request) -> Response:
+    """The tail of a job's Slurm or NAMD log (one remote command), as text."""
+    kind = request.query_params.get("kind", "namd")
+    if kind not in ("namd", "slurm"):
+        raise ValidationError("kind", "namd or slurm")
+    return PlainTextResponse(views.log_tail(request.app.state.ui, request.path_params["job_id"], kind))
+
+
+def job_energy(request: Request) -> Response:
+    """The energy and temperature plot of the job's NAMD log, as SVG."""
+    svg = views.energy_svg(request.app.state.ui, request.path_params["job_id"])
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def job_file(request: Request) -> Response:
+    """One output file, streamed from a verified download into a temporary dir (removed after)."""
+    state: UiState = request.app.state.ui
+    name = request.path_params["name"]
+    views.check_listed_output(state, request.path_params["job_id"], name)
+    tmp = Path(tempfile.mkdtemp(prefix="nr-dl-", dir=state.drafts))
+    path = views.fetch_output(state, request.path_params["job_id"], name, tmp)
+    return FileResponse(path, filename=Path(name).name, background=BackgroundTask(views.remove_tree, tmp))
+
+
+async def job_action(request: Request) -> Response:
+    """POST ``/jobs/<id>/(cancel|restart|delete)``; delete needs ``confirm`` = the job id."""
+    form = await request.form()
+    action = request.path_params["action"]
+    target = views.job_action(request.app.state.ui, request.path_params["job_id"], action, dict(form))
+    return RedirectResponse(target, status_code=303)
+
+
+# -- create a job ------------------------------------------------------------------------------
+def create(request: Request) -> Response:
+    """``/create``: template picker, and the form made from the chosen template's variables (or a
+    draft's form again, each error at its field)."""
+    ctx = views.create_context(request.app.state.ui, request.query_params)
+    return page(request, "create.html", status_code=400 if ctx["errors"] else 200, **ctx)
+
+
+def create_reviewed(request: Request) -> Response:
+    """``/create/review/<draft>``: the rendered config and sbatch script of a planned job."""
+    return page(request, "review.html", **views.review_context(request.app.state.ui, request.path_params["draft"]))
+
+
+async def create_review(request: Request) -> Response:
+    """POST ``/create/review``: the uploads kept as a draft and the job planned (nothing remote);
+    then the review page, or the form again with each error at its field (a redirect either way)."""
+    form = await request.form()
+    uploads = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename}
+    fields = {k: str(v) for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+    draft, ok = await views.review(request.app.state.ui, fields, uploads)
+    return RedirectResponse(f"/create/review/{draft}" if ok else f"/create?draft={draft}", status_code=303)
+
+
+async def create_submit(request: Request) -> Response:
+    """POST ``/create/submit``: create the reviewed draft on the cluster (and submit it)."""
+    form = await request.form()
+    job_id = views.create_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+# -- templates, workflows, cluster ---------------------------------------------------------------
+def templates(request: Request) -> Response:
+    """``/templates``: every template, builtin and the user's."""
+    return page(request, "templates.html", **views.templates_context(request.app.state.ui))
+
+
+def template(request: Request) -> Response:
+    """``/templates/<id>``: variables with type, bounds, defaults and help, and the template text."""
+    return page(
+        request, "template.html", **views.template_context(request.app.state.ui, request.path_params["template_id"])
+    )
+
+
+def template_export(request: Request) -> Response:
+    """The template as a TOML file (what ``template export`` writes)."""
+    tid = request.path_params["template_id"]
+    text = views.export_template_text(request.app.state.ui, tid)
+    return Response(
+        text, media_type="application/toml", headers={"Content-Disposition": f'attachment; filename="{tid}.toml"'}
+    )
+
+
+async def template_import(request: Request) -> Response:
+    """POST ``/templates/import``: a template file (TOML or JSON) into the user's library."""
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ValidationError("file", "choose a template file (.toml or .json)")
+    tid = await views.import_template_upload(request.app.state.ui, upload)
+    return RedirectResponse(f"/templates/{tid}", status_code=303)
+
+
+def cluster(request: Request) -> Response:
+    """``/cluster``: the profile, and (on request) ``cluster check`` and ``usage``."""
+    return page(request, "cluster.html", **views.cluster_context(request.app.state.ui, request.query_params))
+
+
+def health(request: Request) -> Response:
+    """For the tests and the browser opener: the server answers (after the cookie check)."""
+    return JSONResponse({"ok": True, "profile": request.app.state.ui.profile})
+
+
+def build_app(state: UiState) -> Starlette:
+    """The ASGI app for ``state``."""
+    routes = [
+        Route("/", jobs),
+        Route("/fragments/jobs", jobs_fragment),
+        Route("/fragments/commands", commands),
+        Route("/sync", sync, methods=["POST"]),
+        Route("/jobs/{job_id}", job),
+        Route("/jobs/{job_id}/logs", job_logs),
+        Route("/jobs/{job_id}/energy.svg", job_energy),
+        Route("/jobs/{job_id}/files/{name:path}", job_file),
+        Route("/jobs/{job_id}/{action}", job_action, methods=["POST"]),
+        Route("/create", create),
+        Route("/create/review", create_review, methods=["POST"]),
+        Route("/create/review/{draft}", create_reviewed),
+        Route("/create/submit", create_submit, methods=["POST"]),
+        Route("/templates", templates),
+        Route("/templates/import", template_import, methods=["POST"]),
+        Route("/templates/{template_id}", template),
+        Route("/templates/{template_id}/export", template_export),
+        Route("/cluster", cluster),
+        Route("/health", health),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard)],
+        exception_handlers={NamdRunnerError: error_page},
+    )
+    app.state.ui = state
+    return app

@@ -1,0 +1,138 @@
+"""What one ``namdrunner ui`` server holds: its secrets, the store, ONE session, the sync guard.
+
+The web layer is a frontend like the command line: every page calls the same public core
+functions. This module only keeps the things a long-running server must own: the random token and
+cookie, the CSRF secret, one lazily opened :class:`~namdrunner_core.cluster.Session` used by one
+request at a time (a session is one SSH connection), and the rule that at most one sync is in
+flight and syncs come no faster than the CLI's ``watch`` would poll.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from namdrunner_core.errors import AuthenticationError, NamdRunnerError
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+    from namdrunner_core.jobs.prepare import Planned, PreparedJob
+    from namdrunner_core.jobs.sync import SyncReport
+    from namdrunner_core.store import JobStore
+    from namdrunner_core.transport.console import CommandLog
+    from namdrunner_core.transport.ssh import AuthPrompt
+
+#: the fastest the server syncs, whatever the pages ask (the CLI's ``watch`` starts at 2 s)
+MIN_SYNC_INTERVAL_S = 2.0
+
+
+class SyncBusy(NamdRunnerError):
+    """A sync is already running, or the last one was less than the minimum interval ago."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class UiState:
+    """One server's state. ``token`` is the secret of the printed URL; the first visit with it
+    gets ``cookie`` (HttpOnly, SameSite=Strict); every POST must carry ``csrf``."""
+
+    def __init__(
+        self, profile: str, store: JobStore, *, port: int = 0, min_sync_interval_s: float = MIN_SYNC_INTERVAL_S
+    ) -> None:
+        self.profile = profile
+        self.store = store
+        self.port = port
+        self.token = secrets.token_urlsafe(32)
+        self.cookie = secrets.token_urlsafe(32)
+        self.csrf = secrets.token_urlsafe(32)
+        self.min_sync_interval_s = min_sync_interval_s
+        self.drafts = Path(tempfile.mkdtemp(prefix="namdrunner-ui-"))
+        self._session: Session | None = None
+        self._remote = threading.RLock()
+        self._sync = threading.Lock()
+        self.last_sync_at: float | None = None
+        self.last_sync: SyncReport | None = None
+        self.syncs = 0
+        self.connect_error: str | None = None
+        #: reviewed job plans by draft id (their uploads are in ``drafts/<id>``)
+        self.plans: dict[str, Planned[PreparedJob]] = {}
+        #: the form of each draft as last reviewed (values, errors by field, uploaded file names)
+        self.forms: dict[str, dict[str, Any]] = {}
+
+    # -- secrets --------------------------------------------------------------------------------
+    def token_ok(self, given: str | None) -> bool:
+        """The URL token, compared in constant time."""
+        return bool(given) and hmac.compare_digest(str(given), self.token)
+
+    def cookie_ok(self, given: str | None) -> bool:
+        """The session cookie, compared in constant time."""
+        return bool(given) and hmac.compare_digest(str(given), self.cookie)
+
+    def csrf_ok(self, given: str | None) -> bool:
+        """A form's or header's CSRF token, compared in constant time."""
+        return bool(given) and hmac.compare_digest(str(given), self.csrf)
+
+    # -- the one session ------------------------------------------------------------------------
+    @contextmanager
+    def remote(self) -> Iterator[Session]:
+        """The session, for one request at a time (opened on first use: a shared ``namdrunner
+        session`` when one runs, else a key login; a password or Duo prompt is refused with the fix)."""
+        with self._remote:
+            if self._session is None:
+                from namdrunner_core.cluster import Cluster
+
+                def no_prompt(prompt: AuthPrompt) -> str:
+                    raise AuthenticationError(
+                        f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r}: start the shared login in a "
+                        f"terminal (`namdrunner session start {self.profile}`), then reload this page"
+                    )
+
+                try:
+                    self._session = Cluster.from_profile(self.profile).connect(auth=no_prompt)
+                    self.connect_error = None
+                except NamdRunnerError as exc:
+                    self.connect_error = str(exc)
+                    raise
+            yield self._session
+
+    @property
+    def command_log(self) -> CommandLog | None:
+        """The session's command log (None before the first remote command)."""
+        return self._session.command_log if self._session is not None else None
+
+    def sync(self) -> SyncReport:
+        """Sync the profile's jobs: never two at once, never sooner than ``min_sync_interval_s``
+        after the last (:class:`SyncBusy` says when to come back)."""
+        from namdrunner_core.jobs.sync import sync_jobs
+
+        if not self._sync.acquire(blocking=False):
+            raise SyncBusy("a sync is already running", self.min_sync_interval_s)
+        try:
+            now = time.monotonic()
+            if self.last_sync_at is not None and now - self.last_sync_at < self.min_sync_interval_s:
+                raise SyncBusy("synced a moment ago", self.min_sync_interval_s - (now - self.last_sync_at))
+            with self.remote() as session:
+                report = sync_jobs(self.store, session)
+            self.last_sync_at, self.last_sync = time.monotonic(), report
+            self.syncs += 1
+            return report
+        finally:
+            self._sync.release()
+
+    def close(self) -> None:
+        """Close the session and remove uploaded drafts."""
+        with self._remote:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+        shutil.rmtree(self.drafts, ignore_errors=True)

@@ -1,0 +1,167 @@
+// namdrunner ui: the little the pages do in the browser. No framework, no build step.
+"use strict";
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  // -- theme: light / dark, remembered in this browser ------------------------------------------
+  const stored = localStorage.getItem("nr-theme");
+  const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  document.documentElement.dataset.theme = stored || (dark ? "dark" : "light");
+  const themeButton = $("#theme");
+  if (themeButton) {
+    themeButton.addEventListener("click", () => {
+      const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+      document.documentElement.dataset.theme = next;
+      localStorage.setItem("nr-theme", next);
+    });
+  }
+
+  // -- the command log panel: loaded when opened, and after every sync --------------------------
+  const cmdlog = $("#cmdlog");
+  async function loadCommands() {
+    if (!cmdlog || !cmdlog.open) return;
+    const body = $("#cmdlog-body");
+    const r = await fetch(body.dataset.src, { credentials: "same-origin" });
+    if (r.ok) body.innerHTML = await r.text(); // server-rendered, escaped
+  }
+  if (cmdlog) cmdlog.addEventListener("toggle", loadCommands);
+
+  // -- confirmations that name what will be removed ---------------------------------------------
+  $$("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (ev) => {
+      if (!window.confirm(form.dataset.confirm)) { ev.preventDefault(); return; }
+      const field = $('input[name="confirm"]', form);
+      if (field && form.dataset.confirmId) field.value = form.dataset.confirmId;
+    });
+  });
+
+  // -- sync: one at a time, backing off like `namdrunner watch` (2 s doubling to 60 s) ----------
+  const MIN_DELAY = 2000, MAX_DELAY = 60000;
+  let delay = MIN_DELAY, timer = null, inFlight = false;
+  const status = $("#sync-status");
+  async function syncOnce() {
+    if (inFlight) return null;
+    inFlight = true;
+    if (status) status.textContent = "syncing...";
+    try {
+      const r = await fetch("/sync", { method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf, "Accept": "application/json" } });
+      const data = await r.json();
+      if (r.status === 409) {
+        if (status) status.textContent = data.busy;
+        return { changed: [], busy: true, retry: parseFloat(r.headers.get("Retry-After") || "2") * 1000 };
+      }
+      if (!r.ok) { if (status) status.textContent = data.error || "sync failed"; return { changed: [], error: true }; }
+      if (status) status.textContent = `synced ${new Date().toLocaleTimeString()}: ${data.checked} checked, ${data.changed.length} changed`;
+      const last = $("#last-synced");
+      if (last) last.textContent = `last synced ${new Date().toLocaleTimeString()}`;
+      return data;
+    } catch (e) {
+      if (status) status.textContent = "sync failed: " + e;
+      return { changed: [], error: true };
+    } finally {
+      inFlight = false;
+      loadCommands();
+    }
+  }
+
+  const table = $("#jobs-table");
+  async function refreshTable() {
+    if (!table) return 0;
+    const r = await fetch(table.dataset.src, { credentials: "same-origin" });
+    if (!r.ok) return 0;
+    table.innerHTML = await r.text(); // server-rendered, escaped
+    const active = parseInt(r.headers.get("X-Active-Jobs") || "0", 10);
+    table.dataset.active = String(active);
+    return active;
+  }
+
+  const jobPanel = $("#job");
+  function activeCount() {
+    if (table) return parseInt(table.dataset.active || "0", 10);
+    if (jobPanel) return parseInt(jobPanel.dataset.active || "0", 10);
+    return 0;
+  }
+
+  function schedule(ms) {
+    clearTimeout(timer);
+    if (activeCount() > 0) timer = setTimeout(tick, ms);
+  }
+  async function tick() {
+    const data = await syncOnce();
+    if (data === null) { schedule(delay); return; }
+    if (data.busy) { schedule(Math.max(data.retry, delay)); return; }
+    const changed = (data.changed || []).length > 0;
+    if (jobPanel && (data.changed || []).includes(jobPanel.dataset.job)) { window.location.reload(); return; }
+    if (table) await refreshTable();
+    delay = changed ? MIN_DELAY : Math.min(delay * 2, MAX_DELAY);
+    schedule(delay);
+  }
+  const syncNow = $("#sync-now");
+  if (syncNow) {
+    syncNow.addEventListener("click", async () => {
+      const data = await syncOnce();
+      if (data && !data.busy) { await refreshTable(); delay = MIN_DELAY; schedule(delay); }
+    });
+  }
+  schedule(MIN_DELAY);
+
+  // -- tabs: one panel at a time, chosen by the address's #fragment ----------------------------
+  const tabs = $$(".tabs a");
+  function showTab() {
+    const want = (window.location.hash || "#overview").slice(1);
+    $$(".panel").forEach((p) => { p.hidden = p.id !== want; });
+    tabs.forEach((a) => a.classList.toggle("on", a.getAttribute("href") === "#" + want));
+  }
+  if (tabs.length) { window.addEventListener("hashchange", showTab); showTab(); }
+
+  // -- the template picker opens the chosen template's form -------------------------------------
+  const picker = $("#template-picker");
+  if (picker) picker.addEventListener("change", () => { if (picker.value) picker.form.submit(); });
+
+  // -- the job page: logs and energy plot, followed while the job runs --------------------------
+  if (jobPanel) {
+    const id = jobPanel.dataset.job;
+    let logDelay = 5000;
+    async function loadLogs() {
+      for (const pre of $$("pre[data-log]")) {
+        const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}`, { credentials: "same-origin" });
+        pre.textContent = r.ok ? await r.text() : `(${r.status})`;
+      }
+      const img = $("#energy-plot");
+      if (img) img.src = img.dataset.src + "?t=" + Date.now();
+      if (activeCount() > 0) {
+        logDelay = Math.min(logDelay * 2, MAX_DELAY);
+        setTimeout(loadLogs, logDelay);
+      }
+    }
+    loadLogs();
+  }
+
+  // -- the create form: uploads with a progress bar --------------------------------------------
+  const form = $("#create-form");
+  if (form) {
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const bar = $("#upload-progress"), text = $("#upload-status");
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      bar.hidden = false;
+      xhr.upload.addEventListener("progress", (e) => {
+        if (e.lengthComputable) {
+          bar.value = (100 * e.loaded) / e.total;
+          text.textContent = `uploading ${Math.round(bar.value)} %`;
+        }
+      });
+      xhr.addEventListener("load", () => {
+        // the server answered with a redirect (followed by the XHR): open that page
+        window.location.assign(xhr.responseURL);
+      });
+      xhr.addEventListener("error", () => { text.textContent = "upload failed"; });
+      xhr.send(new FormData(form));
+    });
+  }
+})();

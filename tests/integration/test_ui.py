@@ -1,0 +1,356 @@
+"""`namdrunner ui` in a real headless Chromium (Debian's chromium + chromedriver, driven by selenium)
+against the real loopback cluster: a job made through the form with its files uploaded by the
+browser, followed to Completed, its energy plot, a download, a restart and a delete; a workflow
+group; and the security rules (key, cookie, CSRF, Origin, Host, escaping, traversal, loopback only).
+Screenshots of every page, light and dark, go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from namdrunner_core import JobStore, Resources, Workflow
+from namdrunner_core.workflow import StageSpec
+from tests.conftest import DATA, ROOT, ClusterEnv
+
+pytestmark = pytest.mark.cluster
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SHOTS = ROOT / "test-output" / "screenshots"
+TINY = {n: DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")}
+
+
+class Server:
+    """A `namdrunner ui --no-browser` process and what it printed."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "namdrunner_cli", "ui", "--no-browser"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        m = re.search(r"(http://127\.0\.0\.1:(\d+)/\?token=(\S+))", line)
+        assert m, line
+        self.url, self.port, self.token = m.group(1), int(m.group(2)), m.group(3)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: str | None = None,
+                host: str | None = None) -> http.client.HTTPResponse:  # fmt: skip
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.putrequest(method, path, skip_host=True)
+        conn.putheader("Host", host or f"127.0.0.1:{self.port}")
+        for k, v in (headers or {}).items():
+            conn.putheader(k, v)
+        data = body.encode() if body is not None else b""
+        if body is not None:
+            conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data if body is not None else None)
+        return conn.getresponse()
+
+    def cookie(self) -> str:
+        response = self.request("GET", f"/?token={self.token}")
+        assert response.status == 303
+        set_cookie = response.getheader("Set-Cookie") or ""
+        return set_cookie.split(";", 1)[0]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[Server]:
+    s = Server(env)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Debian's chromium and chromium-driver are needed (scripts/test.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
+        opts.add_argument(arg)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})  # fmt: skip
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.downloads = downloads  # type: ignore[attr-defined]
+    try:
+        yield driver
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)  # where the test ended: a picture and the page's HTML
+        driver.save_screenshot(str(SHOTS / f"last-{request.node.name}.png"))
+        (SHOTS / f"last-{request.node.name}.html").write_text(driver.page_source)
+        driver.quit()
+
+
+def shoot(driver: object, name: str) -> None:
+    """A screenshot of the page in light and dark (the theme button), under test-output/."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for theme in ("light", "dark"):
+        driver.execute_script(f"document.documentElement.dataset.theme = '{theme}'")  # type: ignore[attr-defined]
+        driver.save_screenshot(str(SHOTS / f"{name}-{theme}.png"))  # type: ignore[attr-defined]
+    driver.execute_script("document.documentElement.dataset.theme = 'light'")  # type: ignore[attr-defined]
+
+
+def wait_for(predicate: object, timeout: float = 60, what: str = "condition") -> object:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            value = predicate()  # type: ignore[operator]
+        except Exception:  # noqa: BLE001 - the page may be reloading
+            value = None
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_security_rules(server: Server, env: dict[str, str], cluster: ClusterEnv) -> None:
+    assert server.request("GET", "/").status == 401
+    assert server.request("GET", "/jobs/anything").status == 401
+    assert server.request("GET", "/static/app.js").status == 401
+    assert server.request("GET", "/?token=wrong").status == 401
+    first = server.request("GET", f"/?token={server.token}")
+    assert first.status == 303
+    assert first.getheader("Location") == "/"  # the key leaves the address bar
+    set_cookie = (first.getheader("Set-Cookie") or "").lower()
+    assert "httponly" in set_cookie
+    assert "samesite=strict" in set_cookie
+    cookie = server.cookie()
+    assert server.request("GET", "/", headers={"Cookie": cookie}).status == 200
+    assert server.request("GET", "/", headers={"Cookie": "namdrunner_ui=guess"}).status == 401
+    # DNS rebinding: a page of another name that resolves to 127.0.0.1
+    assert server.request("GET", "/", headers={"Cookie": cookie}, host="evil.example:80").status == 403
+    # cross-site POSTs: no CSRF token, a wrong one, or another site's Origin
+    form = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    assert server.request("POST", "/sync", headers=form, body="").status == 403
+    assert server.request("POST", "/sync", headers=form, body="csrf=wrong").status == 403
+    page = server.request("GET", "/", headers={"Cookie": cookie}).read().decode()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    evil = {**form, "Origin": "http://evil.example"}
+    assert server.request("POST", "/sync", headers=evil, body=f"csrf={csrf}").status == 403
+    assert server.request("POST", "/jobs/x/delete", headers=form, body="confirm=x").status == 403
+    # path traversal in a download address
+    store = JobStore(env["NAMDRUNNER_DB"])
+    from namdrunner_core import Cluster, Job
+
+    with Cluster.from_profile("loopback").connect() as session:
+        job = Job.create(session, store, name="<script>alert(1)</script>", template="vacuum_optimization_v1",
+                         values={"steps": 480}, files=list(TINY.values()),
+                         resources=Resources(cores=1, memory_gb=0.5, walltime="00:05:00"))  # fmt: skip
+    for bad in ("..%2F..%2F..%2Fetc%2Fpasswd", "../../etc/passwd", "%2Fetc%2Fpasswd", "config.namd%00"):
+        r = server.request("GET", f"/jobs/{job.id}/files/{bad}", headers={"Cookie": cookie})
+        body = r.read()
+        assert r.status in (400, 404), (bad, r.status)
+        assert b"root:" not in body
+    # escaped everywhere it is shown
+    for path in ("/", f"/jobs/{job.id}", "/fragments/jobs"):
+        html = server.request("GET", path, headers={"Cookie": cookie}).read().decode()
+        assert "<script>alert(1)</script>" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # 127.0.0.1 only: the listening socket, and no answer on the machine's other addresses
+    listening = subprocess.run(["ss", "-Hltn", f"sport = :{server.port}"], capture_output=True, text=True).stdout
+    assert listening.split()[3] == f"127.0.0.1:{server.port}", listening
+    others = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    for address in [a for a in others if ":" not in a and not a.startswith("127.")][:2]:
+        with pytest.raises((ConnectionRefusedError, TimeoutError)):
+            http.client.HTTPConnection(address, server.port, timeout=3).request("GET", "/")
+
+
+def test_no_alert_runs_in_the_browser(server: Server, browser: object, env: dict[str, str]) -> None:
+    from namdrunner_core import Cluster, Job
+
+    store = JobStore(env["NAMDRUNNER_DB"])
+    with Cluster.from_profile("loopback").connect() as session:
+        job = Job.create(session, store, name='<img src=x onerror="alert(2)"><script>alert(1)</script>',
+                         template="vacuum_optimization_v1", values={"steps": 480}, files=list(TINY.values()),
+                         resources=Resources(cores=1, memory_gb=0.5, walltime="00:05:00"))  # fmt: skip
+    from selenium.common.exceptions import NoAlertPresentException
+
+    driver = browser
+    driver.get(server.url)  # type: ignore[attr-defined]
+    for path in ("/", f"/jobs/{job.id}"):
+        driver.get(server.base + path)  # type: ignore[attr-defined]
+        time.sleep(1)
+        with pytest.raises(NoAlertPresentException):
+            driver.switch_to.alert.text  # type: ignore[attr-defined]  # noqa: B018
+        assert "<script>alert(1)</script>" in driver.find_element("tag name", "body").text  # type: ignore[attr-defined]
+
+
+def test_a_job_through_the_browser(server: Server, browser: object, env: dict[str, str], cluster: ClusterEnv) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver = browser
+    find = driver.find_element  # type: ignore[attr-defined]
+    driver.get(server.url)  # type: ignore[attr-defined]
+    assert find(By.TAG_NAME, "h1").text == "Jobs"
+    shoot(driver, "jobs-empty")
+    # a workflow group, made through the library, shows on the Jobs page and expands to its stages
+    store = JobStore(env["NAMDRUNNER_DB"])
+    from namdrunner_core import Cluster
+
+    res = Resources(cores=1, memory_gb=0.5, walltime="00:05:00")
+    values = {"execution_command": "minimize", "steps": 240}
+    with Cluster.from_profile("loopback").connect() as session:
+        wf = Workflow.create(session, store, name="two stages", shared_files=list(TINY.values()),
+                             stages=[StageSpec("min", "vacuum_optimization_v1", values, res),
+                                     StageSpec("again", "vacuum_optimization_v1", values, res)])  # fmt: skip
+    # -- create a job through the form: template, values, files uploaded by the browser, resources
+    driver.get(server.base + "/create")  # type: ignore[attr-defined]
+    Select(find(By.ID, "template-picker")).select_by_value("vacuum_optimization_v1")
+    wait_for(lambda: find(By.ID, "create-form"), what="the template's form")
+    shoot(driver, "create")
+    fill = {"f-name": "browser job", "f-cores": "1", "f-memory": "0.5", "f-walltime": "00:10:00", "f-steps": "2400",
+            "f-energy_freq": "48", "f-restart_freq": "480", "f-dcd_freq": "480", "f-xst_freq": "480"}  # fmt: skip
+    for field, value in fill.items():
+        element = find(By.ID, field)
+        element.clear()
+        element.send_keys(value)
+    Select(find(By.ID, "f-execution_command")).select_by_value("run")
+    for key, name in (("structure", "tiny.psf"), ("coordinates", "tiny.pdb"), ("parameters", "par_tiny.prm"),
+                      ("extrabonds", "tiny.exb")):  # fmt: skip
+        find(By.ID, f"f-{key}").send_keys(str(TINY[name]))
+    find(By.ID, "review").click()
+    wait_for(lambda: find(By.ID, "config-text"), timeout=60, what="the review page")
+    config = find(By.ID, "config-text").text
+    assert "run 2400" in config.replace("  ", " ") or re.search(r"run\s+2400", config)
+    assert "#SBATCH" in find(By.ID, "sbatch-text").text
+    planned = find(By.ID, "planned-id").text
+    shoot(driver, "review")
+    find(By.ID, "create").click()
+    wait_for(lambda: driver.current_url.endswith(f"/jobs/{planned}"), timeout=120, what="the job page")  # type: ignore[attr-defined]
+    # -- the page follows the job to Completed (its own polite sync), with progress and the plot
+    wait_for(lambda: find(By.ID, "job-status").text == "Completed", timeout=240, what="Completed")
+    record = store.get_job(planned)
+    assert record.status.value == "Completed"
+    assert "100 %" in find(By.CLASS_NAME, "progress-line").text
+    shoot(driver, "job-overview")
+    driver.get(server.base + f"/jobs/{planned}#energy")  # type: ignore[attr-defined]
+    plot = wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
+        "const i = document.getElementById('energy-plot'); return i.complete && i.naturalWidth > 0 && i.src"),
+        what="the energy plot")  # fmt: skip
+    svg = driver.execute_async_script(  # type: ignore[attr-defined]
+        "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done)", plot
+    )
+    assert svg.count("<polyline") == 2  # TOTAL and TEMP
+    shoot(driver, "job-energy")
+    driver.get(server.base + f"/jobs/{planned}#logs")  # type: ignore[attr-defined]
+    wait_for(lambda: "ENERGY:" in find(By.CSS_SELECTOR, 'pre[data-log="namd"]').text, what="the NAMD log tail")
+    shoot(driver, "job-logs")
+    # -- download one output through the browser: the bytes of the project copy
+    driver.get(server.base + f"/jobs/{planned}#outputs")  # type: ignore[attr-defined]
+    link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "#outputs a") if a.text.endswith(".coor"))  # type: ignore[attr-defined]
+    name = link.text
+    link.click()
+    got = wait_for(lambda: next((p for p in driver.downloads.iterdir() if p.suffix == ".coor"), None),  # type: ignore[attr-defined]
+                   what="the download")  # fmt: skip
+    original = Path(record.project_dir) / name
+    assert hashlib.sha256(got.read_bytes()).hexdigest() == hashlib.sha256(original.read_bytes()).hexdigest()  # type: ignore[union-attr]
+    shoot(driver, "job-outputs")
+    # -- restart from the checkpoint, then delete the restart (the dialog names what goes)
+    driver.get(server.base + f"/jobs/{planned}")  # type: ignore[attr-defined]
+    find(By.NAME, "steps").send_keys("480")
+    find(By.ID, "restart").click()
+    wait_for(lambda: "/jobs/" in driver.current_url and planned not in driver.current_url, timeout=120,  # type: ignore[attr-defined]
+             what="the restart's page")  # fmt: skip
+    restart_id = driver.current_url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    assert store.get_job(restart_id).parent_job_id == planned
+    assert planned in find(By.ID, "overview").text
+    find(By.ID, "delete").click()
+    alert = driver.switch_to.alert  # type: ignore[attr-defined]
+    assert restart_id in alert.text
+    assert store.get_job(restart_id).project_dir in alert.text
+    alert.accept()
+    wait_for(lambda: urllib.parse.urlparse(driver.current_url).path == "/", timeout=120, what="back on Jobs")  # type: ignore[attr-defined]
+    assert restart_id not in store.job_ids()
+    assert not Path(f"{cluster.projects}/namdrunner_jobs/{restart_id}").exists()
+    # -- the workflow group expands with its stages
+    group = find(By.CSS_SELECTOR, f'details[data-group="{wf.id}"]')
+    assert not group.get_attribute("open")
+    group.find_element(By.TAG_NAME, "summary").click()
+    rows = group.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in rows] == ["min", "again"]
+    assert all(r.is_displayed() for r in rows)
+    shoot(driver, "jobs")
+    for path, shot in (("/templates", "templates"), ("/templates/vacuum_optimization_v1", "template"),
+                       ("/cluster?check=1", "cluster-check")):  # fmt: skip
+        driver.get(server.base + path)  # type: ignore[attr-defined]
+        shoot(driver, shot)
+    assert "namd module" in find(By.ID, "checks").text
+    # 1024 px wide: nothing of the table is cut off sideways
+    driver.set_window_size(1024, 800)  # type: ignore[attr-defined]
+    driver.get(server.base + "/")  # type: ignore[attr-defined]
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")  # type: ignore[attr-defined]
+    shoot(driver, "jobs-1024")
+    for shot in SHOTS.glob("*.png"):  # pictures of the pages, not empty files
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert shot.stat().st_size > 5000
+    # the command log panel lists the remote commands the server ran
+    find(By.CSS_SELECTOR, "#cmdlog summary").click()
+    wait_for(lambda: "namdrunner-" in find(By.ID, "cmdlog-body").text, what="the command log")
+
+
+def test_an_idle_page_costs_the_cluster_nothing(server: Server, browser: object) -> None:
+    driver = browser
+    driver.get(server.url)  # type: ignore[attr-defined]
+    time.sleep(8)  # no active job: the page does not poll the cluster at all
+    cookie = server.cookie()
+    html = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode()
+    assert "no remote command yet" in html
+
+
+def test_an_open_page_polls_no_faster_than_watch(server: Server, browser: object, env: dict[str, str]) -> None:
+    from namdrunner_core import Cluster, Job
+
+    store = JobStore(env["NAMDRUNNER_DB"])
+    with Cluster.from_profile("loopback").connect() as session:
+        held = session.slurm(["sbatch", "--parsable", "--begin=now+3600", "-p", "amilan", "-t", "00:01:00",
+                              "--mem=100M", "-o", "/dev/null", "--wrap", "true"]).stdout.strip()  # fmt: skip
+        res = Resources(cores=1, memory_gb=0.5, walltime="00:05:00")
+        job = Job.create(session, store, name="waits", template="vacuum_optimization_v1", values={"steps": 480},
+                         files=list(TINY.values()), resources=res)  # fmt: skip
+        job.submit(dependency=f"afterok:{held}")  # Pending for an hour: the page keeps following it
+        try:
+            driver = browser
+            driver.get(server.url)  # type: ignore[attr-defined]
+            time.sleep(21)
+            cookie = server.cookie()
+            html = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode()
+        finally:
+            session.slurm(["scancel", held, job.record.slurm_job_id or held], check=False)
+    stamps = [
+        time.strptime(t, "%H:%M:%S") for t in re.findall(r"(\d\d:\d\d:\d\d) \[ *0\] [^<]*\[namdrunner-status\]", html)
+    ]
+    seconds = [t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec for t in stamps]
+    # `watch`'s cadence: 2 s, doubling while nothing changes (back to 2 s after a change), never
+    # faster than 2 s: in 21 s at most 2 + 2 + 4 + 8 = 16 s -> 4 syncs
+    assert 1 <= len(seconds) <= 4, html
+    assert all(b - a >= 2 for a, b in itertools.pairwise(seconds)), seconds
