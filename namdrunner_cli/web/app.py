@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from namdrunner_cli.web import views
-from namdrunner_cli.web.state import SyncBusy, UiState
+from namdrunner_cli.web.state import LoginNeeded, SyncBusy, UiState
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 
 HERE = Path(__file__).parent
@@ -96,7 +96,12 @@ class Guard(BaseHTTPMiddleware):
 
 
 def error_page(request: Request, exc: Exception) -> Response:
-    """A core error as a page (or JSON for scripts' fetches): its own one-line message."""
+    """A core error as a page (or JSON for scripts' fetches): its own one-line message. A login
+    that needs a person's answers sends a page to Log in (and a fetch a 401 that says so)."""
+    if isinstance(exc, LoginNeeded):
+        if request.headers.get("accept", "").startswith("application/json") or request.method != "GET":
+            return JSONResponse({"error": str(exc), "login": "/login"}, status_code=401)
+        return RedirectResponse(f"/login?next={urllib.parse.quote(request.url.path)}", status_code=303)
     status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, ValidationError) else 502
     if request.headers.get("accept", "").startswith("application/json"):
         return JSONResponse({"error": str(exc)}, status_code=status)
@@ -149,7 +154,8 @@ def job_logs(request: Request) -> Response:
 
 def job_energy(request: Request) -> Response:
     """The energy and temperature plot of the job's NAMD log, as SVG."""
-    svg = views.energy_svg(request.app.state.ui, request.path_params["job_id"])
+    dark = request.query_params.get("theme") == "dark"
+    svg = views.energy_svg(request.app.state.ui, request.path_params["job_id"], dark=dark)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -161,6 +167,14 @@ def job_file(request: Request) -> Response:
     tmp = Path(tempfile.mkdtemp(prefix="nr-dl-", dir=state.drafts))
     path = views.fetch_output(state, request.path_params["job_id"], name, tmp)
     return FileResponse(path, filename=Path(name).name, background=BackgroundTask(views.remove_tree, tmp))
+
+
+async def jobs_bulk(request: Request) -> Response:
+    """POST ``/jobs/bulk``: cancel or delete the selected jobs; ``confirm`` must list exactly them."""
+    form = await request.form()
+    ids = [str(v) for v in form.getlist("job")]
+    views.bulk_action(request.app.state.ui, str(form.get("action", "")), ids, str(form.get("confirm", "")))
+    return RedirectResponse("/", status_code=303)
 
 
 async def job_action(request: Request) -> Response:
@@ -238,6 +252,35 @@ def cluster(request: Request) -> Response:
     return page(request, "cluster.html", **views.cluster_context(request.app.state.ui, request.query_params))
 
 
+def login(request: Request) -> Response:
+    """``/login``: log in to the cluster here, answering its questions (password, Duo, a code)."""
+    state: UiState = request.app.state.ui
+    nxt = request.query_params.get("next", "/")
+    return page(
+        request, "login.html", flow=state.login, next=nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+    )
+
+
+def login_start(request: Request) -> Response:
+    """POST ``/login/start``: begin the login (in the background)."""
+    request.app.state.ui.start_login()
+    return RedirectResponse("/login", status_code=303)
+
+
+async def login_answer(request: Request) -> Response:
+    """POST ``/login/answer``: the answer to the current question (handed over once, never kept)."""
+    state: UiState = request.app.state.ui
+    if state.login is None:
+        raise ValidationError("answer", "no login is running: press Log in first")
+    state.login.answer(str((await request.form()).get("answer", "")))
+    return RedirectResponse("/login", status_code=303)
+
+
+def login_state(request: Request) -> Response:
+    """Where the login is (the page polls it): the question shown, notices, error, done."""
+    return JSONResponse(views.login_json(request.app.state.ui))
+
+
 def health(request: Request) -> Response:
     """For the tests and the browser opener: the server answers (after the cookie check)."""
     return JSONResponse({"ok": True, "profile": request.app.state.ui.profile})
@@ -250,6 +293,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/fragments/jobs", jobs_fragment),
         Route("/fragments/commands", commands),
         Route("/sync", sync, methods=["POST"]),
+        Route("/jobs/bulk", jobs_bulk, methods=["POST"]),
         Route("/jobs/{job_id}", job),
         Route("/jobs/{job_id}/logs", job_logs),
         Route("/jobs/{job_id}/energy.svg", job_energy),
@@ -264,6 +308,10 @@ def build_app(state: UiState) -> Starlette:
         Route("/templates/{template_id}", template),
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),
+        Route("/login", login),
+        Route("/login/start", login_start, methods=["POST"]),
+        Route("/login/answer", login_answer, methods=["POST"]),
+        Route("/login/state", login_state),
         Route("/health", health),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -10,6 +10,7 @@ flight and syncs come no faster than the CLI's ``watch`` would poll.
 from __future__ import annotations
 
 import hmac
+import queue
 import secrets
 import shutil
 import tempfile
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from namdrunner_core.errors import AuthenticationError, NamdRunnerError
+from namdrunner_core.errors import AuthenticationError, NamdRunnerError, ValidationError
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -40,6 +41,52 @@ class SyncBusy(NamdRunnerError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class LoginNeeded(AuthenticationError):
+    """The cluster asks for a password or a code: the person answers on the Log in page."""
+
+
+class LoginFlow:
+    """A login in progress in a background thread: the server's questions reach the page one at a
+    time (:attr:`question`), the page's answers come back through :meth:`answer`. Answers are
+    handed over once and never kept, logged or shown again."""
+
+    #: how long a question waits for the person before the login gives up
+    ANSWER_TIMEOUT_S = 300.0
+
+    def __init__(self) -> None:
+        self.question: AuthPrompt | None = None
+        self.asked = 0
+        self.notices: list[str] = []
+        self.error: str | None = None
+        self.done = threading.Event()
+        self._answers: queue.Queue[str] = queue.Queue(maxsize=1)
+
+    def ask(self, prompt: AuthPrompt) -> str:
+        """The auth callback: show ``prompt`` on the page and wait for its answer."""
+        self.question = prompt
+        self.asked += 1
+        try:
+            return self._answers.get(timeout=self.ANSWER_TIMEOUT_S)
+        except queue.Empty:
+            raise AuthenticationError("nobody answered the login question on the page in 5 minutes") from None
+        finally:
+            self.question = None
+
+    def answer(self, text: str) -> None:
+        """The person's answer to the current question."""
+        asked = self.question
+        if asked is None or self._answers.full():
+            raise ValidationError("answer", "there is no login question to answer (it may have timed out)")
+        self._answers.put_nowait(text)
+        deadline = time.monotonic() + 2.0  # the page shown next must not offer the same question again
+        while self.question is asked and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def notice(self, text: str) -> None:
+        """A line the login shows a person (e.g. "Duo push sent")."""
+        self.notices.append(text)
 
 
 class UiState:
@@ -64,6 +111,8 @@ class UiState:
         self.last_sync: SyncReport | None = None
         self.syncs = 0
         self.connect_error: str | None = None
+        self.login: LoginFlow | None = None
+        self._login_lock = threading.Lock()
         #: reviewed job plans by draft id (their uploads are in ``drafts/<id>``)
         self.plans: dict[str, Planned[PreparedJob]] = {}
         #: the form of each draft as last reviewed (values, errors by field, uploaded file names)
@@ -92,9 +141,9 @@ class UiState:
                 from namdrunner_core.cluster import Cluster
 
                 def no_prompt(prompt: AuthPrompt) -> str:
-                    raise AuthenticationError(
-                        f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r}: start the shared login in a "
-                        f"terminal (`namdrunner session start {self.profile}`), then reload this page"
+                    raise LoginNeeded(
+                        f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r}: log in on the Log in page "
+                        f"(or start the shared login in a terminal: `namdrunner session start {self.profile}`)"
                     )
 
                 try:
@@ -104,6 +153,38 @@ class UiState:
                     self.connect_error = str(exc)
                     raise
             yield self._session
+
+    @property
+    def logged_in(self) -> bool:
+        """True once a session is open."""
+        return self._session is not None
+
+    def start_login(self) -> LoginFlow:
+        """Log in in the background, the questions (password, Duo's menu, a code) answered on the
+        page; a flow already running, or a session already open, is left as it is."""
+        with self._login_lock:
+            if self._session is not None or (self.login is not None and not self.login.done.is_set()):
+                return self.login or LoginFlow()
+            flow = self.login = LoginFlow()
+
+        def run() -> None:
+            from namdrunner_core.cluster import Cluster
+
+            try:
+                session = Cluster.from_profile(self.profile).connect(auth=flow.ask, notify=flow.notice)
+                with self._remote:
+                    if self._session is None:
+                        self._session = session
+                        self.connect_error = None
+                    else:
+                        session.close()
+            except NamdRunnerError as exc:
+                flow.error = str(exc)
+            finally:
+                flow.done.set()
+
+        threading.Thread(target=run, name="namdrunner-ui-login", daemon=True).start()
+        return flow
 
     @property
     def command_log(self) -> CommandLog | None:

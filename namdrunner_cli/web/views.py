@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import UploadFile
 
 from namdrunner_cli.render import humanize_age, humanize_bytes, humanize_duration
+from namdrunner_cli.web.state import LoginNeeded
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, ValidationErrors
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def log_tail(state: UiState, job_id: str, kind: str, lines: int = 200) -> str:
             return f"({exc})"
 
 
-def energy_svg(state: UiState, job_id: str) -> str:
+def energy_svg(state: UiState, job_id: str, *, dark: bool = False) -> str:
     """TOTAL energy and TEMP of the NAMD log as an SVG chart (the log read once, tail-bounded)."""
     from namdrunner_core.namd.log import parse_log_text
 
@@ -127,10 +128,10 @@ def energy_svg(state: UiState, job_id: str) -> str:
         except NotFoundError:
             text = ""
     rows = parse_log_text(text, keep_energies=True).energies
-    return svg_chart([(r.step, r.values) for r in rows], ("TOTAL", "TEMP"))
+    return svg_chart([(r.step, r.values) for r in rows], ("TOTAL", "TEMP"), dark=dark)
 
 
-def svg_chart(points: list[tuple[int, dict[str, float]]], columns: tuple[str, ...]) -> str:
+def svg_chart(points: list[tuple[int, dict[str, float]]], columns: tuple[str, ...], *, dark: bool = False) -> str:
     """Small line charts, one panel per column (SVG text; values are numbers, nothing to escape)."""
     width, panel, pad = 640, 150, 44
     height = panel * len(columns) + 10
@@ -138,7 +139,8 @@ def svg_chart(points: list[tuple[int, dict[str, float]]], columns: tuple[str, ..
     # forbids inline styles)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" font-family="sans-serif" '
-        f'font-size="11" fill="#5d6b7d"><rect width="{width}" height="{height}" fill="#ffffff"/>'
+        f'font-size="11" fill="{"#9aa7b8" if dark else "#5d6b7d"}">'
+        f'<rect width="{width}" height="{height}" fill="{"#1c222b" if dark else "#ffffff"}"/>'
     ]
     if not points:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle">no ENERGY lines yet</text></svg>')
@@ -149,7 +151,9 @@ def svg_chart(points: list[tuple[int, dict[str, float]]], columns: tuple[str, ..
         ys = [p[1].get(col) for p in points]
         vals = [v for v in ys if v is not None]
         top = 10 + i * panel
-        parts.append(f'<text x="4" y="{top + 12}" font-weight="bold" fill="#1c2430">{col}</text>')
+        parts.append(
+            f'<text x="4" y="{top + 12}" font-weight="bold" fill="{"#e3e8ef" if dark else "#1c2430"}">{col}</text>'
+        )
         if not vals:
             continue
         lo, hi = min(vals), max(vals)
@@ -160,7 +164,7 @@ def svg_chart(points: list[tuple[int, dict[str, float]]], columns: tuple[str, ..
             for s, v in zip(steps, ys, strict=True)
             if v is not None
         ]
-        color = ("#2457c5", "#c0392b", "#1d7a3a")[i % 3]
+        color = (("#7fb0ff", "#ff8a80", "#5fcf83") if dark else ("#2457c5", "#c0392b", "#1d7a3a"))[i % 3]
         parts.append(
             f'<polyline class="series" fill="none" stroke="{color}" stroke-width="1.5" points="{" ".join(xy)}"/>'
         )
@@ -222,6 +226,29 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
         new = job.restart(steps=_positive(steps, "steps") if steps else None)
         new.submit()
         return f"/jobs/{new.id}"
+
+
+def bulk_action(state: UiState, action: str, job_ids: list[str], confirm: str) -> None:
+    """Cancel (the active ones) or delete the jobs ``job_ids``: exact ids, ``confirm`` listing the
+    same ids (what the dialog showed), every one checked before the first is touched."""
+    if action not in ("cancel", "delete"):
+        raise ValidationError("action", "cancel or delete")
+    if not job_ids:
+        raise ValidationError("job", "select at least one job")
+    if sorted(confirm.split(",")) != sorted(job_ids):
+        raise ValidationError("confirm", "the confirmation does not name exactly the selected jobs; try again")
+    records = [state.store.get_job(j) for j in job_ids]  # exact ids; an unknown one stops it all
+    with state.remote() as session:
+        jobs = [_job(state, session, r.job_id) for r in records]
+        if action == "delete":
+            for job in jobs:
+                job.check_deletable()  # a job whose only results are on scratch stops it all
+        for job in jobs:
+            if action == "cancel":
+                if job.record.slurm_job_id and job.record.status.is_active:
+                    job.cancel()
+            else:
+                job.delete()
 
 
 # -- create a job --------------------------------------------------------------------------------
@@ -402,6 +429,31 @@ def cluster_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]
         if params.get("usage"):
             with state.remote() as session:
                 ctx["usage"] = usage_from_store(state.store, session)
+    except LoginNeeded:
+        raise  # to the Log in page
     except NamdRunnerError as exc:
         ctx["error"] = str(exc)
     return ctx
+
+
+def login_json(state: UiState) -> dict[str, Any]:
+    """The login's state for the page: the question (its text, never an answer), notices, error."""
+    flow = state.login
+    q = flow.question if flow is not None else None
+    return {
+        "logged_in": state.logged_in,
+        "running": flow is not None and not flow.done.is_set(),
+        "asked": flow.asked if flow is not None else 0,
+        "question": None
+        if q is None
+        else {
+            "text": q.text,
+            "echo": q.echo,
+            "instructions": q.instructions,
+            "title": q.title,
+            "host": q.host,
+            "user": q.user,
+        },
+        "notices": list(flow.notices) if flow is not None else [],
+        "error": flow.error if flow is not None else None,
+    }

@@ -115,6 +115,14 @@ def shoot(driver: object, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for theme in ("light", "dark"):
         driver.execute_script(f"document.documentElement.dataset.theme = '{theme}'")  # type: ignore[attr-defined]
+        redrawn = driver.execute_script(  # type: ignore[attr-defined]
+            "const p = document.getElementById('energy-plot'); if (!p || !p.src) return false;"
+            f"p.src = p.dataset.src + '?theme={theme}&t=' + Date.now(); return true;"
+        )
+        if redrawn:  # the server draws the plot for one theme: wait for the new picture
+            wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
+                "const p = document.getElementById('energy-plot'); return p.complete && p.naturalWidth > 0"),
+                what="the redrawn plot")  # fmt: skip
         driver.save_screenshot(str(SHOTS / f"{name}-{theme}.png"))  # type: ignore[attr-defined]
     driver.execute_script("document.documentElement.dataset.theme = 'light'")  # type: ignore[attr-defined]
 
@@ -223,6 +231,10 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
         wf = Workflow.create(session, store, name="two stages", shared_files=list(TINY.values()),
                              stages=[StageSpec("min", "vacuum_optimization_v1", values, res),
                                      StageSpec("again", "vacuum_optimization_v1", values, res)])  # fmt: skip
+        from namdrunner_core import Job
+
+        extra = [Job.create(session, store, name=f"bulk {n}", template="vacuum_optimization_v1", values=values,
+                            files=list(TINY.values()), resources=res).id for n in ("a", "b")]  # fmt: skip
     # -- create a job through the form: template, values, files uploaded by the browser, resources
     driver.get(server.base + "/create")  # type: ignore[attr-defined]
     Select(find(By.ID, "template-picker")).select_by_value("vacuum_optimization_v1")
@@ -313,6 +325,18 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     for shot in SHOTS.glob("*.png"):  # pictures of the pages, not empty files
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert shot.stat().st_size > 5000
+    # bulk delete: the confirmation lists every selected job, then they are gone (rows and dirs)
+    driver.set_window_size(1280, 800)  # type: ignore[attr-defined]
+    driver.get(server.base + "/")  # type: ignore[attr-defined]
+    for job_id in extra:
+        find(By.CSS_SELECTOR, f'input[name="job"][value="{job_id}"]').click()
+    find(By.ID, "bulk-delete").click()
+    alert = driver.switch_to.alert  # type: ignore[attr-defined]
+    assert all(j in alert.text for j in extra)
+    assert "project and scratch" in alert.text
+    alert.accept()
+    wait_for(lambda: not set(extra) & set(store.job_ids()), timeout=60, what="the bulk delete")
+    assert not any(Path(f"{cluster.projects}/namdrunner_jobs/{j}").exists() for j in extra)
     # the command log panel lists the remote commands the server ran
     find(By.CSS_SELECTOR, "#cmdlog summary").click()
     wait_for(lambda: "namdrunner-" in find(By.ID, "cmdlog-body").text, what="the command log")
@@ -354,3 +378,42 @@ def test_an_open_page_polls_no_faster_than_watch(server: Server, browser: object
     # faster than 2 s: in 21 s at most 2 + 2 + 4 + 8 = 16 s -> 4 syncs
     assert 1 <= len(seconds) <= 4, html
     assert all(b - a >= 2 for a, b in itertools.pairwise(seconds)), seconds
+
+
+def test_log_in_on_the_page_with_password_and_code(env: dict[str, str], cluster: ClusterEnv, browser: object) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.conftest import totp
+
+    profiles = Path(env["NAMDRUNNER_CONFIG_DIR"]) / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    # no usable key: the password-then-code port, as a Duo login is shaped
+    (profiles / "twofactor.toml").write_text(
+        f'extends = "loopback"\nidentity_file = "/nonexistent/key"\nuse_agent = false\nport = {cluster.port_2fa}\n'
+    )
+    server = Server({**env, "NAMDRUNNER_PROFILE": "twofactor"})
+    driver = browser
+    find = driver.find_element  # type: ignore[attr-defined]
+    try:
+        driver.get(server.url)  # type: ignore[attr-defined]
+        assert find(By.ID, "login-link")  # not logged in yet; the Jobs page needs no login
+        driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
+        wait_for(lambda: "/login" in driver.current_url, what="the login page")  # type: ignore[attr-defined]
+        find(By.ID, "login-start").click()
+        answers = {"assword": cluster.password}
+        for _ in range(2):  # the password, then the one-time code
+            label = wait_for(lambda: find(By.ID, "login-form").text, timeout=30, what="a login question")
+            code = answers["assword"] if "assword" in str(label) else totp(cluster.totp_secret)
+            shoot(driver, "login")
+            find(By.ID, "login-answer").send_keys(code)
+            find(By.ID, "login-send").click()
+        wait_for(lambda: find(By.ID, "login-done"), timeout=60, what="logged in")
+        driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
+        assert "namd module" in find(By.ID, "checks").text
+        cookie = server.cookie()
+        log = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode()
+        assert "namdrunner-check_cluster" in log
+        assert cluster.password not in log
+        assert cluster.password not in driver.page_source  # type: ignore[attr-defined]
+    finally:
+        server.stop()

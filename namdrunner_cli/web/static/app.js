@@ -15,6 +15,8 @@
       const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
       document.documentElement.dataset.theme = next;
       localStorage.setItem("nr-theme", next);
+      const plot = $("#energy-plot");  // the plot is drawn by the server for one theme
+      if (plot && plot.src) plot.src = `${plot.dataset.src}?theme=${next}&t=${Date.now()}`;
     });
   }
 
@@ -37,6 +39,23 @@
     });
   });
 
+  // -- bulk cancel / delete: the confirmation names every job it touches ------------------------
+  const bulk = $("#bulk");
+  if (bulk) {
+    let pressed = null;
+    $$("button[name=action]", bulk).forEach((b) => b.addEventListener("click", () => { pressed = b.value; }));
+    bulk.addEventListener("submit", (ev) => {
+      const picked = $$('input[name="job"][form="bulk"]:checked');
+      if (!picked.length) { ev.preventDefault(); window.alert("Select jobs first."); return; }
+      const names = picked.map((c) => `${c.value} (${c.dataset.name})`).join("\n");
+      const what = pressed === "delete"
+        ? `Delete these ${picked.length} job(s), their local records and their project and scratch directories?\n${names}`
+        : `Cancel these ${picked.length} job(s)?\n${names}`;
+      if (!window.confirm(what)) { ev.preventDefault(); return; }
+      $('input[name="confirm"]', bulk).value = picked.map((c) => c.value).join(",");
+    });
+  }
+
   // -- sync: one at a time, backing off like `namdrunner watch` (2 s doubling to 60 s) ----------
   const MIN_DELAY = 2000, MAX_DELAY = 60000;
   let delay = MIN_DELAY, timer = null, inFlight = false;
@@ -53,6 +72,7 @@
         if (status) status.textContent = data.busy;
         return { changed: [], busy: true, retry: parseFloat(r.headers.get("Retry-After") || "2") * 1000 };
       }
+      if (r.status === 401 && data.login) { window.location.assign(data.login + "?next=" + encodeURIComponent(window.location.pathname)); return { changed: [], error: true }; }
       if (!r.ok) { if (status) status.textContent = data.error || "sync failed"; return { changed: [], error: true }; }
       if (status) status.textContent = `synced ${new Date().toLocaleTimeString()}: ${data.checked} checked, ${data.changed.length} changed`;
       const last = $("#last-synced");
@@ -131,13 +151,27 @@
         pre.textContent = r.ok ? await r.text() : `(${r.status})`;
       }
       const img = $("#energy-plot");
-      if (img) img.src = img.dataset.src + "?t=" + Date.now();
+      if (img) img.src = `${img.dataset.src}?theme=${document.documentElement.dataset.theme}&t=${Date.now()}`;
       if (activeCount() > 0) {
         logDelay = Math.min(logDelay * 2, MAX_DELAY);
         setTimeout(loadLogs, logDelay);
       }
     }
     loadLogs();
+  }
+
+  // -- the login page: follows the login running on the server, one question at a time ---------
+  const login = $("#login");
+  if (login && login.dataset.running === "1") {
+    const asked = login.dataset.asked;
+    const poll = async () => {
+      const r = await fetch("/login/state", { credentials: "same-origin" });
+      const s = await r.json();
+      if (s.logged_in) { window.location.assign(login.dataset.next || "/"); return; }
+      if (String(s.asked) !== asked || !s.running) { window.location.reload(); return; }
+      setTimeout(poll, 1000);
+    };
+    setTimeout(poll, 1000); // with a question shown too: it may time out, or the login move on
   }
 
   // -- the create form: uploads with a progress bar --------------------------------------------
