@@ -40,6 +40,7 @@ _env = jinja2.Environment(
 _env.filters["duration"] = views.duration
 _env.filters["age"] = views.age
 _env.filters["bytes"] = views.size
+_env.filters["zip"] = lambda a, b: list(zip(a, b, strict=True))
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -215,6 +216,35 @@ async def create_submit(request: Request) -> Response:
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
+# -- workflows ---------------------------------------------------------------------------------
+def workflows(request: Request) -> Response:
+    """``/workflows``: every workflow and sweep, and the DNA-origami ladder form."""
+    ctx = views.workflows_context(request.app.state.ui, request.query_params)
+    return page(request, "workflows.html", status_code=400 if ctx["errors"] else 200, **ctx)
+
+
+async def workflows_review(request: Request) -> Response:
+    """POST ``/workflows/review``: uploads kept, the ladder planned (nothing remote), then its review."""
+    form = await request.form()
+    uploads = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename}
+    fields = {k: str(v) for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+    draft, ok = await views.workflow_review(request.app.state.ui, fields, uploads)
+    return RedirectResponse(f"/workflows/review/{draft}" if ok else f"/workflows?draft={draft}", status_code=303)
+
+
+def workflows_reviewed(request: Request) -> Response:
+    """``/workflows/review/<draft>``: the planned stages with their configs."""
+    ctx = views.workflow_review_context(request.app.state.ui, request.path_params["draft"])
+    return page(request, "workflow_review.html", **ctx)
+
+
+async def workflows_submit(request: Request) -> Response:
+    """POST ``/workflows/submit``: create the reviewed ladder (and submit it)."""
+    form = await request.form()
+    views.create_workflow_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
+    return RedirectResponse("/", status_code=303)
+
+
 # -- templates, workflows, cluster ---------------------------------------------------------------
 def templates(request: Request) -> Response:
     """``/templates``: every template, builtin and the user's."""
@@ -303,6 +333,10 @@ def build_app(state: UiState) -> Starlette:
         Route("/create/review", create_review, methods=["POST"]),
         Route("/create/review/{draft}", create_reviewed),
         Route("/create/submit", create_submit, methods=["POST"]),
+        Route("/workflows", workflows),
+        Route("/workflows/review", workflows_review, methods=["POST"]),
+        Route("/workflows/review/{draft}", workflows_reviewed),
+        Route("/workflows/submit", workflows_submit, methods=["POST"]),
         Route("/templates", templates),
         Route("/templates/import", template_import, methods=["POST"]),
         Route("/templates/{template_id}", template),

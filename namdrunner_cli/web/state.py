@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from namdrunner_core.store import JobStore
     from namdrunner_core.transport.console import CommandLog
     from namdrunner_core.transport.ssh import AuthPrompt
+    from namdrunner_core.workflow import WorkflowPlan
 
 #: the fastest the server syncs, whatever the pages ask (the CLI's ``watch`` starts at 2 s)
 MIN_SYNC_INTERVAL_S = 2.0
@@ -115,6 +116,8 @@ class UiState:
         self._login_lock = threading.Lock()
         #: reviewed job plans by draft id (their uploads are in ``drafts/<id>``)
         self.plans: dict[str, Planned[PreparedJob]] = {}
+        #: reviewed workflow plans by draft id (uploads and scaled ENM files in ``drafts/<id>``)
+        self.wf_plans: dict[str, Planned[WorkflowPlan]] = {}
         #: the form of each draft as last reviewed (values, errors by field, uploaded file names)
         self.forms: dict[str, dict[str, Any]] = {}
 

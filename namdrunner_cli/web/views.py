@@ -290,7 +290,6 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     (or the form with its errors by field) is kept for the page the browser is sent to."""
     from namdrunner_core.jobs.prepare import plan_job
     from namdrunner_core.profile import load_profile
-    from namdrunner_core.slurm.resources import Resources
     from namdrunner_core.templates import get_template
 
     template = get_template(state.store, fields.get("template", ""))
@@ -305,14 +304,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     errors: dict[str, str] = {}
     assignments = [f"{v.key}={fields[v.key]}" for v in template.variables if fields.get(v.key, "") != ""]
     try:
-        resources = Resources(
-            cores=_number(fields, "cores", int, errors),
-            memory_gb=_number(fields, "memory_gb", float, errors),
-            walltime=fields.get("walltime", ""),
-            partition=fields.get("partition") or None,
-            qos=fields.get("qos") or None,
-            gpus=_number(fields, "gpus", int, errors, default=0),
-        )
+        resources = _resources(fields, errors)
         if errors:
             raise ValidationErrors(list(errors.items()))
         planned: Planned[PreparedJob] = plan_job(load_profile(state.profile), state.store, name=fields.get("name", ""),
@@ -337,6 +329,20 @@ def review_context(state: UiState, draft: str) -> dict[str, Any]:
     if planned is None:
         raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
     return {"plan": planned.plan, "draft": draft}
+
+
+def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:
+    """The form's resource fields as :class:`Resources` (a field that is no number goes to ``errors``)."""
+    from namdrunner_core.slurm.resources import Resources
+
+    return Resources(
+        cores=_number(fields, "cores", int, errors),
+        memory_gb=_number(fields, "memory_gb", float, errors),
+        walltime=fields.get("walltime", ""),
+        partition=fields.get("partition") or None,
+        qos=fields.get("qos") or None,
+        gpus=_number(fields, "gpus", int, errors, default=0),
+    )
 
 
 def _number(fields: Mapping[str, str], key: str, kind: type, errors: dict[str, str], default: Any = None) -> Any:
@@ -457,3 +463,100 @@ def login_json(state: UiState) -> dict[str, Any]:
         "notices": list(flow.notices) if flow is not None else [],
         "error": flow.error if flow is not None else None,
     }
+
+
+# -- workflows -----------------------------------------------------------------------------------
+#: the ladder form's file fields: (field, label, extensions, required)
+ORIGAMI_FILES = (
+    ("structure", "Structure (PSF)", ".psf", True),
+    ("coordinates", "Coordinates (PDB)", ".pdb", True),
+    ("parameters", "Parameters", ".prm,.par,.str,.inp", True),
+    ("parameters_2", "More parameters", ".prm,.par,.str,.inp", False),
+    ("enm", "Elastic network (ENM extrabonds)", ".exb,.extra,.txt", True),
+    ("extra_bonds", "Other extrabonds (e.g. Mg-hexahydrate)", ".exb,.extra,.txt", False),
+)
+
+
+def workflows_context(state: UiState, params: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    """Every workflow and sweep, and the DNA-origami ladder form (its stages and default steps)."""
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import ORIGAMI_STAGES, list_groups
+
+    draft = params.get("draft", "")
+    if draft and not extra:
+        kept = state.forms.get(draft)
+        if kept is None:
+            raise NotFoundError("this draft is no longer there (the server restarted?): fill in the form again")
+        return workflows_context(state, kept["values"], **{k: v for k, v in kept.items() if k != "values"})
+    ctx: dict[str, Any] = {"groups": list_groups(state.store), "stages": ORIGAMI_STAGES, "files": ORIGAMI_FILES,
+                           "profile_obj": load_profile(state.profile), "values": dict(params), "errors": {},
+                           "draft": "", "uploaded": []}  # fmt: skip
+    ctx.update(extra)
+    return ctx
+
+
+async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[str, UploadFile]) -> tuple[str, bool]:
+    """Keep the uploads as a draft and plan the ladder (nothing remote); (draft id, planned?)."""
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import ORIGAMI_STAGES, origami_plan
+
+    draft = fields.get("draft") or secrets.token_hex(8)
+    if not draft.isalnum():
+        raise ValidationError("draft", "not a draft of this page")
+    folder = state.drafts / draft
+    (folder / "scaled").mkdir(parents=True, exist_ok=True)
+    for key, upload in uploads.items():
+        sub = folder / key
+        sub.mkdir(exist_ok=True)
+        for old in sub.iterdir():
+            old.unlink()
+        await _save_upload(upload, sub)
+    kept = {key: next((folder / key).iterdir(), None) for key, *_ in ORIGAMI_FILES if (folder / key).is_dir()}
+    errors: dict[str, str] = {}
+    for key, label, _ext, required in ORIGAMI_FILES:
+        if required and kept.get(key) is None:
+            errors[key] = f"{key}: choose the {label} file"
+    cell = tuple(_number(fields, f"cell_{a}", float, errors) for a in "xyz")
+    steps = {name: _number(fields, f"steps.{name}", int, errors) for name, *_ in ORIGAMI_STAGES}
+    resources = _resources(fields, errors)
+    values = {**fields, "uploaded": ""}
+    uploaded = sorted(p.name for p in kept.values() if p is not None)
+    if not errors:
+        params = [p for p in (kept.get("parameters"), kept.get("parameters_2")) if p is not None]
+        try:
+            with origami_plan(load_profile(state.profile), state.store, name=fields.get("name", ""),
+                              workdir=folder / "scaled", structure=kept["structure"], coordinates=kept["coordinates"],
+                              parameters=params, enm=kept["enm"], extra_bonds=kept.get("extra_bonds"),
+                              resources=resources, cell=cell, steps=steps) as planned:  # fmt: skip
+                state.wf_plans[draft] = planned
+        except ValidationError as exc:
+            problems = exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, str(exc))]
+            errors.update((f, m) for f, m in problems)
+    state.forms[draft] = {"values": values, "errors": errors, "draft": draft, "uploaded": uploaded}
+    return draft, not errors
+
+
+def workflow_review_context(state: UiState, draft: str) -> dict[str, Any]:
+    """The review page of a planned ladder: every stage with its id, steps and rendered config."""
+    planned = state.wf_plans.get(draft)
+    if planned is None:
+        raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
+    return {"plan": planned.plan, "draft": draft}
+
+
+def create_workflow_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
+    """Create the reviewed ladder on the cluster - the ids the review showed - and submit it."""
+    from namdrunner_core import Workflow
+
+    draft = fields.get("draft", "")
+    planned = state.wf_plans.get(draft)
+    if planned is None:
+        raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
+    with state.remote() as session:
+        wf = Workflow.create_planned(session, state.store, planned.for_session(session))
+        if fields.get("submit") == "1":
+            wf.submit()
+    state.wf_plans.pop(draft, None)
+    state.forms.pop(draft, None)
+    shutil.rmtree(state.drafts / draft, ignore_errors=True)
+    return str(wf.id)

@@ -145,18 +145,19 @@ def origami_inputs(
 
 @contextlib.contextmanager
 def origami_plan(
-    profile: ClusterProfile, store: JobStore | None, *, name: str, **kwargs: Any
+    profile: ClusterProfile, store: JobStore | None, *, name: str, workdir: Path | None = None, **kwargs: Any
 ) -> Iterator[Planned[WorkflowPlan]]:
     """The DNA-origami workflow planned before login (validated, rendered, nothing uploaded), for the
     ``with`` block: ``planned.plan`` is what a dry run prints, ``planned.for_session(session)`` what
     :meth:`Workflow.create_planned` creates (the same ids).
 
     The stages' scaled ``.exb`` files are written into a temporary directory that lives exactly as
-    long as the block (nothing is left behind). The arguments are :func:`origami_stages`'s (without
-    ``workdir``).
+    long as the block (nothing is left behind), or into ``workdir`` when given: then the caller keeps
+    them for as long as the plan may be created (a review page, then Create). The other arguments are
+    :func:`origami_stages`'s.
     """
     with tempfile.TemporaryDirectory(prefix="namdrunner-wf-") as tmp:
-        stages, shared = origami_stages(workdir=Path(tmp), **kwargs)
+        stages, shared = origami_stages(workdir=workdir or Path(tmp), **kwargs)
 
         def make(user: str, now: dt.datetime) -> WorkflowPlan:
             return plan_workflow(profile, user, store, name=name, stages=stages, shared_files=shared,

@@ -417,3 +417,42 @@ def test_log_in_on_the_page_with_password_and_code(env: dict[str, str], cluster:
         assert cluster.password not in driver.page_source  # type: ignore[attr-defined]
     finally:
         server.stop()
+
+
+def test_the_origami_ladder_from_its_form(server: Server, browser: object, env: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    find = driver.find_element  # type: ignore[attr-defined]
+    driver.get(server.url)  # type: ignore[attr-defined]
+    driver.get(server.base + "/workflows")  # type: ignore[attr-defined]
+    fill = {"w-name": "ladder", "w-cell_x": "100", "w-cell_y": "100", "w-cell_z": "100", "w-cores": "1",
+            "w-memory": "1", "w-walltime": "00:10:00", "w-steps-minimize": "120"}  # fmt: skip
+    for stage in ("npt_k0.5", "npt_k0.1", "npt_k0.01", "production"):
+        fill[f"w-steps-{stage}"] = "240"
+    for field, value in fill.items():
+        element = find(By.ID, field)
+        element.clear()
+        element.send_keys(value)
+    for key, name in (("structure", "tiny.psf"), ("coordinates", "tiny.pdb"), ("parameters", "par_tiny.prm"),
+                      ("enm", "tiny.exb")):  # fmt: skip
+        find(By.ID, f"w-{key}").send_keys(str(TINY[name]))
+    shoot(driver, "workflows")
+    find(By.ID, "workflow-review").click()
+    table = wait_for(lambda: find(By.ID, "planned-stages"), timeout=60, what="the workflow review")
+    stages = [r.find_elements(By.TAG_NAME, "td")[0].text for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")]  # type: ignore[attr-defined]
+    assert stages == ["minimize", "npt_k0.5", "npt_k0.1", "npt_k0.01", "production"]
+    planned = find(By.ID, "planned-workflow").text
+    shoot(driver, "workflow-review")
+    find(By.ID, "workflow-create").click()
+    wait_for(lambda: urllib.parse.urlparse(driver.current_url).path == "/", timeout=120, what="the Jobs page")  # type: ignore[attr-defined]
+    badge = f'details[data-group="{planned}"] summary .badge'
+    wait_for(lambda: find(By.CSS_SELECTOR, badge).text == "Completed", timeout=300, what="the ladder to complete")
+    store = JobStore(env["NAMDRUNNER_DB"])
+    records = store.list_jobs(workflow_id=planned)
+    assert len(records) == 5
+    assert all(r.status.value == "Completed" for r in records)
+    k01 = next(r for r in records if r.job_name.endswith("npt_k0.1"))
+    scaled = Path(k01.project_dir) / "input_files" / "tiny_k0.1.exb"
+    assert scaled.is_file()  # the stage's ENM file, rewritten with its spring constant
+    shoot(driver, "jobs-ladder")

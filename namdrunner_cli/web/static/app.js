@@ -92,7 +92,9 @@
     if (!table) return 0;
     const r = await fetch(table.dataset.src, { credentials: "same-origin" });
     if (!r.ok) return 0;
+    const open = $$("details.group[open]", table).map((d) => d.dataset.group);
     table.innerHTML = await r.text(); // server-rendered, escaped
+    open.forEach((id) => { const d = $(`details.group[data-group="${CSS.escape(id)}"]`, table); if (d) d.open = true; });
     const active = parseInt(r.headers.get("X-Active-Jobs") || "0", 10);
     table.dataset.active = String(active);
     return active;
@@ -175,11 +177,10 @@
   }
 
   // -- the create form: uploads with a progress bar --------------------------------------------
-  const form = $("#create-form");
-  if (form) {
+  $$("#create-form, form.upload-form").forEach((form) => {
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
-      const bar = $("#upload-progress"), text = $("#upload-status");
+      const bar = $("#upload-progress", form), text = $("#upload-status", form);
       const xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("X-CSRF-Token", csrf);
@@ -197,5 +198,5 @@
       xhr.addEventListener("error", () => { text.textContent = "upload failed"; });
       xhr.send(new FormData(form));
     });
-  }
+  });
 })();
