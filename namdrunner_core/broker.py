@@ -32,8 +32,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from namdrunner_core.cluster import Cluster
 from namdrunner_core.errors import (
@@ -56,6 +56,9 @@ from namdrunner_core.transport.broker_client import (
 from namdrunner_core.transport.common import BaseTransport
 
 #: defaults: a working day, and two idle hours
+if TYPE_CHECKING:
+    from namdrunner_core.transport.ssh import AuthPrompt
+
 DEFAULT_TTL_S = 8 * 3600.0
 DEFAULT_IDLE_S = 2 * 3600.0
 
@@ -93,9 +96,13 @@ def start_session(
     ttl_s: float = DEFAULT_TTL_S,
     idle_s: float = DEFAULT_IDLE_S,
     password_stdin: bool = False,
+    auth: Callable[[AuthPrompt], str] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[BrokerInfo, bool]:
-    """Start the broker for ``profile`` (its login prompts in this terminal); (its status, whether it
-    was started now). A running broker is left as it is."""
+    """Start the broker for ``profile``; (its status, whether it was started now). A running broker
+    is left as it is. Its login prompts are asked in this terminal, or, with ``auth``, relayed to
+    that callback (a web page asks the person; ``notify`` gets Duo's messages): each answer goes down
+    a pipe to the broker once and is never kept."""
     with _start_lock(profile):
         running = find_broker(profile)
         if running is not None:
@@ -104,10 +111,20 @@ def start_session(
         cmd = [sys.executable, "-m", "namdrunner_core.broker", profile, str(ttl_s), str(idle_s), str(write_end)]
         if password_stdin:
             cmd.append("--password-stdin")
-        proc = subprocess.Popen(cmd, pass_fds=(write_end,), close_fds=True)
+        relay = auth is not None
+        if relay:
+            cmd.append("--relay-prompts")
+        pipes = subprocess.PIPE if relay else None
+        proc = subprocess.Popen(cmd, pass_fds=(write_end,), close_fds=True, stdin=pipes, stdout=pipes, text=relay)
         os.close(write_end)
+        relayer = None
+        if auth is not None:
+            relayer = threading.Thread(target=_relay_prompts, args=(proc, auth, notify), daemon=True)
+            relayer.start()
         with os.fdopen(read_end, "rb") as ready:
             answer = ready.read().decode("utf-8", "replace").strip()
+        if relayer is not None:
+            relayer.join(timeout=5)
         if not answer.startswith("READY"):
             proc.wait(timeout=30)
             obj = json.loads(answer) if answer.startswith("{") else {"error": "RemoteError", "message": answer}
@@ -117,6 +134,36 @@ def start_session(
         if info is None:
             raise AuthenticationError(f"the session for {profile!r} started but does not answer")
         return info, True
+
+
+def _relay_prompts(
+    proc: subprocess.Popen[str], auth: Callable[[AuthPrompt], str], notify: Callable[[str], None] | None
+) -> None:
+    """The parent's half of ``--relay-prompts``: one JSON line per prompt or notice from the broker,
+    one answer line back, until the broker closes its side (ready, or failed)."""
+    from namdrunner_core.transport.ssh import AuthPrompt
+
+    if proc.stdout is None or proc.stdin is None:
+        return
+    for line in proc.stdout:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if "notice" in msg:
+            if notify is not None:
+                notify(str(msg["notice"]))
+            continue
+        prompt = AuthPrompt(**msg["prompt"])
+        try:
+            answer = auth(prompt)
+        except NamdRunnerError:
+            answer = ""  # the person gave up: an empty answer fails the login on the broker's side
+        with contextlib.suppress(OSError):
+            proc.stdin.write(answer.replace("\n", " ") + "\n")
+            proc.stdin.flush()
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
 
 
 def session_status(profile: str) -> BrokerInfo | None:
@@ -290,6 +337,7 @@ def _serve_main(argv: list[str]) -> int:
     """``python -m namdrunner_core.broker PROFILE TTL IDLE READY_FD [--password-stdin]``."""
     profile, ttl_s, idle_s, ready_fd = argv[0], float(argv[1]), float(argv[2]), int(argv[3])
     password_stdin = "--password-stdin" in argv
+    relay = "--relay-prompts" in argv
     prompts = [0]
     password: list[str] = []
 
@@ -297,6 +345,11 @@ def _serve_main(argv: list[str]) -> int:
         prompts[0] += 1
         if broker_ready.is_set():  # a reconnect: never a second Duo push or password by itself
             raise SessionLostError("the shared session lost its connection; run `namdrunner session start`")
+        if relay:  # the parent asks the person (a web page): the question up, the answer back
+            fields = ("kind", "text", "echo", "host", "user", "instructions", "title")
+            sys.stdout.write(json.dumps({"prompt": {f: getattr(prompt, f) for f in fields}}) + "\n")
+            sys.stdout.flush()
+            return sys.stdin.readline().rstrip("\n")
         wants_password = prompt.kind == "password" or "password" in prompt.text.lower()
         if wants_password and password_stdin:
             if not password:
@@ -307,7 +360,12 @@ def _serve_main(argv: list[str]) -> int:
         return interactive_prompt(prompt)
 
     def notify(text: str) -> None:
-        if not broker_ready.is_set():
+        if broker_ready.is_set():
+            return
+        if relay:
+            sys.stdout.write(json.dumps({"notice": text}) + "\n")
+            sys.stdout.flush()
+        else:
             print(text, file=sys.stderr)  # noqa: T201 - Duo's messages, to the person starting it
 
     broker_ready = threading.Event()

@@ -163,18 +163,26 @@ class UiState:
         return self._session is not None
 
     def start_login(self) -> LoginFlow:
-        """Log in in the background, the questions (password, Duo's menu, a code) answered on the
-        page; a flow already running, or a session already open, is left as it is."""
+        """Start the shared session (``namdrunner session start``) in the background, its questions
+        (password, Duo's menu, a code) answered on the page; a flow already running, or a session
+        already open, is left as it is."""
         with self._login_lock:
             if self._session is not None or (self.login is not None and not self.login.done.is_set()):
                 return self.login or LoginFlow()
             flow = self.login = LoginFlow()
 
         def run() -> None:
+            from namdrunner_core.broker import start_session
             from namdrunner_core.cluster import Cluster
 
+            def after_login(prompt: AuthPrompt) -> str:
+                raise LoginNeeded(f"{prompt.user}@{prompt.host} asked again after the shared login started")
+
             try:
-                session = Cluster.from_profile(self.profile).connect(auth=flow.ask, notify=flow.notice)
+                # the SHARED session (`namdrunner session`): the questions are relayed to this page, and
+                # the terminal's namdrunner commands use the same login until it ends
+                start_session(self.profile, auth=flow.ask, notify=flow.notice)
+                session = Cluster.from_profile(self.profile).connect(auth=after_login)
                 with self._remote:
                     if self._session is None:
                         self._session = session

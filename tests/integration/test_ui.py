@@ -11,8 +11,10 @@ import http.client
 import itertools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -380,9 +382,12 @@ def test_an_open_page_polls_no_faster_than_watch(server: Server, browser: object
     assert all(b - a >= 2 for a, b in itertools.pairwise(seconds)), seconds
 
 
-def test_log_in_on_the_page_with_password_and_code(env: dict[str, str], cluster: ClusterEnv, browser: object) -> None:
+def test_log_in_on_the_page_with_password_and_code(
+    env: dict[str, str], cluster: ClusterEnv, browser: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from selenium.webdriver.common.by import By
 
+    from namdrunner_core.broker import session_status, stop_session
     from tests.conftest import totp
 
     profiles = Path(env["NAMDRUNNER_CONFIG_DIR"]) / "profiles"
@@ -391,7 +396,9 @@ def test_log_in_on_the_page_with_password_and_code(env: dict[str, str], cluster:
     (profiles / "twofactor.toml").write_text(
         f'extends = "loopback"\nidentity_file = "/nonexistent/key"\nuse_agent = false\nport = {cluster.port_2fa}\n'
     )
-    server = Server({**env, "NAMDRUNNER_PROFILE": "twofactor"})
+    runtime = Path(tempfile.mkdtemp(prefix="nrrun-", dir="/tmp"))  # the shared session's socket, private
+    monkeypatch.setenv("NAMDRUNNER_RUNTIME_DIR", str(runtime))
+    server = Server({**env, "NAMDRUNNER_PROFILE": "twofactor", "NAMDRUNNER_RUNTIME_DIR": str(runtime)})
     driver = browser
     find = driver.find_element  # type: ignore[attr-defined]
     try:
@@ -408,6 +415,12 @@ def test_log_in_on_the_page_with_password_and_code(env: dict[str, str], cluster:
             find(By.ID, "login-answer").send_keys(code)
             find(By.ID, "login-send").click()
         wait_for(lambda: find(By.ID, "login-done"), timeout=60, what="logged in")
+        # the page started the SHARED session: a command in a terminal now needs no login of its own
+        assert session_status("twofactor") is not None
+        command = [sys.executable, "-m", "namdrunner_cli", "--json", "cluster", "check", "twofactor"]
+        cli = subprocess.run(command, env={**os.environ, **env, "NAMDRUNNER_RUNTIME_DIR": str(runtime)},
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True)  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
         driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
         assert "namd module" in find(By.ID, "checks").text
         cookie = server.cookie()
@@ -416,7 +429,9 @@ def test_log_in_on_the_page_with_password_and_code(env: dict[str, str], cluster:
         assert cluster.password not in log
         assert cluster.password not in driver.page_source  # type: ignore[attr-defined]
     finally:
+        stop_session("twofactor")
         server.stop()
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def test_the_origami_ladder_from_its_form(server: Server, browser: object, env: dict[str, str]) -> None:
