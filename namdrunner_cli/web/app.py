@@ -311,6 +311,13 @@ def login_state(request: Request) -> Response:
     return JSONResponse(views.login_json(request.app.state.ui))
 
 
+async def cluster_profile(request: Request) -> Response:
+    """POST ``/cluster/profile``: serve another profile (Settings)."""
+    form = await request.form()
+    request.app.state.ui.switch_profile(str(form.get("profile", "")))
+    return RedirectResponse("/cluster", status_code=303)
+
+
 def health(request: Request) -> Response:
     """For the tests and the browser opener: the server answers (after the cookie check)."""
     return JSONResponse({"ok": True, "profile": request.app.state.ui.profile})
@@ -342,6 +349,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/templates/{template_id}", template),
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),
+        Route("/cluster/profile", cluster_profile, methods=["POST"]),
         Route("/login", login),
         Route("/login/start", login_start, methods=["POST"]),
         Route("/login/answer", login_answer, methods=["POST"]),

@@ -221,6 +221,22 @@ class UiState:
         finally:
             self._sync.release()
 
+    def switch_profile(self, name: str) -> None:
+        """Serve another cluster profile: its session is opened on first use (the old one is closed;
+        a shared session of the old profile keeps running for the terminal)."""
+        from namdrunner_core.profile import check_profile_name, load_profile
+
+        check_profile_name(name)
+        load_profile(name)  # a broken profile is refused here, with its file and key
+        with self._remote:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+            self.profile = name
+            self.login = None
+            self.connect_error = None
+            self.last_sync_at = None
+
     def close(self) -> None:
         """Close the session and remove uploaded drafts."""
         with self._remote:

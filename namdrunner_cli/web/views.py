@@ -424,10 +424,11 @@ async def import_template_upload(state: UiState, upload: UploadFile) -> str:
 def cluster_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
     """The profile; with ``?check=1`` the ``cluster check`` results, with ``?usage=1`` the bill."""
     from namdrunner_core.diagnostics import check_cluster
-    from namdrunner_core.profile import load_profile
+    from namdrunner_core.profile import load_profile, profile_infos
     from namdrunner_core.usage import usage_from_store
 
-    ctx: dict[str, Any] = {"profile_obj": load_profile(state.profile), "checks": None, "usage": None, "error": None}
+    ctx: dict[str, Any] = {"profile_obj": load_profile(state.profile), "checks": None, "usage": None, "error": None,
+                           "profiles": profile_infos()}  # fmt: skip
     try:
         if params.get("check"):
             with state.remote() as session:

@@ -471,3 +471,26 @@ def test_the_origami_ladder_from_its_form(server: Server, browser: object, env: 
     scaled = Path(k01.project_dir) / "input_files" / "tiny_k0.1.exb"
     assert scaled.is_file()  # the stage's ENM file, rewritten with its spring constant
     shoot(driver, "jobs-ladder")
+
+
+def test_settings_switch_the_profile(server: Server, browser: object, env: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    profiles = Path(env["NAMDRUNNER_CONFIG_DIR"]) / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    (profiles / "second.toml").write_text('extends = "loopback"\ndescription = "the same cluster, another name"\n')
+    (profiles / "broken.toml").write_text("extends = \n")
+    driver = browser
+    find = driver.find_element  # type: ignore[attr-defined]
+    driver.get(server.url)  # type: ignore[attr-defined]
+    driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
+    picker = Select(find(By.ID, "profile-picker"))
+    assert not next(o for o in picker.options if o.get_attribute("value") == "broken").is_enabled()
+    picker.select_by_value("second")
+    find(By.ID, "use-profile").click()
+    wait_for(lambda: find(By.CSS_SELECTOR, "header .profile").text == "second", what="the new profile")
+    assert "the same cluster, another name" in find(By.TAG_NAME, "main").text
+    driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
+    assert "namd module" in find(By.ID, "checks").text
+    shoot(driver, "settings")
