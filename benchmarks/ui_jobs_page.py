@@ -1,7 +1,8 @@
 """The Jobs page of `namdrunner ui` on a 10,000-job store: server time per page (paged and sorted
 in SQL), beside the same server answering `/health` in the same run, with peak RSS.
 
-Target (issue 17): the Jobs page with 10,000 jobs renders in < 1 s (server time, paged).
+Target (issue 17): the Jobs page with 10,000 jobs renders in < 1 s (server time, paged); a job's
+page is measured beside it.
 
     .venv/bin/python -m benchmarks.ui_jobs_page
 """
@@ -50,8 +51,9 @@ def main() -> None:
         first.request("GET", f"/?token={state.token}")
         cookie = (first.getresponse().getheader("Set-Cookie") or "").split(";", 1)[0]
         rows = {}
+        some_job = store.job_ids()[5000]
         pages = (("health", "/health"), ("jobs page 1", "/"), ("page 100, by name", "/?sort=name&dir=asc&page=100"),
-                 ("table fragment", "/fragments/jobs?sort=status"))  # fmt: skip
+                 ("fragment", "/fragments/jobs?sort=status"), ("a job's page", f"/jobs/{some_job}"))  # fmt: skip
         for label, path in pages:
             times = []
             for _ in range(7):

@@ -244,8 +244,9 @@ class JobStore:
         profile: str | None = None,
         workflow_id: str | None = None,
         active_only: bool = False,
+        parent_job_id: str | None = None,
     ) -> list[JobRecord]:
-        """Jobs, newest first, filtered."""
+        """Jobs, newest first, filtered (``parent_job_id``: the restarts of that job)."""
         q = select(_JobRow).order_by(_JobRow.created_at.desc())
         if status is not None:
             q = q.where(_JobRow.status == status.value)
@@ -255,6 +256,8 @@ class JobStore:
             q = q.where(_JobRow.workflow_id == workflow_id)
         if active_only:
             q = q.where(_JobRow.status.in_([s.value for s in JobStatus if s.is_active]))
+        if parent_job_id is not None:
+            q = q.where(_JobRow.parent_job_id == parent_job_id)
         with self._session() as s:
             return [_row_to_record(r) for r in s.scalars(q)]
 

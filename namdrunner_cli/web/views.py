@@ -96,7 +96,7 @@ def job_context(state: UiState, job_id: str) -> dict[str, Any]:
 
     record = state.store.get_job(job_id)
     group = state.store.get_workflow(record.workflow_id) if record.workflow_id else None
-    children = [r for r in state.store.list_jobs() if r.parent_job_id == record.job_id]
+    children = state.store.list_jobs(parent_job_id=record.job_id)
     return {"job": record, "details": job_details(record), "group": group,
             "stage": group.stage_name(record.job_id) if group else None, "children": children}  # fmt: skip
 
