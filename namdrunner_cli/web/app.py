@@ -100,9 +100,12 @@ def error_page(request: Request, exc: Exception) -> Response:
     """A core error as a page (or JSON for scripts' fetches): its own one-line message. A login
     that needs a person's answers sends a page to Log in (and a fetch a 401 that says so)."""
     if isinstance(exc, LoginNeeded):
-        if request.headers.get("accept", "").startswith("application/json") or request.method != "GET":
+        if request.headers.get("accept", "").startswith("application/json"):
             return JSONResponse({"error": str(exc), "login": "/login"}, status_code=401)
-        return RedirectResponse(f"/login?next={urllib.parse.quote(request.url.path)}", status_code=303)
+        # back to the page the person was on (a form's POST address cannot be opened again)
+        back = request.url.path if request.method == "GET" else urllib.parse.urlparse(
+            request.headers.get("referer", "")).path or "/"  # fmt: skip
+        return RedirectResponse(f"/login?next={urllib.parse.quote(back)}", status_code=303)
     status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, ValidationError) else 502
     if request.headers.get("accept", "").startswith("application/json"):
         return JSONResponse({"error": str(exc)}, status_code=status)

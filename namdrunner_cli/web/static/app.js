@@ -149,8 +149,10 @@
     let logDelay = 5000;
     async function loadLogs() {
       for (const pre of $$("pre[data-log]")) {
-        const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}`, { credentials: "same-origin" });
-        pre.textContent = r.ok ? await r.text() : `(${r.status})`;
+        const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}`,
+          { credentials: "same-origin", headers: { "Accept": "application/json" } });
+        if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname)); return; }
+        pre.textContent = r.ok ? await r.text() : `(${r.status}: ${(await r.json().catch(() => ({}))).error || "failed"})`;
       }
       const img = $("#energy-plot");
       if (img) img.src = `${img.dataset.src}?theme=${document.documentElement.dataset.theme}&t=${Date.now()}`;
