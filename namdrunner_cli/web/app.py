@@ -190,6 +190,14 @@ async def job_action(request: Request) -> Response:
 
 
 # -- create a job ------------------------------------------------------------------------------
+async def _fields_and_uploads(request: Request) -> tuple[dict[str, str], dict[str, UploadFile]]:
+    """A multipart form: its text fields, and its chosen files (spooled to disk by the parser)."""
+    form = await request.form()
+    uploads = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename}
+    fields = {k: str(v) for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+    return fields, uploads
+
+
 def create(request: Request) -> Response:
     """``/create``: template picker, and the form made from the chosen template's variables (or a
     draft's form again, each error at its field)."""
@@ -205,9 +213,7 @@ def create_reviewed(request: Request) -> Response:
 async def create_review(request: Request) -> Response:
     """POST ``/create/review``: the uploads kept as a draft and the job planned (nothing remote);
     then the review page, or the form again with each error at its field (a redirect either way)."""
-    form = await request.form()
-    uploads = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename}
-    fields = {k: str(v) for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+    fields, uploads = await _fields_and_uploads(request)
     draft, ok = await views.review(request.app.state.ui, fields, uploads)
     return RedirectResponse(f"/create/review/{draft}" if ok else f"/create?draft={draft}", status_code=303)
 
@@ -228,9 +234,7 @@ def workflows(request: Request) -> Response:
 
 async def workflows_review(request: Request) -> Response:
     """POST ``/workflows/review``: uploads kept, the ladder planned (nothing remote), then its review."""
-    form = await request.form()
-    uploads = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename}
-    fields = {k: str(v) for k, v in form.multi_items() if not isinstance(v, UploadFile)}
+    fields, uploads = await _fields_and_uploads(request)
     draft, ok = await views.workflow_review(request.app.state.ui, fields, uploads)
     return RedirectResponse(f"/workflows/review/{draft}" if ok else f"/workflows?draft={draft}", status_code=303)
 

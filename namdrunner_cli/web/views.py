@@ -325,10 +325,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
 
 def review_context(state: UiState, draft: str) -> dict[str, Any]:
     """The review page of a planned draft."""
-    planned = state.plans.get(draft)
-    if planned is None:
-        raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
-    return {"plan": planned.plan, "draft": draft}
+    return {"plan": _reviewed(state.plans, draft).plan, "draft": draft}
 
 
 def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:
@@ -368,22 +365,33 @@ async def _save_upload(upload: UploadFile, folder: Path) -> None:
     tmp.replace(folder / name)
 
 
-def create_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
-    """Create the reviewed plan on the cluster - the ids the review showed - and submit it."""
-    from namdrunner_core import Job
-
-    draft = fields.get("draft", "")
-    planned = state.plans.get(draft)
+def _reviewed(plans: Mapping[str, Any], draft: str) -> Any:
+    planned = plans.get(draft)
     if planned is None:
         raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
+    return planned
+
+
+def _create_reviewed(state: UiState, plans: dict[str, Any], fields: Mapping[str, str], create: Any) -> str:
+    """Create a reviewed plan on the cluster - the ids the review showed -, submit it when asked,
+    and drop its draft (uploads included)."""
+    draft = fields.get("draft", "")
+    planned = _reviewed(plans, draft)
     with state.remote() as session:
-        job = Job.create_prepared(session, state.store, planned.for_session(session))
+        made = create(session, state.store, planned.for_session(session))
         if fields.get("submit") == "1":
-            job.submit()
-    state.plans.pop(draft, None)
+            made.submit()
+    plans.pop(draft, None)
     state.forms.pop(draft, None)
     shutil.rmtree(state.drafts / draft, ignore_errors=True)
-    return str(job.id)
+    return str(made.id)
+
+
+def create_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
+    """Create the reviewed job (and submit it)."""
+    from namdrunner_core import Job
+
+    return _create_reviewed(state, state.plans, fields, Job.create_prepared)
 
 
 # -- templates, cluster --------------------------------------------------------------------------
@@ -539,25 +547,11 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
 
 def workflow_review_context(state: UiState, draft: str) -> dict[str, Any]:
     """The review page of a planned ladder: every stage with its id, steps and rendered config."""
-    planned = state.wf_plans.get(draft)
-    if planned is None:
-        raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
-    return {"plan": planned.plan, "draft": draft}
+    return {"plan": _reviewed(state.wf_plans, draft).plan, "draft": draft}
 
 
 def create_workflow_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
-    """Create the reviewed ladder on the cluster - the ids the review showed - and submit it."""
+    """Create the reviewed ladder (and submit it)."""
     from namdrunner_core import Workflow
 
-    draft = fields.get("draft", "")
-    planned = state.wf_plans.get(draft)
-    if planned is None:
-        raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
-    with state.remote() as session:
-        wf = Workflow.create_planned(session, state.store, planned.for_session(session))
-        if fields.get("submit") == "1":
-            wf.submit()
-    state.wf_plans.pop(draft, None)
-    state.forms.pop(draft, None)
-    shutil.rmtree(state.drafts / draft, ignore_errors=True)
-    return str(wf.id)
+    return _create_reviewed(state, state.wf_plans, fields, Workflow.create_planned)
