@@ -32,7 +32,7 @@ def main() -> None:
         store = make_store(Path(d) / "10k.db", 10_000)
         sock = bind(0)
         port = sock.getsockname()[1]
-        state = UiState("loopback", store, port=port)
+        state = UiState("loopback", store)
         server = uvicorn.Server(uvicorn.Config(build_app(state), log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

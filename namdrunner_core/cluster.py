@@ -58,6 +58,13 @@ class Session:
     #: The exit code of a Slurm script whose ``slurm_module`` did not load (nothing of the script ran).
     SLURM_MODULE_FAILED = SLURM_MODULE_FAILED
 
+    def slurm_module_error(self, result: CommandResult) -> str | None:
+        """For a Slurm script run with ``check=False``: the module's own message when nothing of it
+        ran because ``module load <slurm_module>`` failed, else None."""
+        if result.exit_code != SLURM_MODULE_FAILED or not self.profile.slurm_module:
+            return None
+        return result.stderr.strip()[-300:] or f"module load {self.profile.slurm_module}"
+
     def run_remote(
         self,
         script: RemoteScript,

@@ -27,7 +27,7 @@ from namdrunner_core.profile import (
     save_detected_limits,
     user_profile_names,
 )
-from namdrunner_core.scripts import CHECK_CLUSTER, DETECT_CLUSTER, SLURM_MODULE_FAILED
+from namdrunner_core.scripts import CHECK_CLUSTER, DETECT_CLUSTER
 from namdrunner_core.slurm.inventory import (
     Difference,
     Inventory,
@@ -64,8 +64,9 @@ def check_cluster(session: Session) -> list[Check]:
     )
     out = result.stdout
     checks = [Check("login", True, session.transport.description)]
-    if result.exit_code == SLURM_MODULE_FAILED and p.slurm_module:
-        checks.append(Check("slurm module", False, result.stderr.strip()[-300:] or f"module load {p.slurm_module}"))
+    module_error = session.slurm_module_error(result)
+    if module_error is not None:
+        checks.append(Check("slurm module", False, module_error))
         return checks
     sec = sections(out)
     inv = parse_inventory(out)
@@ -142,8 +143,9 @@ def detect_cluster(session: Session, *, cache: bool = True) -> Detection:
     (``cache``) keep the detected limits for ``use_detected_limits``."""
     profile = session.profile
     result = session.run_remote(DETECT_CLUSTER, [], check=False, timeout=300)
-    if result.exit_code == SLURM_MODULE_FAILED and profile.slurm_module:
-        raise RemoteError(f"`module load {profile.slurm_module}` failed: {result.stderr.strip()[-300:]}")
+    module_error = session.slurm_module_error(result)
+    if module_error is not None:
+        raise RemoteError(f"`module load {profile.slurm_module}` failed: {module_error}")
     inv = parse_inventory(result.stdout)
     if not inv.partitions:
         raise RemoteError(

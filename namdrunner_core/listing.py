@@ -8,8 +8,9 @@ a store written by an older namdrunner is migrated once by :class:`~namdrunner_c
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -20,29 +21,41 @@ from namdrunner_core.models import JobRecord, job_to_dict, record_from_row, reco
 from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.states import JobStatus
 
+_T = TypeVar("_T")
+
 
 def _path(path: Path | str | None) -> Path:
     return Path(path) if path is not None else store_read.default_db_path()
 
 
-def _upgrade(path: Path) -> None:
-    from namdrunner_core.store import JobStore  # SQLAlchemy (~170 ms), only for the one migration
+def _read(where: Path, read: Callable[[], _T]) -> _T:
+    """``read()`` of the store at ``where``; a store an older namdrunner wrote is migrated once by
+    :class:`~namdrunner_core.store.JobStore` (SQLAlchemy, ~170 ms, only then) and read again."""
+    try:
+        return read()
+    except store_read.StoreNeedsUpgrade:
+        from namdrunner_core.store import JobStore
 
-    JobStore(path)
+        JobStore(where)
+        return read()
 
 
 def job_rows(
-    path: Path | str | None = None, *, status: JobStatus | None = None, limit: int | None = None
+    path: Path | str | None = None,
+    *,
+    status: JobStatus | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    sort: str = "created_at",
+    descending: bool = True,
 ) -> list[dict[str, Any]]:
-    """The columns a job table shows (:data:`store_read.LIST_COLUMNS`), newest first; ``[]`` when the
-    store does not exist yet. ``path`` defaults to the user's store (``$NAMDRUNNER_DB``)."""
+    """The columns a job table shows (:data:`store_read.LIST_COLUMNS`), newest first unless ``sort``
+    (one of :data:`store_read.SORT_COLUMNS`) says otherwise; ``[]`` when the store does not exist yet.
+    ``path`` defaults to the user's store (``$NAMDRUNNER_DB``)."""
     where = _path(path)
-    value = status.value if status is not None else None
-    try:
-        return store_read.list_job_rows(where, status=value, limit=limit)
-    except store_read.StoreNeedsUpgrade:
-        _upgrade(where)
-        return store_read.list_job_rows(where, status=value, limit=limit)
+    args: dict[str, Any] = {"status": status.value if status is not None else None, "limit": limit,
+                            "offset": offset, "sort": sort, "descending": descending}  # fmt: skip
+    return _read(where, lambda: store_read.list_job_rows(where, **args))
 
 
 @attrs.frozen(slots=True)
@@ -75,16 +88,8 @@ def job_page(
         raise ValidationError("sort", f"{sort!r} is not one of {', '.join(store_read.SORT_COLUMNS)}")
     if per_page < 1 or page < 1:
         raise ValidationError("page", "page and per_page start at 1")
-    where = _path(path)
-    value = status.value if status is not None else None
-    args: dict[str, Any] = {"status": value, "limit": per_page, "offset": (page - 1) * per_page, "sort": sort,
-                            "descending": descending}  # fmt: skip
-    try:
-        rows = store_read.list_job_rows(where, **args)
-    except store_read.StoreNeedsUpgrade:
-        _upgrade(where)
-        rows = store_read.list_job_rows(where, **args)
-    return JobPage(rows, store_read.count_jobs(where, status=value), page, per_page)
+    rows = job_rows(path, status=status, limit=per_page, offset=(page - 1) * per_page, sort=sort, descending=descending)
+    return JobPage(rows, job_count(path, status=status), page, per_page)
 
 
 #: what ``job list --json`` prints of each row, under its JSON name
@@ -126,11 +131,7 @@ def job_count(path: Path | str | None = None, *, status: JobStatus | None = None
     """How many jobs the store holds (with ``status``, only those)."""
     where = _path(path)
     value = status.value if status is not None else None
-    try:
-        return store_read.count_jobs(where, status=value)
-    except store_read.StoreNeedsUpgrade:
-        _upgrade(where)
-        return store_read.count_jobs(where, status=value)
+    return _read(where, lambda: store_read.count_jobs(where, status=value))
 
 
 def find_job(given: str, path: Path | str | None = None) -> tuple[JobRecord, IdMatch]:
@@ -138,11 +139,7 @@ def find_job(given: str, path: Path | str | None = None) -> tuple[JobRecord, IdM
     which. The same answer as :meth:`JobStore.find_job`."""
     where = _path(path)
     check_id_argument(given, "JOB_ID")
-    try:
-        known = store_read.job_ids_like(where, given)
-    except store_read.StoreNeedsUpgrade:
-        _upgrade(where)
-        known = store_read.job_ids_like(where, given)
+    known = _read(where, lambda: store_read.job_ids_like(where, given))
     match = match_prefix(given, known, what="job", argument="JOB_ID")
     row = store_read.job_row(where, match.id)
     if row is None:  # deleted in between

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from namdrunner_core.errors import RemoteError, SchedulerError, ValidationError
-from namdrunner_core.models import GroupRecord, JobRecord
-from namdrunner_core.scripts import SLURM_MODULE_FAILED, USAGE
+from namdrunner_core.models import GroupRecord, JobRecord, from_rfc3339
+from namdrunner_core.scripts import USAGE
 from namdrunner_core.slurm.accounting import (
     USAGE_FIELDS,
     StorageUse,
@@ -174,10 +174,12 @@ def _since(value: dt.datetime | str) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("since", f"{value!r} is not a date; give YYYY-MM-DD (e.g. 2026-11-01)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        parsed = from_rfc3339(value, "since")  # a date, or a time with or without its zone (UTC if none)
+    except ValidationError:
+        parsed = None
+    if parsed is None:
+        raise ValidationError("since", f"{value!r} is not a date; give YYYY-MM-DD (e.g. 2026-11-01)")
+    return parsed
 
 
 def _stage_label(record: JobRecord, groups: dict[str, GroupRecord]) -> str | None:
@@ -215,8 +217,9 @@ def usage_report(
         timeout=180,
         stdin=stdin.encode(),
     )
-    if result.exit_code == SLURM_MODULE_FAILED and profile.slurm_module:
-        raise RemoteError(f"`module load {profile.slurm_module}` failed: {result.stderr.strip()[-300:]}")
+    module_error = session.slurm_module_error(result)
+    if module_error is not None:
+        raise RemoteError(f"`module load {profile.slurm_module}` failed: {module_error}")
     sec = sections(result.stdout)
     now = next((int(x[6:]) for x in result.stdout.splitlines() if x.startswith("@@NOW ") and x[6:].isdigit()), None)
     sacct_lines, sacct_rc = sec.get("SACCT", ([], 0))

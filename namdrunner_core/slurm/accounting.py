@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from namdrunner_core.slurm.inventory import parse_tres
+from namdrunner_core.slurm.inventory import parse_tres, slurm_seconds
 
 if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile
@@ -38,18 +38,13 @@ USAGE_FIELDS = (
     "TRESUsageInTot",
 )
 _UNITS = {"K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024, "P": 1024.0**3}
-_CPU_TIME = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 #: below this CPU efficiency a scaling hint is given
 LOW_CPU_EFFICIENCY = 0.5
 
 
 def cpu_seconds(text: str) -> float:
     """sacct's TotalCPU (``1-02:03:04``, ``02:03:04``, ``03:04.567``) in seconds; 0 when empty."""
-    m = _CPU_TIME.match(text.strip())
-    if not m:
-        return 0.0
-    d, h, mi, s = m.groups()
-    return int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi) * 60 + float(s)
+    return slurm_seconds(text) or 0.0
 
 
 def memory_mb(text: str) -> float:

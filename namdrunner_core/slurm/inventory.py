@@ -1,6 +1,6 @@
 """What a cluster really offers, read from Slurm and Lmod, and how a profile differs from it.
 
-Pure parsing and comparison (no connection): :mod:`namdrunner_core.detect` runs the one remote
+Pure parsing and comparison (no connection): :mod:`namdrunner_core.diagnostics` runs the one remote
 script (``lib_detect.sh``) and hands its output here. Sites rename partitions and QOS (Alpine,
 2026-08: ``amilan`` -> ``acpu``, ``normal`` -> ``cpu-normal``), so a bundled profile goes stale;
 :func:`compare_profile` names every field where the profile and the cluster disagree, and
@@ -22,7 +22,8 @@ from namdrunner_core.serde import unstructure
 if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile
 
-_SLURM_TIME = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)(?:\.\d+)?$")
+#: a Slurm duration: [D-][HH:]MM:SS[.fff] (time limits, Elapsed, TotalCPU)
+_SLURM_TIME = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
 #: memory per core the profile may claim above what nodes have (rounding; more makes jobs fail) and
 #: below it (less only wastes memory) before it counts as stale
 MEMORY_OVER = 0.005
@@ -35,20 +36,24 @@ def memory_matches(profile_gb: float, lo_mb: float, hi_mb: float) -> bool:
     return lo_mb * (1 - MEMORY_UNDER) <= mine <= hi_mb * (1 + MEMORY_OVER)
 
 
-def slurm_hours(text: str) -> float | None:
-    """Hours in a Slurm time limit (``7-00:00:00``, ``1:00:00``, ``30:00``); None for unlimited/empty."""
-    t = text.strip()
-    if not t or t.upper() in ("UNLIMITED", "INFINITE", "NONE", "N/A"):
-        return None
-    if t.isdigit():  # minutes, as sinfo prints a bare number
-        return int(t) / 60
-    m = _SLURM_TIME.match(t)
+def slurm_seconds(text: str) -> float | None:
+    """Seconds in a Slurm duration (``1-02:03:04``, ``02:03:04``, ``03:04.567``); None when it is
+    none of those (empty, ``UNLIMITED``, ...)."""
+    m = _SLURM_TIME.match(text.strip())
     if not m:
         return None
     d, h, mi, s = m.groups()
-    if h is None:  # MM:SS
-        return (int(mi) * 60 + int(s)) / 3600
-    return int(d or 0) * 24 + int(h) + int(mi) / 60 + int(s) / 3600
+    return int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi) * 60 + float(s)
+
+
+def slurm_hours(text: str) -> float | None:
+    """Hours in a Slurm time limit (``7-00:00:00``, ``1:00:00``, ``30:00``, or bare minutes as sinfo
+    prints them); None for unlimited or empty."""
+    t = text.strip()
+    if t.isdigit():
+        return int(t) / 60
+    seconds = slurm_seconds(t)
+    return None if seconds is None else seconds / 3600
 
 
 def parse_tres(text: str) -> dict[str, str]:
@@ -129,6 +134,10 @@ class DetectedPartition:
     def gpus_per_node(self) -> int:
         """The most GPUs of one type a node offers."""
         return max((g.count for g in self.gres if g.name == "gpu"), default=0)
+
+    def cores_fit(self, cores_per_node: int) -> bool:
+        """Whether a profile's cores per node is the size of some node here."""
+        return self.cpus_per_node_min <= cores_per_node <= self.cpus_per_node
 
     @property
     def node_limit(self) -> int:
@@ -362,13 +371,6 @@ def parse_partitions(sinfo: Iterable[str], scontrol: Iterable[str]) -> list[Dete
     return result
 
 
-_LIMIT_NAMES = {
-    "MaxTRESPU": "max_tres_per_user",
-    "MaxJobsPU": "max_jobs_per_user",
-    "MaxSubmitPU": "max_submit_per_user",
-}
-
-
 def parse_qos(lines: Iterable[str]) -> list[DetectedQos]:
     """QOS from ``sacctmgr -n -P show qos format=Name,MaxWall,MaxTRESPU,MaxJobsPU,MaxSubmitPU``."""
     out = []
@@ -434,6 +436,11 @@ def parse_inventory(text: str) -> Inventory:
     )
 
 
+def is_namd_module(name: str) -> bool:
+    """``namd/3.0.1_cpu``, ``NAMD/3.0.2-foss-2024a-mpi``, ``namd3/...``: a NAMD build's module."""
+    return name.split("/")[0].lower().startswith("namd")
+
+
 def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]:
     """Every field of ``profile`` the cluster contradicts (extra partitions on the cluster are no
     difference: a profile may name only the ones its users need)."""
@@ -450,7 +457,7 @@ def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]
             if d is None:
                 add(f, part.name, None, f"partition {part.name!r} is not on the cluster (it has: {', '.join(names)})")
                 continue
-            if d.cpus_per_node and not d.cpus_per_node_min <= part.cores_per_node <= d.cpus_per_node:
+            if d.cpus_per_node and not d.cores_fit(part.cores_per_node):
                 span = (
                     f"{d.cpus_per_node_min}-{d.cpus_per_node}"
                     if d.cpus_per_node_min != d.cpus_per_node
@@ -540,14 +547,10 @@ def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]
                         f"QOS {q.name}: MaxTRESPU {key}={theirs}, the profile says {mine_v}",
                     )
             if inv.partitions:
-                refused = [p for p in q.partitions if inv.partition(p) and p not in inv.qos_partitions(q.name)]
+                takes = inv.qos_partitions(q.name)
+                refused = [p for p in q.partitions if inv.partition(p) and p not in takes]
                 if refused:
-                    add(
-                        f"{f}.partitions",
-                        q.partitions,
-                        inv.qos_partitions(q.name),
-                        f"QOS {q.name}: not allowed on {', '.join(refused)}",
-                    )
+                    add(f"{f}.partitions", q.partitions, takes, f"QOS {q.name}: not allowed on {', '.join(refused)}")
             if allowed is not None and q.name not in allowed:
                 add(
                     f"{f}.access",
@@ -565,7 +568,7 @@ def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]
     if inv.modules_known and inv.namd_modules:
         found = {m.name for m in inv.namd_modules}
         for m in profile.modules:
-            if m.split("/")[0].lower().startswith("namd") and m not in found:
+            if is_namd_module(m) and m not in found:
                 add(
                     "modules",
                     m,
@@ -601,7 +604,6 @@ def profile_overrides(inv: Inventory, profile: ClusterProfile) -> dict[str, Any]
                 entry[attr] = tres[key]
         qos_out.append({k: v for k, v in entry.items() if v is not None and v != []})
     part_out: list[dict[str, Any]] = []
-    known_qos = {q["name"] for q in qos_out}
     for d in inv.partitions:
         mine_p = next((p for p in profile.partitions if p.name == d.name), None)
         valid = [q["name"] for q in qos_out if d.name in q["partitions"]]
@@ -609,7 +611,7 @@ def profile_overrides(inv: Inventory, profile: ClusterProfile) -> dict[str, Any]
             continue
         e: dict[str, Any] = unstructure(mine_p) if mine_p else {"name": d.name}
         e.pop("max_cores", None)
-        if not mine_p or not d.cpus_per_node_min <= mine_p.cores_per_node <= d.cpus_per_node:
+        if not mine_p or not d.cores_fit(mine_p.cores_per_node):
             e["cores_per_node"] = d.cpus_per_node
         e["max_nodes"] = min(e.get("max_nodes") or d.node_limit, d.node_limit) if mine_p else d.node_limit
         per_core_gb = d.memory_per_core_mb_min / 1024
@@ -631,14 +633,15 @@ def profile_overrides(inv: Inventory, profile: ClusterProfile) -> dict[str, Any]
         part_out.append({k: v for k, v in e.items() if v is not None and v != []})
     out: dict[str, Any] = {}
     if part_out:
-        used = {q for p in part_out for q in [p["default_qos"]]} | known_qos
+        kept = {p["name"] for p in part_out}
         out["partitions"] = part_out
-        out["qos"] = [q for q in qos_out if q["name"] in used and set(q["partitions"]) & {p["name"] for p in part_out}]
+        # every partition's default_qos is one of qos_out: keep the QOS that still have a partition
+        out["qos"] = [q for q in qos_out if set(q["partitions"]) & kept]
         for q in out["qos"]:
-            q["partitions"] = [p for p in q["partitions"] if p in {x["name"] for x in part_out}]
+            q["partitions"] = [p for p in q["partitions"] if p in kept]
     if inv.modules_known and inv.namd_modules:
         found = {m.name for m in inv.namd_modules}
-        if not any(m in found for m in profile.modules if m.lower().startswith("namd")):
+        if not any(m in found for m in profile.modules if is_namd_module(m)):
             cpu = [m for m in inv.namd_modules if m.kind == "cpu" and m.program == "namd3"] or [
                 m for m in inv.namd_modules if m.binaries
             ]

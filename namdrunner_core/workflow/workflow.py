@@ -385,10 +385,16 @@ class GroupSummary:
 
 def list_groups(store: JobStore) -> list[GroupSummary]:
     """Every workflow and sweep with its aggregate status, newest first."""
+    return [summary for summary, _ in groups_with_jobs(store)]
+
+
+def groups_with_jobs(store: JobStore) -> list[tuple[GroupSummary, list[JobRecord]]]:
+    """Every workflow and sweep, newest first, with its summary and its member jobs (each group's
+    jobs read once, for a page that shows both)."""
     out = []
     for group in store.list_workflows():
-        statuses = [r.status for r in store.list_jobs(workflow_id=group.id)]
-        out.append(GroupSummary(group, aggregate_status(statuses), len(statuses)))
+        jobs = store.list_jobs(workflow_id=group.id)
+        out.append((GroupSummary(group, aggregate_status([r.status for r in jobs]), len(jobs)), jobs))
     return out
 
 
