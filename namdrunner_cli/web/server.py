@@ -38,7 +38,7 @@ def serve(
 
     sock = bind(port)
     actual = int(sock.getsockname()[1])
-    state = UiState(profile, store, port=actual)
+    state = UiState(profile, store)
     url = f"http://{HOST}:{actual}/?token={state.token}"
     announce(f"namdrunner ui for profile {profile}: {url}")
     announce("(only this address opens it; Ctrl-C stops the server)")

@@ -94,12 +94,9 @@ class UiState:
     """One server's state. ``token`` is the secret of the printed URL; the first visit with it
     gets ``cookie`` (HttpOnly, SameSite=Strict); every POST must carry ``csrf``."""
 
-    def __init__(
-        self, profile: str, store: JobStore, *, port: int = 0, min_sync_interval_s: float = MIN_SYNC_INTERVAL_S
-    ) -> None:
+    def __init__(self, profile: str, store: JobStore, *, min_sync_interval_s: float = MIN_SYNC_INTERVAL_S) -> None:
         self.profile = profile
         self.store = store
-        self.port = port
         self.token = secrets.token_urlsafe(32)
         self.cookie = secrets.token_urlsafe(32)
         self.csrf = secrets.token_urlsafe(32)
@@ -109,9 +106,7 @@ class UiState:
         self._remote = threading.RLock()
         self._sync = threading.Lock()
         self.last_sync_at: float | None = None
-        self.last_sync: SyncReport | None = None
         self.syncs = 0
-        self.connect_error: str | None = None
         self.login: LoginFlow | None = None
         self._login_lock = threading.Lock()
         #: reviewed job plans by draft id (their uploads are in ``drafts/<id>``)
@@ -149,12 +144,7 @@ class UiState:
                         f"(or start the shared login in a terminal: `namdrunner session start {self.profile}`)"
                     )
 
-                try:
-                    self._session = Cluster.from_profile(self.profile).connect(auth=no_prompt)
-                    self.connect_error = None
-                except NamdRunnerError as exc:
-                    self.connect_error = str(exc)
-                    raise
+                self._session = Cluster.from_profile(self.profile).connect(auth=no_prompt)
             yield self._session
 
     @property
@@ -186,7 +176,6 @@ class UiState:
                 with self._remote:
                     if self._session is None:
                         self._session = session
-                        self.connect_error = None
                     else:
                         session.close()
             except NamdRunnerError as exc:
@@ -215,7 +204,7 @@ class UiState:
                 raise SyncBusy("synced a moment ago", self.min_sync_interval_s - (now - self.last_sync_at))
             with self.remote() as session:
                 report = sync_jobs(self.store, session)
-            self.last_sync_at, self.last_sync = time.monotonic(), report
+            self.last_sync_at = time.monotonic()
             self.syncs += 1
             return report
         finally:
@@ -234,7 +223,6 @@ class UiState:
                 self._session = None
             self.profile = name
             self.login = None
-            self.connect_error = None
             self.last_sync_at = None
 
     def close(self) -> None:

@@ -59,7 +59,7 @@ def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
     """One page of jobs (sorted in SQL), the groups with their members, counts, last sync."""
     from namdrunner_core.listing import job_count, job_page
     from namdrunner_core.slurm.states import JobStatus
-    from namdrunner_core.workflow import list_groups
+    from namdrunner_core.workflow import groups_with_jobs
 
     sort = params.get("sort", "created")
     if sort not in SORTS:
@@ -68,8 +68,8 @@ def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
     number = _positive(params.get("page", "1"), "page")
     listed = job_page(state.store.path, page=number, per_page=PER_PAGE, sort=SORTS[sort], descending=descending)
     groups = []
-    for g in list_groups(state.store):
-        members = {r.job_id: r for r in state.store.list_jobs(workflow_id=g.group.id)}
+    for g, jobs in groups_with_jobs(state.store):
+        members = {r.job_id: r for r in jobs}
         stages = [(g.group.stage_name(jid) or jid, members[jid]) for jid in g.group.stages if jid in members]
         groups.append({"summary": g, "stages": stages})
     active = sum(job_count(state.store.path, status=s) for s in JobStatus if s.is_active)
@@ -252,17 +252,41 @@ def bulk_action(state: UiState, action: str, job_ids: list[str], confirm: str) -
 
 
 # -- create a job --------------------------------------------------------------------------------
+def _kept_form(state: UiState, params: Mapping[str, str], extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The form as the last review of ``?draft=`` left it (values, errors by field, uploads), when a
+    page is opened again for it; None for a fresh form."""
+    draft = params.get("draft", "")
+    if not draft or extra:
+        return None
+    kept = state.forms.get(draft)
+    if kept is None:
+        raise NotFoundError("this draft is no longer there (the server restarted?): fill in the form again")
+    return kept
+
+
+def _draft_folder(state: UiState, fields: Mapping[str, str]) -> tuple[str, Path]:
+    """The draft a review belongs to (a new one for a first review) and its uploads' folder."""
+    draft = fields.get("draft") or secrets.token_hex(8)
+    if not draft.isalnum():
+        raise ValidationError("draft", "not a draft of this page")
+    folder = state.drafts / draft
+    folder.mkdir(parents=True, exist_ok=True)
+    return draft, folder
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every (field, message) of a validation error (one, or all of :class:`ValidationErrors`)."""
+    return exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, str(exc))]
+
+
 def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> dict[str, Any]:
     """The template picker and, for the chosen template, its variables as form fields, with the
     profile's partitions and limits for the resources."""
     from namdrunner_core.profile import load_profile
     from namdrunner_core.templates import get_template, list_templates
 
-    draft = params.get("draft", "")
-    if draft and not extra:  # the form again, as the last review left it
-        kept = state.forms.get(draft)
-        if kept is None:
-            raise NotFoundError("this draft is no longer there (the server restarted?): fill in the form again")
+    kept = _kept_form(state, params, extra)
+    if kept is not None:
         return create_context(state, kept["values"], **{k: v for k, v in kept.items() if k != "values"})
     profile = load_profile(state.profile)
     chosen = params.get("template") or ""
@@ -293,11 +317,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     from namdrunner_core.templates import get_template
 
     template = get_template(state.store, fields.get("template", ""))
-    draft = fields.get("draft") or secrets.token_hex(8)
-    if not draft.isalnum():
-        raise ValidationError("draft", "not a draft of this page")
-    folder = state.drafts / draft
-    folder.mkdir(parents=True, exist_ok=True)
+    draft, folder = _draft_folder(state, fields)
     for key, upload in uploads.items():
         await _save_upload(upload, folder)
         fields[key] = Path(upload.filename or "").name
@@ -311,8 +331,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
                                                  template=template, assignments=assignments, resources=resources,
                                                  files=sorted(folder.iterdir()))  # fmt: skip
     except ValidationError as exc:
-        problems = exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, str(exc))]
-        for field, message in problems:
+        for field, message in _problems(exc):
             errors.setdefault(field.split(".")[0].split("[")[0], message)
         state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": errors, "draft": draft,
                               "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
@@ -491,11 +510,8 @@ def workflows_context(state: UiState, params: Mapping[str, str], **extra: Any) -
     from namdrunner_core.profile import load_profile
     from namdrunner_core.workflow import ORIGAMI_STAGES, list_groups
 
-    draft = params.get("draft", "")
-    if draft and not extra:
-        kept = state.forms.get(draft)
-        if kept is None:
-            raise NotFoundError("this draft is no longer there (the server restarted?): fill in the form again")
+    kept = _kept_form(state, params, extra)
+    if kept is not None:
         return workflows_context(state, kept["values"], **{k: v for k, v in kept.items() if k != "values"})
     ctx: dict[str, Any] = {"groups": list_groups(state.store), "stages": ORIGAMI_STAGES, "files": ORIGAMI_FILES,
                            "profile_obj": load_profile(state.profile), "values": dict(params), "errors": {},
@@ -509,11 +525,8 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
     from namdrunner_core.profile import load_profile
     from namdrunner_core.workflow import ORIGAMI_STAGES, origami_plan
 
-    draft = fields.get("draft") or secrets.token_hex(8)
-    if not draft.isalnum():
-        raise ValidationError("draft", "not a draft of this page")
-    folder = state.drafts / draft
-    (folder / "scaled").mkdir(parents=True, exist_ok=True)
+    draft, folder = _draft_folder(state, fields)
+    (folder / "scaled").mkdir(exist_ok=True)
     for key, upload in uploads.items():
         sub = folder / key
         sub.mkdir(exist_ok=True)
@@ -539,8 +552,7 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
                               resources=resources, cell=cell, steps=steps) as planned:  # fmt: skip
                 state.wf_plans[draft] = planned
         except ValidationError as exc:
-            problems = exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, str(exc))]
-            errors.update((f, m) for f, m in problems)
+            errors.update(_problems(exc))
     state.forms[draft] = {"values": values, "errors": errors, "draft": draft, "uploaded": uploaded}
     return draft, not errors
 
