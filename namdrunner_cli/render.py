@@ -627,11 +627,12 @@ def print_detection(as_json: bool, found: Detection, written: Path | None) -> No
         print_json({**found.to_dict(), "written": str(written) if written else None})
         return
     from rich.markup import escape
-    from rich.table import Table
 
     inv = found.inventory
-    c = console()
-    t = Table("Partition", "Cores/node", "GB/core", "Nodes", "Max wall", "GPUs", "QOS allowed", header_style="bold")
+    cols = [Column("Partition", key=True), Column("Cores/node", priority=5), Column("GB/core", priority=4),
+            Column("Nodes", priority=2), Column("Max wall", priority=3), Column("GPUs", priority=3),
+            Column("QOS allowed", priority=1, wrap=True)]  # fmt: skip
+    rows = []
     for p in inv.partitions:
         cores = (
             str(p.cpus_per_node)
@@ -639,18 +640,22 @@ def print_detection(as_json: bool, found: Detection, written: Path | None) -> No
             else f"{p.cpus_per_node_min}-{p.cpus_per_node}"
         )
         gpus = ", ".join(f"{g.count} x {g.type or g.name}" for g in p.gres if g.name == "gpu") or "-"
-        gb = f"{p.memory_per_core_mb_min / 1024:.2f}"
-        t.add_row(p.name + (" *" if p.default else ""), cores, gb, str(p.node_limit), p.max_walltime, gpus,
-                  ",".join(p.allow_qos))  # fmt: skip
-    c.print(t)
-    q = Table("QOS", "Max wall", "Per-user limits", header_style="bold")
+        rows.append([p.name + (" *" if p.default else ""), cores, f"{p.memory_per_core_mb_min / 1024:.2f}",
+                     str(p.node_limit), p.max_walltime, gpus, ",".join(p.allow_qos)])  # fmt: skip
+    print_table(cols, rows, empty="no partitions")
+    named = {"max_jobs_per_user": "jobs", "max_submit_per_user": "submitted"}
+    qos_rows = []
     for qos in inv.qos:
-        limits = qos.limits.get("max_tres_per_user", {})
-        parts = [f"{k}={v}" for k, v in limits.items()]
-        named = {"max_jobs_per_user": "jobs", "max_submit_per_user": "submitted"}
+        parts = [f"{k}={v}" for k, v in qos.limits.get("max_tres_per_user", {}).items()]
         parts += [f"{named.get(k, k)} {v}" for k, v in qos.limits.items() if k != "max_tres_per_user"]
-        q.add_row(qos.name, qos.max_walltime or "-", ", ".join(parts) or "-")
-    c.print(q)
+        qos_rows.append([qos.name, qos.max_walltime or "-", ", ".join(parts) or "-"])
+    qos_cols = [
+        Column("QOS", key=True),
+        Column("Max wall", priority=2),
+        Column("Per-user limits", priority=1, wrap=True),
+    ]
+    print_table(qos_cols, qos_rows, empty="no QOS")
+    c = console()
     for a in inv.accounts:
         c.print(f"account {a.account}: QOS {', '.join(a.qos) or '-'} (default {a.default_qos or '-'})", highlight=False)
     for m in inv.namd_modules:
@@ -672,23 +677,21 @@ def print_usage(as_json: bool, report: UsageReport) -> None:
         print_json(report.to_dict())
         return
     from rich.markup import escape
-    from rich.table import Table
 
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x * 100:.0f} %"
 
+    cols = [Column("Job", key=True, shorten=True), Column("Stage", priority=6, wrap=True), Column("Slurm", priority=3),
+            Column("State", key=True), Column("Elapsed", priority=5), Column("Cores", priority=4),
+            Column("GPUs", priority=0), Column("SU", key=True), Column("CPU eff", priority=7),
+            Column("Mem eff", priority=2), Column("ns/day", priority=1)]  # fmt: skip
+    rows = [[j.id, j.stage or "-", j.slurm_job_id, j.state, humanize_duration(j.elapsed_s), str(j.cores),
+             str(j.gpus or "-"), f"{j.su:.3g}", pct(j.cpu_efficiency), pct(j.memory_efficiency),
+             "-" if j.ns_per_day is None else f"{j.ns_per_day:.3g}"] for j in report.jobs]  # fmt: skip
+    print_table(cols, rows, empty="no submitted jobs to account for")
     c = console()
-    t = Table("Job", "Stage", "Slurm", "State", "Elapsed", "Cores", "GPUs", "SU", "CPU eff", "Mem eff", "ns/day",
-              header_style="bold")  # fmt: skip
-    for j in report.jobs:
-        t.add_row(j.id, j.stage or "-", j.slurm_job_id, j.state, humanize_duration(j.elapsed_s), str(j.cores),
-                  str(j.gpus or "-"), f"{j.su:.3g}", pct(j.cpu_efficiency), pct(j.memory_efficiency),
-                  "-" if j.ns_per_day is None else f"{j.ns_per_day:.3g}")  # fmt: skip
     if report.jobs:
-        c.print(t)
         c.print(f"total {report.total_su:.4g} SU over {len(report.jobs)} job(s)", highlight=False)
-    else:
-        c.print("no submitted jobs to account for")
     for j in report.jobs:
         if j.hint:
             c.print(f"[yellow]hint[/] {j.id}: {j.hint}", highlight=False)
@@ -701,7 +704,8 @@ def print_usage(as_json: bool, report: UsageReport) -> None:
             used = (
                 f"{humanize_bytes(s.used_bytes or 0)} of {humanize_bytes(s.size_bytes)} used ({s.percent or 0:.0f} %)"
             )
-            c.print(f"{s.path}: {used}, {humanize_bytes(s.available_bytes or 0)} free [{s.source}]", highlight=False)
+            free = f"{humanize_bytes(s.available_bytes or 0)} free"
+            c.print(escape(f"{s.path}: {used}, {free} [{s.source}]"), highlight=False)
     for w in report.purge_warnings:
         safe = "results are safe on project storage" if w.results_safe else "[red]results are NOT on project storage[/]"
         when = f"in {w.purge_in_days:.0f} days" if w.purge_in_days > 0 else "now (past the purge age)"

@@ -90,3 +90,46 @@ def test_slurm_logs_are_labelled_and_an_empty_one_says_so(capsys: pytest.Capture
     assert capsys.readouterr().out == (
         "==> stdout (j1_7.out) <==\nLoading modules...\nrunning\n==> stderr (j1_7.err) <==\n(empty)\n"
     )
+
+
+def test_usage_at_80_columns_keeps_ids_state_and_su_whole(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from namdrunner_cli.render import print_usage
+    from namdrunner_core.slurm.accounting import StorageUse
+    from namdrunner_core.usage import JobUsage, UsageReport
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NAMDRUNNER_FORCE_TABLE", "1")
+    jobs = [
+        JobUsage(
+            id=f"hextube_origami_npt_k0_5_17961179110504{i}",
+            name="hextube",
+            slurm_job_id=f"{4100 + i}",
+            state="COMPLETED",
+            partition="acpu",
+            cores=24,
+            gpus=0,
+            elapsed_s=7200,
+            su=48.0 + i,
+            cpu_efficiency=0.41,
+            memory_efficiency=0.2,
+            ns_per_day=12.5,
+            total_cpu_s=70848.0,
+            memory_mb=92160.0,
+            peak_memory_mb=18432.0,
+            stage="npt_k0.5",
+        )
+        for i in range(2)
+    ]
+    quota = [StorageUse("/projects/ralph", "df /dev/sda1 on /projects", 1000, 250, 750)]
+    print_usage(False, UsageReport("alpine", jobs, quota, [], []))
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    for j in jobs:
+        assert j.id in out
+    assert "COMPLETED" in out
+    assert "48" in out
+    assert "49" in out
+    assert "total 97 SU over 2 job(s)" in out
+    assert "[df /dev/sda1 on /projects]" in " ".join(out.split())  # shown, not eaten as markup
