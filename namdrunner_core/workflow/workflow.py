@@ -113,7 +113,7 @@ def parse_stage_assignments(assignments: Sequence[str]) -> dict[str, dict[str, s
     """
     overrides: dict[str, dict[str, str]] = {}
     for key, value in parse_assignments(list(assignments)).items():
-        stage, sep, var = key.partition(".")
+        stage, sep, var = key.rpartition(".")  # a stage name may hold dots (npt_k0.1); a key never does
         if not sep or not stage or not var:
             raise ValidationError("--set", f"{key!r} is not STAGE.KEY (e.g. --set production.temperature=310)")
         overrides.setdefault(stage, {})[var] = value
