@@ -127,6 +127,9 @@ class ClusterProfile:
     source_profile: bool = True
     account: str | None = None
     scratch_purge_days: int | None = None
+    #: Slurm's MaxArraySize (``scontrol show config``; its default 1001): a sweep or a stage of replicas
+    #: is one job array, of at most this many tasks
+    max_array_size: int = 1001
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"
@@ -192,6 +195,17 @@ def config_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir("namdrunner"))
+
+
+def cache_dir() -> Path:
+    """``$NAMDRUNNER_CACHE_DIR`` or the platform's user cache dir for namdrunner (files namdrunner can
+    make again, e.g. the stages' scaled restraint copies)."""
+    env = os.environ.get("NAMDRUNNER_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("namdrunner"))
 
 
 def bundled_profile_names() -> list[str]:

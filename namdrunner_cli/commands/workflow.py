@@ -73,6 +73,9 @@ def workflow() -> None:
     help="Steps of a stage (minimize, npt_k0.5, npt_k0.1, npt_k0.01, production).",
 )
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
+@click.option(
+    "--input", "inputs", multiple=True, metavar="NAME=PATH", help="A file for one of the workflow file's [inputs]."
+)
 @resource_options(required=False)
 @click.option("--dry-run", is_flag=True, help="Print every stage's config and script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
@@ -87,6 +90,9 @@ def create(app: AppContext, /, workflow_file: Path | None, from_library: str | N
     Examples:
       namdrunner workflow create --file protein_eq.toml --set production.temperature=310 --submit
       namdrunner workflow create --from solvated_equilibration --cores 32 --submit   # inputs in this dir
+      namdrunner workflow create --from dna_origami_equilibration --input structure=hextube.psf \\
+          --input coordinates=hextube.pdb --input parameters=par_all36_na.prm --input enm=hextube_enm.exb \\
+          --cores 64 --memory 120 --walltime 24:00:00 --submit
       namdrunner workflow create --name hextube --structure hextube.psf --coordinates hextube.pdb \\
           --parameters par_all36_na.prm --enm hextube_enm.exb --cores 64 --walltime 24:00:00 --submit
       namdrunner workflow create ... --steps production=4800000 --dry-run
@@ -101,10 +107,21 @@ def create(app: AppContext, /, workflow_file: Path | None, from_library: str | N
         overrides = {k: kw[k] for k in RESOURCE_KEYS if kw.get(k) is not None}
         base = Path.cwd() if from_library else None  # a library file's inputs are where you run it
         from_file = plan_workflow_file(profile, store, workflow_file, assignments=kw["assignments"], name=name,
-                                       resources=overrides, base_dir=base)  # fmt: skip
+                                       resources=overrides, base_dir=base, inputs=_inputs(kw["inputs"]))  # fmt: skip
         return _create(app, from_file, dry_run=dry_run, submit_now=submit_now)
+    if kw.pop("inputs"):
+        raise click.UsageError(
+            "--input belongs to a workflow file (--file or --from); the template takes --structure ..."
+        )
     with origami_plan(profile, store, **origami_inputs(name=name, **kw)) as planned:  # validated here
         return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
+
+
+def _inputs(items: tuple[str, ...]) -> dict[str, Path]:
+    """``--input NAME=PATH`` items as a mapping (a bad item names ``--input``)."""
+    from namdrunner_core.namd.config import parse_assignments
+
+    return {k: Path(v).expanduser() for k, v in parse_assignments(list(items), option="--input").items()}
 
 
 def _create(
@@ -146,8 +163,11 @@ def export(app: AppContext, workflow_id: str, output: Path | None) -> None:
 @workflow.command("validate")
 @click.argument("workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
+@click.option(
+    "--input", "inputs", multiple=True, metavar="NAME=PATH", help="A file for one of the workflow file's [inputs]."
+)
 @click.pass_obj
-def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...]) -> None:
+def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...], inputs: tuple[str, ...]) -> None:
     """Check a workflow file without touching the cluster: every stage rendered and preflighted with
     its files; every problem at once, each naming the stage and key (exit 1).
 
@@ -159,7 +179,8 @@ def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...])
     from namdrunner_core.profile import load_profile
     from namdrunner_core.workflow import plan_workflow_file
 
-    planned = plan_workflow_file(load_profile(app.profile), app.existing_store, workflow_file, assignments=assignments)
+    planned = plan_workflow_file(load_profile(app.profile), app.existing_store, workflow_file, assignments=assignments,
+                                 inputs=_inputs(inputs))  # fmt: skip
     print_validated(app.json, workflow_file, planned.plan[0], replicas=len(planned.plan))
 
 

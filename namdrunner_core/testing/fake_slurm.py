@@ -4,10 +4,10 @@
 State lives in ``$NR_FAKE_SLURM_STATE/jobs.json`` under a file lock. Jobs really run: ``sbatch``
 starts the batch script with bash in the background (in its own session, with ``SLURM_JOB_ID``,
 ``SLURM_NTASKS``, ``SLURM_ARRAY_*``), honours ``--output/--error/--array`` from ``#SBATCH`` lines and
-``--dependency=afterok:ID`` with ``--kill-on-invalid-dep``; every command first advances the state
-machine (a finished script's exit code makes the job COMPLETED or FAILED, a satisfied dependency
-starts the job). Output formats are Slurm's for what namdrunner asks (``squeue -o`` with %i %T %r %M
-%l %j %k, ``sacct -P -o`` fields), including "Invalid job id specified" for unknown ids.
+``--dependency=afterok:ID`` (``aftercorr:ARRAY``: task i after task i) with ``--kill-on-invalid-dep``;
+every command first advances the state machine (a finished script's exit code makes the job COMPLETED
+or FAILED, a satisfied dependency starts the job). Output formats are Slurm's for what namdrunner
+asks (``squeue -o`` with %i %T %r %M %l %j %k, ``sacct -P -o`` fields), including "Invalid job id specified" for unknown ids.
 
 This is test infrastructure for :class:`namdrunner_core.testing.FakeSlurm`; it is not Slurm.
 """
@@ -134,7 +134,8 @@ def sbatch(args: list[str]) -> int:
     with _locked() as data:
         array_id = str(data["next"])
         data["next"] += 1
-        dep = [x for x in d.get("dependency", "").removeprefix("afterok:").split(":") if x]
+        kind, _, on = d.get("dependency", "").partition(":")
+        dep = [x for x in on.split(":") if x]
         output = d.get("output") or "slurm-%j.out"
         base = {
             "name": d.get("job-name") or path.name, "comment": d.get("comment", ""), "workdir": os.getcwd(),
@@ -147,7 +148,8 @@ def sbatch(args: list[str]) -> int:
             lo, _, hi = d["array"].partition("-")
             for i in range(int(lo), int(hi or lo) + 1):
                 tid = f"{array_id}_{i}"
-                data["jobs"][tid] = {**base, "id": tid, "array_id": array_id, "task": i}
+                own = [f"{x}_{i}" for x in dep] if kind == "aftercorr" else dep  # task i after task i
+                data["jobs"][tid] = {**base, "id": tid, "array_id": array_id, "task": i, "dependency": own}
         else:
             data["jobs"][array_id] = {**base, "id": array_id}
         _advance(data)

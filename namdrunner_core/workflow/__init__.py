@@ -4,6 +4,8 @@
   :func:`plan_workflow`, :class:`StageSpec`;
 - :mod:`.sweep`: :class:`Sweep` (one template over a grid, ONE job array), :func:`plan_sweep`;
 - :mod:`.settle`: what a failed stage does to the stages after it;
+- :mod:`.file`: workflow files (TOML: your own stages, inputs, scaled restraints, replicas);
+- :mod:`.replicas`: replica chains, each stage ONE job array (``aftercorr``);
 - :mod:`.origami`: the DNA-origami equilibration protocol (:func:`dna_origami_equilibration`).
 
 Restarts of single jobs are :meth:`namdrunner_core.Job.restart` (:mod:`namdrunner_core.jobs.restart`).
@@ -14,6 +16,8 @@ from __future__ import annotations
 from namdrunner_core.jobs.restart import Checkpoint, plan_restart
 from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.workflow.file import (
+    InputEntry,
+    ScaledEntry,
     StageEntry,
     WorkflowFile,
     WorkflowFileInfo,
@@ -23,6 +27,7 @@ from namdrunner_core.workflow.file import (
     list_workflow_files,
     plan_workflow_file,
     read_workflow_file,
+    scaled_copy,
     stages_from_file,
     user_workflow_dir,
     validate_workflow_file,
@@ -35,11 +40,13 @@ from namdrunner_core.workflow.origami import (
     ORIGAMI_STAGES,
     WORKFLOW_TEMPLATES,
     dna_origami_equilibration,
+    origami_file,
     origami_inputs,
     origami_plan,
     origami_stages,
-    scale_extrabonds,
 )
+from namdrunner_core.workflow.replicas import create_planned_workflows, replica_arrays, submit_replicas
+from namdrunner_core.workflow.scaling import scale_bond_line, scale_extrabonds
 from namdrunner_core.workflow.settle import settle_workflows
 from namdrunner_core.workflow.sweep import Sweep, SweepPlan, array_script, parse_grid, plan_sweep, plan_sweep_ahead
 from namdrunner_core.workflow.workflow import (
@@ -48,7 +55,6 @@ from namdrunner_core.workflow.workflow import (
     Workflow,
     WorkflowPlan,
     aggregate_status,
-    create_planned_workflows,
     groups_with_jobs,
     list_groups,
     load_group,
@@ -62,6 +68,8 @@ __all__ = [
     "WORKFLOW_TEMPLATES",
     "Checkpoint",
     "GroupSummary",
+    "InputEntry",
+    "ScaledEntry",
     "StageEntry",
     "StageSpec",
     "Sweep",
@@ -81,6 +89,7 @@ __all__ = [
     "list_groups",
     "list_workflow_files",
     "load_group",
+    "origami_file",
     "origami_inputs",
     "origami_plan",
     "origami_stages",
@@ -94,9 +103,13 @@ __all__ = [
     "plan_workflow",
     "plan_workflow_file",
     "read_workflow_file",
+    "replica_arrays",
+    "scale_bond_line",
     "scale_extrabonds",
+    "scaled_copy",
     "settle_workflows",
     "stages_from_file",
+    "submit_replicas",
     "user_workflow_dir",
     "validate_workflow_file",
     "workflow_file_path",

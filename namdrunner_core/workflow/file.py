@@ -34,8 +34,12 @@ it, generated from these classes).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import os
 import re
+import shutil
 import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources as package_data
@@ -48,13 +52,14 @@ import cattrs
 from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
 from namdrunner_core.files import write_text_atomic
 from namdrunner_core.jobs.prepare import Planned, plan_ahead, resolve_template
-from namdrunner_core.profile import config_dir
+from namdrunner_core.profile import cache_dir, config_dir
 from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.workflow.replicas import create_planned_workflows
+from namdrunner_core.workflow.scaling import scale_bond_line
 from namdrunner_core.workflow.workflow import (
     StageSpec,
     Workflow,
     WorkflowPlan,
-    create_planned_workflows,
     parse_stage_assignments,
     plan_workflow,
 )
@@ -65,6 +70,45 @@ if TYPE_CHECKING:
     from namdrunner_core.store import JobStore
 
 _REF = re.compile(r"\{\{\s*(prev|shared)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+@attrs.frozen(slots=True)
+class InputEntry:
+    """One ``[inputs.NAME]`` table: a file the person gives when creating (``--input NAME=PATH``)."""
+
+    help: str = ""
+    required: bool = True
+    #: the template variable every stage gets the file's name in (default: the input's own name, or
+    #: none when the file is not uploaded); ``""``: none
+    variable: str | None = None
+    #: upload it to every stage (``false``: a source only, e.g. of a stage's scaled copy)
+    upload: bool = True
+
+    def target(self, name: str) -> str | None:
+        """The template variable this input fills, if any."""
+        if self.variable is not None:
+            return self.variable or None
+        return name if self.upload else None
+
+
+@attrs.frozen(slots=True)
+class ScaledEntry:
+    """One entry of a stage's ``scaled``: a copy of an extra-bonds (restraint) file with its spring
+    constants set to ``k`` or multiplied by ``factor``, uploaded to that stage only and named in its
+    ``variable`` (e.g. the ENM ladder's k = 0.5 -> 0.1 -> 0.01)."""
+
+    variable: str
+    #: the source: an input's name ...
+    input: str | None = None
+    #: ... or a path relative to the workflow file
+    file: str | None = None
+    k: float | None = None
+    factor: float | None = None
+
+    def copy_name(self, source: Path) -> str:
+        """``<stem>_k0.1.exb`` / ``<stem>_x0.5.exb``: the copy's file name (the stem before the first dot)."""
+        stem = source.name.split(".")[0]
+        return f"{stem}_k{self.k:g}.exb" if self.k is not None else f"{stem}_x{self.factor:g}.exb"
 
 
 @attrs.frozen(slots=True)
@@ -80,6 +124,8 @@ class StageEntry:
     continue_: bool = True
     #: carry the previous stage's velocities (default: unless it was a minimisation)
     velocities: bool | None = None
+    #: scaled copies of restraint files for this stage only
+    scaled: list[ScaledEntry] = attrs.Factory(list)
 
 
 @attrs.frozen(slots=True)
@@ -92,31 +138,48 @@ class WorkflowFile:
     files: list[str] = attrs.Factory(list)
     values: dict[str, Any] = attrs.Factory(dict)
     resources: dict[str, Any] = attrs.Factory(dict)
-    #: independent copies of the whole chain (each continues its own replica; a failed stage stops
-    #: only its own replica's later stages)
+    #: independent copies of the whole chain, each stage submitted as ONE job array over the replicas
+    #: (each continues its own replica; a failed stage stops only its own replica's later stages)
     replicas: int = 1
+    #: files the person gives when creating (``--input NAME=PATH``), in upload order
+    inputs: dict[str, InputEntry] = attrs.Factory(dict)
+    #: the random seed: stage i of replica r (both from 0) runs with ``seed + 1000 r + i``. Without it,
+    #: replicas get one from the creation time (printed in the plan, kept by ``workflow export``) and a
+    #: single chain leaves NAMD to pick its own
+    seed: int | None = None
 
 
 #: more replicas than this in one file is a mistake (as for sweeps)
 MAX_REPLICAS = 1000
 
+#: how a stage's seed follows from the file's: ``seed + SEED_REPLICA_STRIDE * replica + stage``
+SEED_REPLICA_STRIDE = 1000
+
 _converter = cattrs.Converter(forbid_extra_keys=True)
-_converter.register_structure_hook(
-    StageEntry,
-    lambda d, _: StageEntry(**{("continue_" if k == "continue" else k): v for k, v in _stage_keys(d).items()}),
-)
 
 
-def _stage_keys(d: Any) -> dict[str, Any]:
+def _structure_stage(d: Any, _: Any) -> StageEntry:
     if not isinstance(d, dict):
         raise ValidationError("stages", "each [[stages]] entry must be a table")
-    known = {"name", "template", "values", "resources", "files", "continue", "velocities"}
+    known = {"name", "template", "values", "resources", "files", "continue", "velocities", "scaled"}
+    where = f"stage {d.get('name', '?')}"
     extra = sorted(set(d) - known)
     if extra:
-        raise ValidationError(
-            f"stage {d.get('name', '?')}: {extra[0]}", f"unknown key; a stage has {', '.join(sorted(known))}"
-        )
-    return dict(d)
+        raise ValidationError(f"{where}: {extra[0]}", f"unknown key; a stage has {', '.join(sorted(known))}")
+    kwargs = {("continue_" if k == "continue" else k): v for k, v in d.items()}
+    if "scaled" in kwargs:
+        try:
+            kwargs["scaled"] = _converter.structure(kwargs["scaled"], list[ScaledEntry])
+        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+            parts = cattrs.transform_error(exc, path="scaled") if isinstance(exc, cattrs.BaseValidationError) else []
+            raise ValidationError(
+                f"{where}: scaled",
+                "; ".join(parts or [str(exc)]) + " (each entry: variable, input or file, k or factor)",
+            ) from None
+    return StageEntry(**kwargs)
+
+
+_converter.register_structure_hook(StageEntry, _structure_stage)
 
 
 def read_workflow_file(path: Path) -> WorkflowFile:
@@ -156,12 +219,51 @@ def _substitute(value: Any, prev: Mapping[str, Any], shared: Mapping[str, Any], 
     return _REF.sub(one, value)
 
 
+def _bad_scaled(sc: ScaledEntry, inputs: Mapping[str, InputEntry]) -> str | None:
+    """Why a ``scaled`` entry cannot be made, or None."""
+    if (sc.input is None) == (sc.file is None):
+        return "give exactly one source: input = NAME or file = PATH"
+    if (sc.k is None) == (sc.factor is None):
+        return "give exactly one of k (set every spring constant) or factor (multiply them)"
+    if sc.input is not None and sc.input not in inputs:
+        return f"no input {sc.input!r}; the file's inputs are {', '.join(inputs) or 'none'}"
+    if (sc.k is not None and sc.k < 0) or (sc.factor is not None and sc.factor < 0):
+        return "a spring constant cannot be negative"
+    return None
+
+
+def check_inputs(wf: WorkflowFile, given: Mapping[str, Path]) -> list[tuple[str, str]]:
+    """Every problem with the files given for a workflow file's inputs: unknown, missing, not there."""
+    problems = []
+    for name in given:
+        if name not in wf.inputs:
+            known = ", ".join(wf.inputs) or "none"
+            problems.append((f"--input {name}", f"{wf.name!r} has no input {name!r}; its inputs are {known}"))
+    for name, inp in wf.inputs.items():
+        path = given.get(name)
+        if path is None and inp.required:
+            problems.append((f"--input {name}", f"needed: {inp.help or 'a file'} (--input {name}=PATH)"))
+        elif path is not None and not Path(path).is_file():
+            problems.append((f"--input {name}", f"{path} not found"))
+    return problems
+
+
 def stages_from_file(
-    wf: WorkflowFile, base_dir: Path, store: Any = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+    wf: WorkflowFile,
+    base_dir: Path,
+    store: Any = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    inputs: Mapping[str, Path] | None = None,
+    workdir: Path | None = None,
 ) -> tuple[list[StageSpec], list[Path]]:
     """The stages and shared files of a workflow file, every problem found at once
-    (:class:`ValidationErrors`, each naming the file, stage and key) before anything is planned."""
-    problems: list[tuple[str, str]] = []
+    (:class:`ValidationErrors`, each naming the file, stage and key) before anything is planned.
+
+    ``inputs`` are the files given for the file's ``[inputs]``; the stages' scaled restraint copies are
+    written into ``workdir`` (default: a cache under the user's cache dir, reused while unchanged)."""
+    given = {k: Path(v) for k, v in (inputs or {}).items()}
+    problems: list[tuple[str, str]] = check_inputs(wf, given)
     names = [s.name for s in wf.stages]
     for name in {n for n in names if names.count(n) > 1}:
         problems.append((f"{wf.name}: stages", f"stage name {name!r} is used twice"))
@@ -172,6 +274,16 @@ def stages_from_file(
     for f, p in zip(wf.files, shared_files, strict=True):
         if not p.is_file():
             problems.append((f"{wf.name}: files", f"{f} not found (looked at {p})"))
+    present = {k: v.resolve() for k, v in given.items() if k in wf.inputs and v.is_file()}
+    input_values: dict[str, Any] = {}
+    for name, inp in wf.inputs.items():
+        if name in present and inp.upload:
+            shared_files.append(present[name])
+        target = inp.target(name)
+        if name in present and target:
+            input_values[target] = present[name].name
+    shared_values = {**wf.values, **input_values}
+    seeded = wf.replicas > 1 or wf.seed is not None
     stages: list[StageSpec] = []
     prev: dict[str, Any] = {}
     for i, entry in enumerate(wf.stages):
@@ -182,15 +294,39 @@ def stages_from_file(
             problems.append((f"{where}: template", exc.message))
             continue
         values: dict[str, Any] = {}
-        for key, value in {**wf.values, **entry.values, **(overrides or {}).get(entry.name, {})}.items():
+        for key, value in {**shared_values, **entry.values, **(overrides or {}).get(entry.name, {})}.items():
             try:
-                values[key] = _substitute(value, prev, wf.values, f"{where}: {key}")
+                values[key] = _substitute(value, prev, shared_values, f"{where}: {key}")
             except ValidationError as exc:
                 problems.append((exc.field, exc.message))
+        files = [(base_dir / f).resolve() for f in entry.files]
+        for f, p in zip(entry.files, files, strict=True):
+            if not p.is_file():
+                problems.append((f"{where}: files", f"{f} not found (looked at {p})"))
+        for sc in entry.scaled:
+            why = _bad_scaled(sc, wf.inputs)
+            if why:
+                problems.append((f"{where}: scaled.{sc.variable}", why))
+                continue
+            source = present.get(sc.input) if sc.input else (base_dir / (sc.file or "")).resolve()
+            if source is None:  # an optional input not given: no copy of it
+                continue
+            if not source.is_file():
+                problems.append((f"{where}: scaled.{sc.variable}", f"{sc.file} not found (looked at {source})"))
+                continue
+            copy = scaled_copy(source, sc, workdir)
+            files.append(copy)
+            values[sc.variable] = copy.name
         keys = set(template.keys())
         canonical = template.canonical(values)
         for key in sorted(set(canonical) - keys):
             problems.append((f"{where}: {key}", f"template {template.id!r} has no variable {key!r}"))
+        if seeded and "seed" not in keys:
+            why = f"template {template.id!r} has no variable 'seed': the replicas would not differ; give it one"
+            problems.append((f"{where}: seed", why + " (`seed {{ seed }}`, as the builtins have)"))
+        elif wf.replicas > 1 and "seed" in canonical:
+            why = "a fixed seed would make every replica the same run; set the file's own `seed` instead"
+            problems.append((f"{where}: seed", why + " (stage i of replica r runs with seed + 1000 r + i)"))
         if i == 0 and not entry.continue_ and entry.velocities:
             problems.append((f"{where}: velocities", "nothing to carry: the first stage has no previous stage"))
         try:
@@ -198,10 +334,6 @@ def stages_from_file(
         except (TypeError, ValueError, NamdRunnerError) as exc:
             problems.append((f"{where}: resources", str(getattr(exc, "message", exc))))
             continue
-        files = [(base_dir / f).resolve() for f in entry.files]
-        for f, p in zip(entry.files, files, strict=True):
-            if not p.is_file():
-                problems.append((f"{where}: files", f"{f} not found (looked at {p})"))
         stages.append(
             StageSpec(
                 entry.name,
@@ -219,6 +351,49 @@ def stages_from_file(
     return stages, shared_files
 
 
+def scaled_copy(source: Path, entry: ScaledEntry, workdir: Path | None = None) -> Path:
+    """The stage's copy of ``source`` with its spring constants scaled (see :class:`ScaledEntry`),
+    streamed line by line (any size) and written whole or not at all. Without ``workdir`` it goes
+    into a cache keyed by the source's bytes and the scaling, reused while both are unchanged (a
+    review page and the later Create see the same file); copies unused for 30 days are removed."""
+    name = entry.copy_name(source)
+    if workdir is None:
+        digest = hashlib.sha256(f"{entry.k}|{entry.factor}|".encode())
+        with source.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        root = cache_dir() / "scaled"
+        _prune(root, days=30)
+        workdir = root / digest.hexdigest()[:20]
+    target = workdir / name
+    if target.is_file():
+        os.utime(target)
+        return target
+    workdir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+    try:
+        with (
+            source.open(encoding="utf-8", errors="replace", newline=None) as src,
+            tmp.open("w", encoding="utf-8") as out,
+        ):
+            for line in src:
+                out.write(scale_bond_line(line.rstrip("\n"), k=entry.k, factor=entry.factor) + "\n")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _prune(root: Path, *, days: int) -> None:
+    if not root.is_dir():
+        return
+    cutoff = dt.datetime.now().timestamp() - days * 86400
+    for d in root.iterdir():
+        with contextlib.suppress(OSError):
+            if d.is_dir() and all(f.stat().st_mtime < cutoff for f in d.iterdir()):
+                shutil.rmtree(d)
+
+
 def workflow_file_schema() -> dict[str, Any]:
     """The JSON Schema of a workflow file, from the classes above (docs/workflow-file.schema.json)."""
     value = {"type": ["string", "number", "boolean"]}
@@ -232,6 +407,34 @@ def workflow_file_schema() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
+    scaled = {
+        "type": "object",
+        "description": "a copy of an extra-bonds file for this stage, its spring constants set to k or scaled",
+        "required": ["variable"],
+        "properties": {
+            "variable": {"type": "string", "description": "the template variable that names the copy"},
+            "input": {"type": "string", "description": "the source: one of the file's inputs"},
+            "file": {"type": "string", "description": "the source: a path relative to the workflow file"},
+            "k": {"type": "number", "minimum": 0},
+            "factor": {"type": "number", "minimum": 0},
+        },
+        "oneOf": [{"required": ["input"]}, {"required": ["file"]}],
+        "additionalProperties": False,
+    }
+    inputs = {
+        "type": "object",
+        "description": "files given when creating (--input NAME=PATH), uploaded to every stage in this order",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "help": {"type": "string"},
+                "required": {"type": "boolean", "default": True},
+                "variable": {"type": "string", "description": "the template variable (default: the input's name)"},
+                "upload": {"type": "boolean", "default": True},
+            },
+            "additionalProperties": False,
+        },
+    }
     stage = {
         "type": "object",
         "required": ["name", "template"],
@@ -243,6 +446,7 @@ def workflow_file_schema() -> dict[str, Any]:
             "files": {"type": "array", "items": {"type": "string"}},
             "continue": {"type": "boolean", "default": True},
             "velocities": {"type": "boolean"},
+            "scaled": {"type": "array", "items": scaled},
         },
         "additionalProperties": False,
     }
@@ -259,6 +463,12 @@ def workflow_file_schema() -> dict[str, Any]:
             "resources": resources,
             "stages": {"type": "array", "minItems": 1, "items": stage},
             "replicas": {"type": "integer", "minimum": 1, "maximum": MAX_REPLICAS, "default": 1},
+            "inputs": inputs,
+            "seed": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "stage i of replica r (from 0) runs with seed + 1000 r + i",
+            },
         },
         "additionalProperties": False,
     }
@@ -273,26 +483,50 @@ def plan_workflow_file(
     name: str | None = None,
     resources: Mapping[str, Any] | None = None,
     base_dir: Path | None = None,
+    inputs: Mapping[str, Path] | None = None,
+    values: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    template_id: str | None = None,
+    workdir: Path | None = None,
 ) -> Planned[list[WorkflowPlan]]:
     """A workflow file planned before login: read, every stage checked (all problems at once), rendered
-    and planned, one plan per replica (``--dry-run`` prints them; ``Workflow.create_planned`` creates
-    each). ``resources`` (e.g. ``--cores`` on the command line) override the file's own defaults; the
-    file's relative paths are read from ``base_dir`` (default: the file's own directory)."""
+    and planned, one plan per replica (``--dry-run`` prints them; :func:`create_planned_workflows`
+    creates them, each stage over the replicas as one job array).
+
+    ``inputs`` are the files for the file's ``[inputs]`` (``--input NAME=PATH``); ``values`` override
+    the file's shared values and ``overrides`` (and ``assignments``, ``STAGE.KEY=VALUE``) a stage's;
+    ``resources`` (e.g. ``--cores``) override the file's defaults. The file's relative paths are read
+    from ``base_dir`` (default: the file's own directory); scaled restraint copies go to ``workdir``
+    (default: the cache, see :func:`scaled_copy`)."""
     wf = read_workflow_file(path)
-    if not 1 <= wf.replicas <= MAX_REPLICAS:
-        raise ValidationError(f"{path.name}: replicas", f"{wf.replicas}: give 1 to {MAX_REPLICAS} replicas")
-    if resources:
-        wf = attrs.evolve(wf, resources={**wf.resources, **resources})
-    stages, shared = stages_from_file(wf, base_dir or path.parent, store, parse_stage_assignments(assignments))
+    limit = min(MAX_REPLICAS, profile.max_array_size)
+    if not 1 <= wf.replicas <= limit:
+        raise ValidationError(
+            f"{path.name}: replicas",
+            f"{wf.replicas}: give 1 to {limit} replicas (each stage runs them as one job array; the cluster's "
+            f"MaxArraySize is {profile.max_array_size})",
+        )
+    if resources or values:
+        wf = attrs.evolve(wf, resources={**wf.resources, **(resources or {})}, values={**wf.values, **(values or {})})
+    merged = {k: dict(v) for k, v in parse_stage_assignments(assignments).items()}
+    for stage, changes in (overrides or {}).items():
+        merged.setdefault(stage, {}).update(changes)
+    stages, shared = stages_from_file(wf, base_dir or path.parent, store, merged, inputs=inputs, workdir=workdir)
     title = name or wf.name
+    seeded = wf.replicas > 1 or wf.seed is not None
 
     def make(user: str, now: dt.datetime) -> list[WorkflowPlan]:
+        base = wf.seed if wf.seed is not None else int(now.timestamp()) % 2_000_000
         plans = []
         for r in range(wf.replicas):
             label = title if wf.replicas == 1 else f"{title} [replica {r + 1}/{wf.replicas}]"
             at = now + dt.timedelta(milliseconds=r)
-            plans.append(plan_workflow(profile, user, store, name=label, stages=stages, shared_files=shared,
-                                       template_id=f"file:{path.name}", now=at))  # fmt: skip
+            own = stages if not seeded else [
+                attrs.evolve(s, values={**s.values, "seed": base + SEED_REPLICA_STRIDE * r + i})
+                for i, s in enumerate(stages)
+            ]  # fmt: skip
+            plans.append(plan_workflow(profile, user, store, name=label, stages=own, shared_files=shared,
+                                       template_id=template_id or f"file:{path.name}", now=at))  # fmt: skip
         return plans
 
     return plan_ahead(profile, make)

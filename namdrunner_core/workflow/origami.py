@@ -1,112 +1,92 @@
-"""The DNA-origami equilibration template: minimisation, NPT with a softening elastic network, production."""
+"""The DNA-origami equilibration: a workflow file shipped with the package
+(``workflow/files/dna_origami_equilibration.toml``: minimisation, NPT while the elastic network is
+softened k = 0.5 -> 0.1 -> 0.01, production), planned through the general workflow-file path. The
+functions here only turn ``workflow create --template dna_origami_equilibration``'s options (and the
+web page's form) into that file's inputs, values and stage overrides."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import re
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from importlib import resources as package_data
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from namdrunner_core.errors import ValidationError
-from namdrunner_core.jobs.prepare import Planned, plan_ahead
+from namdrunner_core.jobs.prepare import Planned
 from namdrunner_core.slurm.resources import Resources
-from namdrunner_core.workflow.workflow import StageSpec, Workflow, WorkflowPlan, plan_workflow
+from namdrunner_core.workflow.file import plan_workflow_file, read_workflow_file, stages_from_file
+from namdrunner_core.workflow.workflow import StageSpec, Workflow, WorkflowPlan
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
     from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.store import JobStore
 
-
-# -- the DNA-origami equilibration template ------------------------------------------------------------
-
-_BOND = re.compile(r"^(\s*bond\s+\d+\s+\d+\s+)(\S+)(\s+\S+.*)$", re.IGNORECASE)
-
-
-def scale_extrabonds(text: str, k: float) -> str:
-    """An extra-bonds file with every ``bond i j k r0`` spring constant set to ``k`` (other lines kept)."""
-    out = []
-    for line in text.splitlines():
-        m = _BOND.match(line)
-        out.append(f"{m.group(1)}{k:g}{m.group(3)}" if m else line)
-    return "\n".join(out) + "\n"
-
-
-ORIGAMI_STAGES: tuple[tuple[str, float | None, str, int], ...] = (
-    ("minimize", 0.5, "minimize", 4800),
-    ("npt_k0.5", 0.5, "run", 2_400_000),
-    ("npt_k0.1", 0.1, "run", 2_400_000),
-    ("npt_k0.01", 0.01, "run", 2_400_000),
-    ("production", None, "run", 2_400_000),
-)
-
-
 ORIGAMI_TEMPLATE_ID = "dna_origami_equilibration"
 
 
-def origami_stages(
+def origami_file() -> Path:
+    """The shipped workflow file of the DNA-origami ladder."""
+    return Path(str(package_data.files("namdrunner_core.workflow.files"))) / f"{ORIGAMI_TEMPLATE_ID}.toml"
+
+
+def _ladder() -> tuple[tuple[str, float | None, str, int], ...]:
+    wf = read_workflow_file(origami_file())
+    return tuple(
+        (s.name, s.scaled[0].k if s.scaled else None, str(s.values["execution_command"]), int(s.values["steps"]))
+        for s in wf.stages
+    )
+
+
+#: (stage, ENM spring constant or None, minimize/run, default steps), as the shipped file says
+ORIGAMI_STAGES: tuple[tuple[str, float | None, str, int], ...] = _ladder()
+
+
+def _file_arguments(
     *,
     structure: str | Path,
     coordinates: str | Path,
     parameters: Sequence[str | Path],
     enm: str | Path,
-    resources: Resources,
     extra_bonds: str | Path | None = None,
     cell: tuple[float, float, float] = (124, 114, 323),
     steps: Mapping[str, int] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    workdir: Path,
-) -> tuple[list[StageSpec], list[Path]]:
-    """The stages (and shared files) of the explicit-solvent equilibration of the Aksimentiev-lab protocol:
-    minimisation, NPT with elastic-network spring constants 0.5, 0.1, 0.01, then production.
-
-    The ENM file's ``bond`` lines are rewritten with each stage's k (NAMD has no scaling keyword);
-    ``extra_bonds`` (e.g. ``mghh_extrabonds``) stays on in every stage. ``steps`` and ``overrides``
-    change any stage's values by stage name. The scaled ENM files are written into ``workdir``
-    (see :func:`origami_plan`, which gives them a temporary one).
-    """
-    enm_path = Path(enm)
-    if not enm_path.is_file():
-        raise ValidationError("enm", f"elastic-network file not found: {enm_path}")
+) -> dict[str, Any]:
+    """The template's arguments as the shipped file's inputs, shared values and stage overrides."""
+    if not Path(enm).is_file():
+        raise ValidationError("enm", f"elastic-network file not found: {enm}")
     params = [Path(p) for p in parameters]
     if not 1 <= len(params) <= 2:
         raise ValidationError("parameters", "give one or two parameter files")
-    out_dir = workdir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    base_text = enm_path.read_text(encoding="utf-8", errors="replace")
-    stem = enm_path.name.split(".")[0]
-    stages = []
-    shared = [Path(structure), Path(coordinates), *params] + ([Path(extra_bonds)] if extra_bonds else [])
-    for stage_name, k, mode, default_steps in ORIGAMI_STAGES:
-        files: list[Path] = []
-        values: dict[str, Any] = {
-            "output_name": stage_name.replace(".", "p"),
-            "execution_command": mode,
-            "steps": (steps or {}).get(stage_name, default_steps),
-            "cell_x": cell[0],
-            "cell_y": cell[1],
-            "cell_z": cell[2],
-            "structure": Path(structure).name,
-            "coordinates": Path(coordinates).name,
-            "parameters": params[0].name,
-        }
-        if len(params) > 1:
-            values["parameters_2"] = params[1].name
-        if k is not None:
-            scaled = out_dir / f"{stem}_k{k:g}.exb"
-            scaled.write_text(scale_extrabonds(base_text, k), encoding="utf-8")
-            files.append(scaled)
-            values["extrabonds"] = scaled.name
-        if extra_bonds:
-            values["extrabonds_2"] = Path(extra_bonds).name
-        values.update((overrides or {}).get(stage_name, {}))
-        stages.append(StageSpec(stage_name, "explicit_solvent_npt_v1", values, resources, files))
-    return stages, shared
+    inputs = {"structure": Path(structure), "coordinates": Path(coordinates), "parameters": params[0],
+              "enm": Path(enm)}  # fmt: skip
+    if len(params) > 1:
+        inputs["parameters_2"] = params[1]
+    if extra_bonds:
+        inputs["extra_bonds"] = Path(extra_bonds)
+    merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (overrides or {}).items()}
+    for stage, n in (steps or {}).items():
+        merged.setdefault(stage, {}).setdefault("steps", n)
+    values = {"cell_x": cell[0], "cell_y": cell[1], "cell_z": cell[2]}
+    return {"inputs": inputs, "values": values, "overrides": merged}
+
+
+def origami_stages(
+    *, resources: Resources, workdir: Path | None = None, **kwargs: Any
+) -> tuple[list[StageSpec], list[Path]]:
+    """The stages (and shared files) of the DNA-origami ladder from its shipped file: ``structure``,
+    ``coordinates``, one or two ``parameters``, the ``enm`` file (each stage gets a copy with its k),
+    optional ``extra_bonds`` (kept in every stage), ``cell``, ``steps`` and ``overrides`` by stage
+    name. The scaled ENM copies are written into ``workdir`` (default: the cache)."""
+    args = _file_arguments(**kwargs)
+    wf = read_workflow_file(origami_file())
+    wf = attrs.evolve(wf, resources={**wf.resources, **attrs.asdict(resources)}, values={**wf.values, **args["values"]})
+    return stages_from_file(wf, origami_file().parent, None, args["overrides"], inputs=args["inputs"], workdir=workdir)
 
 
 _OPTION = {"memory_gb": "--memory", "extra_bonds": "--extra-bonds"}
@@ -149,21 +129,20 @@ def origami_plan(
 ) -> Iterator[Planned[WorkflowPlan]]:
     """The DNA-origami workflow planned before login (validated, rendered, nothing uploaded), for the
     ``with`` block: ``planned.plan`` is what a dry run prints, ``planned.for_session(session)`` what
-    :meth:`Workflow.create_planned` creates (the same ids).
+    :meth:`Workflow.create_planned` creates (the same ids). The shipped file planned through
+    :func:`~namdrunner_core.workflow.file.plan_workflow_file`.
 
     The stages' scaled ``.exb`` files are written into a temporary directory that lives exactly as
     long as the block (nothing is left behind), or into ``workdir`` when given: then the caller keeps
     them for as long as the plan may be created (a review page, then Create). The other arguments are
     :func:`origami_stages`'s.
     """
+    resources: Resources = kwargs.pop("resources")
+    args = _file_arguments(**kwargs)
     with tempfile.TemporaryDirectory(prefix="namdrunner-wf-") as tmp:
-        stages, shared = origami_stages(workdir=workdir or Path(tmp), **kwargs)
-
-        def make(user: str, now: dt.datetime) -> WorkflowPlan:
-            return plan_workflow(profile, user, store, name=name, stages=stages, shared_files=shared,
-                                 template_id=ORIGAMI_TEMPLATE_ID, now=now)  # fmt: skip
-
-        yield plan_ahead(profile, make)
+        planned = plan_workflow_file(profile, store, origami_file(), name=name, resources=attrs.asdict(resources),
+                                     template_id=ORIGAMI_TEMPLATE_ID, workdir=workdir or Path(tmp), **args)  # fmt: skip
+        yield Planned(planned.plan[0], planned.user, lambda user: planned.replan(user)[0])
 
 
 def dna_origami_equilibration(session: Session, store: JobStore, *, name: str, **kwargs: Any) -> Workflow:

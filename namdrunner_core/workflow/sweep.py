@@ -103,8 +103,13 @@ def plan_sweep(
 ) -> SweepPlan:
     """Validate and render every grid point (no remote I/O): the sweep id, prepared jobs and points."""
     points = _grid_points(grid)
-    if len(points) > 1000:
-        raise ValidationError("grid", f"{len(points)} points; at most 1000 in one sweep")
+    limit = min(1000, profile.max_array_size)
+    if len(points) > limit:
+        raise ValidationError(
+            "grid",
+            f"{len(points)} points; at most {limit} in one sweep (one job array; "
+            f"MaxArraySize {profile.max_array_size})",
+        )
     sweep_id = "sw_" + make_job_id(name)
     now = now or utcnow()
     prepared = []

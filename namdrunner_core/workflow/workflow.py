@@ -401,12 +401,3 @@ def groups_with_jobs(store: JobStore) -> list[tuple[GroupSummary, list[JobRecord
 def load_group(session: Session, store: JobStore, group_id: str) -> Workflow:
     """A stored workflow or sweep by its exact id, as the right class (see :meth:`Workflow.load`)."""
     return Workflow.load(session, store, group_id)
-
-
-def create_planned_workflows(
-    session: Session, store: JobStore, plans: WorkflowPlan | Sequence[WorkflowPlan], submit: bool = False
-) -> list[Workflow]:
-    """Create what was planned - one workflow, or one per replica of a workflow file - every one before
-    any is submitted; with ``submit``, then submit each (their chains are independent)."""
-    made = [Workflow.create_planned(session, store, p) for p in ([plans] if isinstance(plans, WorkflowPlan) else plans)]
-    return [wf.submit() for wf in made] if submit else made

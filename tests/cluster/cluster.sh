@@ -425,6 +425,8 @@ MessageTimeout=20
 SlurmctldTimeout=30
 SlurmdTimeout=120
 MaxJobCount=20000
+# Below Slurm's default 1001, as sites set it: job arrays (sweeps, replicas) are checked against it.
+MaxArraySize=201
 NodeName=$NODE_NAME NodeHostname=$HOST_SHORT NodeAddr=127.0.0.1 CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=32000 Gres=gpu:tgpu:2 State=UNKNOWN
 PartitionName=amilan Nodes=$NODE_NAME Default=YES MaxTime=7-00:00:00 State=UP AllowQos=normal,long
 PartitionName=atesting Nodes=$NODE_NAME MaxTime=01:00:00 State=UP AllowQos=testing

@@ -436,6 +436,9 @@ def main(argv: list[str]) -> int:
     out(f"Info: TIMING OUTPUT STEPS    {timing_freq}")
     if cfg.on("langevin"):
         out(f"Info: LANGEVIN TEMPERATURE   {langevin_temp:g}")
+    # NAMD: `seed` as given, else one from the clock (so a run without one is never reproduced)
+    seed = int(cfg.num("seed", 0)) or int(T0 * 1000) % 2_000_000_000
+    out(f"Info: RANDOM NUMBER SEED     {seed}")
     for p in params:
         out(f"Info: PARAMETER file: CHARMM format! \nInfo: PARAMETERS             {p}")
     out(f"Info: {natoms} ATOMS")

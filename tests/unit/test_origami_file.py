@@ -23,6 +23,7 @@ TINY = Path(__file__).resolve().parent.parent / "data" / "tiny"
 def _ts(value: Any) -> Any:
     """Ids carry the time they were made: normalised."""
     text = json.dumps(value, sort_keys=True, default=str)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:[\d.]+Z", "<time>", text)
     return json.loads(re.sub(r"_\d{8}_\d{6}_\d{6}|_\d{13,}", "_<ts>", text))
 
 
@@ -75,3 +76,90 @@ def test_the_ladder_plans_exactly_what_it_planned_before(tmp_path: Path) -> None
         pytest.fail(f"golden file written to {GOLDEN}: review it and run again")
     assert got == json.loads(GOLDEN.read_text())
     assert isinstance(opts["resources"], Resources)
+
+
+def _cli_json(*args: str) -> Any:
+    from click.testing import CliRunner
+
+    from namdrunner_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--json", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_shipped_file_and_the_old_command_print_the_same_dry_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    import jsonschema
+
+    from namdrunner_core.workflow import origami_file, workflow_file_schema
+
+    jsonschema.validate(tomllib.loads(origami_file().read_text()), workflow_file_schema())
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
+    monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
+    resources = ["--cores", "4", "--memory", "4", "--walltime", "01:00:00", "--dry-run"]
+    alias = _cli_json("workflow", "create", "--name", "hextube", "--structure", str(TINY / "tiny.psf"),
+                      "--coordinates", str(TINY / "tiny.pdb"), "--parameters", str(TINY / "par_tiny.prm"),
+                      "--enm", str(TINY / "tiny.exb"), "--steps", "production=4800", *resources)  # fmt: skip
+    general = _cli_json("workflow", "create", "--from", "dna_origami_equilibration", "--name", "hextube",
+                        "--input", f"structure={TINY / 'tiny.psf'}", "--input", f"coordinates={TINY / 'tiny.pdb'}",
+                        "--input", f"parameters={TINY / 'par_tiny.prm'}", "--input", f"enm={TINY / 'tiny.exb'}",
+                        "--set", "production.steps=4800", *resources)  # fmt: skip
+    assert len(alias["stages"]) == 5
+    assert _ts(general) == _ts(alias)  # the old command is an alias of the general one
+
+
+def test_scaled_copies_inputs_and_seeds_every_problem_at_once(tmp_path: Path) -> None:
+    from namdrunner_core.errors import ValidationErrors
+    from namdrunner_core.workflow import plan_workflow_file
+
+    (tmp_path / "enm.exb").write_text("# ENM\nbond 0 2 0.5 3.0\r\nbond 2 4 2.0 3.5\n")
+    good = tmp_path / "good.toml"
+    good.write_text(
+        'name = "soften"\nseed = 7\n[inputs.structure]\n[inputs.coordinates]\n[inputs.parameters]\n'
+        '[inputs.restraints]\nupload = false\n[resources]\ncores = 1\nmemory_gb = 1\nwalltime = "00:10:00"\n'
+        '[[stages]]\nname = "a"\ntemplate = "explicit_solvent_npt_v1"\nvalues = { steps = 240 }\n'
+        'scaled = [{ input = "restraints", variable = "extrabonds", factor = 0.5 }, '
+        '{ file = "enm.exb", variable = "extrabonds_2", k = 0.01 }]\n'
+    )
+    profile = load_profile("loopback")
+    inputs = {"structure": TINY / "tiny.psf", "coordinates": TINY / "tiny.pdb", "parameters": TINY / "par_tiny.prm",
+              "restraints": tmp_path / "enm.exb"}  # fmt: skip
+    (plan,) = plan_workflow_file(profile, None, good, inputs=inputs, workdir=tmp_path / "w").plan
+    p = plan.prepared[0]
+    assert (tmp_path / "w" / "enm_x0.5.exb").read_text() == "# ENM\nbond 0 2 0.25 3.0\nbond 2 4 1 3.5\n"
+    assert (tmp_path / "w" / "enm_k0.01.exb").read_text() == "# ENM\nbond 0 2 0.01 3.0\nbond 2 4 0.01 3.5\n"
+    assert "extraBondsFile     input_files/enm_x0.5.exb" in p.config_text
+    assert "extraBondsFile     input_files/enm_k0.01.exb" in p.config_text
+    assert "seed               7" in p.config_text  # a single chain with the file's own seed
+    assert sorted(p.record.input_files) == ["enm_k0.01.exb", "enm_x0.5.exb", "par_tiny.prm", "tiny.pdb", "tiny.psf"]
+    # without a workdir the copies live in the cache, reused while the source is unchanged
+    (again,) = plan_workflow_file(profile, None, good, inputs=inputs).plan
+    cached = again.prepared[0].files["input_files/enm_x0.5.exb"]
+    assert cached.read_text() == (tmp_path / "w" / "enm_x0.5.exb").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        good.read_text().replace("seed = 7", "replicas = 2")
+        .replace('values = { steps = 240 }', 'values = { steps = 240, seed = 3 }')
+        .replace('{ file = "enm.exb", variable = "extrabonds_2", k = 0.01 }',
+                 '{ input = "nothing", variable = "extrabonds_2", k = 0.01 }, '
+                 '{ file = "enm.exb", input = "restraints", variable = "extrabonds_2", k = 1 }, '
+                 '{ file = "enm.exb", variable = "extrabonds_2", k = 1, factor = 2 }')
+    )  # fmt: skip
+    with pytest.raises(ValidationErrors) as caught:
+        plan_workflow_file(profile, None, bad, inputs={**inputs, "structure": tmp_path / "gone.psf", "typo": TINY},
+                           workdir=tmp_path / "w")  # fmt: skip
+    problems = dict(caught.value.problems)
+    assert "gone.psf not found" in problems["--input structure"]
+    assert "has no input 'typo'" in problems["--input typo"]
+    assert "no input 'nothing'" in caught.value.message
+    assert "exactly one source" in caught.value.message
+    assert "exactly one of k" in caught.value.message
+    assert "every replica the same run" in problems["stage a: seed"]
+    with pytest.raises(ValidationErrors) as missing:
+        plan_workflow_file(profile, None, good, inputs={"structure": TINY / "tiny.psf"}, workdir=tmp_path / "w")
+    assert {f for f, _ in missing.value.problems} == {"--input coordinates", "--input parameters", "--input restraints"}

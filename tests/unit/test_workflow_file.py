@@ -8,6 +8,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import attrs
 import jsonschema
 import pytest
 
@@ -100,7 +101,7 @@ def test_a_three_stage_file_runs_end_to_end_on_the_fake_slurm(tmp_path: Path) ->
 
 
 def test_replicas_are_independent_chains_each_continuing_its_own(tmp_path: Path) -> None:
-    text = EXAMPLE.read_text().replace('name = "toy equilibration"', 'name = "toy"\nreplicas = 3')
+    text = EXAMPLE.read_text().replace('name = "toy equilibration"', 'name = "toy"\nreplicas = 3\nseed = 4242')
     tiny = (ROOT / "tests" / "data" / "tiny").as_posix()
     text = text.replace("../../tests/data/tiny", tiny)
     path = tmp_path / "replicas.toml"
@@ -119,6 +120,14 @@ def test_replicas_are_independent_chains_each_continuing_its_own(tmp_path: Path)
             sync_jobs(store, session)
             time.sleep(0.3)
         assert {store.get_job(i).status for i in ids} == {JobStatus.COMPLETED}
+        chains = [[store.get_job(j.id) for j in wf.jobs()] for wf in made]
+        for stage in range(3):  # each stage ONE array over the replicas, task r = replica r
+            slurm_ids = [chain[stage].slurm_job_id or "" for chain in chains]
+            assert len({i.split("_")[0] for i in slurm_ids}) == 1
+            assert [i.split("_")[1] for i in slurm_ids] == ["0", "1", "2"]
+        seeds = [[r.template_values["seed"] for r in chain] for chain in chains]
+        assert seeds == [[4242 + 1000 * r + i for i in range(3)] for r in range(3)]  # every run its own seed
+        assert "seed               5243" in Path(chains[1][1].project_dir, "config.namd").read_text()
         for wf in made:  # each replica's later stage took its input from its OWN previous stage
             first, second = (store.get_job(j.id) for j in wf.jobs()[:2])
             script = Path(second.project_dir, "job.sbatch").read_text()
@@ -129,6 +138,12 @@ def test_replicas_are_independent_chains_each_continuing_its_own(tmp_path: Path)
     bad.write_text(text.replace("replicas = 3", "replicas = 0"))
     with pytest.raises(ValidationError, match="replicas"):
         plan_workflow_file(FakeSlurm(tmp_path / "f2").profile(), None, bad)
+    over = tmp_path / "over.toml"  # more replicas than one job array may hold on this cluster
+    over.write_text(text.replace("replicas = 3", "replicas = 300"))
+    profile = attrs.evolve(FakeSlurm(tmp_path / "f3").profile(), max_array_size=201)
+    with pytest.raises(ValidationError, match="MaxArraySize is 201") as caught:
+        plan_workflow_file(profile, None, over)
+    assert caught.value.field == "over.toml: replicas"
 
 
 def test_the_library_lists_builtins_imports_your_own_and_runs_them_from_here(
@@ -147,10 +162,13 @@ def test_the_library_lists_builtins_imports_your_own_and_runs_them_from_here(
     monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
     monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
     monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
-    assert [(i.id, i.builtin, i.stages) for i in list_workflow_files()] == [("solvated_equilibration", True, 4)]
+    assert [(i.id, i.builtin, i.stages) for i in list_workflow_files()] == [
+        ("dna_origami_equilibration", True, 5),
+        ("solvated_equilibration", True, 4),
+    ]
     mine = import_workflow_file(EXAMPLE, workflow_id="three")
     assert (mine.id, mine.stages) == ("three", 3)
-    assert [i.id for i in list_workflow_files()] == ["solvated_equilibration", "three"]
+    assert [i.id for i in list_workflow_files()] == ["dna_origami_equilibration", "solvated_equilibration", "three"]
     with pytest.raises(ValidationError, match="builtin"):
         import_workflow_file(EXAMPLE, workflow_id="solvated_equilibration")
     with pytest.raises(ValidationError, match="did you mean solvated_equilibration"):

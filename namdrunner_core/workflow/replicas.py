@@ -1,0 +1,91 @@
+"""Replicas: N independent copies of a workflow's chain (a workflow file's ``replicas = N``), each
+stage submitted as ONE Slurm job array over the replicas.
+
+Task *r* of stage *i*'s array is replica *r*'s stage *i*; it depends on task *r* of stage *i-1* alone
+(``--dependency=aftercorr:<array>``, with ``--kill-on-invalid-dep=yes``), so each chain continues its
+own replica's outputs and a replica that fails stops only its own chain: Slurm cancels that one task
+of every later array and the others run on. Each replica stays its own workflow (``workflow show``,
+restart, export, delete act on one chain); ``N`` stages cost ``N`` sbatch calls, whatever the number of
+replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from namdrunner_core.jobs.submission import new_token, submit_once, submitted
+from namdrunner_core.jobs.sync import write_job_infos
+from namdrunner_core.models import JobRecord, utcnow
+from namdrunner_core.scripts import STAGE_SWEEP
+from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.workflow.sweep import array_script
+from namdrunner_core.workflow.workflow import Workflow, WorkflowPlan
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
+    from namdrunner_core.store import JobStore
+
+
+def stage_array_name(first_replica_id: str, stage: int) -> str:
+    """The job name (and scratch folder) of stage ``stage``'s array: the first replica's id + ``.s<i>``."""
+    return f"{first_replica_id}.s{stage}"
+
+
+def replica_arrays(workflows: Sequence[Workflow]) -> list[list[JobRecord]] | None:
+    """The stages of replica chains as arrays (stage i: every replica's stage i, in replica order), or
+    None when they cannot run as arrays: not the same number of stages, or any job already submitted."""
+    chains = [[j.record for j in wf.jobs()] for wf in workflows]
+    if len(chains) < 2 or len({len(c) for c in chains}) != 1:
+        return None
+    if any(r.status is not JobStatus.CREATED or r.slurm_job_id for c in chains for r in c):
+        return None
+    return [list(stage) for stage in zip(*chains, strict=True)]
+
+
+def submit_replicas(session: Session, store: JobStore, workflows: Sequence[Workflow]) -> list[Workflow]:
+    """Submit replica chains, each stage as ONE job array (task r of stage i after task r of stage i-1,
+    ``aftercorr``). Chains that cannot run as arrays (see :func:`replica_arrays`) are submitted one by
+    one with :meth:`Workflow.submit`.
+
+    Every array goes through the same guard as a single job (:func:`submit_once`: a token saved on every
+    task's record BEFORE sbatch, looked up before any retry, never a second array) and the same record
+    reset; each stage is copied to scratch in ONE command.
+    """
+    stages = replica_arrays(workflows)
+    if stages is None:
+        return [wf.submit() for wf in workflows]
+    s = session
+    previous: str | None = None
+    for i, records in enumerate(stages):
+        name = stage_array_name(workflows[0].id, i)
+        token = new_token()
+        now = utcnow()
+        records = [attrs.evolve(r, submit_token=token, updated_at=now) for r in records]
+        store.save_jobs(records)
+        array_dir = f"{s.scratch_root}/{name}"
+        pairs = [x for r in records for x in (r.project_dir, r.scratch_dir)]
+        s.run_remote(STAGE_SWEEP, [array_dir, *pairs], stdin=array_script(name, records, s.profile).encode())
+        extra = [f"--dependency=aftercorr:{previous}", "--kill-on-invalid-dep=yes"] if previous else []
+        array_id = submit_once(s, workdir=array_dir, script_name="array.sbatch", token=token, job_name=name,
+                               extra=extra)  # fmt: skip
+        now = utcnow()
+        records = [submitted(r, f"{array_id}_{k}", now) for k, r in enumerate(records)]
+        store.save_jobs(records)
+        write_job_infos(s, records)
+        previous = array_id
+    return list(workflows)
+
+
+def create_planned_workflows(
+    session: Session, store: JobStore, plans: WorkflowPlan | Sequence[WorkflowPlan], submit: bool = False
+) -> list[Workflow]:
+    """Create what was planned - one workflow, or one per replica of a workflow file - every one before
+    any is submitted; with ``submit``, then submit them: one chain stage by stage, replicas with each
+    stage as one job array (:func:`submit_replicas`)."""
+    made = [Workflow.create_planned(session, store, p) for p in ([plans] if isinstance(plans, WorkflowPlan) else plans)]
+    if not submit:
+        return made
+    return submit_replicas(session, store, made) if len(made) > 1 else [wf.submit() for wf in made]
