@@ -7,7 +7,8 @@ starts the batch script with bash in the background (in its own session, with ``
 ``--dependency=afterok:ID`` (``aftercorr:ARRAY``: task i after task i) with ``--kill-on-invalid-dep``;
 every command first advances the state machine (a finished script's exit code makes the job COMPLETED
 or FAILED, a satisfied dependency starts the job). Output formats are Slurm's for what namdrunner
-asks (``squeue -o`` with %i %T %r %M %l %j %k, ``sacct -P -o`` fields), including "Invalid job id specified" for unknown ids.
+asks (``squeue -o`` with %i %T %r %M %l %j %k, ``sacct -P -o`` fields), including "Invalid job id
+specified" for unknown ids.
 
 This is test infrastructure for :class:`namdrunner_core.testing.FakeSlurm`; it is not Slurm.
 """
