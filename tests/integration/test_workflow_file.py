@@ -4,11 +4,15 @@ created, run to completion, each stage starting where the one before it ended.""
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from namdrunner_cli.main import cli
+from namdrunner_core import JobStatus, JobStore, Session, sync_jobs
+from namdrunner_core.workflow import create_planned_workflows, plan_workflow_file, submit_replicas
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "docs" / "examples" / "three_stage.toml"
@@ -47,7 +51,7 @@ def test_a_workflow_file_runs_end_to_end(env: dict[str, str]) -> None:
     assert deleted["deleted"] is True
 
 
-def test_a_four_stage_protocol_with_three_replicas(env: dict[str, str], tmp_path: Path) -> None:
+def test_a_four_stage_protocol_with_three_replicas(env: dict[str, str], tmp_path: Path, session: Session) -> None:
     tiny = (ROOT / "tests" / "data" / "tiny").as_posix()
     text = (
         EXAMPLE.read_text()
@@ -63,10 +67,68 @@ def test_a_four_stage_protocol_with_three_replicas(env: dict[str, str], tmp_path
     assert isinstance(made, list)
     assert len(made) == 3
     run_json("watch", "--max-interval", "3", "--timeout", "400")
+    chains = []
     for group in made:
         shown = run_json("workflow", "show", group["id"])
         assert isinstance(shown, dict)
         assert shown["status"] == "Completed", shown
         firsts = [s["template_values"].get("first_timestep", 0) for s in shown["stages"]]
         assert firsts == [0, 240, 480, 720]  # each stage starts where its replica's previous one ended
+        chains.append(shown["stages"])
+    for i in range(4):  # each stage ran as ONE job array over the replicas, task r = replica r
+        ids = [chain[i]["slurm_job_id"] for chain in chains]
+        assert len({x.split("_")[0] for x in ids}) == 1, ids
+        assert [x.split("_")[1] for x in ids] == ["0", "1", "2"]
+        rows = sacct(session, ids[0].split("_")[0])
+        assert {r[0] for r in rows} == set(ids)
+        assert {r[1] for r in rows} == {"COMPLETED"}
+    seeds = set()
+    for chain in chains:  # every run had its own seed, and NAMD used it
+        for s in chain:
+            log = Path(s["project_dir"], "namd_output.log").read_text()
+            used = re.search(r"^Info: RANDOM NUMBER SEED\s+(\d+)$", log, re.M)
+            assert used is not None
+            assert int(used.group(1)) == s["template_values"]["seed"]
+            seeds.add(int(used.group(1)))
+    assert len(seeds) == 12
+    for group in made:
         assert run_json("workflow", "delete", group["id"], "--yes")["deleted"] is True  # type: ignore[index]
+
+
+def sacct(session: Session, array_id: str) -> list[list[str]]:
+    """``sacct`` of an array's tasks (JobID, State), asked on the cluster the way a person would."""
+    out = session.slurm(["sacct", "-X", "-n", "-P", "-j", array_id, "-o", "JobID,State"]).stdout
+    return [line.split("|") for line in out.splitlines() if line.strip()]
+
+
+def test_one_failing_replica_stops_only_its_own_chain(session: Session, store: JobStore, tmp_path: Path) -> None:
+    tiny = (ROOT / "tests" / "data" / "tiny").as_posix()
+    path = tmp_path / "three.toml"
+    path.write_text(
+        EXAMPLE.read_text()
+        .replace("../../tests/data/tiny", tiny)
+        .replace('name = "toy equilibration"', 'name = "one fails"\nreplicas = 3')
+    )
+    planned = plan_workflow_file(session.profile, store, path, assignments=["production.steps=240"])
+    made = create_planned_workflows(session, store, planned.for_session(session))
+    broken = made[1].jobs()[0].record  # replica 2's first stage loses its coordinates before it starts
+    session.transport.run(["rm", "-f", f"{broken.project_dir}/input_files/tiny.pdb"])
+    submit_replicas(session, store, made)
+    ids = [j.id for wf in made for j in wf.jobs()]
+    deadline = time.monotonic() + 300
+    while not all(store.get_job(i).status.is_terminal and store.get_job(i).finalized for i in ids):
+        assert time.monotonic() < deadline, [store.get_job(i).status for i in ids]
+        sync_jobs(store, session)
+        time.sleep(2)
+    statuses = [[store.get_job(j.id).status for j in wf.jobs()] for wf in made]
+    assert statuses[0] == statuses[2] == [JobStatus.COMPLETED] * 3  # the other replicas ran on
+    assert statuses[1][0] is JobStatus.FAILED
+    assert statuses[1][1:] == [JobStatus.CANCELLED] * 2  # only its own chain stopped
+    later = [store.get_job(wf.jobs()[1].id).slurm_job_id or "" for wf in made]
+    states = dict(map(tuple, sacct(session, later[0].split("_")[0])))  # type: ignore[arg-type]
+    assert states[later[0]] == states[later[2]] == "COMPLETED"
+    assert states[later[1]].startswith("CANCELLED")  # Slurm's own aftercorr: that one task, never started
+    log = Path(store.get_job(broken.job_id).project_dir, "namd_output.log").read_text()
+    assert "FATAL ERROR" in log
+    for wf in made:
+        wf.delete(force=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,19 @@ from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.jobs.sync import discover_jobs
 from namdrunner_core.namd.config import read_config
-from namdrunner_core.workflow import StageSpec, Sweep, Workflow, dna_origami_equilibration, settle_workflows
+from namdrunner_core.workflow import (
+    StageSpec,
+    Sweep,
+    Workflow,
+    dna_origami_equilibration,
+    export_workflow,
+    origami_plan,
+    plan_workflow_file,
+    settle_workflows,
+    workflow_file_text,
+)
 from tests.conftest import DATA
+from tests.unit.test_origami_file import snapshot
 
 pytestmark = pytest.mark.cluster
 
@@ -238,18 +250,17 @@ def test_origami_template_generates_scaled_restraints(
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
-    wf = dna_origami_equilibration(
-        session,
-        store,
-        name="origami",
-        structure=TINY[0],
-        coordinates=TINY[1],
-        parameters=[TINY[2]],
-        enm=DATA / "tiny" / "tiny.exb",
-        resources=RES,
-        cell=(100, 100, 100),
-        steps={"minimize": 120, "npt_k0.5": 240, "npt_k0.1": 240, "npt_k0.01": 240, "production": 240},
-    )
+    ladder: dict[str, Any] = {
+        "name": "origami",
+        "structure": TINY[0],
+        "coordinates": TINY[1],
+        "parameters": [TINY[2]],
+        "enm": DATA / "tiny" / "tiny.exb",
+        "resources": RES,
+        "cell": (100, 100, 100),
+        "steps": {"minimize": 120, "npt_k0.5": 240, "npt_k0.1": 240, "npt_k0.01": 240, "production": 240},
+    }
+    wf = dna_origami_equilibration(session, store, **ladder)  # the shipped workflow file, planned
     assert list(scratch_tmp.iterdir()) == []  # the scaled files went up with the jobs; their temp dir is gone
     assert list(cwd.iterdir()) == []  # nothing written into the working directory
     jobs = wf.jobs()
@@ -273,5 +284,22 @@ def test_origami_template_generates_scaled_restraints(
     wf.submit()
     wait(wf, timeout=240)
     assert wf.status is JobStatus.COMPLETED
+    # exported back as a file, with the inputs as uploaded beside it, it plans the very same ladder
+    exported = tmp_path / "exported"
+    exported.mkdir()
+    for j in jobs:
+        for name in j.record.input_files:
+            src = Path(j.record.project_dir, "input_files", name)
+            if src.is_file() and not (exported / name).exists():
+                (exported / name).write_bytes(src.read_bytes())
+    (exported / "ladder.toml").write_text(workflow_file_text(export_workflow(store, wf.id)))
+    again = plan_workflow_file(session.profile, store, exported / "ladder.toml").plan[0]
+    ran = [Path(j.record.project_dir, "config.namd").read_text() for j in jobs]
+    assert [p.config_text for p in again.prepared] == ran
+    with origami_plan(session.profile, store, **ladder) as planned:  # the ladder's own dry run
+        before = snapshot(planned.plan)
+    after = snapshot(again)
+    assert after["template_id"] == "file:ladder.toml"
+    assert {**after, "template_id": before["template_id"]} == before  # the same plan, file for file
     for j in jobs:
         j.delete()
