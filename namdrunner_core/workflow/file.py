@@ -536,6 +536,16 @@ def plan_workflow_file(
 _CHAIN_KEYS = ("restart_coordinates", "restart_velocities", "restart_xsc", "first_timestep")
 
 
+def _non_default(obj: InputEntry | ScaledEntry) -> dict[str, Any]:
+    """An attrs entry as a TOML table of the fields that differ from their defaults."""
+    out = {}
+    for f in attrs.fields(type(obj)):
+        value = getattr(obj, f.name)
+        if f.default is attrs.NOTHING or value != f.default:
+            out[f.name] = value
+    return out
+
+
 def workflow_file_text(wf: WorkflowFile) -> str:
     """A workflow file's TOML text (what :func:`read_workflow_file` reads back)."""
     import tomli_w
@@ -545,9 +555,13 @@ def workflow_file_text(wf: WorkflowFile) -> str:
         data["description"] = wf.description
     if wf.replicas != 1:
         data["replicas"] = wf.replicas
+    if wf.seed is not None:
+        data["seed"] = wf.seed
     for key in ("files", "values", "resources"):
         if getattr(wf, key):
             data[key] = getattr(wf, key)
+    if wf.inputs:
+        data["inputs"] = {name: _non_default(inp) for name, inp in wf.inputs.items()}
     stages = []
     for s in wf.stages:
         entry: dict[str, Any] = {"name": s.name, "template": s.template}
@@ -556,6 +570,8 @@ def workflow_file_text(wf: WorkflowFile) -> str:
                 entry[key] = getattr(s, key)
         if not s.continue_:
             entry["continue"] = False
+        if s.scaled:
+            entry["scaled"] = [_non_default(sc) for sc in s.scaled]
         stages.append(entry)
     data["stages"] = stages
     return tomli_w.dumps(data)

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from namdrunner_core.profile import load_profile
@@ -163,3 +164,21 @@ def test_scaled_copies_inputs_and_seeds_every_problem_at_once(tmp_path: Path) ->
     with pytest.raises(ValidationErrors) as missing:
         plan_workflow_file(profile, None, good, inputs={"structure": TINY / "tiny.psf"}, workdir=tmp_path / "w")
     assert {f for f, _ in missing.value.problems} == {"--input coordinates", "--input parameters", "--input restraints"}
+
+
+def test_a_workflow_file_written_from_python_reads_back_the_same(tmp_path: Path) -> None:
+    import tomllib
+
+    import jsonschema
+
+    from namdrunner_core.workflow import origami_file, read_workflow_file, workflow_file_schema, workflow_file_text
+
+    ladder = read_workflow_file(origami_file())
+    text = workflow_file_text(attrs.evolve(ladder, replicas=4, seed=99))
+    jsonschema.validate(tomllib.loads(text), workflow_file_schema())
+    (tmp_path / "ladder_x4.toml").write_text(text)
+    again = read_workflow_file(tmp_path / "ladder_x4.toml")
+    assert again == attrs.evolve(ladder, replicas=4, seed=99)
+    assert [sc.k for s in again.stages for sc in s.scaled] == [0.5, 0.5, 0.1, 0.01]
+    assert again.inputs["enm"].upload is False
+    assert again.inputs["extra_bonds"].target("extra_bonds") == "extrabonds_2"
