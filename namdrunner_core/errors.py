@@ -37,6 +37,8 @@ class ValidationError(NamdRunnerError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        #: the message without the field (for an error re-raised under a longer field)
+        self.reason = message
 
 
 class ValidationErrors(ValidationError):
@@ -49,6 +51,13 @@ class ValidationErrors(ValidationError):
         if len(problems) > 1:
             self.message = "; ".join(f"{f}: {m}" for f, m in problems)
             self.args = (self.message,)
+
+
+def under(prefix: str, exc: ValidationError) -> ValidationError:
+    """``exc`` with every field put under ``prefix`` (``stage heat: steps``), every problem kept."""
+    if isinstance(exc, ValidationErrors):
+        return ValidationErrors([(f"{prefix}: {f}", m) for f, m in exc.problems])
+    return ValidationError(f"{prefix}: {exc.field}", exc.reason)
 
 
 class ProfileError(NamdRunnerError):
@@ -148,4 +157,5 @@ __all__ = [
     "UnsafePathError",
     "ValidationError",
     "ValidationErrors",
+    "under",
 ]

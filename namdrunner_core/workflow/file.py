@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import cattrs
 
-from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
+from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors, under
 from namdrunner_core.files import write_text_atomic
 from namdrunner_core.jobs.prepare import Planned, plan_ahead, resolve_template
 from namdrunner_core.profile import cache_dir, config_dir
@@ -69,7 +69,9 @@ if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.store import JobStore
 
-_REF = re.compile(r"\{\{\s*(prev|shared)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+#: ``{{prev.KEY}}``, ``{{shared.KEY}}``, ``{{stages.NAME.KEY}}`` (NAME may hold dots: the key is the last part)
+_REF = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @attrs.frozen(slots=True)
@@ -193,7 +195,7 @@ def read_workflow_file(path: Path) -> WorkflowFile:
     try:
         wf = _converter.structure(data, WorkflowFile)
     except ValidationError as exc:
-        raise ValidationError(f"{path.name}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+        raise under(path.name, exc) from None
     except (cattrs.BaseValidationError, TypeError, KeyError, ValueError) as exc:
         parts = cattrs.transform_error(exc, path="$") if isinstance(exc, cattrs.BaseValidationError) else [str(exc)]
         raise ValidationError("--file", f"{path}: " + "; ".join(parts)) from None
@@ -202,18 +204,46 @@ def read_workflow_file(path: Path) -> WorkflowFile:
     return wf
 
 
-def _substitute(value: Any, prev: Mapping[str, Any], shared: Mapping[str, Any], where: str) -> Any:
+def _substitute(
+    value: Any,
+    prev: Mapping[str, Any],
+    shared: Mapping[str, Any],
+    where: str,
+    earlier: Mapping[str, Mapping[str, Any]] | None = None,
+    names: Sequence[str] = (),
+) -> Any:
+    """A stage's value with its references filled in: ``{{prev.KEY}}`` (the previous stage's value),
+    ``{{shared.KEY}}`` (the file's) and ``{{stages.NAME.KEY}}`` (an EARLIER stage's: stages run in
+    order, so a reference to the stage itself or a later one would be a cycle)."""
     if not isinstance(value, str):
         return value
 
     def one(m: re.Match[str]) -> str:
-        scope, key = m.group(1), m.group(2)
-        source = prev if scope == "prev" else shared
+        ref = m.group(1)
+        scope, _, rest = ref.partition(".")
+        if scope == "stages":
+            stage, _, key = rest.rpartition(".")
+            if stage not in names:
+                raise ValidationError(where, f"{{{{{ref}}}}}: no stage {stage!r}; the stages are {', '.join(names)}")
+            if stage not in (earlier or {}):
+                raise ValidationError(
+                    where,
+                    f"{{{{{ref}}}}}: stage {stage!r} runs at or after this one (a cycle); refer to earlier stages",
+                )
+            source: Mapping[str, Any] = (earlier or {})[stage]
+        elif scope in ("prev", "shared"):
+            key = rest
+            source = prev if scope == "prev" else shared
+            stage = ""
+            if scope == "prev" and names and where.split(":")[0] == f"stage {names[0]}":
+                raise ValidationError(where, f"{{{{{ref}}}}}: the first stage has no previous stage")
+        else:
+            raise ValidationError(where, f"{{{{{ref}}}}}: not a reference; use prev.KEY, shared.KEY or stages.NAME.KEY")
+        if not _KEY.fullmatch(key):
+            raise ValidationError(where, f"{{{{{ref}}}}}: {key!r} is not a value's key")
         if key not in source:
-            raise ValidationError(
-                where,
-                f"{{{{{scope}.{key}}}}}: the {'previous stage' if scope == 'prev' else 'file'} has no value {key!r}",
-            )
+            owner = {"prev": "the previous stage", "shared": "the file"}.get(scope, f"stage {stage!r}")
+            raise ValidationError(where, f"{{{{{ref}}}}}: {owner} has no value {key!r}")
         return str(source[key])
 
     return _REF.sub(one, value)
@@ -286,6 +316,7 @@ def stages_from_file(
     seeded = wf.replicas > 1 or wf.seed is not None
     stages: list[StageSpec] = []
     prev: dict[str, Any] = {}
+    earlier: dict[str, dict[str, Any]] = {}
     for i, entry in enumerate(wf.stages):
         where = f"stage {entry.name}"
         try:
@@ -296,9 +327,9 @@ def stages_from_file(
         values: dict[str, Any] = {}
         for key, value in {**shared_values, **entry.values, **(overrides or {}).get(entry.name, {})}.items():
             try:
-                values[key] = _substitute(value, prev, shared_values, f"{where}: {key}")
+                values[key] = _substitute(value, prev, shared_values, f"{where}: {key}", earlier, names)
             except ValidationError as exc:
-                problems.append((exc.field, exc.message))
+                problems.append((exc.field, exc.reason))
         files = [(base_dir / f).resolve() for f in entry.files]
         for f, p in zip(entry.files, files, strict=True):
             if not p.is_file():
@@ -346,6 +377,7 @@ def stages_from_file(
             )
         )
         prev = {**template.defaults(), **canonical}
+        earlier[entry.name] = prev
     if problems:
         raise ValidationErrors(problems)
     return stages, shared_files

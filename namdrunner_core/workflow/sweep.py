@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from namdrunner_core.errors import ValidationError
+from namdrunner_core.errors import ValidationError, under
 from namdrunner_core.jobs.job import SUBMITTABLE
 from namdrunner_core.jobs.prepare import Planned, PreparedJob, make_job_id, plan_ahead, prepare_job
 from namdrunner_core.jobs.submission import find_by_token, new_token, submit_once, submitted
@@ -132,7 +132,7 @@ def plan_sweep(
                 )
             )
         except ValidationError as exc:
-            raise ValidationError(f"point {label}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+            raise under(f"point {label}", exc) from None
     records = [p.record for p in prepared]
     return SweepPlan(
         id=sweep_id,

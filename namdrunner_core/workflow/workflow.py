@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from namdrunner_core.errors import NamdRunnerError, ValidationError
+from namdrunner_core.errors import NamdRunnerError, ValidationError, under
 from namdrunner_core.jobs.job import Job
 from namdrunner_core.jobs.prepare import PreparedJob, make_job_id, prepare_job, resolve_template
 from namdrunner_core.jobs.sync import sync_jobs
@@ -194,7 +194,7 @@ def plan_workflow(
                 now=now + dt.timedelta(microseconds=index),
             )
         except ValidationError as exc:
-            raise ValidationError(f"stage {stage.name}: {exc.field}", exc.message.split(": ", 1)[-1]) from None
+            raise under(f"stage {stage.name}", exc) from None
         spc = _stepspercycle(p.config_text)
         first = int(read_config(p.config_text).number("firsttimestep", 0) or 0) + (p.record.total_steps or 0)
         if first % spc:

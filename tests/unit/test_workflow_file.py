@@ -195,3 +195,34 @@ def test_the_library_lists_builtins_imports_your_own_and_runs_them_from_here(
         "production",
     ]
     assert all(s["job"]["resources"]["cores"] == 2 for s in plan["stages"])  # --cores over the file's 16
+
+
+def test_references_to_earlier_stages_and_the_cycles_a_file_could_write(tmp_path: Path) -> None:
+    tiny = (ROOT / "tests" / "data" / "tiny").as_posix()
+    text = EXAMPLE.read_text().replace("../../tests/data/tiny", tiny)
+    good = tmp_path / "good.toml"
+    good.write_text(text.replace('output_name = "prod"', 'output_name = "prod_after_{{stages.minimize.output_name}}"'))
+    profile = FakeSlurm(tmp_path / "fake").profile()
+    (plan,) = plan_workflow_file(profile, None, good).plan
+    assert "outputName         outputs/prod_after_min" in plan.prepared[2].config_text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        text.replace('output_name = "min"', 'output_name = "min_{{prev.output_name}}"')
+        .replace('output_name = "heat_from_{{prev.output_name}}"', 'output_name = "h_{{stages.production.steps}}"')
+        .replace('output_name = "prod"', 'output_name = "p_{{stages.prod.steps}}_{{ heat.steps }}"')
+    )  # fmt: skip
+    with pytest.raises(ValidationErrors) as caught:
+        plan_workflow_file(profile, None, bad)
+    problems = caught.value.problems
+    assert ("stage minimize: output_name", "{{prev.output_name}}: the first stage has no previous stage") in problems
+    heat = dict(problems)["stage heat: output_name"]
+    assert "runs at or after this one (a cycle)" in heat
+    prod = [m for f, m in problems if f == "stage production: output_name"]
+    assert len(prod) == 1  # the first bad reference of a value is named; fixing it shows the next
+    assert "no stage 'prod'" in prod[0]
+    bad.write_text(text.replace('output_name = "prod"', 'output_name = "p_{{ heat.steps }}"'))
+    with pytest.raises(ValidationErrors, match=r"not a reference; use prev.KEY, shared.KEY or stages.NAME.KEY"):
+        plan_workflow_file(profile, None, bad)
+    bad.write_text(text.replace('output_name = "prod"', 'output_name = "p_{{stages.minimize.nope}}"'))
+    with pytest.raises(ValidationErrors, match=r"stage 'minimize' has no value 'nope'"):
+        plan_workflow_file(profile, None, bad)
