@@ -27,8 +27,10 @@ and, when it differs, its resources; it continues from the previous stage's ``.c
     values = { steps = 240000, output_name = "prod_after_{{prev.output_name}}" }
     resources = { walltime = "24:00:00" }
 
-String values may refer to the previous stage's values (``{{prev.KEY}}``) and to the file's shared
-values (``{{shared.KEY}}``). :func:`workflow_file_schema` is the file's JSON Schema (docs/ carries
+String values may refer to the previous stage's values (``{{prev.KEY}}``), an earlier stage's
+(``{{stages.NAME.KEY}}``) and the file's shared values (``{{shared.KEY}}``). Files given when creating
+are ``[inputs.NAME]``; a stage's ``scaled`` list makes its own copies of restraint files (see
+:class:`ScaledEntry`); ``replicas``/``seed`` make independent chains, each stage one job array. :func:`workflow_file_schema` is the file's JSON Schema (docs/ carries
 it, generated from these classes).
 """
 
