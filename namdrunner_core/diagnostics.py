@@ -159,7 +159,7 @@ def detect_cluster(session: Session, *, cache: bool = True) -> Detection:
         overrides=profile_overrides(inv, profile),
     )
     if cache:
-        limits = {k: v for k, v in detection.overrides.items() if k in ("partitions", "qos")}
+        limits = {k: v for k, v in detection.overrides.items() if k in ("partitions", "qos", "max_array_size")}
         save_detected_limits(profile.name, limits, detection.detected_at)
     return detection
 

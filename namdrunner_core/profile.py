@@ -333,7 +333,7 @@ def load_profile(name: str) -> ClusterProfile:
     if data.get("use_detected_limits") is True:
         cached = detected_limits(name)
         if cached is not None:
-            data.update({k: v for k, v in cached["limits"].items() if k in ("partitions", "qos")})
+            data.update({k: v for k, v in cached["limits"].items() if k in ("partitions", "qos", "max_array_size")})
             source = f"{source} with limits detected {cached.get('detected_at')} ({detected_limits_path(name)})"
     try:
         profile = structure(data, ClusterProfile, source=source)

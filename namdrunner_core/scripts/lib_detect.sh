@@ -32,5 +32,6 @@ nr_detect() {
   nr_section PARTS scontrol show partition -o
   nr_section QOS sacctmgr -n -P show qos format=Name,MaxWall,MaxTRESPU,MaxJobsPU,MaxSubmitPU
   nr_section ASSOC sacctmgr -n -P show assoc where user="$(whoami)" format=Account,Partition,QOS,DefaultQOS
+  echo "@@ARRAY $(scontrol show config 2>/dev/null | awk '$1 == "MaxArraySize" {print $3}')"
   nr_detect_namd
 }

@@ -261,6 +261,8 @@ class Inventory:
     errors: list[str] = attrs.Factory(list)
     #: False when the cluster has no ``module`` command (nothing to say about NAMD modules)
     modules_known: bool = True
+    #: Slurm's MaxArraySize (``scontrol show config``): a job array holds at most this many tasks
+    max_array_size: int | None = None
 
     def partition(self, name: str) -> DetectedPartition | None:
         """The detected partition of that name."""
@@ -288,6 +290,7 @@ class Inventory:
             "qos": [q.to_dict() for q in self.qos],
             "accounts": [attrs.asdict(a) for a in self.accounts],
             "namd_modules": [m.to_dict() for m in self.namd_modules],
+            "max_array_size": self.max_array_size,
             "errors": self.errors,
         }
 
@@ -418,9 +421,12 @@ def parse_inventory(text: str) -> Inventory:
     ok = {name: (lines if rc == 0 else []) for name, (lines, rc) in sec.items()}
     user = ""
     modules: list[NamdModule] = []
+    max_array: int | None = None
     for line in text.splitlines():
         if line.startswith("@@USER "):
             user = line[7:].strip()
+        elif line.startswith("@@ARRAY ") and line[8:].strip().isdigit():
+            max_array = int(line[8:].strip())
         elif line.startswith("@@NAMD "):
             name, _, rest = line[7:].partition("|")
             needs, _, bins = rest.partition("|")
@@ -433,6 +439,7 @@ def parse_inventory(text: str) -> Inventory:
         namd_modules=modules,
         errors=errors,
         modules_known="@@NOMODULE" not in text.splitlines(),
+        max_array_size=max_array,
     )
 
 
@@ -449,6 +456,11 @@ def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]
     def add(field: str, mine: Any, theirs: Any, message: str) -> None:
         diffs.append(Difference(field, mine, theirs, message))
 
+    if inv.max_array_size and inv.max_array_size != profile.max_array_size:
+        how = "refuses" if profile.max_array_size > inv.max_array_size else "allows"
+        add("max_array_size", profile.max_array_size, inv.max_array_size,
+            f"job arrays hold at most {inv.max_array_size} tasks (MaxArraySize), the profile says "
+            f"{profile.max_array_size}: the cluster {how} what lies between")  # fmt: skip
     if inv.partitions:
         names = [p.name for p in inv.partitions]
         for part in profile.partitions:
@@ -632,6 +644,8 @@ def profile_overrides(inv: Inventory, profile: ClusterProfile) -> dict[str, Any]
             e["default_qos"] = valid[0]
         part_out.append({k: v for k, v in e.items() if v is not None and v != []})
     out: dict[str, Any] = {}
+    if inv.max_array_size and inv.max_array_size != profile.max_array_size:
+        out["max_array_size"] = inv.max_array_size
     if part_out:
         kept = {p["name"] for p in part_out}
         out["partitions"] = part_out

@@ -30,8 +30,8 @@ and, when it differs, its resources; it continues from the previous stage's ``.c
 String values may refer to the previous stage's values (``{{prev.KEY}}``), an earlier stage's
 (``{{stages.NAME.KEY}}``) and the file's shared values (``{{shared.KEY}}``). Files given when creating
 are ``[inputs.NAME]``; a stage's ``scaled`` list makes its own copies of restraint files (see
-:class:`ScaledEntry`); ``replicas``/``seed`` make independent chains, each stage one job array. :func:`workflow_file_schema` is the file's JSON Schema (docs/ carries
-it, generated from these classes).
+:class:`ScaledEntry`); ``replicas``/``seed`` make independent chains, each stage one job array.
+:func:`workflow_file_schema` is the file's JSON Schema (docs/ carries it, generated from these classes).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from tests.integration.conftest import TINY
 pytestmark = pytest.mark.cluster
 
 STALE = """extends = "loopback"
+max_array_size = 1001      # deliberately stale: the cluster's MaxArraySize is 201
 [[partitions]]
 name = "amilan"
 cores_per_node = 32        # deliberately stale: the node has 16
@@ -117,10 +118,13 @@ def test_a_stale_profile_is_reported_and_a_detected_one_fixes_it(env: dict[str, 
     found = run_json("cluster", "detect", "stale", "--write", "fixed")
     fields = {d["field"]: d for d in found["differences"]}  # type: ignore[union-attr]
     assert set(fields) == {
+        "max_array_size",
         "partitions[amilan].cores_per_node",
         "partitions[retired]",
         "qos[normal].max_walltime_hours",
     }
+    assert (fields["max_array_size"]["profile"], fields["max_array_size"]["cluster"]) == (1001, 201)
+    assert found["max_array_size"] == 201
     assert (
         fields["partitions[amilan].cores_per_node"]["profile"],
         fields["partitions[amilan].cores_per_node"]["cluster"],
@@ -136,6 +140,7 @@ def test_a_stale_profile_is_reported_and_a_detected_one_fixes_it(env: dict[str, 
     assert fixed.exit_code == 0, fixed.output
     assert "WARN" not in fixed.stdout
     assert load_profile("fixed").partition("amilan").cores_per_node == 16
+    assert load_profile("fixed").max_array_size == 201
     again = run("cluster", "detect", "stale", "--write", "fixed")
     assert again.exit_code == 1
     assert "exists" in again.stderr  # never overwritten without --force
