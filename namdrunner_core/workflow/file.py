@@ -156,6 +156,10 @@ class WorkflowFile:
 #: more replicas than this in one file is a mistake (as for sweeps)
 MAX_REPLICAS = 1000
 
+#: what every stage must ask for, and the option that gives it when creating
+_NEEDED_RESOURCES = ("cores", "memory_gb", "walltime")
+_RESOURCE_OPTIONS = {"memory_gb": "memory"}
+
 #: how a stage's seed follows from the file's: ``seed + SEED_REPLICA_STRIDE * replica + stage``
 SEED_REPLICA_STRIDE = 1000
 
@@ -319,6 +323,7 @@ def stages_from_file(
     stages: list[StageSpec] = []
     prev: dict[str, Any] = {}
     earlier: dict[str, dict[str, Any]] = {}
+    missing_resources: list[str] | None = None
     for i, entry in enumerate(wf.stages):
         where = f"stage {entry.name}"
         try:
@@ -362,8 +367,14 @@ def stages_from_file(
             problems.append((f"{where}: seed", why + " (stage i of replica r runs with seed + 1000 r + i)"))
         if i == 0 and not entry.continue_ and entry.velocities:
             problems.append((f"{where}: velocities", "nothing to carry: the first stage has no previous stage"))
+        asked = {**wf.resources, **entry.resources}
+        missing = [k for k in _NEEDED_RESOURCES if k not in asked]
+        if missing:
+            if missing_resources is None:  # named once: the file gives them to every stage
+                missing_resources = missing
+            continue
         try:
-            resources = Resources(**{**wf.resources, **entry.resources})
+            resources = Resources(**asked)
         except (TypeError, ValueError, NamdRunnerError) as exc:
             problems.append((f"{where}: resources", str(getattr(exc, "message", exc))))
             continue
@@ -380,6 +391,10 @@ def stages_from_file(
         )
         prev = {**template.defaults(), **canonical}
         earlier[entry.name] = prev
+    if missing_resources:
+        options = ", ".join("--" + _RESOURCE_OPTIONS.get(k, k) for k in missing_resources)
+        problems.append((f"{wf.name}: resources", f"{', '.join(missing_resources)} needed: give them in the file's "
+                         f"[resources] (or a stage's), or when creating ({options})"))  # fmt: skip
     if problems:
         raise ValidationErrors(problems)
     return stages, shared_files
@@ -647,17 +662,29 @@ def workflows_from_file(
     *,
     assignments: Sequence[str] = (),
     submit: bool = False,
+    inputs: Mapping[str, Path] | None = None,
+    **options: Any,
 ) -> list[Workflow]:
     """Create (and with ``submit`` submit) the workflows of a file: one, or one per replica. Every stage
-    of every replica is validated before the first upload (what ``workflow create --file`` runs)."""
-    planned = plan_workflow_file(session.profile, store, path, assignments=assignments)
+    of every replica is validated before the first upload (what ``workflow create --file`` runs); the
+    other options are :func:`plan_workflow_file`'s."""
+    planned = plan_workflow_file(session.profile, store, path, assignments=assignments, inputs=inputs, **options)
     return create_planned_workflows(session, store, planned.for_session(session), submit)
 
 
-def validate_workflow_file(profile: ClusterProfile, path: Path, store: JobStore | None = None) -> list[WorkflowPlan]:
+def validate_workflow_file(
+    profile: ClusterProfile,
+    path: Path,
+    store: JobStore | None = None,
+    *,
+    inputs: Mapping[str, Path] | None = None,
+    assignments: Sequence[str] = (),
+    **options: Any,
+) -> list[WorkflowPlan]:
     """Check a workflow file without a cluster: every stage rendered and preflighted; its plans (one per
-    replica), or :class:`ValidationErrors` naming every problem."""
-    return plan_workflow_file(profile, store, path).plan
+    replica), or :class:`ValidationErrors` naming every problem. The other options are
+    :func:`plan_workflow_file`'s (``resources``, ``values``, ...)."""
+    return plan_workflow_file(profile, store, path, inputs=inputs, assignments=assignments, **options).plan
 
 
 # -- the library of workflow files: builtin (package data) and the user's own ---------------------------

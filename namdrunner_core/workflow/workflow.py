@@ -308,6 +308,46 @@ class Workflow:
         return cls(session, store, group)
 
     @classmethod
+    def from_file(
+        cls,
+        session: Session,
+        store: JobStore,
+        path: str | Path,
+        *,
+        inputs: Mapping[str, str | Path] | None = None,
+        assignments: Sequence[str] = (),
+        submit: bool = False,
+        **options: Any,
+    ) -> list[Workflow]:
+        """The workflows of a workflow file, created (and with ``submit`` submitted): one, or one per
+        replica, every stage of every replica validated before the first upload. ``inputs`` are the
+        files of its ``[inputs]``; the other options are
+        :func:`~namdrunner_core.workflow.file.plan_workflow_file`'s (``name``, ``resources``, ...)."""
+        from namdrunner_core.workflow.file import workflows_from_file  # the file layer sits above
+
+        given = {k: Path(v) for k, v in (inputs or {}).items()}
+        return workflows_from_file(session, store, Path(path), assignments=assignments, submit=submit, inputs=given,
+                                   **options)  # fmt: skip
+
+    @staticmethod
+    def validate(
+        profile: ClusterProfile,
+        path: str | Path,
+        *,
+        inputs: Mapping[str, str | Path] | None = None,
+        assignments: Sequence[str] = (),
+        store: JobStore | None = None,
+        **options: Any,
+    ) -> list[WorkflowPlan]:
+        """Check a workflow file without a cluster (every stage rendered and preflighted): its plans,
+        one per replica, or :class:`~namdrunner_core.errors.ValidationErrors` naming every problem.
+        The other options are :func:`~namdrunner_core.workflow.file.plan_workflow_file`'s."""
+        from namdrunner_core.workflow.file import validate_workflow_file
+
+        given = {k: Path(v) for k, v in (inputs or {}).items()}
+        return validate_workflow_file(profile, Path(path), store, inputs=given, assignments=assignments, **options)
+
+    @classmethod
     def load(cls, session: Session, store: JobStore, workflow_id: str) -> Workflow:
         """A stored workflow or sweep by its EXACT id, as the right class (:class:`Sweep` for a sweep)."""
         group = store.get_workflow(workflow_id)

@@ -182,3 +182,38 @@ def test_a_workflow_file_written_from_python_reads_back_the_same(tmp_path: Path)
     assert [sc.k for s in again.stages for sc in s.scaled] == [0.5, 0.5, 0.1, 0.01]
     assert again.inputs["enm"].upload is False
     assert again.inputs["extra_bonds"].target("extra_bonds") == "extrabonds_2"
+
+
+def test_the_ladder_runs_from_its_file_through_the_workflow_class(tmp_path: Path) -> None:
+    import time
+
+    from namdrunner_core import JobStatus, JobStore, ValidationError, Workflow, sync_jobs
+    from namdrunner_core.testing import FakeSlurm
+    from namdrunner_core.workflow import origami_file
+
+    inputs = {"structure": TINY / "tiny.psf", "coordinates": TINY / "tiny.pdb", "parameters": TINY / "par_tiny.prm",
+              "enm": TINY / "tiny.exb"}  # fmt: skip
+    short = [f"{s}.steps=120" for s in ("minimize", "npt_k0.5", "npt_k0.1", "npt_k0.01", "production")]
+    resources = {"cores": 1, "memory_gb": 0.5, "walltime": "00:10:00"}
+    with FakeSlurm(tmp_path / "fake", namd=TINY.parent.parent / "cluster" / "namd3_standin.py") as fake:
+        session = fake.session()
+        with pytest.raises(ValidationError) as caught:  # the shipped file leaves resources to the person
+            Workflow.validate(session.profile, origami_file(), inputs=inputs, assignments=short)
+        assert caught.value.field == "DNA-origami equilibration: resources"
+        assert "(--cores, --memory, --walltime)" in caught.value.message
+        plans = Workflow.validate(
+            session.profile, origami_file(), inputs=inputs, assignments=short, resources=resources
+        )
+        assert [len(p.prepared) for p in plans] == [5]
+        store = JobStore(tmp_path / "jobs.db")
+        (wf,) = Workflow.from_file(session, store, origami_file(), inputs=inputs, assignments=short,
+                                   resources=resources, submit=True)  # fmt: skip
+        deadline = time.monotonic() + 90
+        while not all(j.status.is_terminal and j.record.finalized for j in wf.jobs()):
+            assert time.monotonic() < deadline
+            sync_jobs(store, session)
+            time.sleep(0.3)
+        assert [j.status for j in wf.jobs()] == [JobStatus.COMPLETED] * 5
+        assert [j.record.template_values.get("first_timestep", 0) for j in wf.jobs()] == [0, 120, 240, 360, 480]
+        k01 = Path(wf.jobs()[2].record.project_dir, "input_files", "tiny_k0.1.exb").read_text()
+        assert {line.split()[3] for line in k01.splitlines() if line.startswith("bond")} == {"0.1"}
