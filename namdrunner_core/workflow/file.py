@@ -276,6 +276,9 @@ def check_inputs(wf: WorkflowFile, given: Mapping[str, Path]) -> list[tuple[str,
             known = ", ".join(wf.inputs) or "none"
             problems.append((f"--input {name}", f"{wf.name!r} has no input {name!r}; its inputs are {known}"))
     for name, inp in wf.inputs.items():
+        if not inp.upload and inp.variable:
+            problems.append((f"{wf.name}: inputs.{name}", f"variable = {inp.variable!r} with upload = false would "
+                             "name a file the stages never get; drop one of them"))  # fmt: skip
         path = given.get(name)
         if path is None and inp.required:
             problems.append((f"--input {name}", f"needed: {inp.help or 'a file'} (--input {name}=PATH)"))

@@ -161,6 +161,10 @@ def test_scaled_copies_inputs_and_seeds_every_problem_at_once(tmp_path: Path) ->
     assert "exactly one source" in caught.value.message
     assert "exactly one of k" in caught.value.message
     assert "every replica the same run" in problems["stage a: seed"]
+    odd = tmp_path / "odd.toml"
+    odd.write_text(good.read_text().replace("upload = false", 'upload = false\nvariable = "extrabonds"'))
+    with pytest.raises(ValidationErrors, match="would name a file the stages never get"):
+        plan_workflow_file(profile, None, odd, inputs=inputs, workdir=tmp_path / "w")
     with pytest.raises(ValidationErrors) as missing:
         plan_workflow_file(profile, None, good, inputs={"structure": TINY / "tiny.psf"}, workdir=tmp_path / "w")
     assert {f for f, _ in missing.value.problems} == {"--input coordinates", "--input parameters", "--input restraints"}
