@@ -871,17 +871,25 @@ def print_session(as_json: bool, profile: str, info: Any) -> None:
     )
 
 
-def print_plans(as_json: bool, plans: WorkflowPlan | Sequence[WorkflowPlan]) -> None:
-    """A workflow dry run: one plan, or one per replica."""
+def print_plans(as_json: bool, plans: WorkflowPlan | Sequence[WorkflowPlan], arrays: Sequence[str] = ()) -> None:
+    """A workflow dry run: one plan, or one per replica (then ``arrays``: each stage's job-array script,
+    as submitted)."""
     many = list(plans) if isinstance(plans, Sequence) else [plans]
     if as_json and len(many) > 1:
         from namdrunner_core.models import job_to_dict
 
         print_json([{"id": p.id, "stages": [{"job": job_to_dict(j.record), "config": j.config_text,
-                                             "sbatch": j.sbatch_text} for j in p.prepared]} for p in many])  # fmt: skip
+                                             "sbatch": j.sbatch_text} for j in p.prepared],
+                     "arrays": list(arrays)} for p in many])  # fmt: skip
         return
     for p in many:
         print_plan(as_json, p.id, p.prepared, {})
+    for i, script in enumerate(arrays):
+        after = f", each task after the same task of stage {i} (sbatch --dependency=aftercorr)" if i else ""
+        click.echo(
+            f"# ---- stage {i + 1}: ONE job array over the {len(many)} replicas (task r = replica r+1){after} ----"
+        )
+        click.echo(script, nl=False)
 
 
 def print_groups_made(as_json: bool, made: Sequence[Workflow]) -> None:

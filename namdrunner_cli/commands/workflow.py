@@ -132,7 +132,11 @@ def _create(
     from namdrunner_core.workflow import create_planned_workflows
 
     if dry_run:
-        return print_plans(app.json, planned.plan)
+        from namdrunner_core.profile import load_profile
+        from namdrunner_core.workflow import replica_array_scripts
+
+        plans = planned.plan if isinstance(planned.plan, list) else [planned.plan]
+        return print_plans(app.json, planned.plan, replica_array_scripts(plans, load_profile(app.profile)))
     session = app.session()
     print_groups_made(app.json, create_planned_workflows(session, app.store, planned.for_session(session), submit_now))
 

@@ -45,7 +45,12 @@ from namdrunner_core.workflow.origami import (
     origami_plan,
     origami_stages,
 )
-from namdrunner_core.workflow.replicas import create_planned_workflows, replica_arrays, submit_replicas
+from namdrunner_core.workflow.replicas import (
+    create_planned_workflows,
+    replica_array_scripts,
+    replica_arrays,
+    submit_replicas,
+)
 from namdrunner_core.workflow.scaling import scale_bond_line, scale_extrabonds
 from namdrunner_core.workflow.settle import settle_workflows
 from namdrunner_core.workflow.sweep import Sweep, SweepPlan, array_script, parse_grid, plan_sweep, plan_sweep_ahead
@@ -103,6 +108,7 @@ __all__ = [
     "plan_workflow",
     "plan_workflow_file",
     "read_workflow_file",
+    "replica_array_scripts",
     "replica_arrays",
     "scale_bond_line",
     "scale_extrabonds",

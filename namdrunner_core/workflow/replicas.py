@@ -26,12 +26,24 @@ from namdrunner_core.workflow.workflow import Workflow, WorkflowPlan
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
+    from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.store import JobStore
 
 
 def stage_array_name(first_replica_id: str, stage: int) -> str:
     """The job name (and scratch folder) of stage ``stage``'s array: the first replica's id + ``.s<i>``."""
     return f"{first_replica_id}.s{stage}"
+
+
+def replica_array_scripts(plans: Sequence[WorkflowPlan], profile: ClusterProfile) -> list[str]:
+    """The array script each stage of planned replicas submits (a dry run prints them): stage i over
+    every replica's stage i, task r = replica r."""
+    if len(plans) < 2:
+        return []
+    return [
+        array_script(stage_array_name(plans[0].id, i), [p.prepared[i].record for p in plans], profile)
+        for i in range(len(plans[0].prepared))
+    ]
 
 
 def replica_arrays(workflows: Sequence[Workflow]) -> list[list[JobRecord]] | None:

@@ -134,6 +134,16 @@ def test_replicas_are_independent_chains_each_continuing_its_own(tmp_path: Path)
             assert first.scratch_dir in script
             others = [store.get_job(o.jobs()[0].id).scratch_dir for o in made if o.id != wf.id]
             assert not [d for d in others if d in script]  # never another replica's outputs
+    from click.testing import CliRunner
+
+    from namdrunner_cli.main import cli
+
+    dry = CliRunner().invoke(cli, ["--profile", "loopback", "workflow", "create", "--file", str(path), "--dry-run"],
+                             catch_exceptions=False)  # fmt: skip
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.count("#SBATCH --array=0-2") == 3  # what each stage submits, shown before it is
+    assert "stage 2: ONE job array over the 3 replicas" in dry.stdout
+    assert "aftercorr" in dry.stdout
     bad = tmp_path / "zero.toml"
     bad.write_text(text.replace("replicas = 3", "replicas = 0"))
     with pytest.raises(ValidationError, match="replicas"):
