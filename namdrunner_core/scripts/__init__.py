@@ -82,7 +82,7 @@ USAGE = RemoteScript("usage", needs_slurm=True)
 #: new NAMD log lines of many jobs
 LOG_TAIL = RemoteScript("log_tail", includes=("lib_log",))
 #: copy-back (verified), Slurm logs, listing and log tail of many ended jobs
-FINALIZE = RemoteScript("finalize", includes=("lib_log",))
+FINALIZE = RemoteScript("finalize", includes=("lib_log", "lib_hash"))
 #: many job_info.json files from stdin, each renamed into place
 WRITE_FILES = RemoteScript("write_files")
 #: every job_info.json under the jobs root
