@@ -104,11 +104,11 @@ CAT_FIRST = RemoteScript("cat_first")
 
 # -- transfers -------------------------------------------------------------------------------------
 #: one file from stdin into its partial name (resumable)
-PUT_FILE = RemoteScript("put_file", idempotent=False)
+PUT_FILE = RemoteScript("put_file", idempotent=False, includes=("lib_stream",))
 #: an uploaded partial into place when its size and sha256 match
 FINISH_PUT = RemoteScript("finish_put", idempotent=False, includes=("lib_hash",))
 #: one file from an offset to stdout, with its size and the sha256 of what was sent
-GET_FILE = RemoteScript("get_file", includes=("lib_hash",))
+GET_FILE = RemoteScript("get_file", includes=("lib_hash", "lib_stream"))
 #: sizes and sha256 of a tree
 MANIFEST = RemoteScript("manifest")
 #: sizes of a tree (no file read)

@@ -192,7 +192,8 @@ def put_file(
     """Upload ``local`` to ``remote`` atomically and verified; returns the payload bytes sent now.
 
     Reading, hashing and sending overlap with bounded memory (a few MiB whatever the size). The bytes
-    land in :func:`partial_name` at disk speed (``put_file.sh``); a second command
+    land in :func:`partial_name` (``put_file.sh``), hashed on the cluster in the same pass as they
+    are written where it has python3 (else hashed again afterwards); a second command
     (``finish_put.sh``) renames the partial into place only when its size and sha256 are the ones
     computed here while reading. An upload cut short keeps its remote partial; with ``resume`` the
     next call checks the partial's sha256 against the same prefix of ``local`` and sends only the rest.
@@ -224,7 +225,11 @@ def put_file(
     result = transport.put_stream(PUT_FILE.argv([part, str(offset)]), chunks())
     if result.exit_code != 0:
         raise TransferError(f"upload of {local} to {remote} failed: {result.stderr.strip() or result.exit_code}")
-    done = transport.run(FINISH_PUT.argv([part, remote, str(size), digest.hexdigest(), f"{mode:o}"]), check=False)
+    # what the cluster hashed while writing the partial (python3 there), else "-": finish_put hashes it
+    received = next((ln[7:].strip() for ln in result.stdout.splitlines() if ln.startswith("sha256 ")), "-")
+    done = transport.run(
+        FINISH_PUT.argv([part, remote, str(size), digest.hexdigest(), f"{mode:o}", received]), check=False
+    )
     if done.exit_code != 0:
         raise TransferError(f"upload of {local} to {remote} failed: {done.stderr.strip() or done.exit_code}")
     if progress and size == 0:

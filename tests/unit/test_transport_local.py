@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from namdrunner_core.transport import transfer
 from namdrunner_core.transport.base import quote_command
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.local import LocalTransport
@@ -23,9 +24,23 @@ def test_run_contract(local: LocalTransport, tmp_path: Path) -> None:
     contract.check_run(local, str(tmp_path))
 
 
-def test_transfer_contract(local: LocalTransport, tmp_path: Path) -> None:
+@pytest.mark.parametrize("python", ["python3", ""], ids=["one-pass-python3", "shell-without-python3"])
+def test_transfer_contract(local: LocalTransport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python: str) -> None:
+    """Both paths of the remote side (a cluster with python3 hashes in the same pass; one without it
+    hashes with a second reader / afterwards) move and verify the same bytes."""
+    monkeypatch.setenv("NR_PYTHON", python)
     (tmp_path / "remote").mkdir()
     contract.check_transfers(local, tmp_path / "local", str(tmp_path / "remote"))
+    # a resumed upload: the partial left on the cluster is continued, the whole verified
+    monkeypatch.setattr(transfer, "BIG_FILE", 1024)
+    src = tmp_path / "local" / "big.bin"
+    remote = tmp_path / "remote" / "again.bin"
+    Path(transfer.partial_name(str(remote))).write_bytes(src.read_bytes()[:1_000_000])
+    assert transfer.put_file(local, src, str(remote)) == src.stat().st_size - 1_000_000
+    assert remote.read_bytes() == src.read_bytes()
+    Path(transfer.partial_name(str(remote))).write_bytes(b"x" * 1_000_000)  # not a prefix: sent whole
+    assert transfer.put_file(local, src, str(remote)) == src.stat().st_size
+    assert remote.read_bytes() == src.read_bytes()
 
 
 def test_tree_contract(local: LocalTransport, tmp_path: Path) -> None:
