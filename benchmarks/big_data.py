@@ -3,7 +3,8 @@ in the same run.
 
 Prints, as medians of --repeat runs:
 - a --size-mib file (default 1 GiB) end to end through ``Job.create`` (what ``job create`` runs) and
-  through ``Job.download`` (``job download``), in MiB/s and as a ratio to scp (target >= 0.9x);
+  through ``Job.download`` (``job download``), in MiB/s and as a ratio to scp (target >= 0.9x); the
+  page cache is flushed (``sync``) before every timed transfer and the order alternates;
 - the peak RSS of the namdrunner process (measured from outside: ``os.wait4`` of a child process)
   for an upload and a download of 256 MiB and of --rss-big-mib (default 4 GiB): target < 150 MiB and
   flat (the two within 20 %);
@@ -148,18 +149,46 @@ def main() -> None:
         big = make_file(tmp / "big.dat", args.size_mib)
         size = big.stat().st_size
         scp_put, scp_get, our_put, our_get, rss = [], [], [], [], {}
-        for i in range(args.repeat):
+
+        # Fair turns: the page cache flushed before every timed transfer (the cluster's disk is this
+        # machine's: the GiB the previous one wrote must not be written back during the next), and who
+        # goes first alternates between repeats.
+        def scp_up() -> None:
+            os.sync()
             scp_put.append(scp(str(big), f"{user}@{host}:{scratch}/scp.dat"))
-            created, rss_up = run_child("create", str(store), str(big))
+
+        def ours_up(seen: dict[str, Any]) -> None:
+            os.sync()
+            created, seen["up"] = run_child("create", str(store), str(big))
             made.append(created["job_id"])
             our_put.append(created["seconds"])
+            seen["job"] = created["job_id"]
+
+        def scp_down() -> None:
+            os.sync()
             scp_get.append(scp(f"{user}@{host}:{scratch}/scp.dat", str(tmp / "scp_back.dat")))
-            got, rss_down = run_child(
-                "download", str(store), created["job_id"], str(tmp / f"dl{i}"), big.name, str(size)
-            )
+
+        def ours_down(seen: dict[str, Any], dest: Path) -> None:
+            os.sync()
+            got, seen["down"] = run_child("download", str(store), seen["job"], str(dest), big.name, str(size))
             our_get.append(got["seconds"])
-            rss[args.size_mib] = (rss_up, rss_down)
-            shutil.rmtree(tmp / f"dl{i}", ignore_errors=True)
+
+        for i in range(args.repeat):
+            seen: dict[str, Any] = {}
+            dest = tmp / f"dl{i}"
+            if i % 2 == 0:
+                scp_up()
+                ours_up(seen)
+                scp_down()
+                ours_down(seen, dest)
+            else:
+                ours_up(seen)
+                scp_up()
+                ours_down(seen, dest)
+                scp_down()
+            rss[args.size_mib] = (seen["up"], seen["down"])
+            shutil.rmtree(dest, ignore_errors=True)
+            (tmp / "scp_back.dat").unlink(missing_ok=True)
         mib = size / MiB
         for what, ours, theirs in (("job create", our_put, scp_put), ("job download", our_get, scp_get)):
             o, s = statistics.median(ours), statistics.median(theirs)

@@ -194,3 +194,20 @@ def test_job_download_json_reports_what_moved_and_what_was_resumed(
     again = run("job", "download", job_id, "--to", str(dest), "--include", "outputs/*.dcd")
     assert (again["files"], again["unchanged"], again["bytes"]) == ([], ["outputs/traj.dcd"], 0)
     assert run("job", "delete", job_id, "--yes")["deleted"] is True
+
+
+def test_the_cluster_hashes_big_files_in_the_same_pass(ssh: SSHTransport, big: Path, remote_dir: str) -> None:
+    """On a cluster with python3 (the test cluster, like Alpine's login nodes) the remote side reads
+    each byte once: the receiver reports the sha256 it computed while writing, the sender while
+    sending, and both equal the file's."""
+    from namdrunner_core.scripts import GET_FILE, PUT_FILE
+
+    part = f"{remote_dir}/one pass.nrpart"
+    with big.open("rb") as fh:
+        got = ssh.put_stream(PUT_FILE.argv([part, "0"]), iter(lambda: fh.read(1 << 20), b""))
+    assert got.exit_code == 0, got.stderr
+    assert got.stdout.split() == ["sha256", _sha(big)]
+    sent = hashlib.sha256()
+    out = ssh.get_stream(GET_FILE.argv([part, str(BIG_FILE)]), sent.update)  # resumed at an offset
+    assert f"sha256 {_sha(big)}" in out.stderr  # of the WHOLE file, prefix included
+    assert sent.digest() == hashlib.sha256(big.read_bytes()[BIG_FILE:]).digest()
