@@ -28,8 +28,11 @@ from tests.conftest import cluster_vars
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:
+    """The median of ``repeat`` runs, the page cache flushed before each (the cluster's disk is this
+    machine's: what one run wrote must not be written back during the next)."""
     times = []
     for _ in range(repeat):
+        os.sync()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)

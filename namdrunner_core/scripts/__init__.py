@@ -114,9 +114,9 @@ MANIFEST = RemoteScript("manifest")
 #: sizes of a tree (no file read)
 LIST_FILES = RemoteScript("list_files")
 #: sha256 of named files
-HASH_FILES = RemoteScript("hash_files", includes=("lib_hash",))
+HASH_FILES = RemoteScript("hash_files", includes=("lib_hash", "lib_stream"))
 #: many small files in one framed stream
-GET_FILES = RemoteScript("get_files", includes=("lib_hash",))
+GET_FILES = RemoteScript("get_files", includes=("lib_hash", "lib_stream"))
 #: size and sha256 of an interrupted upload's partial
 PARTIAL_INFO = RemoteScript("partial_info", includes=("lib_hash",))
 #: a tar of many files from stdin, checked, renamed into place

@@ -5,6 +5,9 @@
 set -u
 root=$1; shift
 cd -- "$root" || exit 1
+nr_stream files . "$@"
+rc=$?
+[ "$rc" = 127 ] || exit "$rc"
 i=0
 for f in "$@"; do
   if [ -f "$f" ]; then

@@ -4,6 +4,9 @@
 set -u
 root=$1; shift
 cd -- "$root" || exit 1
+nr_stream hashes . "$@"
+rc=$?
+[ "$rc" = 127 ] || exit "$rc"
 for f in "$@"; do
   if [ -f "$f" ]; then hash_stdin < "$f"; else echo "-"; fi
 done

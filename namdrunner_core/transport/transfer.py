@@ -459,21 +459,24 @@ def _put_small(
     update = meter.part(total)
     sums: dict[str, str] = {}
 
-    def chunks() -> Iterator[bytes]:
+    def pieces() -> Iterator[bytes]:
         done = 0
         for rel, src in files.items():
             yield _tar_header(rel, sizes[rel])
             digest = hashlib.sha256()
-            if isinstance(src, Path):
+            if isinstance(src, Path) and sizes[rel] > CHUNK:
                 got = 0
                 for block in _read_ahead(src, digest):
                     got += len(block)
                     yield block
-                if got != sizes[rel]:
-                    raise TransferError(f"{src} changed size during upload ({got} of {sizes[rel]} bytes)")
-            else:
-                digest.update(src)
-                yield src
+            else:  # a small file in one read: no reader thread for each of thousands of files
+                data = src.read_bytes() if isinstance(src, Path) else src
+                got = len(data)
+                digest.update(data)
+                yield data
+            if got != sizes[rel]:
+                where = src if isinstance(src, Path) else rel
+                raise TransferError(f"{where} changed size during upload ({got} of {sizes[rel]} bytes)")
             sums[rel] = digest.hexdigest()
             yield _tar_padding(sizes[rel])
             done += sizes[rel]
@@ -481,6 +484,24 @@ def _put_small(
         manifest = "".join(f"{sums[rel]}  {rel}\n" for rel in files).encode()
         yield _tar_header(".namdrunner-manifest.sha256", len(manifest)) + manifest + _tar_padding(len(manifest))
         yield b"\0" * (2 * tarfile.BLOCKSIZE)
+
+    def chunks() -> Iterator[bytes]:
+        """The pieces gathered into blocks of about 1 MiB (a header, 4 KiB and padding sent one by
+        one made thousands of channel writes, each waiting its turn)."""
+        batch = bytearray()
+        for piece in pieces():
+            if len(piece) >= CHUNK:
+                if batch:
+                    yield bytes(batch)
+                    batch.clear()
+                yield piece
+                continue
+            batch += piece
+            if len(batch) >= CHUNK:
+                yield bytes(batch)
+                batch.clear()
+        if batch:
+            yield bytes(batch)
 
     stage = f".nrstage-{secrets.token_hex(4)}"
     result = transport.put_stream(PUT_TREE.argv([remote_root, stage]), chunks())
@@ -603,26 +624,28 @@ class _FrameReader:
         return Path(partial_name(str(dest)))
 
     def feed(self, data: bytes) -> None:
+        """One chunk of the stream: headers found by index and file bytes written as views, so a
+        chunk holding hundreds of small files is walked once (it was copied again per file)."""
         view = memoryview(data)
-        while view:
+        pos, end = 0, len(data)
+        while pos < end:
             if self._left:
-                take = view[: self._left]
+                take = view[pos : pos + self._left]
                 self._fh.write(take)
                 self._digest.update(take)
                 self._left -= len(take)
-                view = view[len(take) :]
+                pos += len(take)
                 if not self._left:
                     self._close_file()
                 continue
-            self._head += bytes(view)
-            view = memoryview(b"")
-            while b"\n" in self._head and not self._left:
-                line, _, rest = self._head.partition(b"\n")
-                self._head = b""
-                self._start(line.decode("ascii", "replace"))
-                if rest:
-                    self.feed(rest)
-                    return
+            nl = data.find(b"\n", pos)
+            if nl < 0:  # a header cut by the chunk's end: its rest comes with the next chunk
+                self._head += data[pos:]
+                return
+            line = self._head + data[pos:nl]
+            self._head = b""
+            pos = nl + 1
+            self._start(line.decode("ascii", "replace"))
 
     def _start(self, header: str) -> None:
         parts = header.split()

@@ -43,7 +43,9 @@ def test_transfer_contract(local: LocalTransport, tmp_path: Path, monkeypatch: p
     assert remote.read_bytes() == src.read_bytes()
 
 
-def test_tree_contract(local: LocalTransport, tmp_path: Path) -> None:
+@pytest.mark.parametrize("python", ["python3", ""], ids=["one-process-python3", "shell-without-python3"])
+def test_tree_contract(local: LocalTransport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python: str) -> None:
+    monkeypatch.setenv("NR_PYTHON", python)
     contract.check_trees(local, tmp_path / "local", str(tmp_path / "remote"))
 
 
