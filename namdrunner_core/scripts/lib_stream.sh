@@ -10,8 +10,6 @@ NR_PY=${NR_PYTHON-python3}
 # shellcheck disable=SC2016
 NR_STREAM_PY='
 import hashlib, os, sys
-op = sys.argv[1]
-h = hashlib.sha256()
 buf = bytearray(1 << 20)
 view = memoryview(buf)
 
@@ -20,80 +18,57 @@ def put(out, data):
     while m < len(data):
         m += out.write(data[m:])
 
-def digest(path, size):
-    d = hashlib.sha256()
-    with open(path, "rb", buffering=0) as f:
-        left = size
-        while left > 0:
-            n = f.readinto(view[:min(left, len(buf))])
-            if not n:
-                break
-            d.update(view[:n])
+def blocks(f, left=-1):
+    # views of the next blocks of f, up to left bytes (-1: to its end)
+    while left:
+        n = f.readinto(view[:len(buf) if left < 0 else min(left, len(buf))])
+        if not n:
+            return
+        yield view[:n]
+        if left > 0:
             left -= n
-    return d.hexdigest()
 
-if op == "hashes":  # <root> <rel>...: one sha256 (or "-") per line, in argument order
-    os.chdir(sys.argv[2])
-    for rel in sys.argv[3:]:
-        sys.stdout.write((digest(rel, os.stat(rel).st_size) if os.path.isfile(rel) else "-") + "\n")
-    sys.exit(0)
-if op == "files":  # <root> <rel>...: get_files.sh frames, every file read in one process
+def hashed(path, size):
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        for b in blocks(f, size):
+            h.update(b)
+    return h
+
+op = sys.argv[1]
+if op in ("hashes", "files"):  # ROOT REL...: hash_files.sh lines / get_files.sh frames
     os.chdir(sys.argv[2])
     out = open(1, "wb", buffering=0, closefd=False)
     for i, rel in enumerate(sys.argv[3:]):
         if not os.path.isfile(rel):
-            put(out, ("@@M %d\n" % i).encode())
+            put(out, b"-\n" if op == "hashes" else ("@@M %d\n" % i).encode())
             continue
         size = os.stat(rel).st_size
-        put(out, ("@@F %d %d %s\n" % (i, size, digest(rel, size))).encode())
+        sha = hashed(rel, size).hexdigest()
+        if op == "hashes":
+            put(out, (sha + "\n").encode())
+            continue
+        put(out, ("@@F %d %d %s\n" % (i, size, sha)).encode())
+        sent = 0
         with open(rel, "rb", buffering=0) as f:
-            left = size
-            while left > 0:
-                n = f.readinto(view[:min(left, len(buf))])
-                if not n:  # shrunk meanwhile: zeros, so its sha256 disagrees
-                    put(out, bytes(left))
-                    break
-                put(out, view[:n])
-                left -= n
+            for b in blocks(f, size):
+                put(out, b)
+                sent += len(b)
+        put(out, bytes(size - sent))  # shrunk meanwhile: zeros, so its sha256 disagrees
     sys.exit(0)
+# receive PART OFFSET / send FILE OFFSET: the sha256 covers the WHOLE file, prefix included
 path, offset = sys.argv[2], int(sys.argv[3])
-
-def prefix(f, left):
-    while left > 0:
-        n = f.readinto(view[:min(left, len(buf))])
-        if not n:
-            break
-        h.update(view[:n])
-        left -= n
-
+h = hashed(path, offset) if offset else hashlib.sha256()
 if op == "receive":
-    src = open(0, "rb", buffering=0, closefd=False)
-    if offset:
-        with open(path, "rb", buffering=0) as f:
-            prefix(f, offset)
-    with open(path, "ab" if offset else "wb", buffering=0) as out:
-        while True:
-            n = src.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-            m = 0
-            while m < n:
-                m += out.write(view[m:n])
-    sys.stdout.write("sha256 " + h.hexdigest() + "\n")
+    src, out, report = open(0, "rb", buffering=0, closefd=False), open(path, "ab" if offset else "wb", buffering=0), sys.stdout
 else:
-    out = open(1, "wb", buffering=0, closefd=False)
-    with open(path, "rb", buffering=0) as f:
-        prefix(f, offset)
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])
-            m = 0
-            while m < n:
-                m += out.write(view[m:n])
-    sys.stderr.write("sha256 " + h.hexdigest() + "\n")
+    src, out, report = open(path, "rb", buffering=0), open(1, "wb", buffering=0, closefd=False), sys.stderr
+    src.seek(offset)
+with src, out:
+    for b in blocks(src):
+        h.update(b)
+        put(out, b)
+report.write("sha256 " + h.hexdigest() + "\n")
 '
 nr_stream() {
   # a python3 that is missing, or cannot even hash (a broken site install), is as good as none
