@@ -53,7 +53,15 @@ from namdrunner_core.workflow.replicas import (
 )
 from namdrunner_core.workflow.scaling import scale_bond_line, scale_extrabonds
 from namdrunner_core.workflow.settle import settle_workflows
-from namdrunner_core.workflow.sweep import Sweep, SweepPlan, array_script, parse_grid, plan_sweep, plan_sweep_ahead
+from namdrunner_core.workflow.sweep import (
+    Sweep,
+    SweepPlan,
+    array_script,
+    parse_grid,
+    plan_sweep,
+    plan_sweep_ahead,
+    submit_array,
+)
 from namdrunner_core.workflow.workflow import (
     GroupSummary,
     StageSpec,
@@ -115,6 +123,7 @@ __all__ = [
     "scaled_copy",
     "settle_workflows",
     "stages_from_file",
+    "submit_array",
     "submit_replicas",
     "user_workflow_dir",
     "validate_workflow_file",

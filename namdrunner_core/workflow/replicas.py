@@ -14,14 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import attrs
-
-from namdrunner_core.jobs.submission import new_token, submit_once, submitted
-from namdrunner_core.jobs.sync import write_job_infos
-from namdrunner_core.models import JobRecord, utcnow
-from namdrunner_core.scripts import STAGE_SWEEP
+from namdrunner_core.models import JobRecord
 from namdrunner_core.slurm.states import JobStatus
-from namdrunner_core.workflow.sweep import array_script
+from namdrunner_core.workflow.sweep import array_script, submit_array
 from namdrunner_core.workflow.workflow import Workflow, WorkflowPlan
 
 if TYPE_CHECKING:
@@ -62,32 +57,18 @@ def submit_replicas(session: Session, store: JobStore, workflows: Sequence[Workf
     ``aftercorr``). Chains that cannot run as arrays (see :func:`replica_arrays`) are submitted one by
     one with :meth:`Workflow.submit`.
 
-    Every array goes through the same guard as a single job (:func:`submit_once`: a token saved on every
-    task's record BEFORE sbatch, looked up before any retry, never a second array) and the same record
-    reset; each stage is copied to scratch in ONE command.
+    Every stage goes through :func:`~namdrunner_core.workflow.sweep.submit_array`, a sweep's path: a
+    token saved on every task's record BEFORE sbatch and looked up before any retry (a crash after
+    sbatch never queues a second array), the same record reset, each stage copied to scratch in ONE
+    command.
     """
     stages = replica_arrays(workflows)
     if stages is None:
         return [wf.submit() for wf in workflows]
-    s = session
     previous: str | None = None
     for i, records in enumerate(stages):
-        name = stage_array_name(workflows[0].id, i)
-        token = new_token()
-        now = utcnow()
-        records = [attrs.evolve(r, submit_token=token, updated_at=now) for r in records]
-        store.save_jobs(records)
-        array_dir = f"{s.scratch_root}/{name}"
-        pairs = [x for r in records for x in (r.project_dir, r.scratch_dir)]
-        s.run_remote(STAGE_SWEEP, [array_dir, *pairs], stdin=array_script(name, records, s.profile).encode())
         extra = [f"--dependency=aftercorr:{previous}", "--kill-on-invalid-dep=yes"] if previous else []
-        array_id = submit_once(s, workdir=array_dir, script_name="array.sbatch", token=token, job_name=name,
-                               extra=extra)  # fmt: skip
-        now = utcnow()
-        records = [submitted(r, f"{array_id}_{k}", now) for k, r in enumerate(records)]
-        store.save_jobs(records)
-        write_job_infos(s, records)
-        previous = array_id
+        previous = submit_array(session, store, records, name=stage_array_name(workflows[0].id, i), extra=extra)
     return list(workflows)
 
 

@@ -52,6 +52,43 @@ def array_script(sweep_id: str, records: Sequence[JobRecord], profile: ClusterPr
     )
 
 
+def submit_array(
+    session: Session, store: JobStore, records: Sequence[JobRecord], *, name: str, extra: Sequence[str] = ()
+) -> str:
+    """Copy the jobs' project dirs to scratch (ONE command) and submit them as ONE job array named
+    ``name`` (task i = ``records[i]``, its array script in ``<scratch root>/<name>``); the array id.
+
+    The same path as a single job (:meth:`Job.submit`): the site's Slurm module, a token saved on
+    every task's record BEFORE sbatch, a retry that first looks the token up (never a second array),
+    and the same record reset (:func:`~namdrunner_core.jobs.submission.submitted`). A sweep's array
+    and each stage of replica chains (:mod:`~namdrunner_core.workflow.replicas`) go through it.
+    """
+    s = session
+    records = list(records)
+    previous = next((r.slurm_job_id for r in records if r.slurm_job_id), None)
+    tokens = {r.submit_token for r in records}
+    array_id = None
+    if len(tokens) == 1 and None not in tokens:  # an earlier attempt may have queued the array
+        adopted = find_by_token(s, records[0].submit_token or "", name, after_id=previous)
+        if adopted is not None and adopted.split("_")[0] != (previous or "").split("_")[0]:
+            array_id = adopted.split("_")[0]
+    if array_id is None:
+        token = new_token()
+        now = utcnow()
+        records = [attrs.evolve(r, submit_token=token, updated_at=now) for r in records]
+        store.save_jobs(records)
+        array_dir = f"{s.scratch_root}/{name}"
+        pairs = [x for r in records for x in (r.project_dir, r.scratch_dir)]
+        s.run_remote(STAGE_SWEEP, [array_dir, *pairs], stdin=array_script(name, records, s.profile).encode())
+        array_id = submit_once(s, workdir=array_dir, script_name="array.sbatch", token=token, job_name=name,
+                               extra=list(extra), after_id=previous)  # fmt: skip
+    now = utcnow()
+    records = [submitted(r, f"{array_id}_{i}", now) for i, r in enumerate(records)]
+    store.save_jobs(records)
+    write_job_infos(s, records)
+    return array_id
+
+
 @attrs.frozen(slots=True)
 class SweepPlan:
     """A sweep validated and rendered, nothing uploaded: ``sweep create --dry-run`` prints it (with
@@ -228,34 +265,5 @@ class Sweep(Workflow):
         jobs = [j for j in self.jobs() if j.status in SUBMITTABLE]
         if not jobs:
             raise ValidationError("status", f"sweep {self.id} has nothing to submit")
-        s = self.session
-        records = [j.record for j in jobs]
-        previous = next((r.slurm_job_id for r in records if r.slurm_job_id), None)
-        tokens = {r.submit_token for r in records}
-        array_id = None
-        if len(tokens) == 1 and None not in tokens:  # an earlier attempt may have queued the array
-            adopted = find_by_token(s, records[0].submit_token or "", self.id, after_id=previous)
-            if adopted is not None and adopted.split("_")[0] != (previous or "").split("_")[0]:
-                array_id = adopted.split("_")[0]
-        if array_id is None:
-            token = new_token()
-            now = utcnow()
-            records = [attrs.evolve(r, submit_token=token, updated_at=now) for r in records]
-            self.store.save_jobs(records)
-            array_dir = f"{s.scratch_root}/{self.id}"
-            pairs = [x for r in records for x in (r.project_dir, r.scratch_dir)]
-            s.run_remote(STAGE_SWEEP, [array_dir, *pairs], stdin=array_script(self.id, records, s.profile).encode())
-            array_id = submit_once(
-                s,
-                workdir=array_dir,
-                script_name="array.sbatch",
-                token=token,
-                job_name=self.id,
-                extra=[],
-                after_id=previous,
-            )
-        now = utcnow()
-        records = [submitted(r, f"{array_id}_{i}", now) for i, r in enumerate(records)]
-        self.store.save_jobs(records)
-        write_job_infos(s, records)
+        submit_array(self.session, self.store, [j.record for j in jobs], name=self.id)
         return self
