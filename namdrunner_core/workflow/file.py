@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -406,17 +407,13 @@ def stages_from_file(
 def scaled_copy(source: Path, entry: ScaledEntry, workdir: Path | None = None) -> Path:
     """The stage's copy of ``source`` with its spring constants scaled (see :class:`ScaledEntry`),
     streamed line by line (any size) and written whole or not at all. Without ``workdir`` it goes
-    into a cache keyed by the source's bytes and the scaling, reused while both are unchanged (a
-    review page and the later Create see the same file); copies unused for 30 days are removed."""
+    into a cache keyed by the source's bytes (the copy's name carries the scaling), reused while they
+    are unchanged (a review page and the later Create see the same file); copies unused for 30 days
+    are removed."""
     name = entry.copy_name(source)
     if workdir is None:
-        digest = hashlib.sha256(f"{entry.k}|{entry.factor}|".encode())
-        with source.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        root = cache_dir() / "scaled"
-        _prune(root, days=30)
-        workdir = root / digest.hexdigest()[:20]
+        st = source.stat()
+        workdir = _cache_for(cache_dir() / "scaled", source.resolve(), st.st_size, st.st_mtime_ns)
     target = workdir / name
     if target.is_file():
         os.utime(target)
@@ -434,6 +431,19 @@ def scaled_copy(source: Path, entry: ScaledEntry, workdir: Path | None = None) -
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+@functools.lru_cache(maxsize=64)
+def _cache_for(root: Path, source: Path, size: int, mtime_ns: int) -> Path:
+    """The cache folder of one source's scaled copies, keyed by its bytes (the copies' names carry
+    their scaling): the source is hashed once per content, not once per stage that scales it."""
+    del size, mtime_ns  # the memo's key: a changed file is hashed again
+    digest = hashlib.sha256()
+    with source.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    _prune(root, days=30)
+    return root / digest.hexdigest()[:20]
 
 
 def _prune(root: Path, *, days: int) -> None:

@@ -36,6 +36,7 @@ def env(tmp_path: Path, cluster: ClusterEnv, monkeypatch: pytest.MonkeyPatch) ->
     values = {
         "NAMDRUNNER_DB": str(tmp_path / "db.sqlite"),
         "NAMDRUNNER_CONFIG_DIR": str(tmp_path / "cfg"),
+        "NAMDRUNNER_CACHE_DIR": str(tmp_path / "cache"),
         "NAMDRUNNER_PROFILE": "loopback",
         "COLUMNS": "200",
     }

@@ -100,6 +100,7 @@ def test_the_shipped_file_and_the_old_command_print_the_same_dry_run(
 
     jsonschema.validate(tomllib.loads(origami_file().read_text()), workflow_file_schema())
     monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("NAMDRUNNER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
     monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
     resources = ["--cores", "4", "--memory", "4", "--walltime", "01:00:00", "--dry-run"]
@@ -114,7 +115,7 @@ def test_the_shipped_file_and_the_old_command_print_the_same_dry_run(
     assert _ts(general) == _ts(alias)  # the old command is an alias of the general one
 
 
-def test_scaled_copies_inputs_and_seeds_every_problem_at_once(tmp_path: Path) -> None:
+def test_scaled_copies_inputs_and_seeds_every_problem_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from namdrunner_core.errors import ValidationErrors
     from namdrunner_core.workflow import plan_workflow_file
 
@@ -139,8 +140,10 @@ def test_scaled_copies_inputs_and_seeds_every_problem_at_once(tmp_path: Path) ->
     assert "seed               7" in p.config_text  # a single chain with the file's own seed
     assert sorted(p.record.input_files) == ["enm_k0.01.exb", "enm_x0.5.exb", "par_tiny.prm", "tiny.pdb", "tiny.psf"]
     # without a workdir the copies live in the cache, reused while the source is unchanged
+    monkeypatch.setenv("NAMDRUNNER_CACHE_DIR", str(tmp_path / "cache"))
     (again,) = plan_workflow_file(profile, None, good, inputs=inputs).plan
     cached = again.prepared[0].files["input_files/enm_x0.5.exb"]
+    assert cached.is_relative_to(tmp_path / "cache" / "scaled")
     assert cached.read_text() == (tmp_path / "w" / "enm_x0.5.exb").read_text()
     bad = tmp_path / "bad.toml"
     bad.write_text(
