@@ -153,6 +153,11 @@ class WorkflowFile:
     #: single chain leaves NAMD to pick its own
     seed: int | None = None
 
+    @property
+    def seeded(self) -> bool:
+        """Whether its runs get seeds of their own (replicas, or a seed given)."""
+        return self.replicas > 1 or self.seed is not None
+
 
 #: more replicas than this in one file is a mistake (as for sweeps)
 MAX_REPLICAS = 1000
@@ -218,6 +223,7 @@ def _substitute(
     where: str,
     earlier: Mapping[str, Mapping[str, Any]] | None = None,
     names: Sequence[str] = (),
+    first: bool = False,
 ) -> Any:
     """A stage's value with its references filled in: ``{{prev.KEY}}`` (the previous stage's value),
     ``{{shared.KEY}}`` (the file's) and ``{{stages.NAME.KEY}}`` (an EARLIER stage's: stages run in
@@ -242,7 +248,7 @@ def _substitute(
             key = rest
             source = prev if scope == "prev" else shared
             stage = ""
-            if scope == "prev" and names and where.split(":")[0] == f"stage {names[0]}":
+            if scope == "prev" and first:
                 raise ValidationError(where, f"{{{{{ref}}}}}: the first stage has no previous stage")
         else:
             raise ValidationError(where, f"{{{{{ref}}}}}: not a reference; use prev.KEY, shared.KEY or stages.NAME.KEY")
@@ -323,7 +329,6 @@ def stages_from_file(
         if name in present and target:
             input_values[target] = present[name].name
     shared_values = {**wf.values, **input_values}
-    seeded = wf.replicas > 1 or wf.seed is not None
     stages: list[StageSpec] = []
     prev: dict[str, Any] = {}
     earlier: dict[str, dict[str, Any]] = {}
@@ -338,7 +343,7 @@ def stages_from_file(
         values: dict[str, Any] = {}
         for key, value in {**shared_values, **entry.values, **(overrides or {}).get(entry.name, {})}.items():
             try:
-                values[key] = _substitute(value, prev, shared_values, f"{where}: {key}", earlier, names)
+                values[key] = _substitute(value, prev, shared_values, f"{where}: {key}", earlier, names, i == 0)
             except ValidationError as exc:
                 problems.append((exc.field, exc.reason))
         files = [(base_dir / f).resolve() for f in entry.files]
@@ -363,7 +368,7 @@ def stages_from_file(
         canonical = template.canonical(values)
         for key in sorted(set(canonical) - keys):
             problems.append((f"{where}: {key}", f"template {template.id!r} has no variable {key!r}"))
-        if seeded and "seed" not in keys:
+        if wf.seeded and "seed" not in keys:
             why = f"template {template.id!r} has no variable 'seed': the replicas would not differ; give it one"
             problems.append((f"{where}: seed", why + " (`seed {{ seed }}`, as the builtins have)"))
         elif wf.replicas > 1 and "seed" in canonical:
@@ -575,7 +580,6 @@ def plan_workflow_file(
         merged.setdefault(stage, {}).update(changes)
     stages, shared = stages_from_file(wf, base_dir or path.parent, store, merged, inputs=inputs, workdir=workdir)
     title = name or wf.name
-    seeded = wf.replicas > 1 or wf.seed is not None
 
     def make(user: str, now: dt.datetime) -> list[WorkflowPlan]:
         base = wf.seed if wf.seed is not None else int(now.timestamp()) % 2_000_000
@@ -583,7 +587,7 @@ def plan_workflow_file(
         for r in range(wf.replicas):
             label = title if wf.replicas == 1 else f"{title} [replica {r + 1}/{wf.replicas}]"
             at = now + dt.timedelta(milliseconds=r)
-            own = stages if not seeded else [
+            own = stages if not wf.seeded else [
                 attrs.evolve(s, values={**s.values, "seed": base + SEED_REPLICA_STRIDE * r + i})
                 for i, s in enumerate(stages)
             ]  # fmt: skip
