@@ -14,6 +14,7 @@ from namdrunner_cli.options import RESOURCE_KEYS, pop_resources, resource_option
 if TYPE_CHECKING:
     from namdrunner_core.jobs.prepare import Planned
     from namdrunner_core.models import GroupRecord
+    from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.workflow import Workflow, WorkflowPlan
 
 
@@ -27,6 +28,12 @@ def _group(app: AppContext, group: GroupRecord) -> Workflow:
 def _for_change(app: AppContext, workflow_id: str) -> Workflow:
     """A group a changing command may act on: the exact id, or a long prefix a person confirms."""
     return _group(app, app.store.select_workflow_for_change(workflow_id, confirm=app.confirm_full_id("workflow")))
+
+
+#: ``--input NAME=PATH`` of ``workflow create`` and ``workflow validate``
+input_option = click.option(
+    "--input", "inputs", multiple=True, metavar="NAME=PATH", help="A file for one of the workflow file's [inputs]."
+)
 
 
 @click.group()
@@ -73,9 +80,7 @@ def workflow() -> None:
     help="Steps of a stage (minimize, npt_k0.5, npt_k0.1, npt_k0.01, production).",
 )
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
-@click.option(
-    "--input", "inputs", multiple=True, metavar="NAME=PATH", help="A file for one of the workflow file's [inputs]."
-)
+@input_option
 @resource_options(required=False)
 @click.option("--dry-run", is_flag=True, help="Print every stage's config and script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
@@ -108,13 +113,13 @@ def create(app: AppContext, /, workflow_file: Path | None, from_library: str | N
         base = Path.cwd() if from_library else None  # a library file's inputs are where you run it
         from_file = plan_workflow_file(profile, store, workflow_file, assignments=kw["assignments"], name=name,
                                        resources=overrides, base_dir=base, inputs=_inputs(kw["inputs"]))  # fmt: skip
-        return _create(app, from_file, dry_run=dry_run, submit_now=submit_now)
+        return _create(app, from_file, profile, dry_run=dry_run, submit_now=submit_now)
     if kw.pop("inputs"):
         raise click.UsageError(
             "--input belongs to a workflow file (--file or --from); the template takes --structure ..."
         )
     with origami_plan(profile, store, **origami_inputs(name=name, **kw)) as planned:  # validated here
-        return _create(app, planned, dry_run=dry_run, submit_now=submit_now)
+        return _create(app, planned, profile, dry_run=dry_run, submit_now=submit_now)
 
 
 def _inputs(items: tuple[str, ...]) -> dict[str, Path]:
@@ -125,18 +130,22 @@ def _inputs(items: tuple[str, ...]) -> dict[str, Path]:
 
 
 def _create(
-    app: AppContext, planned: Planned[WorkflowPlan] | Planned[list[WorkflowPlan]], *, dry_run: bool, submit_now: bool
+    app: AppContext,
+    planned: Planned[WorkflowPlan] | Planned[list[WorkflowPlan]],
+    profile: ClusterProfile,
+    *,
+    dry_run: bool,
+    submit_now: bool,
 ) -> None:
     """Print the plans (a dry run) or create exactly them, for the session's user; then the groups."""
     from namdrunner_cli.render import print_groups_made, print_plans
     from namdrunner_core.workflow import create_planned_workflows
 
     if dry_run:
-        from namdrunner_core.profile import load_profile
         from namdrunner_core.workflow import replica_array_scripts
 
         plans = planned.plan if isinstance(planned.plan, list) else [planned.plan]
-        return print_plans(app.json, planned.plan, replica_array_scripts(plans, load_profile(app.profile)))
+        return print_plans(app.json, planned.plan, replica_array_scripts(plans, profile))
     session = app.session()
     print_groups_made(app.json, create_planned_workflows(session, app.store, planned.for_session(session), submit_now))
 
@@ -167,9 +176,7 @@ def export(app: AppContext, workflow_id: str, output: Path | None) -> None:
 @workflow.command("validate")
 @click.argument("workflow_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--set", "assignments", multiple=True, metavar="STAGE.KEY=VALUE", help="Override a stage's value.")
-@click.option(
-    "--input", "inputs", multiple=True, metavar="NAME=PATH", help="A file for one of the workflow file's [inputs]."
-)
+@input_option
 @click.pass_obj
 def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...], inputs: tuple[str, ...]) -> None:
     """Check a workflow file without touching the cluster: every stage rendered and preflighted with
