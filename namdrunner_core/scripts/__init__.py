@@ -110,7 +110,7 @@ FINISH_PUT = RemoteScript("finish_put", idempotent=False, includes=("lib_hash",)
 #: one file from an offset to stdout, with its size and the sha256 of what was sent
 GET_FILE = RemoteScript("get_file", includes=("lib_hash", "lib_stream"))
 #: sizes and sha256 of a tree
-MANIFEST = RemoteScript("manifest")
+MANIFEST = RemoteScript("manifest", includes=("lib_hash",))
 #: sizes of a tree (no file read)
 LIST_FILES = RemoteScript("list_files")
 #: sha256 of named files

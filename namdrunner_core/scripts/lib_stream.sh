@@ -2,10 +2,11 @@
 # Library: nr_stream OP ... copies and hashes in ONE process. "receive PART OFFSET" writes stdin to a
 # file and "send FILE OFFSET" a file from an offset to stdout, each hashing (sha256, the WHOLE file: a
 # resumed part's prefix is read from disk first) in the same pass, in 1 MiB blocks: one read of every
-# byte instead of a copy and a second reader; "hashes ROOT REL..." and "files ROOT REL..." do for many
-# small files what hash_files.sh and get_files.sh do, without processes per file (measured here: 1 GiB received in 4.2 s instead of 5.2 s, sent in
-# 2.8 s instead of 3.2-3.8 s). They need the cluster's python3 (3.6 or later: RHEL 8's); without it
-# (or with NR_PYTHON set empty) they return 127 and the callers take their shell path.
+# byte instead of a copy and a second reader (1 GiB here: received in 4.2 s instead of 5.2 s, sent in
+# 2.8 s instead of 3.2-3.8 s); "hashes ROOT REL..." and "files ROOT REL..." do for many small files
+# what hash_files.sh and get_files.sh do, without processes per file. They need the cluster's python3
+# (3.6 or later: RHEL 8's); without it (or with NR_PYTHON set empty) nr_stream returns 127 and the
+# callers take their shell path.
 NR_PY=${NR_PYTHON-python3}
 # shellcheck disable=SC2016
 NR_STREAM_PY='

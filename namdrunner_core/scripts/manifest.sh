@@ -6,8 +6,4 @@ root=$1
 cd -- "$root" || exit 1
 find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 \
   | xargs -0 -r stat -c '%s %n' | while IFS= read -r line; do printf '%s\n' "$line"; done
-if command -v openssl >/dev/null 2>&1; then
-  find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r openssl dgst -sha256 -r
-else
-  find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | xargs -0 -r sha256sum
-fi
+find . -type f ! -name '*.nrpart*' ! -path './.nrstage-*' -print0 | hash_list
