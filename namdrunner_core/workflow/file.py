@@ -153,6 +153,13 @@ class WorkflowFile:
     #: single chain leaves NAMD to pick its own
     seed: int | None = None
 
+    def overridden(
+        self, resources: Mapping[str, Any] | None = None, values: Mapping[str, Any] | None = None
+    ) -> WorkflowFile:
+        """This file with ``resources`` and shared ``values`` given when creating over its own."""
+        return attrs.evolve(self, resources={**self.resources, **(resources or {})},
+                            values={**self.values, **(values or {})})  # fmt: skip
+
     @property
     def seeded(self) -> bool:
         """Whether its runs get seeds of their own (replicas, or a seed given)."""
@@ -573,8 +580,7 @@ def plan_workflow_file(
             f"{wf.replicas}: give 1 to {limit} replicas (each stage runs them as one job array; the cluster's "
             f"MaxArraySize is {profile.max_array_size})",
         )
-    if resources or values:
-        wf = attrs.evolve(wf, resources={**wf.resources, **(resources or {})}, values={**wf.values, **(values or {})})
+    wf = wf.overridden(resources, values)
     merged = {k: dict(v) for k, v in parse_stage_assignments(assignments).items()}
     for stage, changes in (overrides or {}).items():
         merged.setdefault(stage, {}).update(changes)

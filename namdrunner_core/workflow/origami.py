@@ -84,8 +84,7 @@ def origami_stages(
     optional ``extra_bonds`` (kept in every stage), ``cell``, ``steps`` and ``overrides`` by stage
     name. The scaled ENM copies are written into ``workdir`` (default: the cache)."""
     args = _file_arguments(**kwargs)
-    wf = read_workflow_file(origami_file())
-    wf = attrs.evolve(wf, resources={**wf.resources, **attrs.asdict(resources)}, values={**wf.values, **args["values"]})
+    wf = read_workflow_file(origami_file()).overridden(attrs.asdict(resources), args["values"])
     return stages_from_file(wf, origami_file().parent, None, args["overrides"], inputs=args["inputs"], workdir=workdir)
 
 
