@@ -187,25 +187,25 @@ class ClusterProfile:
         return (self.jobs_root.format(user=user), self.scratch_root.format(user=user))
 
 
-def config_dir() -> Path:
-    """``$NAMDRUNNER_CONFIG_DIR`` or the platform's user config dir for namdrunner."""
-    env = os.environ.get("NAMDRUNNER_CONFIG_DIR")
+def _user_dir(kind: Literal["config", "cache"]) -> Path:
+    env = os.environ.get(f"NAMDRUNNER_{kind.upper()}_DIR")
     if env:
         return Path(env).expanduser()
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("namdrunner"))
+    find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
+    return Path(find("namdrunner"))
+
+
+def config_dir() -> Path:
+    """``$NAMDRUNNER_CONFIG_DIR`` or the platform's user config dir for namdrunner."""
+    return _user_dir("config")
 
 
 def cache_dir() -> Path:
     """``$NAMDRUNNER_CACHE_DIR`` or the platform's user cache dir for namdrunner (files namdrunner can
     make again, e.g. the stages' scaled restraint copies)."""
-    env = os.environ.get("NAMDRUNNER_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("namdrunner"))
+    return _user_dir("cache")
 
 
 def bundled_profile_names() -> list[str]:
