@@ -192,6 +192,37 @@ class AppContext:
         self._sessions.clear()
 
 
+#: The core's field names for what the command line takes as options: an error names the option the
+#: person typed (``--memory: 1e-07 GB is below ...``), not the attribute it fills (``memory_gb``).
+OPTION_OF_FIELD = {
+    "memory_gb": "--memory",
+    "memory": "--memory",
+    "cores": "--cores",
+    "walltime": "--walltime",
+    "partition": "--partition",
+    "qos": "--qos",
+    "gpus": "--gpus",
+    "gpu_type": "--gpu-type",
+    "account": "--account",
+    "constraint": "--constraint",
+    "name": "--name",
+}
+
+
+def error_lines(exc: Exception) -> list[str]:
+    """The lines an error is shown as: one per problem of a :class:`ValidationErrors`, each field named
+    as the person typed it (:data:`OPTION_OF_FIELD`); any other error is its one-line message."""
+    from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
+
+    if isinstance(exc, ValidationErrors):
+        problems = exc.problems
+    elif isinstance(exc, ValidationError):
+        problems = [(exc.field, exc.reason)]
+    else:
+        return [exc.message if isinstance(exc, NamdRunnerError) else str(exc)]
+    return [f"{OPTION_OF_FIELD.get(field, field)}: {message}" for field, message in problems]
+
+
 class NamdRunnerGroup(click.Group):
     """A click group that turns namdrunner errors into one line and an exit code."""
 
@@ -214,7 +245,8 @@ class NamdRunnerGroup(click.Group):
             if app is not None and app.verbose:
                 for line in app.command_log_lines():
                     click.echo(line, err=True)
-            click.echo(f"error: {exc.message}", err=True)
+            for line in error_lines(exc):
+                click.echo(f"error: {line}", err=True)
             raise click.exceptions.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -44,11 +44,23 @@ STATUS_STYLE = {
 }
 
 
+#: The width of output that goes to a pipe or a file: wide enough that no line is ever wrapped
+#: (a path a user copies from ``job show | grep`` must be whole); tables take their natural width.
+PIPE_WIDTH = 100_000
+
+
 def console(*, err: bool = False) -> Console:
-    """A rich console on stdout (or stderr)."""
+    """A rich console on stdout (or stderr). On a terminal it fits the terminal's width; into a pipe
+    or a file nothing wraps (rich would otherwise assume 80 columns and cut paths mid-word)."""
     from rich.console import Console
 
-    return Console(stderr=err, highlight=False, soft_wrap=False)
+    stream = sys.stderr if err else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    width = None if tty or os.environ.get("COLUMNS") else PIPE_WIDTH
+    return Console(stderr=err, highlight=False, soft_wrap=False, width=width)
 
 
 def print_json(obj: Any) -> None:
@@ -843,6 +855,7 @@ def print_slurm_logs(as_json: bool, job_id: str, logs: SlurmLogs) -> None:
     """``job logs``: stdout and stderr, each under its own label, saying so when one is empty."""
     if as_json:
         print_json({"id": job_id, "kind": "slurm", "stdout": logs.stdout, "stderr": logs.stderr,
+                    "stdout_name": logs.stdout_name, "stderr_name": logs.stderr_name,
                     "text": logs.stdout + logs.stderr})  # fmt: skip
         return
     for label, name, text in (("stdout", logs.stdout_name, logs.stdout), ("stderr", logs.stderr_name, logs.stderr)):

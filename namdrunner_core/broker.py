@@ -375,7 +375,9 @@ def _serve_main(argv: list[str]) -> int:
         except NamdRunnerError as exc:
             ready.write(json.dumps({"error": type(exc).__name__, "message": exc.message}))
             return 1
-        broker = Broker(profile, session.transport, session.user, session.transport.description,
+        # the label is ``user@host:port``: the broker keeps the host part (status prints user@host)
+        host = session.transport.description.split("@", 1)[-1]
+        broker = Broker(profile, session.transport, session.user, host,
                         ttl_s=ttl_s, idle_s=idle_s, interactive=prompts[0] > 0)  # fmt: skip
         broker.listen()
         broker_ready.set()

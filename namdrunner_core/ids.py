@@ -12,6 +12,7 @@ Pure: this module knows ids and candidate lists, not the store.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from difflib import get_close_matches
 
@@ -44,6 +45,34 @@ def check_id_argument(value: str, argument: str = "JOB_ID") -> str:
             "or control characters)",
         )
     return value
+
+
+
+#: The longest display name of a job, workflow or sweep (Slurm's own limit on a job name is far
+#: larger, but a name is shown in every table and in the desktop app's job list).
+MAX_NAME_CHARS = 200
+
+
+def check_display_name(name: object, field: str = "name") -> str:
+    """A person's name for a job or group, stripped; refused when empty, longer than
+    :data:`MAX_NAME_CHARS`, or holding control or invisible formatting characters (bidirectional
+    overrides such as U+202E make a listing show something other than what is stored)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError(field, "a job needs a name (any printable text)")
+    name = name.strip()
+    if len(name) > MAX_NAME_CHARS:
+        raise ValidationError(field, f"is {len(name)} characters long; give at most {MAX_NAME_CHARS}")
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            raise ValidationError(field, "holds control characters (a newline, a tab, ...); remove them")
+        if category in ("Cf", "Cs", "Co", "Cn") or ch in "\u2028\u2029":
+            raise ValidationError(
+                field,
+                f"holds the invisible character U+{ord(ch):04X} ({unicodedata.name(ch, 'unassigned')}), which "
+                "makes the name display as something else; retype the name",
+            )
+    return name
 
 
 @attrs.frozen(slots=True)

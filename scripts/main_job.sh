@@ -33,7 +33,7 @@ echo "== namdrunner job show $job_id"
 "$NR" job show "$job_id"
 
 echo "== namdrunner job download $job_id"
-"$NR" job download "$job_id" --to "$ROOT/results/$job_id"
+"$NR" job download "$job_id" --to "$ROOT/results"   # into results/<id>/
 status=$("$NR" --json job show "$job_id" | "$ROOT/.venv/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["status"])')
 echo "results in results/$job_id:"
 ls -la "$ROOT/results/$job_id/outputs"

@@ -314,17 +314,21 @@ def template_show(app: AppContext, workflow_template_id: str) -> None:
 
 @workflow_template.command("export")
 @click.argument("workflow_template_id")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 @click.pass_obj
-def template_export(app: AppContext, workflow_template_id: str, output: Path) -> None:
-    """Copy a library workflow file out (to edit it, or to share it).
+def template_export(app: AppContext, workflow_template_id: str, output: Path | None) -> None:
+    """Copy a library workflow file out (to edit it, or to share it); without -o, to stdout.
 
     \b
     Examples:
       namdrunner workflow template export solvated_equilibration -o my_protocol.toml
+      namdrunner workflow template export solvated_equilibration > my_protocol.toml
     """
-    from namdrunner_core.workflow import export_workflow_template
+    from namdrunner_core.workflow import export_workflow_template, workflow_file_path
 
+    if output is None:
+        click.echo(workflow_file_path(workflow_template_id).read_text(encoding="utf-8"), nl=False)
+        return
     export_workflow_template(workflow_template_id, output)
     click.echo(f"exported {workflow_template_id} to {output}", err=True)
 

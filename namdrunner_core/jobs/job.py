@@ -281,39 +281,43 @@ class Job:
         return text
 
     def slurm_logs(self, *, tail: int | None = None) -> SlurmLogs:
-        """Slurm's stdout and stderr apart, with their file names (cached once the job finished).
+        """Slurm's stdout and stderr apart, each with the name of the file it was read from.
 
-        Raises :class:`NotFoundError` when the job was never submitted or neither file exists yet.
+        The files themselves are read (on scratch, then on project storage; under namdrunner's names,
+        then the desktop app's ``<job_name>_<slurm id>.out``); the copy kept at completion (a tail, in
+        the store and ``job_info.json``) is shown only when neither file exists any more, and is then
+        labelled as such. Raises :class:`NotFoundError` when the job was never submitted or there is
+        nothing to show.
         """
         r = self.record
         names = r.slurm_output_names
         if names is None:
             raise NotFoundError(f"job {r.job_id} has not been submitted: no Slurm logs yet")
-        if r.finalized and r.slurm_stdout is not None:
-            out, err = r.slurm_stdout or "", r.slurm_stderr or ""
-        else:
-            alt = r.app_slurm_output_names or names  # a job the desktop app made names them after the job
-            found: list[str | None] = []
-            for n, a in zip(names, alt, strict=True):
-                try:
-                    found.append(
-                        self._cat_first([f"{r.scratch_dir}/{n}", f"{r.scratch_dir}/{a}", f"{r.project_dir}/{a}"])
-                    )
-                except NotFoundError:
-                    found.append(None)
-            if all(v is None for v in found):
-                raise NotFoundError(f"job {r.job_id}: Slurm's logs are not there yet ({r.status.value})")
-            out, err = (v or "" for v in found)
+        alt = r.app_slurm_output_names or names  # a job the desktop app made names them after the job
+        cached = (r.slurm_stdout, r.slurm_stderr) if r.finalized else (None, None)
+        shown: list[tuple[str, str | None]] = []
+        for n, a, kept in zip(names, alt, cached, strict=True):
+            candidates = list(dict.fromkeys([n, a]))
+            paths = [f"{d}/{c}" for d in (r.scratch_dir, r.project_dir) for c in candidates]
+            try:
+                index, text = self._cat_first(paths)
+                shown.append((paths[index].rsplit("/", 1)[-1], text))
+            except NotFoundError:
+                shown.append((f"{n} (kept at completion)", kept) if kept is not None else (n, None))
+        if all(text is None for _, text in shown):
+            raise NotFoundError(f"job {r.job_id}: Slurm's logs are not there yet ({r.status.value})")
+        (out_name, out), (err_name, err) = ((name, text or "") for name, text in shown)
         if tail is not None:
             out, err = ("\n".join(t.splitlines()[-tail:]) + ("\n" if t else "") for t in (out, err))
-        return SlurmLogs(names[0], out, names[1], err)
+        return SlurmLogs(out_name, out, err_name, err)
 
-    def _cat_first(self, paths: list[str]) -> str:
-        """The first of ``paths`` that exists, in one remote command."""
+    def _cat_first(self, paths: list[str]) -> tuple[int, str]:
+        """The first of ``paths`` that exists: its index and its text, in one remote command."""
         res = self.session.run_remote(CAT_FIRST, paths, check=False)
         if res.exit_code != 0:
             raise NotFoundError(f"{paths[0]} is not there yet (job {self.record.status.value})")
-        return res.stdout
+        head, _, text = res.stdout.partition("\n")
+        return int(head), text
 
     def _cat(self, path: str, tail: int | None = None) -> str:
         args = ["tail", "-n", str(tail), "--", path] if tail else ["cat", "--", path]

@@ -36,6 +36,7 @@ from namdrunner_core.namd.config import (
     validate_values,
 )
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
+from namdrunner_core.ids import check_display_name
 from namdrunner_core.namd.library import builtin_templates
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
 from namdrunner_core.slurm.script import render_sbatch
@@ -51,11 +52,8 @@ _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 def make_job_id(name: str, now: dt.datetime | None = None) -> str:
     """``<sanitised name>_<microsecond timestamp>``, as the desktop app makes them."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValidationError("name", "a job needs a name (any printable text)")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise ValidationError("name", "the name holds control characters")
-    safe = _NAME_CHARS.sub("_", name.strip()).strip("_-")[:60] or "job"
+    name = check_display_name(name)
+    safe = _NAME_CHARS.sub("_", name).strip("_-")[:60] or "job"
     if not safe[0].isalnum():
         safe = "job_" + safe
     stamp = int((now or utcnow()).timestamp() * 1_000_000)

@@ -103,6 +103,10 @@ class ResolvedResources:
         return hours * (self.cores + self.gpus * self.partition.gpu_su_weight)
 
 
+#: The least memory a job may ask for: less than NAMD itself needs to start (Slurm's --mem is in MB).
+MIN_MEMORY_GB = 0.1
+
+
 def _duration(hours: float) -> str:
     return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
 
@@ -123,8 +127,14 @@ def resolve_resources(resources: Resources, profile: ClusterProfile) -> Resolved
     memory = 0.0
     try:
         memory = float(r.memory_gb)
-        if not memory > 0:
-            bad("memory_gb", f"{r.memory_gb!r} must be more than 0 GB")
+        if not math.isfinite(memory) or memory <= 0:
+            bad("memory_gb", f"{r.memory_gb!r} must be a number of GB above 0 (e.g. 2, 0.5)")
+        elif memory < MIN_MEMORY_GB:
+            bad(
+                "memory_gb",
+                f"{memory:g} GB is below {MIN_MEMORY_GB:g} GB ({MIN_MEMORY_GB * 1024:.0f} MB), less than NAMD "
+                "itself needs; give at least 0.1 (GB)",
+            )
     except (TypeError, ValueError):
         bad("memory_gb", f"{r.memory_gb!r} is not a number of GB")
     for field in ("partition", "qos", "account", "gpu_type"):
