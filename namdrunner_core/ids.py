@@ -47,7 +47,6 @@ def check_id_argument(value: str, argument: str = "JOB_ID") -> str:
     return value
 
 
-
 #: The longest display name of a job, workflow or sweep (Slurm's own limit on a job name is far
 #: larger, but a name is shown in every table and in the desktop app's job list).
 MAX_NAME_CHARS = 200

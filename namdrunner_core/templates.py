@@ -106,4 +106,4 @@ def preview_template(store: JobStore | None, template_id: str, assignments: list
     template = get_template(store, template_id)
     text = preview_config(template, parse_assignments(assignments))
     report = check_config(text)
-    return TemplatePreview(template, text, tuple(report.problems), tuple(report.warnings))
+    return TemplatePreview(template, text, tuple(report.problems + report.escapes), tuple(report.warnings))

@@ -226,6 +226,13 @@ def prepare_job(
         for n in by_name
         if n not in assigned and n not in includes
     ]
+    if report.escapes:
+        raise ValidationError(
+            "config",
+            "NAMD would write outside the job's directory: "
+            + "; ".join(report.escapes)
+            + " (refused even with --no-preflight: such results are never copied back)",
+        )
     if report.problems and run_preflight:
         raise ValidationError(
             "config",

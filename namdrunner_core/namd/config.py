@@ -290,11 +290,14 @@ class PreflightReport:
 
     problems: list[str]
     warnings: list[str]
+    #: paths NAMD would write outside the job's directory (:func:`output_path_problems`); unlike
+    #: ``problems`` (NAMD's own refusals) these are never skipped: such results would be lost
+    escapes: list[str] = attrs.Factory(list)
 
     @property
     def ok(self) -> bool:
         """True when nothing is refused (warnings may remain)."""
-        return not self.problems
+        return not self.problems and not self.escapes
 
 
 def _nearest_multiples(n: int, m: int) -> str:
@@ -390,12 +393,84 @@ def check_config(text: str, includes: Mapping[str, str] | None = None) -> Prefli
             problems.append(f"switchdist {sw:g} must be between 0 and cutoff {cutoff:g}")
     for dup in cfg.duplicates:
         problems.append(f"'{dup}' is defined more than once")
-    return PreflightReport(problems, warnings)
+    escapes, unchecked = output_path_problems(cfg)
+    return PreflightReport(problems, warnings + unchecked, escapes)
+
+
+#: Every keyword whose value is a path NAMD WRITES to (a file, or a prefix of files). Relative paths
+#: are relative to the config's directory - the job's own directory on the cluster.
+OUTPUT_PATH_KEYWORDS = (
+    "outputName",
+    "restartName",
+    "DCDfile",
+    "velDCDfile",
+    "forceDCDfile",
+    "XSTfile",
+    "alchOutFile",
+    "fepOutFile",
+    "tiOutFile",
+    "qmBaseDir",
+    "IMDfile",
+)
+
+
+def escaping_path(path: str) -> str | None:
+    """Why NAMD writing to ``path`` (as a config names it) would leave the job's directory, or None
+    when it stays inside. Relative paths are taken from the job's directory (where the config is);
+    an absolute path, ``~``, or a ``..`` that climbs out is refused. The ONE confinement rule for
+    every path a config can write (keywords, Tcl ``output``)."""
+    text = path.strip()
+    if text.startswith("{") and text.endswith("}"):
+        text = text[1:-1].strip()
+    if not text:
+        return "is empty"
+    if text.startswith(("/", "~")) or re.match(r"[A-Za-z]:[\\/]", text):
+        return "is an absolute path: outside the job's directory, it is never copied back and is lost to the purge"
+    depth = 0
+    for part in text.replace("\\", "/").split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return "climbs out of the job's directory with '..': such files are never copied back"
+        elif part not in ("", "."):
+            depth += 1
+    return None
+
+
+def output_path_problems(cfg: NamdConfig) -> tuple[list[str], list[str]]:
+    """(problems, warnings) for where a config makes NAMD write: every output keyword and ``output``
+    command must name a path inside the job's directory (see :func:`escaping_path`); ``cwd`` moves
+    every relative path and is refused; a path only Tcl computes is a warning."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    fix = "; give a name inside the job, e.g. outputs/run1"
+    for key in OUTPUT_PATH_KEYWORDS:
+        if not cfg.is_known(key):
+            warnings.append(f"where `{key}` writes is computed by Tcl; it was not checked to stay inside the job")
+        for value in cfg.all(key):
+            why = escaping_path(value)
+            if why:
+                problems.append(f"{key} {value!r} {why}{fix}")
+    for value in cfg.all("cwd"):
+        problems.append(
+            f"cwd {value!r} (or Tcl `cd`): namdrunner runs NAMD in the job's own directory, where every "
+            "relative path points and whose files are copied back; remove it"
+        )
+    for line, prefix, known in cfg.output_commands:
+        if not known:
+            warnings.append(f"line {line}: where `output` writes is computed by Tcl; not checked")
+            continue
+        why = escaping_path(prefix)
+        if why:
+            problems.append(f"line {line}: output {prefix!r} {why}{fix}")
+    return problems, warnings
 
 
 def preflight(text: str, includes: Mapping[str, str] | None = None) -> list[str]:
-    """What NAMD would certainly refuse in this config (empty when it would start); see :func:`check_config`."""
-    return check_config(text, includes).problems
+    """What NAMD would certainly refuse in this config, and where it would write outside the job
+    (empty when it would start and stay inside); see :func:`check_config`."""
+    report = check_config(text, includes)
+    return report.problems + report.escapes
 
 
 def input_references(text: str, includes: Mapping[str, str] | None = None) -> list[str]:

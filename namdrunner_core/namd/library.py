@@ -15,6 +15,7 @@ import attrs
 from namdrunner_core.errors import NotFoundError, ValidationError
 from namdrunner_core.namd.config import (
     INPUT_DIR,
+    read_config,
     Template,
     Variable,
     VariableType,
@@ -22,6 +23,7 @@ from namdrunner_core.namd.config import (
     preview_config,
     render_config,
 )
+from namdrunner_core.namd.reader import split_commands
 from namdrunner_core.serde import converter, structure
 
 
@@ -211,6 +213,11 @@ def template_from_namd_config(text: str, *, template_id: str, name: str = "", so
 
 
 RAW_CONFIG_SUFFIXES = (".namd", ".conf", ".inp", ".cfg")
+#: Keywords of which a NAMD config names at least one; a file with none of them is not a config.
+_CONFIG_MARKERS = ("structure", "coordinates", "outputname", "parameters", "parmfile", "ambercoor", "bincoordinates",
+                   "cellbasisvector1", "extendedsystem", "timestep", "cutoff", "numsteps")  # fmt: skip
+#: A value written as ``<topology>``: a form's blank, which NAMD would take as a file name.
+_PLACEHOLDER = re.compile(r"<[A-Za-z][\w .-]{0,60}>")
 
 
 def _json_or_none(text: str) -> Any:
@@ -220,35 +227,81 @@ def _json_or_none(text: str) -> Any:
         return None  # template_from_text says what is wrong with it
 
 
+def _toml_table_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    return data if isinstance(data, dict) and ("text" in data or "variables" in data) else None
+
+
+def template_kind(text: str, suffix: str) -> Literal["json", "toml", "namd"] | None:
+    """What a file holds, read from its CONTENT (NAMD ignores file names, and so does namdrunner:
+    Longbow's ``benchmark.in`` or ``r2.namd.tcl`` are configs): a JSON object, a TOML template
+    (a table with ``text``/``variables``), a NAMD config (commands, at least one NAMD keyword such
+    as ``structure`` or ``run``), or None. The suffix only breaks a tie."""
+    if text.lstrip().startswith("{") and isinstance(_json_or_none(text), dict):
+        return "json"
+    if _toml_table_or_none(text) is not None:
+        return "toml"
+    cfg = read_config(text)
+    if cfg.commands or any(k in cfg.keywords or k in cfg.unknown for k in _CONFIG_MARKERS):
+        return "namd"
+    if suffix == ".json":
+        return "json"
+    if suffix == ".toml":
+        return "toml"
+    return None
+
+
+def placeholder_problems(text: str) -> list[str]:
+    """``<topology>``-style blanks in a config's values: NAMD cannot run such a config (it would look
+    for a file literally named ``<topology>``)."""
+    out = []
+    for line, command in split_commands(text):
+        m = _PLACEHOLDER.search(command)
+        if m and not command.lstrip().startswith("#"):
+            out.append(f"line {line}: {m.group(0)} is a placeholder, not a value")
+    return out
+
+
 def read_template_file(path: Path, *, template_id: str | None = None) -> Template:
     """A template from a file: TOML/JSON as exported, the desktop app's JSON, or a raw NAMD config
-    (whose input files become file variables). Nothing is saved (see
-    :func:`namdrunner_core.templates.import_template_file`).
+    (whose input files become file variables), told apart by content, never by the file's name.
+    Nothing is saved (see :func:`namdrunner_core.templates.import_template_file`).
 
-    Raises :class:`ValidationError` for a file that is not UTF-8 text, not valid TOML/JSON, or that
-    would replace a builtin template.
+    Raises :class:`ValidationError` for a file that is not UTF-8 text, not valid TOML/JSON, a config
+    with ``<placeholder>`` values, or one that would replace a builtin template.
     """
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError("template", f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     suffix = path.suffix.lower()
-    if suffix in RAW_CONFIG_SUFFIXES:
+    kind = template_kind(text, suffix)
+    if kind == "namd":
+        blanks = placeholder_problems(text)
+        if blanks:
+            raise ValidationError(
+                "template",
+                f"{path}: " + "; ".join(blanks[:5]) + ": NAMD cannot run it; fill in the values, or write a "
+                "template with variables (`namdrunner template export explicit_solvent_npt_v1` shows one)",
+            )
         stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "imported"
         template = template_from_namd_config(text, template_id=template_id or stem, name=path.name, source=str(path))
-    elif suffix in (".toml", ".json"):
-        data = _json_or_none(text) if suffix == ".json" else None
+    elif kind in ("toml", "json"):
+        data = _json_or_none(text) if kind == "json" else None
         if is_app_template(data):
             template = template_from_app_json(data, source=str(path))
         else:
-            template = template_from_text(text, fmt="json" if suffix == ".json" else "toml", source=str(path))
+            template = template_from_text(text, fmt=kind, source=str(path))
         if template_id:
             template = attrs.evolve(template, id=template_id)
     else:
         raise ValidationError(
             "template",
-            f"{path}: {suffix or 'no suffix'} is not a template file: give a .toml or .json template "
-            f"or a raw NAMD config ({', '.join(RAW_CONFIG_SUFFIXES)})",
+            f"{path}: neither a template (TOML or JSON with its text and variables) nor a NAMD config (no "
+            "structure, coordinates, outputName, parameters or run/minimize command in it)",
         )
     if template.id in builtin_templates():
         raise ValidationError("id", f"{template.id!r} is a builtin template; give yours another id (--id)")

@@ -45,7 +45,7 @@ _NOT_KEYWORDS = {
     "startup",
     "unset",
 }
-_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+_VAR = re.compile(r"\$\{([\w:]+)\}|\$((?:::)?\w+(?:::\w+)*)")  # $x, ${x}, $::ns::x
 
 
 @attrs.frozen(slots=True)
@@ -74,6 +74,9 @@ class NamdConfig:
     notes: list[str] = attrs.Factory(list)
     sources: list[str] = attrs.Factory(list)
     plan_known: bool = True
+    #: the prefixes of Tcl ``output [withvelocities|withforces] PREFIX`` commands (NAMD writes
+    #: PREFIX.coor/.vel/.xsc there), as ``(line, prefix, known)``
+    output_commands: list[tuple[int, str, bool]] = attrs.Factory(list)
 
     @property
     def dynamic(self) -> bool:
@@ -281,6 +284,18 @@ def read_config(
             cfg.notes.append(f"line {line}: calls `{head}`: what the procedure sets is not checked")
             cfg.plan_known = False
             continue
+        if name == "cd":  # Tcl's cd moves NAMD's working directory, as the `cwd` keyword does
+            name = "cwd"
+        elif name in ("exec", "open", "file", "glob"):
+            cfg.notes.append(
+                f"line {line}: `{name} ...`: a Tcl command on files or programs; what it does is not checked"
+            )
+            continue
+        if name == "output" and args:
+            target = [w for w in args if w.text.lower() not in ("withvelocities", "withforces")]
+            if target:
+                cfg.output_commands.append((line, target[-1].text, target[-1].known))
+            continue
         if name in _NOT_KEYWORDS or name == "expr":
             continue
         values: list[Word] = []
@@ -296,7 +311,7 @@ def read_config(
                 cfg.keywords.pop(name, None)
             continue
         cfg.unknown.discard(name)
-        if name in cfg.keywords and name not in _MULTI and not cfg.commands:
+        if name in cfg.keywords and name not in _MULTI and name != "cwd" and not cfg.commands:
             cfg.duplicates.append(head)
         cfg.keywords.setdefault(name, []).append(value)
     cfg.tcl_vars = {k: v for k, v in variables.items() if v is not None}

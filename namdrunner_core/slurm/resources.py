@@ -128,7 +128,7 @@ def resolve_resources(resources: Resources, profile: ClusterProfile) -> Resolved
     try:
         memory = float(r.memory_gb)
         if not math.isfinite(memory) or memory <= 0:
-            bad("memory_gb", f"{r.memory_gb!r} must be a number of GB above 0 (e.g. 2, 0.5)")
+            bad("memory_gb", f"{r.memory_gb!r} must be more than 0 GB (e.g. 2, 0.5)")
         elif memory < MIN_MEMORY_GB:
             bad(
                 "memory_gb",

@@ -11,7 +11,7 @@ from namdrunner_core.errors import ValidationError
 from namdrunner_core.namd.config import VariableType, preview_config, render_config
 from namdrunner_core.namd.library import template_from_namd_config
 from namdrunner_core.store import JobStore
-from namdrunner_core.templates import import_template_file
+from namdrunner_core.templates import export_template, import_template_file
 
 RAW = """\
 # CHARMM-GUI style production, with a Tcl block and a sourced include
@@ -102,7 +102,16 @@ def test_import_file_kinds_and_errors(tmp_path: Path) -> None:
         import_template_file(store, bad)
     other = tmp_path / "notes.txt"
     other.write_text("x")
-    with pytest.raises(ValidationError, match=r"\.txt is not a template file"):
+    with pytest.raises(ValidationError, match=r"notes\.txt: neither a template .* nor a NAMD config"):
         import_template_file(store, other)
+    # decided by content, never by the name: Longbow's benchmark.in, a .namd.tcl, a config without suffix
+    for name in ("benchmark.in", "r2.namd.tcl", "equilibrate"):
+        path = tmp_path / name
+        path.write_text(RAW)
+        assert import_template_file(store, path).variables == t.variables
+    # a TOML template whose name says .txt is still a template
+    exported = tmp_path / "exported.txt"
+    exported.write_text(export_template(store, "my_equil").replace('id = "my_equil"', 'id = "my_copy"'))
+    assert import_template_file(store, exported).id == "my_copy"
     with pytest.raises(ValidationError, match="builtin"):
         import_template_file(store, raw, template_id="vacuum_optimization_v1")
