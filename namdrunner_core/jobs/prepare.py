@@ -20,6 +20,7 @@ from namdrunner_core.errors import (
     NotFoundError,
     ValidationError,
 )
+from namdrunner_core.ids import check_display_name
 from namdrunner_core.models import (
     JobRecord,
     utcnow,
@@ -36,7 +37,6 @@ from namdrunner_core.namd.config import (
     validate_values,
 )
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
-from namdrunner_core.ids import check_display_name
 from namdrunner_core.namd.library import builtin_templates
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
 from namdrunner_core.slurm.script import render_sbatch

@@ -15,12 +15,12 @@ import attrs
 from namdrunner_core.errors import NotFoundError, ValidationError
 from namdrunner_core.namd.config import (
     INPUT_DIR,
-    read_config,
     Template,
     Variable,
     VariableType,
     check_template,
     preview_config,
+    read_config,
     render_config,
 )
 from namdrunner_core.namd.reader import split_commands

@@ -292,9 +292,9 @@ def read_config(
             )
             continue
         if name == "output" and args:
-            target = [w for w in args if w.text.lower() not in ("withvelocities", "withforces")]
-            if target:
-                cfg.output_commands.append((line, target[-1].text, target[-1].known))
+            outs = [w for w in args if w.text.lower() not in ("withvelocities", "withforces")]
+            if outs:
+                cfg.output_commands.append((line, outs[-1].text, outs[-1].known))
             continue
         if name in _NOT_KEYWORDS or name == "expr":
             continue
