@@ -13,8 +13,17 @@ differ.
 The plan (how many steps the run will take) is what NAMD announces: one ``TCL: Running for N steps``
 / ``TCL: Minimizing for N steps`` line per command, or, for a config that sets ``numsteps`` and has no
 run/minimize command, ``Info: NUMBER OF STEPS N`` (the absolute last step; ``FIRST TIMESTEP`` is the
-offset). A run is ``completed`` only on NAMD's own end markers (``WallClock:`` and ``End of program``
-/ ``Program finished``) with no error; reaching the last step without them is ``finishing``.
+offset). Steps are counted per command: a command's steps run from the first step printed after it
+(so a counter that starts again at 0 for every window, as fep.tcl's ``runFEP`` does, or a restart's
+``firsttimestep``, counts what actually ran), and a command that was followed by the next one ran all
+its steps.
+
+The outcome is what the log proves, in one place (:meth:`NamdLogParser.outcome`): ``failed`` on a
+FATAL ERROR / ERROR line or a crash NAMD itself did not report (a Charm++ "Caught Signal" or
+CmiAbort with its stack traceback, an MPI_ABORT); ``completed`` on ``WallClock:`` - NAMD prints it
+only on its normal exit, after every command, and some builds (2.12 ibverbs) print no ``End of
+program`` after it - once the final outputs were written; the final outputs without WallClock are
+``finishing``; anything else is ``running``.
 """
 
 from __future__ import annotations
@@ -53,6 +62,16 @@ _VERSION = re.compile(rb"Info: NAMD ([\w.+-]+) for ([\w.+-]+)")
 _ATOMS = re.compile(rb"Info: (\d+) ATOMS\s*$")
 _BENCH = re.compile(rb"Info: (?:Benchmark|Initial) time: \d+ CPUs ([\d.eE+-]+) s/step ([\d.eE+-]+) (days/ns|ns/day)")
 _WALLCLOCK = re.compile(rb"WallClock: ([\d.eE+-]+)")
+#: Lines that prove NAMD died without a FATAL ERROR line of its own (Charm++ and MPI runtimes).
+_CRASH_MARKERS = (
+    b"Exiting: Caught Signal",
+    b"Exiting: Called CmiAbort",
+    b"Charm++ fatal error",
+    b"MPI_ABORT was invoked",
+    b"application called MPI_Abort",
+    b"Stack Traceback:",
+    b"terminate called after throwing",
+)
 
 
 class LogOutcome(enum.StrEnum):
@@ -61,7 +80,7 @@ class LogOutcome(enum.StrEnum):
     RUNNING = "running"  # still going, or cut off (killed: time limit, memory, scancel)
     FINISHING = "finishing"  # the last step is reached, NAMD's end markers not (yet) printed
     COMPLETED = "completed"  # every command reached its end, NAMD printed WallClock + End of program, no error
-    FAILED = "failed"  # a FATAL ERROR (or ERROR) was printed
+    FAILED = "failed"  # a FATAL ERROR (or ERROR) was printed, or the runtime crashed (signal, abort)
 
 
 @attrs.frozen(slots=True)
@@ -114,6 +133,11 @@ class LogState:
     errors: list[str] = attrs.Factory(list)
     warnings: int = 0
     energy_rows: int = 0
+    #: a crash the runtime reported (Charm++ signal or abort, MPI_ABORT), with its reason
+    crash: str | None = None
+    #: the first and the newest step printed since the current run/minimize command began
+    command_first_step: int | None = None
+    command_last_step: int | None = None
 
 
 @attrs.frozen(slots=True)
@@ -155,6 +179,12 @@ def _last_line(block: bytes, prefix: bytes) -> bytes | None:
 def _titles(etitle_line: bytes) -> list[str]:
     """The column names of an ``ETITLE:`` line."""
     return [t.decode() for t in etitle_line.split()[2:]]
+
+
+def _skip_blank(block: bytes, pos: int) -> int:
+    while pos < len(block) and block[pos : pos + 1] in (b" ", b"\t"):
+        pos += 1
+    return pos
 
 
 def _int_at(block: bytes, pos: int) -> int | None:
@@ -215,6 +245,7 @@ class NamdLogParser:
     # -- scanning -------------------------------------------------------------------------------
     def _scan(self, block: bytes) -> None:
         st = self.state
+        before = st.command_last_step if st.command_last_step is not None else st.current_step
         if self.keep_energies or self.on_energy:
             for m in _ROWS_RE.finditer(block):
                 line = m.group(0)
@@ -238,11 +269,17 @@ class NamdLogParser:
             title = _last_line(block, b"ETITLE:")
             if title is not None:
                 st.titles = _titles(title)
+        last_command = -1
         for m in _COMMANDS_RE.finditer(block):
             st.commands.append(("run" if m.group(1) == b"Running" else "minimize", int(m.group(2))))
+            last_command = m.start()
         if b"Info: " in block:
             for m in _INFO_RE.finditer(block):
                 self._info(m.group(0))
+        self._command_steps(block, last_command, before)
+        newest = self._newest_step(block)
+        if newest is not None:  # the step printed last, not the largest: counters may be set back
+            st.current_step = newest
         for prefix in (b"TIMING:", b"PERFORMANCE:", b"WallClock:"):
             last_line = _last_line(block, prefix)
             if last_line is not None:
@@ -252,6 +289,75 @@ class NamdLogParser:
             st.end_of_program = True
         if b"ERROR" in block or b"Warning" in block:
             self._messages(block)
+        if st.crash is None and any(marker in block for marker in _CRASH_MARKERS):
+            self._crash(block)
+
+    def _command_steps(self, block: bytes, after: int, before: int | None) -> None:
+        """Where the current command began and the newest step it reached. ``after`` is the last
+        command's place in this block (-1: none began here), ``before`` the newest step known before
+        this block. A command begins at the step reached before it (``firsttimestep`` for the first)
+        - or lower, when its first printed step is lower (a counter set back, as fep.tcl does)."""
+        st = self.state
+        if after >= 0:
+            if len(st.commands) == 1:
+                start: int | None = st.first_timestep
+            else:
+                start = self._last_step(block, after)
+                start = before if start is None else start
+            st.command_first_step, st.command_last_step = start, None
+        lo = max(after, 0)
+        for prefix in (b"ENERGY:", b"TIMING:"):
+            first = block.find(b"\n" + prefix, lo) + 1 if not (after < 0 and block.startswith(prefix)) else 0
+            if first > 0 or (after < 0 and block.startswith(prefix)):
+                value = _int_at(block, _skip_blank(block, first + len(prefix)))
+                if value is not None and (st.command_first_step is None or value < st.command_first_step):
+                    st.command_first_step = value
+        newest = self._last_step(block, len(block), lo)
+        if newest is not None:
+            st.command_last_step = newest if st.command_last_step is None else max(st.command_last_step, newest)
+
+    @staticmethod
+    def _newest_step(block: bytes) -> int | None:
+        """The step of the line printed last in ``block`` among ENERGY, TIMING and ``AT STEP``."""
+        best, value = -1, None
+        for prefix in (b"ENERGY:", b"TIMING:"):
+            pos = _last_pos(block, prefix)
+            if pos > best:
+                step = _int_at(block, _skip_blank(block, pos + len(prefix)))
+                if step is not None:
+                    best, value = pos, step
+        at = block.rfind(b" AT STEP ")
+        if at > best:
+            m = _AT_STEP.match(block, at + 1)
+            if m:
+                value = int(m.group(1))
+        return value
+
+    @staticmethod
+    def _last_step(block: bytes, end: int, lo: int = 0) -> int | None:
+        """The newest step printed in ``block[lo:end]`` (ENERGY, TIMING, ``AT STEP``), or None."""
+        found: list[int] = []
+        for prefix in (b"ENERGY:", b"TIMING:"):
+            pos = _last_pos(block, prefix, end=end)
+            if pos >= lo:
+                value = _int_at(block, _skip_blank(block, pos + len(prefix)))
+                if value is not None:
+                    found.append(value)
+        at = block.rfind(b" AT STEP ", lo, end)
+        if at >= 0:
+            m = _AT_STEP.match(block, at + 1)
+            if m:
+                found.append(int(m.group(1)))
+        return max(found) if found else None
+
+    def _crash(self, block: bytes) -> None:
+        """The runtime's own account of a crash: the marker line and its ``Reason:``."""
+        pos = min(block.find(m) for m in _CRASH_MARKERS if m in block)
+        line = _line_at(block, block.rfind(b"\n", 0, pos) + 1).decode("utf-8", "replace").strip(" -")
+        reason = block.find(b"Reason: ", pos)
+        if 0 <= reason < pos + 2000:
+            line += " - " + _line_at(block, reason).decode("utf-8", "replace").strip()
+        self.state.crash = line[:300]
 
     def _writes(self, block: bytes) -> None:
         """Checkpoints, final outputs and the newest step of WRITING lines, from their last occurrences."""
@@ -402,25 +508,45 @@ class NamdLogParser:
         return None
 
     def ended(self) -> bool:
-        """NAMD's own end-of-run markers: ``WallClock:`` and ``End of program`` (or ``Program finished``)."""
-        return self.state.wallclock_s is not None and self.state.end_of_program
+        """NAMD's normal exit: ``WallClock:`` (printed after the last command; ``End of program`` may
+        follow, or not: NAMD 2.12's ibverbs builds print none)."""
+        return self.state.wallclock_s is not None
+
+    def steps_run(self) -> int | None:
+        """Steps actually run, counted per command (see the module docs); None before any command."""
+        st = self.state
+        if not st.commands:
+            return None
+        done = sum(n for _, n in st.commands[:-1])  # every command followed by another ran whole
+        current = st.commands[-1][1]
+        if st.command_first_step is not None and st.command_last_step is not None:
+            done += max(0, min(current, st.command_last_step - st.command_first_step))
+        return done
 
     def outcome(self) -> LogOutcome:
-        """``completed`` only when the planned steps were reached, the final outputs written AND NAMD
-        printed its end markers, with no error; the last step reached without them is ``finishing``."""
+        """What the log proves: ``failed`` on NAMD's error lines or a runtime crash; ``completed`` when
+        NAMD exited normally (WallClock) after writing its final outputs; those outputs without
+        WallClock ``finishing``; else ``running`` (or cut off: a kill leaves no mark in the log)."""
         st = self.state
-        if st.fatal_errors or st.errors:
+        if st.fatal_errors or st.errors or st.crash:
             return LogOutcome.FAILED
-        planned = self.planned_steps()
-        if planned is not None:
-            reached = st.final_output_step is not None and st.final_output_step >= st.first_timestep + planned
-        else:
-            reached = st.final_output_step is not None
-        if reached and self.ended():
+        if st.final_output_step is not None and self.ended():
             return LogOutcome.COMPLETED
-        if reached:
-            return LogOutcome.FINISHING
+        if st.final_output_step is not None:
+            planned = self.planned_steps()
+            run = self.steps_run()
+            if planned is None or run is None or run >= planned or self._last_command_done():
+                return LogOutcome.FINISHING
         return LogOutcome.RUNNING
+
+    def _last_command_done(self) -> bool:
+        st = self.state
+        return bool(
+            st.commands
+            and st.command_first_step is not None
+            and st.command_last_step is not None
+            and st.command_last_step - st.command_first_step >= st.commands[-1][1]
+        )
 
     def ns_per_day(self) -> float | None:
         """Best speed estimate: PERFORMANCE average, else TIMING, else the Benchmark line."""
@@ -445,7 +571,11 @@ class NamdLogParser:
         outcome = self.outcome()
         planned = total_steps if total_steps is not None else (self.planned_steps() or None)
         step = st.current_step
-        done = max(0, (step - st.first_timestep)) if step is not None else 0
+        run = self.steps_run()
+        if run is not None:
+            done = run
+        else:
+            done = max(0, (step - st.first_timestep)) if step is not None else 0
         if planned:
             done = min(done, planned)
         if outcome in (LogOutcome.COMPLETED, LogOutcome.FINISHING) and planned:
@@ -461,7 +591,7 @@ class NamdLogParser:
             if per_step:
                 eta = (planned - done) * per_step
         simulated = done * st.timestep_fs * 1e-6 if st.timestep_fs else None
-        message = st.fatal_errors[0] if st.fatal_errors else (st.errors[0] if st.errors else "")
+        message = st.fatal_errors[0] if st.fatal_errors else (st.errors[0] if st.errors else (st.crash or ""))
         return Progress(step, done, planned, percent, nsd, eta, simulated, outcome, message)
 
 

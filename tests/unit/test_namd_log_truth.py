@@ -104,11 +104,12 @@ def test_killed_between_final_coordinates_and_wallclock_is_not_completed() -> No
     assert prog.outcome is LogOutcome.FINISHING
     assert prog.eta_s is None
     assert prog.steps_done == 400
-    # the velocities and the end markers complete it; WallClock alone does not
+    # WallClock is NAMD's normal exit (printed after the last command); NAMD 2.12's ibverbs builds
+    # print no "End of program" after it (issue 29: such a run stayed "finishing" for ever)
     more = NamdLogParser(state=p.state)
-    more.feed(b"WRITING VELOCITIES TO OUTPUT FILE AT STEP 400\n\nWallClock: 577.556213  CPUTime: 1  Memory: 3 MB\n")
+    more.feed(b"WRITING VELOCITIES TO OUTPUT FILE AT STEP 400\n")
     assert more.outcome() is LogOutcome.FINISHING
-    more.feed(b"[Partition 0][Node 0] End of program\n")
+    more.feed(b"\nWallClock: 577.556213  CPUTime: 1  Memory: 3 MB\n")
     assert more.outcome() is LogOutcome.COMPLETED
 
 
@@ -174,3 +175,103 @@ def test_config_total_steps_knows_numsteps() -> None:
     assert total_steps("firsttimestep 100\nnumsteps 400\n") == 300
     assert total_steps("numsteps 400\nrun 1000\n") == 1000
     assert total_steps("structure x.psf\n") is None
+
+
+# -- issue 29: the outcome from what the log proves, the position from the steps actually run ----------
+
+
+def fep_windows(windows: int, steps: int, *, stop_in_last: int | None = None) -> str:
+    """fep.tcl's runFEP: every window sets the counter back (``firsttimestep 0``) and runs ``steps``."""
+    text = HEADER.replace("NUMBER OF STEPS        400", "NUMBER OF STEPS        0")
+    for w in range(windows):
+        text += f"FEP: CURRENT LAMBDA VALUE SET TO {w / windows:.4f} LAMBDA2 {(w + 1) / windows:.4f}\n"
+        text += f"TCL: Running for {steps} steps\n"
+        last = stop_in_last if (stop_in_last is not None and w == windows - 1) else steps
+        text += stepping(0, last, every=50)
+    return text
+
+
+def test_fep_windows_whose_counter_restarts_count_every_window() -> None:
+    done = parse_log_text(
+        fep_windows(250, 100) + "WRITING COORDINATES TO OUTPUT FILE AT STEP 100\n" + END
+    ).progress()
+    assert done.outcome is LogOutcome.COMPLETED  # was "running, 0.4 %"
+    assert (done.steps_done, done.total_steps, done.percent) == (25_000, 25_000, 100.0)
+    mid = parse_log_text(fep_windows(4, 100, stop_in_last=50)).progress()
+    assert mid.outcome is LogOutcome.RUNNING
+    assert (mid.steps_done, mid.total_steps) == (350, 400)
+    assert mid.percent == pytest.approx(87.5)
+
+
+@pytest.mark.parametrize("cuts", [[1], [700, 5000], [333, 334, 2000, 9000]])
+def test_fep_counting_is_the_same_however_the_log_arrives(cuts: list[int]) -> None:
+    text = (fep_windows(6, 100, stop_in_last=50)).encode()
+    whole = parse_log_text(text).progress()
+    p = NamdLogParser()
+    last = 0
+    for cut in [*cuts, len(text)]:
+        p.feed(text[last:cut])
+        last = cut
+    p.feed(b"\n")
+    assert p.progress() == whole
+    assert whole.steps_done == 550
+
+
+def test_a_restart_segment_counts_from_its_firsttimestep() -> None:
+    text = HEADER.replace("FIRST TIMESTEP         0", "FIRST TIMESTEP         192000") + "TCL: Running for 2400 steps\n"
+    prog = parse_log_text(text + stepping(192000, 192600)).progress()
+    assert (prog.steps_done, prog.total_steps) == (600, 2400)  # was "100 %, step 192000 of 2400"
+    assert prog.percent == pytest.approx(25.0)
+
+
+CHARM_CRASH = """\
+------------- Processor 2 Exiting: Caught Signal ------------
+Reason: Segmentation fault
+[2] Stack Traceback:
+  [2:0] _Z14CmiAbortHelperPKcS0_S0_ii+0x5b  [0x8c4d1b]
+  [2:1] namd2 0x8c4e3a
+Fatal error on PE 2> Segmentation fault
+"""
+MPI_ABORT = """\
+--------------------------------------------------------------------------
+MPI_ABORT was invoked on rank 3 in communicator MPI_COMM_WORLD
+with errorcode 1.
+
+NOTE: invoking MPI_ABORT causes Open MPI to kill all MPI processes.
+--------------------------------------------------------------------------
+"""
+
+
+@pytest.mark.parametrize(("tail", "message"), [
+    (CHARM_CRASH, "Processor 2 Exiting: Caught Signal - Reason: Segmentation fault"),
+    (MPI_ABORT, "MPI_ABORT was invoked on rank 3 in communicator MPI_COMM_WORLD"),
+    ("application called MPI_Abort(MPI_COMM_WORLD, 1) - process 0\n", "application called MPI_Abort"),
+])  # fmt: skip
+def test_a_runtime_crash_without_fatal_error_is_a_failure(tail: str, message: str) -> None:
+    text = HEADER + "TCL: Running for 400 steps\n" + stepping(0, 200) + tail
+    prog = parse_log_text(text).progress()
+    assert prog.outcome is LogOutcome.FAILED  # was "running"
+    assert prog.message.startswith(message)
+    assert prog.steps_done == 200
+
+
+NAMD212_IBVERBS_END = """\
+WRITING EXTENDED SYSTEM TO OUTPUT FILE AT STEP 1200
+WRITING COORDINATES TO OUTPUT FILE AT STEP 1200
+The last position output (seq=-2) takes 0.025 seconds, 320.508 MB of memory in use
+WRITING VELOCITIES TO OUTPUT FILE AT STEP 1200
+The last velocity output (seq=-2) takes 0.025 seconds, 320.508 MB of memory in use
+====================================================
+
+WallClock: 149.040894  CPUTime: 148.148071  Memory: 320.507812 MB
+"""
+
+
+def test_namd_2_12_ibverbs_ends_at_wallclock_without_end_of_program() -> None:
+    # the last lines of a NAMD 2.12 ibverbs run as XDMoD's AKRR documentation shows them (see
+    # tests/fixtures/namd/SOURCES.md): WallClock is the last line, no "End of program"
+    head = HEADER.replace("NAMD 2.14 for Linux-x86_64-multicore", "NAMD 2.12 for Linux-x86_64-ibverbs")
+    head = head.replace("NUMBER OF STEPS        400", "NUMBER OF STEPS        1200")
+    prog = parse_log_text(head + stepping(0, 1200) + NAMD212_IBVERBS_END).progress()
+    assert prog.outcome is LogOutcome.COMPLETED  # was "finishing" for ever
+    assert prog.percent == 100.0
