@@ -9,9 +9,12 @@ when the browser sends one, an Origin of this server; downloads only serve files
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
 import tempfile
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from namdrunner_cli.web import views
-from namdrunner_cli.web.state import LoginNeeded, SyncBusy, UiState
+from namdrunner_cli.web.state import SESSION_MAX_S, LoginNeeded, SyncBusy, UiState
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 
 HERE = Path(__file__).parent
@@ -52,22 +55,65 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     return HTMLResponse(html, status_code=status_code)
 
 
+def cookie_name(request: Request) -> str:
+    """The session cookie's name: one per port, so that two `namdrunner ui` servers (cookies are per
+    host, not per port) never overwrite each other's."""
+    return f"{COOKIE}_{request.url.port}"
+
+
+def safe_next(target: str | None) -> str:
+    """A ``next=`` address that stays on this server: a path of ours, never ``//host`` or ``/\\host``
+    (which browsers read as another site), never a scheme; anything else is ``/``."""
+    if not target or not _SAFE_NEXT.fullmatch(target) or target.startswith(("//", "/\\")):
+        return "/"
+    decoded = urllib.parse.unquote(target)
+    if decoded.startswith(("//", "/\\")) or "\\" in decoded or any(ord(c) < 32 for c in decoded):
+        return "/"
+    return target
+
+
+_SAFE_NEXT = re.compile(r"/[A-Za-z0-9_\-./?=&%]*")
+#: answers that must never be kept by the browser's cache (pages carry the CSRF token, logs, paths)
+NO_STORE = "no-store"
+
+
+def key_page(request: Request, *, status_code: int = 401, wrong: bool = False) -> HTMLResponse:
+    """The page a browser without a session gets: a form for the key `namdrunner ui` printed."""
+    html = _env.get_template("key.html").render(
+        request=request, wrong=wrong, next=safe_next(request.query_params.get("next") or request.url.path)
+    )
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": NO_STORE})
+
+
+async def _form_field(request: Request, name: str) -> str:
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return ""
+    body = await request.body()
+    if len(body) > 4096:
+        return ""
+    return (urllib.parse.parse_qs(body.decode("utf-8", "replace")).get(name) or [""])[0]
+
+
 class Guard(BaseHTTPMiddleware):
-    """Token -> cookie, cookie on every request, loopback Host, CSRF + Origin on every POST."""
+    """Loopback Host; the key (POSTed once, never in an address) -> a session cookie that expires
+    and can be ended; the cookie on every request; CSRF + Origin on every POST; no-store."""
 
     async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         state: UiState = request.app.state.ui
         host = request.headers.get("host", "").rsplit(":", 1)[0]
         if host not in ("127.0.0.1", "localhost", "[::1]"):
             return PlainTextResponse("this server answers on 127.0.0.1 only", status_code=403)
-        if state.token_ok(request.query_params.get("token")):
-            target = request.url.path  # the token never stays in the address bar or the history
-            response: Response = RedirectResponse(target, status_code=303)
-            response.set_cookie(COOKIE, state.cookie, httponly=True, samesite="strict", path="/")
-            return response
-        if not state.cookie_ok(request.cookies.get(COOKIE)):
+        if request.url.path == "/key" and request.method == "POST":
+            return await self._key(request, state)
+        if request.url.path.startswith("/static/") and request.method == "GET":
+            return await call_next(request)  # the package's own CSS and JS: nothing secret (the key page needs them)
+        if not state.cookie_ok(request.cookies.get(cookie_name(request))):
+            if request.method == "GET" and not request.url.path.startswith("/fragments/"):
+                return key_page(request)
             return PlainTextResponse(
-                "401: open the address `namdrunner ui` printed (it carries the key)", status_code=401
+                "401: open this page in the browser and give the key `namdrunner ui` printed",
+                status_code=401,
+                headers={"Cache-Control": NO_STORE},
             )
         if request.method == "POST":
             origin = request.headers.get("origin")
@@ -93,6 +139,29 @@ class Guard(BaseHTTPMiddleware):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on form posts
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = NO_STORE
+        return response
+
+    @staticmethod
+    async def _key(request: Request, state: UiState) -> Response:
+        """POST ``/key``: the key typed on the key page, or posted by the launcher file (Origin
+        ``null``). Right: a new session cookie, then the page asked for - through a page of ours, so
+        that the SameSite=Strict cookie goes with the next request. Wrong: the key page again, slowly."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin != "null" and origin.rstrip("/") not in views.own_origins(request):
+            return PlainTextResponse("403: a request from another site", status_code=403)
+        given = await _form_field(request, "key")
+        target = safe_next(await _form_field(request, "next") or "/")
+        if not state.token_ok(given):
+            await asyncio.sleep(0.5)  # a guess costs time (the key is 256 random bits)
+            return key_page(request, wrong=True)
+        html = _env.get_template("entered.html").render(target=target)
+        response = HTMLResponse(html, headers={"Cache-Control": NO_STORE})
+        response.set_cookie(
+            cookie_name(request), state.new_session(), httponly=True, samesite="strict", path="/",
+            max_age=int(SESSION_MAX_S),
+        )  # fmt: skip
         return response
 
 
@@ -286,16 +355,13 @@ async def template_import(request: Request) -> Response:
 
 def cluster(request: Request) -> Response:
     """``/cluster``: the profile, and (on request) ``cluster check`` and ``usage``."""
-    return page(request, "cluster.html", **views.cluster_context(request.app.state.ui, request.query_params))
+    return page(request, "cluster.html", **views.cluster_context(request.app.state.ui, {}))  # a GET runs nothing
 
 
 def login(request: Request) -> Response:
     """``/login``: log in to the cluster here, answering its questions (password, Duo, a code)."""
     state: UiState = request.app.state.ui
-    nxt = request.query_params.get("next", "/")
-    return page(
-        request, "login.html", flow=state.login, next=nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
-    )
+    return page(request, "login.html", flow=state.login, next=safe_next(request.query_params.get("next")))
 
 
 def login_start(request: Request) -> Response:
@@ -325,13 +391,33 @@ async def cluster_profile(request: Request) -> Response:
     return RedirectResponse("/cluster", status_code=303)
 
 
+def logout(request: Request) -> Response:
+    """POST ``/logout``: this browser's session ends (its cookie stops working at once)."""
+    name = cookie_name(request)
+    request.app.state.ui.end_session(request.cookies.get(name))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(name, path="/")
+    return response
+
+
+async def cluster_run(request: Request) -> Response:
+    """POST ``/cluster/check`` or ``/cluster/usage``: run `cluster check` or `usage` (remote
+    commands: never on a GET, which a browser may repeat or prefetch) and show the Cluster page."""
+    what = request.path_params["what"]
+    if what not in ("check", "usage"):
+        raise NotFoundError(f"no page /cluster/{what}")
+    ctx = views.cluster_context(request.app.state.ui, {what: "1"})
+    return page(request, "cluster.html", **ctx)
+
+
 def health(request: Request) -> Response:
     """For the tests and the browser opener: the server answers (after the cookie check)."""
     return JSONResponse({"ok": True, "profile": request.app.state.ui.profile})
 
 
 def build_app(state: UiState) -> Starlette:
-    """The ASGI app for ``state``."""
+    """The ASGI app for ``state``. Its lifespan's end closes the state (drafts, launcher file,
+    session): uvicorn runs it on Ctrl-C and on SIGTERM, before it ends the process by that signal."""
     routes = [
         Route("/", jobs),
         Route("/fragments/jobs", jobs_fragment),
@@ -357,6 +443,8 @@ def build_app(state: UiState) -> Starlette:
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),
         Route("/cluster/profile", cluster_profile, methods=["POST"]),
+        Route("/cluster/{what:str}", cluster_run, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
         Route("/login", login),
         Route("/login/start", login_start, methods=["POST"]),
         Route("/login/answer", login_answer, methods=["POST"]),
@@ -364,10 +452,19 @@ def build_app(state: UiState) -> Starlette:
         Route("/health", health),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            state.close()
+
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Guard)],
         exception_handlers={NamdRunnerError: error_page},
+        lifespan=lifespan,
     )
     app.state.ui = state
     return app

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 #: the fastest the server syncs, whatever the pages ask (the CLI's ``watch`` starts at 2 s)
 MIN_SYNC_INTERVAL_S = 2.0
+#: a browser session (its cookie) ends after this long unused, and after SESSION_MAX_S in any case
+SESSION_IDLE_S = 12 * 3600.0
+SESSION_MAX_S = 7 * 86400.0
 
 
 class SyncBusy(NamdRunnerError):
@@ -97,9 +100,15 @@ class UiState:
     def __init__(self, profile: str, store: JobStore, *, min_sync_interval_s: float = MIN_SYNC_INTERVAL_S) -> None:
         self.profile = profile
         self.store = store
+        #: the key `namdrunner ui` prints: typed (or posted by the launcher file) once per browser,
+        #: never part of an address
         self.token = secrets.token_urlsafe(32)
-        self.cookie = secrets.token_urlsafe(32)
         self.csrf = secrets.token_urlsafe(32)
+        #: live browser sessions: cookie value -> (created, last used), monotonic seconds
+        self._sessions: dict[str, tuple[float, float]] = {}
+        self._sessions_lock = threading.Lock()
+        #: the launcher file the browser was opened with (it holds the key): removed at first use
+        self.launcher: Path | None = None
         self.min_sync_interval_s = min_sync_interval_s
         self.drafts = Path(tempfile.mkdtemp(prefix="namdrunner-ui-"))
         self._session: Session | None = None
@@ -121,9 +130,44 @@ class UiState:
         """The URL token, compared in constant time."""
         return bool(given) and hmac.compare_digest(str(given), self.token)
 
+    def new_session(self) -> str:
+        """A new browser session (after the key was given): its cookie value. The launcher file,
+        which holds the key, is removed: it has done its work."""
+        cookie = secrets.token_urlsafe(32)
+        now = time.monotonic()
+        with self._sessions_lock:
+            self._sessions[cookie] = (now, now)
+        self.remove_launcher()
+        return cookie
+
     def cookie_ok(self, given: str | None) -> bool:
-        """The session cookie, compared in constant time."""
-        return bool(given) and hmac.compare_digest(str(given), self.cookie)
+        """A live session's cookie (unused for less than SESSION_IDLE_S, younger than SESSION_MAX_S);
+        using it keeps it alive."""
+        if not given:
+            return False
+        now = time.monotonic()
+        with self._sessions_lock:
+            for cookie, (created, used) in list(self._sessions.items()):
+                if now - used > SESSION_IDLE_S or now - created > SESSION_MAX_S:
+                    del self._sessions[cookie]
+            for cookie, (created, _used) in self._sessions.items():
+                if hmac.compare_digest(str(given), cookie):
+                    self._sessions[cookie] = (created, now)
+                    return True
+        return False
+
+    def end_session(self, given: str | None) -> None:
+        """Log a browser out: its cookie stops working at once."""
+        with self._sessions_lock:
+            for cookie in list(self._sessions):
+                if given and hmac.compare_digest(str(given), cookie):
+                    del self._sessions[cookie]
+
+    def remove_launcher(self) -> None:
+        """Remove the launcher file and its private folder (idempotent)."""
+        if self.launcher is not None:
+            shutil.rmtree(self.launcher.parent, ignore_errors=True)
+            self.launcher = None
 
     def csrf_ok(self, given: str | None) -> bool:
         """A form's or header's CSRF token, compared in constant time."""
@@ -226,9 +270,10 @@ class UiState:
             self.last_sync_at = None
 
     def close(self) -> None:
-        """Close the session and remove uploaded drafts."""
+        """Close the session and remove uploaded drafts and the launcher file."""
+        self.remove_launcher()
+        shutil.rmtree(self.drafts, ignore_errors=True)  # first: a request may still hold the session
         with self._remote:
             if self._session is not None:
                 self._session.close()
                 self._session = None
-        shutil.rmtree(self.drafts, ignore_errors=True)

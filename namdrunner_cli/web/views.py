@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 from namdrunner_cli.render import humanize_age, humanize_bytes, humanize_duration
 from namdrunner_cli.web.state import LoginNeeded
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, ValidationErrors
+from namdrunner_core.namd.inputs import check_file_name
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -78,7 +79,7 @@ def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _positive(text: str, field: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
         raise ValidationError(field, f"{text!r} is not a page number (1, 2, ...)")
     return int(text)
 
@@ -317,6 +318,10 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     from namdrunner_core.templates import get_template
 
     template = get_template(state.store, fields.get("template", ""))
+    file_keys = {v.key for v in template.file_variables()}
+    for key in uploads:
+        if key not in file_keys:
+            raise ValidationError("file", f"{key[:60]!r} is not a file field of template {template.id}")
     draft, folder = _draft_folder(state, fields)
     for key, upload in uploads.items():
         await _save_upload(upload, folder)
@@ -374,9 +379,10 @@ def _number(fields: Mapping[str, str], key: str, kind: type, errors: dict[str, s
 
 async def _save_upload(upload: UploadFile, folder: Path) -> None:
     """Stream one upload into the draft folder under its base name (never a path of the browser's)."""
-    name = Path(upload.filename or "").name
+    name = Path((upload.filename or "").replace("\\", "/")).name
     if not name or name.startswith("."):
         raise ValidationError("file", f"{upload.filename!r} is not a file name to keep")
+    check_file_name(name, field="file")  # length, control characters, what NAMD's Tcl would read
     tmp = folder / f".{name}.part"
     with tmp.open("wb") as out:
         while chunk := await upload.read(UPLOAD_CHUNK):
@@ -527,6 +533,10 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
 
     draft, folder = _draft_folder(state, fields)
     (folder / "scaled").mkdir(exist_ok=True)
+    fields_of_files = {key for key, *_ in ORIGAMI_FILES}
+    for key in uploads:  # a field's NAME becomes a folder below the draft: only the form's own names
+        if key not in fields_of_files:
+            raise ValidationError("file", f"{key[:60]!r} is not a file field of this form")
     for key, upload in uploads.items():
         sub = folder / key
         sub.mkdir(exist_ok=True)

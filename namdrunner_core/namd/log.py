@@ -571,11 +571,8 @@ class NamdLogParser:
         outcome = self.outcome()
         planned = total_steps if total_steps is not None else (self.planned_steps() or None)
         step = st.current_step
-        run = self.steps_run()
-        if run is not None:
-            done = run
-        else:
-            done = max(0, (step - st.first_timestep)) if step is not None else 0
+        run = self.steps_run()  # per command; without commands, from FIRST TIMESTEP
+        done = run if run is not None else (max(0, step - st.first_timestep) if step is not None else 0)
         if planned:
             done = min(done, planned)
         if outcome in (LogOutcome.COMPLETED, LogOutcome.FINISHING) and planned:

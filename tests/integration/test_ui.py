@@ -47,9 +47,11 @@ class Server:
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        m = re.search(r"(http://127\.0\.0\.1:(\d+)/\?token=(\S+))", line)
+        m = re.search(r"(http://127\.0\.0\.1:(\d+)/)$", line.strip())
         assert m, line
-        self.url, self.port, self.token = m.group(1), int(m.group(2)), m.group(3)
+        key = re.fullmatch(r"key: (\S+)", self.proc.stdout.readline().strip())
+        assert key, "the key is printed on its own line, apart from the address"
+        self.url, self.port, self.token = m.group(1), int(m.group(2)), key.group(1)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: str | None = None,
@@ -66,10 +68,21 @@ class Server:
         return conn.getresponse()
 
     def cookie(self) -> str:
-        response = self.request("GET", f"/?token={self.token}")
-        assert response.status == 303
+        response = self.request("POST", "/key", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                body=urllib.parse.urlencode({"key": self.token}))  # fmt: skip
+        assert response.status == 200
         set_cookie = response.getheader("Set-Cookie") or ""
         return set_cookie.split(";", 1)[0]
+
+    def open(self, driver: object, path: str = "/") -> None:
+        """Open ``path`` in the browser, giving the key on the key page when the browser has no session."""
+        from selenium.webdriver.common.by import By
+
+        driver.get(self.base + path)  # type: ignore[attr-defined]
+        if driver.find_elements(By.ID, "key"):  # type: ignore[attr-defined]
+            driver.find_element(By.ID, "key").send_keys(self.token)  # type: ignore[attr-defined]
+            driver.find_element(By.ID, "key-submit").click()  # type: ignore[attr-defined]
+            wait_for(lambda: not driver.find_elements(By.ID, "key"), what="the key page to let the browser in")  # type: ignore[attr-defined]
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -112,6 +125,12 @@ def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
         driver.quit()
 
 
+def find_all(driver: object, element_id: str) -> list[object]:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.ID, element_id)  # type: ignore[attr-defined,no-any-return]
+
+
 def shoot(driver: object, name: str) -> None:
     """A screenshot of the page in light and dark (the theme button), under test-output/."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -145,17 +164,30 @@ def wait_for(predicate: object, timeout: float = 60, what: str = "condition") ->
 def test_security_rules(server: Server, env: dict[str, str], cluster: ClusterEnv) -> None:
     assert server.request("GET", "/").status == 401
     assert server.request("GET", "/jobs/anything").status == 401
-    assert server.request("GET", "/static/app.js").status == 401
-    assert server.request("GET", "/?token=wrong").status == 401
-    first = server.request("GET", f"/?token={server.token}")
-    assert first.status == 303
-    assert first.getheader("Location") == "/"  # the key leaves the address bar
+    assert server.request("GET", "/fragments/jobs").status == 401
+    assert server.request("GET", "/static/app.css").status == 200  # the key page's own style: nothing secret
+    # the key is never taken from an address (it would land in the history and the browser's argv)
+    assert server.request("GET", f"/?token={server.token}").status == 401
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    wrong = server.request("POST", "/key", headers=urlencoded, body="key=wrong")
+    assert wrong.status == 401
+    assert "Set-Cookie" not in dict(wrong.getheaders())
+    first = server.request("POST", "/key", headers=urlencoded, body=urllib.parse.urlencode({"key": server.token}))
+    assert first.status == 200
     set_cookie = (first.getheader("Set-Cookie") or "").lower()
+    assert set_cookie.startswith(f"namdrunner_ui_{server.port}=")  # one cookie per port: servers never collide
     assert "httponly" in set_cookie
     assert "samesite=strict" in set_cookie
+    assert "max-age=" in set_cookie
+    assert first.getheader("Cache-Control") == "no-store"
     cookie = server.cookie()
-    assert server.request("GET", "/", headers={"Cookie": cookie}).status == 200
-    assert server.request("GET", "/", headers={"Cookie": "namdrunner_ui=guess"}).status == 401
+    home = server.request("GET", "/", headers={"Cookie": cookie})
+    assert home.status == 200
+    assert home.getheader("Cache-Control") == "no-store"  # pages with the CSRF token stay out of the cache
+    assert server.request("GET", "/", headers={"Cookie": f"namdrunner_ui_{server.port}=guess"}).status == 401
+    # another site cannot post the key for the person (login CSRF)
+    evil_key = {**urlencoded, "Origin": "http://evil.example"}
+    assert server.request("POST", "/key", headers=evil_key, body=f"key={server.token}").status == 403
     # DNS rebinding: a page of another name that resolves to 127.0.0.1
     assert server.request("GET", "/", headers={"Cookie": cookie}, host="evil.example:80").status == 403
     # cross-site POSTs: no CSRF token, a wrong one, or another site's Origin
@@ -205,7 +237,7 @@ def test_no_alert_runs_in_the_browser(server: Server, browser: object, env: dict
     from selenium.common.exceptions import NoAlertPresentException
 
     driver = browser
-    driver.get(server.url)  # type: ignore[attr-defined]
+    server.open(driver)
     for path in ("/", f"/jobs/{job.id}"):
         driver.get(server.base + path)  # type: ignore[attr-defined]
         time.sleep(1)
@@ -220,7 +252,7 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
 
     driver = browser
     find = driver.find_element  # type: ignore[attr-defined]
-    driver.get(server.url)  # type: ignore[attr-defined]
+    server.open(driver)
     assert find(By.TAG_NAME, "h1").text == "Jobs"
     shoot(driver, "jobs-empty")
     # a workflow group, made through the library, shows on the Jobs page and expands to its stages
@@ -314,11 +346,13 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert [r.find_elements(By.TAG_NAME, "td")[0].text for r in rows] == ["min", "again"]
     assert all(r.is_displayed() for r in rows)
     shoot(driver, "jobs")
-    for path, shot in (("/templates", "templates"), ("/templates/vacuum_optimization_v1", "template"),
-                       ("/cluster?check=1", "cluster-check")):  # fmt: skip
+    for path, shot in (("/templates", "templates"), ("/templates/vacuum_optimization_v1", "template")):
         driver.get(server.base + path)  # type: ignore[attr-defined]
         shoot(driver, shot)
-    assert "namd module" in find(By.ID, "checks").text
+    driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
+    find(By.ID, "run-check").click()  # a POST: remote commands never run on a GET
+    wait_for(lambda: "namd module" in find(By.ID, "checks").text, what="the check's results")
+    shoot(driver, "cluster-check")
     # 1024 px wide: nothing of the table is cut off sideways
     driver.set_window_size(1024, 800)  # type: ignore[attr-defined]
     driver.get(server.base + "/")  # type: ignore[attr-defined]
@@ -346,7 +380,7 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
 
 def test_an_idle_page_costs_the_cluster_nothing(server: Server, browser: object) -> None:
     driver = browser
-    driver.get(server.url)  # type: ignore[attr-defined]
+    server.open(driver)
     time.sleep(8)  # no active job: the page does not poll the cluster at all
     cookie = server.cookie()
     html = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode()
@@ -366,7 +400,7 @@ def test_an_open_page_polls_no_faster_than_watch(server: Server, browser: object
         job.submit(dependency=f"afterok:{held}")  # Pending for an hour: the page keeps following it
         try:
             driver = browser
-            driver.get(server.url)  # type: ignore[attr-defined]
+            server.open(driver)
             time.sleep(21)
             cookie = server.cookie()
             html = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode()
@@ -402,9 +436,10 @@ def test_log_in_on_the_page_with_password_and_code(
     driver = browser
     find = driver.find_element  # type: ignore[attr-defined]
     try:
-        driver.get(server.url)  # type: ignore[attr-defined]
+        server.open(driver)
         assert find(By.ID, "login-link")  # not logged in yet; the Jobs page needs no login
-        driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
+        driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
+        find(By.ID, "run-check").click()
         wait_for(lambda: "/login" in driver.current_url, what="the login page")  # type: ignore[attr-defined]
         find(By.ID, "login-start").click()
         answers = {"assword": cluster.password}
@@ -421,8 +456,9 @@ def test_log_in_on_the_page_with_password_and_code(
         cli = subprocess.run(command, env={**os.environ, **env, "NAMDRUNNER_RUNTIME_DIR": str(runtime)},
                              stdin=subprocess.DEVNULL, capture_output=True, text=True)  # fmt: skip
         assert cli.returncode == 0, cli.stderr
-        driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
-        assert "namd module" in find(By.ID, "checks").text
+        driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
+        find(By.ID, "run-check").click()
+        wait_for(lambda: "namd module" in find(By.ID, "checks").text, what="the check's results")
         cookie = server.cookie()
         log = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode()
         assert "namdrunner-check_cluster" in log
@@ -439,7 +475,7 @@ def test_the_origami_ladder_from_its_form(server: Server, browser: object, env: 
 
     driver = browser
     find = driver.find_element  # type: ignore[attr-defined]
-    driver.get(server.url)  # type: ignore[attr-defined]
+    server.open(driver)
     driver.get(server.base + "/workflows")  # type: ignore[attr-defined]
     fill = {"w-name": "ladder", "w-cell_x": "100", "w-cell_y": "100", "w-cell_z": "100", "w-cores": "1",
             "w-memory": "1", "w-walltime": "00:10:00", "w-steps-minimize": "120"}  # fmt: skip
@@ -483,7 +519,7 @@ def test_settings_switch_the_profile(server: Server, browser: object, env: dict[
     (profiles / "broken.toml").write_text("extends = \n")
     driver = browser
     find = driver.find_element  # type: ignore[attr-defined]
-    driver.get(server.url)  # type: ignore[attr-defined]
+    server.open(driver)
     driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
     picker = Select(find(By.ID, "profile-picker"))
     assert not next(o for o in picker.options if o.get_attribute("value") == "broken").is_enabled()
@@ -492,5 +528,113 @@ def test_settings_switch_the_profile(server: Server, browser: object, env: dict[
     wait_for(lambda: find(By.CSS_SELECTOR, "header .profile").text == "second", what="the new profile")
     assert "the same cluster, another name" in find(By.TAG_NAME, "main").text
     driver.get(server.base + "/cluster?check=1")  # type: ignore[attr-defined]
-    assert "namd module" in find(By.ID, "checks").text
+    assert not find_all(driver, "checks")  # a GET runs no remote command, whatever its query says
+    find(By.ID, "run-check").click()
+    wait_for(lambda: "namd module" in find(By.ID, "checks").text, what="the check's results")
     shoot(driver, "settings")
+
+
+def multipart(fields: dict[str, tuple[str, bytes] | str]) -> tuple[str, bytes]:
+    """A multipart/form-data body: text fields, and files as (file name, bytes)."""
+    boundary = "nrboundary7d1a"
+    out = b""
+    for name, value in fields.items():
+        out += f"--{boundary}\r\n".encode()
+        if isinstance(value, tuple):
+            out += f'Content-Disposition: form-data; name="{name}"; filename="{value[0]}"\r\n'.encode()
+            out += b"Content-Type: application/octet-stream\r\n\r\n" + value[1] + b"\r\n"
+        else:
+            out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", out
+
+
+def test_hostile_requests_touch_nothing_and_never_500(server: Server, tmp_path: Path) -> None:
+    """Issue 29: a multipart field NAME was used as a folder (a field named /any/folder emptied it and
+    saved the upload there); over-long upload names and 400-digit page numbers gave a 500 with a
+    traceback; ?next= led to another site; a GET ran remote commands; there was no way to log out."""
+    cookie = server.cookie()
+    page = server.request("GET", "/", headers={"Cookie": cookie}).read().decode()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    for field in (str(victim), "../../" + victim.name, "structure/../../x", "scaled"):
+        ctype, body = multipart({"csrf": csrf, "name": "x", field: ("evil.psf", b"PSF\n")})
+        r = server.request("POST", f"/workflows/review?csrf={csrf}", headers={"Cookie": cookie, "Content-Type": ctype},
+                           body=body.decode("latin-1"))  # fmt: skip
+        text = r.read().decode()
+        assert r.status == 400, (field, r.status)
+        assert "not a file field of this form" in text
+        assert "Traceback" not in text
+    assert [p.name for p in victim.iterdir()] == ["keep.txt"]
+    assert (victim / "keep.txt").read_text() == "precious"
+    ctype, body = multipart({"csrf": csrf, "template": "vacuum_optimization_v1", "/etc": ("x.psf", b"PSF\n")})
+    r = server.request("POST", f"/create/review?csrf={csrf}", headers={"Cookie": cookie, "Content-Type": ctype},
+                       body=body.decode("latin-1"))  # fmt: skip
+    assert r.status == 400
+    long_name = "a" * 300 + ".psf"
+    ctype, body = multipart({"csrf": csrf, "name": "x", "structure": (long_name, b"PSF\n")})
+    r = server.request("POST", f"/workflows/review?csrf={csrf}", headers={"Cookie": cookie, "Content-Type": ctype},
+                       body=body.decode("latin-1"))  # fmt: skip
+    text = r.read().decode()
+    assert r.status == 400, r.status
+    assert "longer than 255 bytes" in text
+    r = server.request("GET", "/?page=" + "9" * 400, headers={"Cookie": cookie})
+    assert r.status == 400
+    assert "is not a page number" in r.read().decode()
+    # ?next= stays on this server, however it is spelled
+    for evil in ("/%5Cevil.example/", "//evil.example/", "/\\evil.example", "https://evil.example/", "/%2F%2Fevil"):
+        html = server.request("GET", "/login?next=" + urllib.parse.quote(evil, safe="%/"),
+                              headers={"Cookie": cookie}).read().decode()  # fmt: skip
+        assert "evil.example" not in html, evil
+    # a GET never runs remote commands
+    before = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode().count("<li")
+    server.request("GET", "/cluster?check=1&usage=1", headers={"Cookie": cookie}).read()
+    after = server.request("GET", "/fragments/commands", headers={"Cookie": cookie}).read().decode().count("<li")
+    assert after == before
+    # log out: the cookie stops working at once
+    form = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    assert server.request("POST", "/logout", headers=form, body=f"csrf={csrf}").status == 303
+    assert server.request("GET", "/", headers={"Cookie": cookie}).status == 401
+
+
+def test_the_browser_opens_logged_in_without_the_key_in_any_address(env: dict[str, str], tmp_path: Path,
+                                                                      browser: object) -> None:  # fmt: skip
+    """`namdrunner ui` starts the browser with a launcher file's path: the key is in no address, no
+    history and no command line; the file is gone once used; SIGTERM removes the server's drafts."""
+    from selenium.webdriver.common.by import By
+
+    argv_file = tmp_path / "browser-argv"
+    fake_browser = tmp_path / "fake-browser"
+    fake_browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {argv_file}\n')
+    fake_browser.chmod(0o755)
+    proc = subprocess.Popen([sys.executable, "-m", "namdrunner_cli", "ui"],
+                            env={**os.environ, **env, "BROWSER": str(fake_browser), "TMPDIR": str(tmp_path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().strip().rsplit(" ", 1)[-1]
+        key = proc.stdout.readline().strip().split(" ", 1)[1]
+        wait_for(argv_file.exists, what="the browser to be started")
+        argv = argv_file.read_text()
+        assert key not in argv  # the browser's command line, visible to every user of the machine
+        launcher = Path(urllib.parse.urlparse(argv.strip()).path)
+        assert launcher.exists()
+        assert oct(launcher.stat().st_mode & 0o777) == "0o600"
+        assert oct(launcher.parent.stat().st_mode & 0o777) == "0o700"
+        driver = browser
+        driver.get(launcher.as_uri())  # type: ignore[attr-defined]
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "header .profile"), what="the jobs page")  # type: ignore[attr-defined]
+        assert driver.current_url == base  # type: ignore[attr-defined]
+        history = driver.execute_script("return window.location.href + ' ' + document.referrer")  # type: ignore[attr-defined]
+        assert key not in history
+        assert not launcher.exists()  # used once, then removed
+        driver.find_element(By.ID, "logout").click()  # type: ignore[attr-defined]
+        wait_for(lambda: driver.find_elements(By.ID, "key"), what="the key page after leaving")  # type: ignore[attr-defined]
+        drafts = [p for p in tmp_path.iterdir() if p.name.startswith("namdrunner-ui-") and p.is_dir()]
+        assert drafts, "the server keeps its drafts in a folder of its own"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("namdrunner-ui-")]  # SIGTERM: nothing left

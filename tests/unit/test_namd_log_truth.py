@@ -192,9 +192,7 @@ def fep_windows(windows: int, steps: int, *, stop_in_last: int | None = None) ->
 
 
 def test_fep_windows_whose_counter_restarts_count_every_window() -> None:
-    done = parse_log_text(
-        fep_windows(250, 100) + "WRITING COORDINATES TO OUTPUT FILE AT STEP 100\n" + END
-    ).progress()
+    done = parse_log_text(fep_windows(250, 100) + "WRITING COORDINATES TO OUTPUT FILE AT STEP 100\n" + END).progress()
     assert done.outcome is LogOutcome.COMPLETED  # was "running, 0.4 %"
     assert (done.steps_done, done.total_steps, done.percent) == (25_000, 25_000, 100.0)
     mid = parse_log_text(fep_windows(4, 100, stop_in_last=50)).progress()
