@@ -9,6 +9,8 @@ that need them, so ``--help`` starts fast.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -223,6 +225,10 @@ def error_lines(exc: Exception) -> list[str]:
     return [f"{OPTION_OF_FIELD.get(field, field)}: {message}" for field, message in problems]
 
 
+#: The exit code of a command that found the local disk full (sysexits' EX_CANTCREAT).
+EXIT_DISK_FULL = 73
+
+
 class NamdRunnerGroup(click.Group):
     """A click group that turns namdrunner errors into one line and an exit code."""
 
@@ -251,19 +257,43 @@ class NamdRunnerGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:
+            # `namdrunner sync | head -1`: the reader had enough - a normal end, not an error. Python
+            # would complain again when it flushes stdout at exit: point stdout at devnull first.
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+                raise self._internal(ctx, exc) from None
+            where = exc.filename or "a local folder"
+            folder = os.path.dirname(os.fspath(where)) if exc.filename else where
+            click.echo(
+                f"error: no space left on the disk of {folder} (while writing {where}): free some space "
+                "there (or give another folder, e.g. --to) and run the command again; nothing half-written "
+                "was kept",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_DISK_FULL) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - a bug must still reach the user as one line
-            from namdrunner_core.errors import EXIT_INTERNAL
+            raise self._internal(ctx, exc) from None
 
-            app = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            if app is not None and app.verbose:
-                import traceback
+    @staticmethod
+    def _internal(ctx: click.Context, exc: BaseException) -> click.exceptions.Exit:
+        """A bug, said in one line (the traceback with -v); the exit to raise."""
+        from namdrunner_core.errors import EXIT_INTERNAL
 
-                traceback.print_exc(file=sys.stderr)
-            text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            click.echo(f"error: internal error: {text}; rerun with -v and report it", err=True)
-            raise click.exceptions.Exit(EXIT_INTERNAL) from None
+        app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+        if app is not None and app.verbose:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        click.echo(f"error: internal error: {text}; rerun with -v and report it", err=True)
+        return click.exceptions.Exit(EXIT_INTERNAL)
 
 
 @click.group(cls=NamdRunnerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,9 +9,12 @@ no further prompt or handshake happens.
 
 - The broker is the ONE place that enforces the profile's rate limit and queue depth (5 commands/s,
   20 waiting) for all its clients together, and keeps the (redacted) command log.
-- Local IPC only: a Unix socket of mode 0600 in a directory of mode 0700 under the user's runtime dir,
-  both checked for owner and mode by every client; the broker checks each peer's uid
-  (``SO_PEERCRED``) and refuses anyone else before reading a byte.
+- Local IPC only (:mod:`namdrunner_core.transport.localipc`): a Unix socket of mode 0600 in a
+  directory of mode 0700 under the user's runtime dir, both checked for owner and mode by every
+  client; the broker checks each peer's uid (``SO_PEERCRED`` on Linux, ``LOCAL_PEERCRED`` on macOS)
+  and refuses anyone else before reading a byte. On Windows (no Unix sockets in CPython there) a
+  127.0.0.1 port whose 256-bit token is in the session file in the user's own profile folder: a
+  client that does not send it first is refused.
 - A broker whose login needed a person (password, Duo) never logs in again by itself: when the SSH
   connection dies, clients get "session lost; run `namdrunner session start`" (an authentication
   error). A key-only login may reconnect quietly.
@@ -22,12 +25,10 @@ no further prompt or handshake happens.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -42,6 +43,7 @@ from namdrunner_core.errors import (
     SessionLostError,
     ValidationError,
 )
+from namdrunner_core.transport import localipc
 from namdrunner_core.transport.broker_client import (
     BrokerInfo,
     connect,
@@ -84,9 +86,7 @@ def parse_duration(text: str, *, field: str = "--ttl") -> float:
 @contextlib.contextmanager
 def _start_lock(profile: str) -> Iterator[None]:
     """Two ``session start`` at once leave ONE broker: the second waits here, then finds the first."""
-    with (session_dir() / f"{profile}.lock").open("w") as lock:
-        os.chmod(lock.name, 0o600)
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with localipc.exclusive_lock(session_dir() / f"{profile}.lock"):
         yield
 
 
@@ -108,14 +108,15 @@ def start_session(
         if running is not None:
             return running, False
         read_end, write_end = os.pipe()
-        cmd = [sys.executable, "-m", "namdrunner_core.broker", profile, str(ttl_s), str(idle_s), str(write_end)]
+        pipe_arg, inherit = localipc.pass_pipe(write_end)
+        cmd = [sys.executable, "-m", "namdrunner_core.broker", profile, str(ttl_s), str(idle_s), pipe_arg]
         if password_stdin:
             cmd.append("--password-stdin")
         relay = auth is not None
         if relay:
             cmd.append("--relay-prompts")
         pipes = subprocess.PIPE if relay else None
-        proc = subprocess.Popen(cmd, pass_fds=(write_end,), close_fds=True, stdin=pipes, stdout=pipes, text=relay)
+        proc = subprocess.Popen(cmd, stdin=pipes, stdout=pipes, text=relay, **inherit)
         os.close(write_end)
         relayer = None
         if auth is not None:
@@ -189,12 +190,6 @@ def stop_session(profile: str) -> bool:
 # -- the broker process -----------------------------------------------------------------------------
 
 
-def _peer_uid(conn: socket.socket) -> int:
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return int(uid)
-
-
 class Broker:
     """Serves ONE authenticated transport to the user's own processes over a Unix socket."""
 
@@ -222,18 +217,10 @@ class Broker:
         ).to_dict()  # fmt: skip
 
     def listen(self) -> None:
-        """Create the socket (mode 0600, bound under a temporary name, then renamed into place)."""
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
-        try:
-            server.bind(str(tmp))
-        finally:
-            os.umask(old_umask)
-        os.chmod(tmp, 0o600)
+        """Create the endpoint (:func:`localipc.listen`: a 0600 Unix socket, or on Windows a loopback
+        port with a token in the session file), made under a temporary name and renamed into place."""
+        server, self._token = localipc.listen(self.path)
         server.listen(64)
-        os.replace(tmp, self.path)
         self._inode = os.stat(self.path).st_ino
         server.settimeout(1.0)
         self._server = server
@@ -261,7 +248,7 @@ class Broker:
     def _client(self, conn: socket.socket) -> None:
         with conn:
             try:
-                if _peer_uid(conn) != os.getuid():
+                if not localipc.peer_is_owner(conn, self._token):
                     return  # another user: not a byte read, nothing run
                 kind, payload = recv_frame(conn)
                 if kind != b"J":
@@ -335,7 +322,7 @@ class Broker:
 
 def _serve_main(argv: list[str]) -> int:
     """``python -m namdrunner_core.broker PROFILE TTL IDLE READY_FD [--password-stdin]``."""
-    profile, ttl_s, idle_s, ready_fd = argv[0], float(argv[1]), float(argv[2]), int(argv[3])
+    profile, ttl_s, idle_s, ready_fd = argv[0], float(argv[1]), float(argv[2]), localipc.received_pipe(argv[3])
     password_stdin = "--password-stdin" in argv
     relay = "--relay-prompts" in argv
     prompts = [0]
@@ -382,11 +369,12 @@ def _serve_main(argv: list[str]) -> int:
         broker.listen()
         broker_ready.set()
         # detach: no terminal, no controlling session; nothing of the person's input is kept
-        os.setsid()
+        localipc.detach_from_terminal()
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        if hasattr(signal, "SIGHUP"):  # POSIX: the terminal closing does not end the broker
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, lambda *_: broker.stopping.set())
         ready.write("READY")
     broker.serve()

@@ -122,3 +122,18 @@ def wait_until() -> Callable[..., object]:
         raise AssertionError(f"timed out after {timeout}s waiting for {what or fn}; last value: {last!r}")
 
     return _wait
+
+
+#: Unit-test modules that run the CLUSTER side on this machine (bash scripts, LocalTransport, the fake
+#: Slurm): clusters are POSIX, so these are not run on the Windows runner (`pytest -m "not posix"`).
+POSIX_MODULES = {
+    "test_broker", "test_lifecycle_fake", "test_origami_file", "test_remote_scripts", "test_sbatch",
+    "test_transport_local", "test_workflow_file",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of :data:`POSIX_MODULES` ``posix``."""
+    for item in items:
+        if item.path.stem in POSIX_MODULES:
+            item.add_marker(pytest.mark.posix)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
@@ -36,6 +35,8 @@ ACTIVE = ("PENDING", "RUNNING")
 @contextlib.contextmanager
 def _locked() -> Iterator[dict[str, Any]]:
     STATE.mkdir(parents=True, exist_ok=True)
+    import fcntl  # the fake cluster is POSIX, as the clusters it stands in for
+
     with (STATE / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         path = STATE / "jobs.json"

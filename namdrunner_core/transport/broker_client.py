@@ -5,7 +5,8 @@ The broker (:mod:`namdrunner_core.broker`) holds ONE authenticated SSH connectio
 CLI call, notebook and the web page of the same user reach it through :class:`BrokerTransport`, so a
 working day costs one password and one Duo prompt. Local IPC only: the socket lives in a directory
 of mode 0700 under the user's runtime dir, both are checked for owner and mode before use, and the
-broker checks each peer's uid (``SO_PEERCRED``).
+broker checks each peer (:mod:`~namdrunner_core.transport.localipc`: its uid on Linux and macOS, a
+token on Windows).
 
 Frames on the socket: one type byte (``J`` a JSON header, ``D`` data, ``E`` end of data) and a
 4-byte big-endian length, then the payload.
@@ -26,6 +27,7 @@ import attrs
 
 from namdrunner_core import errors
 from namdrunner_core.errors import NamdRunnerError, SessionLostError, UnsafePathError
+from namdrunner_core.transport import localipc
 from namdrunner_core.transport.common import BaseTransport, ConnectionDropped
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
@@ -61,11 +63,16 @@ def _runtime_dir() -> str:
 
 
 def check_private(path: Path, *, directory: bool) -> None:
-    """Refuse a session directory or socket that is not ours alone (owner and mode)."""
+    """Refuse a session directory or socket that is not ours alone (owner and mode). On Windows,
+    which has neither, the folder is the user's own profile folder (other users cannot read it) and
+    the session file's token is what a client must show."""
     st = path.lstat()
     if stat.S_ISLNK(st.st_mode):
         raise UnsafePathError(f"{path} is a symbolic link: refusing to use it for the session")
-    if st.st_uid != os.getuid():
+    uid = localipc.current_uid()
+    if uid is None:
+        return
+    if st.st_uid != uid:
         raise UnsafePathError(f"{path} belongs to uid {st.st_uid}, not you: refusing to use it for the session")
     allowed = 0o700 if directory else 0o600
     if stat.S_IMODE(st.st_mode) & ~allowed:
@@ -132,14 +139,7 @@ def parse_json(payload: bytes) -> dict[str, Any]:
 def connect(path: Path, timeout: float | None = 10.0) -> socket.socket:
     """A connection to the broker at ``path`` (its socket checked first)."""
     check_private(path, directory=False)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(str(path))
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    return localipc.connect(path, timeout)
 
 
 @attrs.frozen(slots=True)

@@ -38,6 +38,11 @@ USE_LOOPBACK = sys.platform == "win32" or not hasattr(socket, "AF_UNIX")
 _TOKEN_BYTES = 32
 
 
+def _platform() -> str:
+    """``sys.platform``, read at call time (the type checker would fold it to this machine's)."""
+    return str(getattr(sys, "platform", ""))
+
+
 def current_uid() -> int | None:
     """This process's uid; None where the system has none (Windows)."""
     getuid = getattr(os, "getuid", None)
@@ -46,10 +51,11 @@ def current_uid() -> int | None:
 
 def peer_uid(conn: socket.socket) -> int | None:
     """The uid of the process at the other end of a Unix socket; None where the system cannot say."""
-    if sys.platform.startswith("linux"):
+    platform = _platform()
+    if platform.startswith("linux"):
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         return int(struct.unpack("3i", creds)[1])
-    if sys.platform == "darwin" or "bsd" in sys.platform:
+    if platform == "darwin" or "bsd" in platform:
         sol_local, local_peercred = 0, 1  # <sys/un.h>
         raw = conn.getsockopt(sol_local, local_peercred, struct.calcsize("IIh16I"))
         _version, uid = struct.unpack_from("II", raw)
@@ -114,11 +120,11 @@ def pass_pipe(write_end: int) -> tuple[str, dict[str, Any]]:
 def received_pipe(argument: str) -> int:
     """The descriptor :func:`pass_pipe` named, in the broker."""
     if argument.startswith("h"):
-        if sys.platform != "win32":
-            raise ValueError(f"{argument!r} names a Windows handle")
-        import msvcrt
+        if sys.platform == "win32":
+            import msvcrt
 
-        return int(msvcrt.open_osfhandle(int(argument[1:]), os.O_WRONLY))
+            return int(msvcrt.open_osfhandle(int(argument[1:]), os.O_WRONLY))
+        raise ValueError(f"{argument!r} names a Windows handle")
     return int(argument)
 
 

@@ -4,6 +4,7 @@ named by internal keys, output cut at 80 columns in a pipe, a template judged by
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,31 @@ def test_workflow_template_export_prints_to_stdout_without_o() -> None:
     result = run("workflow", "template", "export", "dna_origami_equilibration")
     assert result.exit_code == 0, result.stderr
     assert "[[stages]]" in result.stdout or "stages" in result.stdout
+
+
+def test_a_closed_pipe_is_a_normal_end(tmp_path: Path) -> None:
+    """Issue 30: `namdrunner ... | head -1` exited 70 with "internal error: BrokenPipeError"."""
+    env = {**os.environ, "NAMDRUNNER_DB": str(tmp_path / "db"), "NAMDRUNNER_CONFIG_DIR": str(tmp_path / "c")}
+    # `true` reads nothing and is gone before Python writes its first line: that write meets EPIPE
+    code = f"{sys.executable} -m namdrunner_cli template list | true; echo ${{PIPESTATUS[0]}}"
+    out = subprocess.run(["bash", "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert out.stdout.strip() == "0", out.stderr
+    assert "BrokenPipe" not in out.stderr
+    assert "Exception ignored" not in out.stderr
+
+
+def test_a_full_disk_is_one_line_naming_the_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import errno
+
+    from namdrunner_core.templates import export_template
+
+    def full(*_a: object, **_k: object) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "npt.toml"))
+
+    monkeypatch.setattr("namdrunner_core.templates.export_template", full)
+    assert export_template is not full
+    result = run("template", "export", "explicit_solvent_npt_v1", "-o", str(tmp_path / "out" / "npt.toml"))
+    assert result.exit_code == 73
+    assert result.stderr.count("\n") == 1
+    assert f"no space left on the disk of {tmp_path / 'out'}" in result.stderr
+    assert "[Errno 28]" not in result.stderr
