@@ -29,11 +29,13 @@ STATES = ["COMPLETED", "FAILED", "CANCELLED by 1001", "TIMEOUT", "RUNNING", "PEN
 def sacct_text(n: int) -> str:
     lines = []
     job = 1_000_000
+    times = "00:10:00|2026-11-24T10:00:00|2026-11-24T10:10:00"
+    submit = "2026-11-24T09:59:00"
     while len(lines) < n:
         state = STATES[job % len(STATES)]
-        lines.append(f"{job}|{state}|0:0|00:10:00|2026-11-24T10:00:00|2026-11-24T10:10:00|None|hex tube|run {job}")
-        lines.append(f"{job}.batch|{state}|0:0|00:10:00|2026-11-24T10:00:00|2026-11-24T10:10:00||batch")
-        lines.append(f"{job}.extern|COMPLETED|0:0|00:10:00|2026-11-24T10:00:00|2026-11-24T10:10:00||extern")
+        lines.append(f"{job}|{state}|0:0|{times}|None|{submit}|hex tube|run {job}")
+        lines.append(f"{job}.batch|{state}|0:0|{times}||{submit}|batch")
+        lines.append(f"{job}.extern|COMPLETED|0:0|{times}||{submit}|extern")
         job += 1
     return "\n".join(lines[:n]) + "\n"
 

@@ -776,6 +776,9 @@ def print_sync(as_json: bool, reports: dict[str, SyncReport], changed: Sequence[
     from namdrunner_core.listing import record_to_row
 
     checked = sum(r.checked for r in reports.values())
+    for report in reports.values():
+        for line in report.warnings:
+            click.echo(f"warning: {line}", err=True)
     click.echo(f"checked {plural(checked, 'active job')}, {len(changed)} changed")
     if changed:
         jobs_table([record_to_row(r) for r in changed])

@@ -91,8 +91,22 @@ class SessionLostError(AuthenticationError):
     again by itself (its login needed a person); start it again."""
 
 
+def command_label(command: str) -> str:
+    """How a message names a command: ``remote sbatch``, or ``a remote script`` for ``bash -c ...``
+    (a whole script never goes into a one-line message; ``-v`` shows the command log)."""
+    program = command.split(" ", 1)[0] if command else "command"
+    if "/" in program:
+        program = program.rsplit("/", 1)[-1]
+    return "a remote script" if program in ("bash", "sh", "env") else f"remote {program[:40]}"
+
+
 class CommandTimeoutError(RemoteError):
     """A remote command did not finish within its time limit."""
+
+    def __init__(self, message: str, command: str = "") -> None:
+        super().__init__(message)
+        #: the command itself (kept out of the message)
+        self.command = command
 
 
 class RateLimitError(RemoteError):
@@ -106,9 +120,7 @@ class RemoteCommandError(RemoteError):
         tail = " | ".join(line for line in stderr.strip().splitlines()[-3:] if line.strip())
         # the command itself (often a whole script) stays out of the message: `-v` shows it in the
         # command log, and `.command` carries it
-        program = command.split(" ", 1)[0] if command else "command"
-        what = "a remote script" if program in ("bash", "sh") else f"remote {program}"
-        super().__init__(f"{what} failed (exit {exit_code})" + (f": {tail}" if tail else ""))
+        super().__init__(f"{command_label(command)} failed (exit {exit_code})" + (f": {tail}" if tail else ""))
         self.command = command
         self.remote_exit_code = exit_code
         self.stderr = stderr
@@ -121,6 +133,12 @@ class TransferError(RemoteError):
 
 class RemoteFileChangedError(TransferError):
     """A file changed on the cluster while it was being downloaded; nothing of it was kept."""
+
+
+class SubmissionUncertainError(RemoteError):
+    """sbatch gave no clear answer and Slurm could not (yet) be asked whether the job was queued: the
+    job may be queued or not. Every sync looks for it by its token until it knows; until then the job
+    is neither submitted again nor deleted (unless forced)."""
 
 
 class SchedulerError(RemoteError):
@@ -153,9 +171,11 @@ __all__ = [
     "RemoteCommandError",
     "RemoteError",
     "SchedulerError",
+    "SubmissionUncertainError",
     "TransferError",
     "UnsafePathError",
     "ValidationError",
     "ValidationErrors",
+    "command_label",
     "under",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import JSON, Boolean, Integer, String, Text, create_engine, event, func, select, text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, create_engine, event, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -199,6 +199,22 @@ class JobStore:
         with self._session() as s:
             for record in records:
                 s.merge(_JobRow(**_record_to_row(record)))
+
+    def update_jobs(self, records: Sequence[JobRecord]) -> set[str]:
+        """Replace the rows of jobs that are STILL in the store, in ONE transaction; the ids saved.
+
+        A sync or a progress poll read its jobs a moment ago; one another process deleted meanwhile
+        must not come back (an UPDATE of a missing row changes nothing, where a merge would insert it).
+        """
+        saved: set[str] = set()
+        with self._session() as s:
+            for record in records:
+                values = _record_to_row(record)
+                job_id = values.pop("job_id")
+                result = s.execute(update(_JobRow).where(_JobRow.job_id == job_id).values(**values))
+                if getattr(result, "rowcount", 0):
+                    saved.add(job_id)
+        return saved
 
     def job_ids(self) -> list[str]:
         """Every job id in the store (one column; cheap even for 10,000 jobs)."""

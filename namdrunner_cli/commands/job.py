@@ -104,9 +104,15 @@ def create(
 
 @job.command("submit")
 @click.argument("job_id", shell_complete=complete.job_ids)
+@click.option(
+    "--force", is_flag=True, help="Submit although its last submission is uncertain (you know it was not queued)."
+)
 @click.pass_obj
-def submit(app: AppContext, job_id: str) -> None:
+def submit(app: AppContext, job_id: str, force: bool) -> None:
     """Submit a created (or failed/cancelled) job.
+
+    A job whose last submission is uncertain (sbatch gave no answer, Slurm could not be asked) is
+    looked up by its token first: found, it is adopted; not yet known, submitting again is refused.
 
     \b
     Examples:
@@ -114,7 +120,7 @@ def submit(app: AppContext, job_id: str) -> None:
     """
     from namdrunner_cli.render import print_job
 
-    print_job(app.json, _load_for_change(app, job_id).submit().record)
+    print_job(app.json, _load_for_change(app, job_id).submit(force=force).record)
 
 
 @job.command("list")
@@ -272,7 +278,11 @@ def cancel(app: AppContext, job_id: str) -> None:
 @job.command("delete")
 @click.argument("job_id", shell_complete=complete.job_ids)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--force", is_flag=True, help="Delete even if the results are on scratch only (copy-back not verified).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete even if the results are on scratch only (copy-back not verified) or its submission is uncertain.",
+)
 @click.pass_obj
 def delete(app: AppContext, job_id: str, yes: bool, force: bool) -> None:
     """Cancel if active, delete the job's remote directories and its local record (through the

@@ -20,13 +20,24 @@ from namdrunner_core.errors import (
     NotFoundError,
     RemoteCommandError,
     SchedulerError,
+    SubmissionUncertainError,
     ValidationError,
 )
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
 from namdrunner_core.jobs.remote import advance_log, log_offset, parse_log_output, summary_from
 from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
 from namdrunner_core.jobs.safety import remove_job_dir
-from namdrunner_core.jobs.submission import find_by_token, new_token, submit_once, submitted
+from namdrunner_core.jobs.submission import (
+    SUBMIT_UNCERTAIN,
+    UNCERTAIN_SETTLES_S,
+    find_by_token,
+    lookup_token,
+    new_token,
+    not_submitted,
+    submit_once,
+    submitted,
+    uncertain,
+)
 from namdrunner_core.jobs.sync import sync_jobs, write_job_infos
 from namdrunner_core.models import (
     JOB_INFO_NAME,
@@ -174,13 +185,17 @@ class Job:
         return cls(session, store, store.get_job(job_id))
 
     # -- submission -----------------------------------------------------------------------------
-    def submit(self, *, dependency: str | None = None) -> Job:
+    def submit(self, *, dependency: str | None = None, force: bool = False) -> Job:
         """Copy the project dir to scratch ON the cluster, ``sbatch --parsable`` there, record the id.
 
         Never double-submits: each attempt carries a token in ``--comment``; if the connection
-        drops during sbatch, the queue is searched for the token before anything is retried.
+        drops during sbatch, the queue is searched for the token before anything is retried. When
+        that cannot tell (:class:`SubmissionUncertainError`), the job is marked "submission uncertain"
+        and submitting it again is refused - it is looked up first - unless ``force``.
         """
-        r = self.record
+        r = self._resolve_uncertain(force=force)
+        if r.slurm_job_id is not None and r.status.is_active:
+            return self  # the uncertain submission was found: it IS queued
         if r.status not in SUBMITTABLE:
             raise ValidationError(
                 "status", f"job {r.job_id} is {r.status.value}; only Created, Failed or Cancelled jobs can be submitted"
@@ -211,11 +226,37 @@ class Job:
                 extra=extra,
                 after_id=previous,
             )
+        except SubmissionUncertainError as exc:
+            self.record = uncertain(r, str(exc), utcnow())
+            self.store.save_job(self.record)
+            raise
         except SchedulerError as exc:
             self.record = attrs.evolve(r, error_info=exc.scheduler_message, updated_at=utcnow())
             self.store.save_job(self.record)
             raise
         return self._submitted(r, slurm_id)
+
+    def _resolve_uncertain(self, *, force: bool) -> JobRecord:
+        """Before a submission: a job whose last submission is uncertain is looked up by its token.
+        Found: adopted (it is queued). Proven absent (Slurm answered, and sbatch cannot be running any
+        more): submittable again. Still unknown: refused, unless ``force``."""
+        r = self.record
+        if r.slurm_state != SUBMIT_UNCERTAIN or not r.submit_token:
+            return r
+        lookup = lookup_token(self.session, r.submit_token, r.job_id, after_id=r.slurm_job_id)
+        if lookup.slurm_id is not None:
+            self._submitted(r, lookup.slurm_id.split("_")[0])
+            return self.record
+        settled = (utcnow() - (r.submitted_at or r.updated_at)).total_seconds() >= UNCERTAIN_SETTLES_S
+        if (lookup.conclusive and settled) or force:
+            self.record = not_submitted(r, utcnow(), forced=force and not (lookup.conclusive and settled))
+            self.store.save_job(self.record)
+            return self.record
+        raise SubmissionUncertainError(
+            f"job {r.job_id}: its last submission is still uncertain (Slurm may have queued it); "
+            + ("Slurm did not answer the look-up" if not lookup.conclusive else "sbatch may still be running")
+            + ": run `namdrunner sync` later, or submit with --force if you know it was not queued"
+        )
 
     def _submitted(self, r: JobRecord, slurm_id: str) -> Job:
         """Record a submission: PENDING with its Slurm id, the last run's results cleared."""
@@ -398,6 +439,11 @@ class Job:
         """Refuse (:class:`ValidationError` naming ``copy_back``) a job whose only results are on
         scratch - its copy-back failed, or it ended and was not settled yet - unless ``force``."""
         r = self.record
+        if r.slurm_state == SUBMIT_UNCERTAIN and not force:
+            raise SubmissionUncertainError(
+                f"job {r.job_id}: its submission is uncertain - a Slurm job may be running in its directories; "
+                "run `namdrunner sync` until it is resolved, or delete with --force"
+            )
         # results on scratch only: a copy-back that failed, or a job that ran and has not been settled
         # (copied back) yet; a stage that never ran, or a job cancelled while pending, has none there
         unsettled = r.status in (JobStatus.COMPLETED, JobStatus.FAILED) and not r.finalized

@@ -8,6 +8,8 @@ however many jobs are active. File contents come back base64-encoded between ``@
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,13 +21,47 @@ from namdrunner_core.serde import converter
 
 
 @attrs.frozen(slots=True)
+class ClusterClock:
+    """The cluster's clock at the moment of a status answer: Slurm prints local times with no zone,
+    so a time it printed is turned into UTC by the cluster's own offset, never the laptop's."""
+
+    epoch: float
+    local: dt.datetime  # the same instant as the cluster's local wall time, naive
+
+    def to_utc(self, text: str) -> dt.datetime | None:
+        """A time Slurm printed (``2026-12-07T07:27:02``), in UTC; None for ``Unknown``/empty/odd."""
+        try:
+            local = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            return None
+        if local.tzinfo is not None:
+            return local.astimezone(dt.UTC)
+        offset = self.local - dt.datetime.fromtimestamp(self.epoch, dt.UTC).replace(tzinfo=None)
+        return (local - offset).replace(tzinfo=dt.UTC)
+
+
+@attrs.frozen(slots=True)
+class LookupRow:
+    """A job found by name (a submission whose outcome was unknown): its id, comment (token), name."""
+
+    job_id: str
+    comment: str
+    name: str
+
+
+@attrs.frozen(slots=True)
 class StatusOutput:
-    """What the status script printed: squeue and sacct text and whether each answered."""
+    """What the status script printed: squeue and sacct text and whether each answered; the cluster's
+    clock; and the look-up by name of submissions whose outcome was unknown (``lookup_ok`` only when
+    squeue AND sacct answered: an absence is a fact only then)."""
 
     squeue: str
     squeue_ok: bool
     sacct: str
     sacct_ok: bool
+    clock: ClusterClock | None = None
+    lookup: tuple[LookupRow, ...] = ()
+    lookup_ok: bool = False
 
 
 def parse_status_output(text: str) -> StatusOutput:
@@ -33,18 +69,33 @@ def parse_status_output(text: str) -> StatusOutput:
     sections: dict[str, list[str]] = {"SQUEUE": [], "SACCT": []}
     rcs: dict[str, int] = {}
     current: str | None = None
+    clock: ClusterClock | None = None
+    lookup: list[LookupRow] = []
     for line in text.split("\n"):
-        if line.startswith("@@SQUEUE_RC ") or line.startswith("@@SACCT_RC "):
+        if line.startswith("@@") and line.partition(" ")[0].endswith("_RC"):
             key, _, rc = line[2:].partition(" ")
             rcs[key[: -len("_RC")]] = int(rc) if rc.strip().isdigit() else 1
             current = None
         elif line in ("@@SQUEUE", "@@SACCT"):
             current = line[2:]
+        elif line.startswith("@@NOW "):
+            parts = line.split()
+            with contextlib.suppress(ValueError, IndexError):
+                clock = ClusterClock(float(parts[1]), dt.datetime.fromisoformat(parts[2]))
+        elif line.startswith(("@@SQ|", "@@AC|")):
+            parts = line.split("|", 3)
+            if len(parts) == 4 and parts[1].strip():
+                lookup.append(LookupRow(parts[1].strip(), parts[2].strip(), parts[3].strip()))
+        elif line == "@@LOOKUP":
+            current = None
         elif current is not None:
             sections[current].append(line)
     squeue = "\n".join(sections["SQUEUE"])
     squeue_ok = rcs.get("SQUEUE", 1) == 0 or "Invalid job id" in squeue
-    return StatusOutput(squeue, squeue_ok, "\n".join(sections["SACCT"]), rcs.get("SACCT", 1) == 0)
+    lookup_ok = rcs.get("LOOKUP_SQ", 1) == 0 and rcs.get("LOOKUP_AC", 1) == 0
+    return StatusOutput(
+        squeue, squeue_ok, "\n".join(sections["SACCT"]), rcs.get("SACCT", 1) == 0, clock, tuple(lookup), lookup_ok
+    )
 
 
 @attrs.frozen(slots=True)
@@ -55,6 +106,8 @@ class LogChunk:
     found: bool
     data: bytes
     new_offset: int
+    #: where this read began: below the stored offset when the log was written anew (a rerun)
+    start: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -76,6 +129,8 @@ def advance_log(
 ) -> tuple[Progress, LogState]:
     """A job's stored NAMD-log state advanced by a fetched chunk: (progress, new state)."""
     state = converter.structure(log_state, LogState) if log_state else LogState()
+    if chunk is not None and chunk.found and chunk.start < state.offset:
+        state = LogState(slurm_runs=state.slurm_runs)  # the log was written anew (Slurm reran the job)
     parser = NamdLogParser(state)
     if chunk is not None and chunk.found:
         parser.feed(chunk.data)
@@ -111,7 +166,7 @@ def parse_log_output(text: str) -> dict[str, LogChunk]:
         if line.startswith("@@LOG "):
             job_id, found, consumed, off = _log_header(line)
             data = _b64(next(lines, "")) if found else b""
-            out[job_id] = LogChunk(job_id, found, data, off + consumed)
+            out[job_id] = LogChunk(job_id, found, data, off + consumed, off)
     return out
 
 
@@ -153,7 +208,7 @@ def parse_finalize_output(text: str) -> dict[str, FinalizeOutput]:
             lid, found, consumed, off = _log_header(line)
             data = _b64(next(lines, "")) if found else b""
             results[job_id] = FinalizeOutput(
-                job_id, rsync_ok, files, listing, LogChunk(lid, found, data, off + consumed), copy_back, copy_error
+                job_id, rsync_ok, files, listing, LogChunk(lid, found, data, off + consumed, off), copy_back, copy_error
             )
             job_id = None
     return results

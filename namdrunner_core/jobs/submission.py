@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
-from namdrunner_core.errors import CommandTimeoutError, ConnectionFailedError, SchedulerError
-from namdrunner_core.models import JobRecord
+from namdrunner_core.errors import (
+    CommandTimeoutError,
+    ConnectionFailedError,
+    SchedulerError,
+    SubmissionUncertainError,
+)
+from namdrunner_core.models import JobRecord, to_rfc3339
 from namdrunner_core.scripts import LOOKUP_TOKEN, SBATCH_IN
 from namdrunner_core.slurm.parse import parse_sbatch
 from namdrunner_core.slurm.states import JobStatus
@@ -36,19 +42,22 @@ UNCERTAIN_MESSAGES = (
 SBATCH_TIMEOUT_S = 120.0
 
 
-def find_by_token(session: Session, token: str, job_name: str, *, after_id: str | None = None) -> str | None:
-    """The Slurm id of the submission carrying ``token``, from squeue or sacct; None when neither knows it.
+@attrs.frozen(slots=True)
+class Lookup:
+    """A look-up of a submission by its token: the Slurm id found, and whether an absence is a fact
+    (squeue AND sacct answered)."""
 
-    Both are asked by job name, so a job that already ended is found too. Sites that do not store
-    comments in accounting (no ``AccountingStoreFlags=job_comment``) show none in sacct: there the
-    newest job of that name above ``after_id`` (the job's previous Slurm id) counts.
+    slurm_id: str | None
+    conclusive: bool
+
+
+def match_token(rows: Sequence[tuple[str, str]], token: str, *, after_id: str | None = None) -> str | None:
+    """Pure: the Slurm id among ``(id, comment)`` rows (jobs of the right name) that carries ``token``.
+
+    Sites that do not store comments in accounting (no ``AccountingStoreFlags=job_comment``) show
+    none in sacct: there the newest job of that name above ``after_id`` (the job's previous Slurm id)
+    counts.
     """
-    out = session.run_remote(LOOKUP_TOKEN, [job_name], check=False).stdout
-    rows: list[tuple[str, str]] = []
-    for line in out.splitlines():
-        parts = line.split("|")
-        if parts[0] in ("@@SQ", "@@AC") and len(parts) >= 3 and parts[1].strip():
-            rows.append((parts[1].strip(), parts[2].strip()))
     for slurm_id, comment in rows:
         if comment == token:
             return slurm_id
@@ -63,6 +72,31 @@ def find_by_token(session: Session, token: str, job_name: str, *, after_id: str 
         if newer:
             return max(newer, key=number)
     return None
+
+
+def lookup_token(session: Session, token: str, job_name: str, *, after_id: str | None = None) -> Lookup:
+    """The submission carrying ``token``, from squeue or sacct, asked by job name (so a job that already
+    ended is found too), and whether not finding it is conclusive."""
+    out = session.run_remote(LOOKUP_TOKEN, [job_name], check=False).stdout
+    rows: list[tuple[str, str]] = []
+    rcs: dict[str, int] = {}
+    for line in out.splitlines():
+        parts = line.split("|")
+        if parts[0] in ("@@SQ", "@@AC") and len(parts) >= 3 and parts[1].strip():
+            if len(parts) < 4 or parts[3].strip() == job_name:
+                rows.append((parts[1].strip(), parts[2].strip()))
+        elif line.startswith("@@LOOKUP_") and "_RC " in line:
+            key, _, rc = line[2:].partition(" ")
+            rcs[key] = int(rc) if rc.strip().isdigit() else 1
+    found = match_token(rows, token, after_id=after_id)
+    conclusive = rcs.get("LOOKUP_SQ_RC", 1) == 0 and rcs.get("LOOKUP_AC_RC", 1) == 0
+    return Lookup(found, found is not None or conclusive)
+
+
+def find_by_token(session: Session, token: str, job_name: str, *, after_id: str | None = None) -> str | None:
+    """The Slurm id of the submission carrying ``token``; None when it was not found (conclusive or not:
+    see :func:`lookup_token`)."""
+    return lookup_token(session, token, job_name, after_id=after_id).slurm_id
 
 
 def new_token() -> str:
@@ -96,6 +130,43 @@ def submitted(record: JobRecord, slurm_id: str, now: dt.datetime) -> JobRecord:
     )
 
 
+#: ``slurm_state`` of a job whose last submission may or may not have been queued.
+SUBMIT_UNCERTAIN = "SUBMIT_UNCERTAIN"
+
+
+def uncertain(record: JobRecord, why: str, now: dt.datetime) -> JobRecord:
+    """The record after an uncertain submission: status Unknown (it may be queued), the token kept,
+    the time of the attempt kept as ``submitted_at`` (when sbatch may have queued it)."""
+    return attrs.evolve(
+        record,
+        status=JobStatus.UNKNOWN,
+        slurm_state=SUBMIT_UNCERTAIN,
+        slurm_reason=None,
+        submitted_at=now,
+        updated_at=now,
+        error_info=why,
+    )
+
+
+def not_submitted(record: JobRecord, now: dt.datetime, *, forced: bool = False) -> JobRecord:
+    """The record once an uncertain submission is known not to have been queued (or a person said so):
+    Created again (or Failed, when it ran before), without the uncertain mark."""
+    ran_before = record.slurm_job_id is not None
+    note = (
+        "submitted again with --force although the last submission was uncertain"
+        if forced
+        else f"the submission of {to_rfc3339(record.submitted_at) or 'earlier'} did not reach Slurm "
+        "(its token is in neither squeue nor sacct): submit again"
+    )
+    return attrs.evolve(
+        record,
+        status=JobStatus.FAILED if ran_before else JobStatus.CREATED,
+        slurm_state=None,
+        error_info=note,
+        updated_at=now,
+    )
+
+
 def _uncertain(exc: SchedulerError) -> bool:
     text = exc.scheduler_message.lower()
     return any(m in text for m in UNCERTAIN_MESSAGES)
@@ -113,27 +184,59 @@ def submit_once(
 ) -> str:
     """``cd workdir && sbatch --parsable --comment=token [extra] script_name``, never twice; the Slurm id.
 
-    Raises :class:`SchedulerError` when Slurm refused the job (nothing queued), and
-    :class:`ConnectionFailedError` when the outcome stayed unknown and the token is nowhere: then the
-    job was not submitted and may be submitted again.
+    Raises :class:`SchedulerError` when Slurm refused the job (nothing queued);
+    :class:`ConnectionFailedError` when sbatch ended without a clear answer and Slurm, asked by the
+    token, proves the job is not queued (it may be submitted again); and
+    :class:`SubmissionUncertainError` when it cannot be known: sbatch may still be running (the
+    command timed out or the connection dropped) or Slurm could not be asked. Later syncs resolve it.
     """
     args = ["sbatch", "--parsable", f"--comment={token}", *extra, script_name]
+    sbatch_ended = True
     try:
         result = session.run_remote(SBATCH_IN, [workdir, *args], check=False, timeout=SBATCH_TIMEOUT_S)
         return parse_sbatch(result.stdout, result.stderr, result.exit_code).job_id
     except (ConnectionFailedError, CommandTimeoutError) as exc:
         why = str(exc)
+        sbatch_ended = False  # it may still be waiting for the controller, and queue the job after all
     except SchedulerError as exc:
         if not _uncertain(exc):
             raise
         why = exc.scheduler_message
-    found = find_by_token(session, token, job_name, after_id=after_id)
-    if found is not None:
-        return found.split("_")[0]  # an array shows as 123_[0-5] or 123_0: its id is 123
-    raise ConnectionFailedError(
-        f"sbatch did not answer clearly ({why}) and no job carries this submission's token in squeue or sacct: "
-        "it was not submitted; submit again"
+    try:
+        lookup = lookup_token(session, token, job_name, after_id=after_id)
+    except (ConnectionFailedError, CommandTimeoutError):
+        lookup = Lookup(None, conclusive=False)
+    if lookup.slurm_id is not None:
+        return lookup.slurm_id.split("_")[0]  # an array shows as 123_[0-5] or 123_0: its id is 123
+    if sbatch_ended and lookup.conclusive:
+        raise ConnectionFailedError(
+            f"sbatch did not answer clearly ({why}) and Slurm, asked by this submission's token, has no such "
+            "job: it was not submitted; submit again"
+        )
+    raise SubmissionUncertainError(
+        f"submission uncertain: sbatch did not answer clearly ({why}) and Slurm could not yet say whether "
+        "the job was queued; `namdrunner sync` looks for it by its token until it knows - do not submit it "
+        "again meanwhile"
     )
 
 
-__all__ = ["SBATCH_TIMEOUT_S", "UNCERTAIN_MESSAGES", "find_by_token", "new_token", "submit_once", "submitted"]
+#: How long after an uncertain submission a look-up that finds nothing proves it was not queued:
+#: sbatch itself is ended after 5 minutes on the cluster (sbatch_in.sh), so by then it cannot queue it.
+UNCERTAIN_SETTLES_S = 360.0
+
+
+__all__ = [
+    "SBATCH_TIMEOUT_S",
+    "SUBMIT_UNCERTAIN",
+    "UNCERTAIN_MESSAGES",
+    "UNCERTAIN_SETTLES_S",
+    "Lookup",
+    "find_by_token",
+    "lookup_token",
+    "match_token",
+    "new_token",
+    "not_submitted",
+    "submit_once",
+    "submitted",
+    "uncertain",
+]

@@ -18,8 +18,10 @@ import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
 from namdrunner_core.jobs.remote import (
+    ClusterClock,
     FinalizeOutput,
     LogChunk,
+    StatusOutput,
     advance_log,
     log_offset,
     parse_discover_output,
@@ -29,6 +31,13 @@ from namdrunner_core.jobs.remote import (
     summary_from,
 )
 from namdrunner_core.jobs.settle import plan_settlement
+from namdrunner_core.jobs.submission import (
+    SUBMIT_UNCERTAIN,
+    UNCERTAIN_SETTLES_S,
+    match_token,
+    not_submitted,
+    submitted,
+)
 from namdrunner_core.models import (
     JOB_INFO_NAME,
     GroupRecord,
@@ -42,7 +51,15 @@ from namdrunner_core.models import (
 from namdrunner_core.namd.log import LogOutcome
 from namdrunner_core.scripts import DISCOVER, FINALIZE, LOG_TAIL, STATUS, WRITE_FILES
 from namdrunner_core.serde import converter
-from namdrunner_core.slurm.parse import SACCT_FIELDS, SQUEUE_FORMAT, SacctRow, SqueueRow, parse_sacct, parse_squeue
+from namdrunner_core.slurm.parse import (
+    SACCT_FIELDS,
+    SQUEUE_FORMAT,
+    SacctRow,
+    SqueueRow,
+    parse_sacct_all,
+    parse_squeue,
+)
+from namdrunner_core.slurm.resources import parse_walltime
 from namdrunner_core.slurm.script import NAMD_LOG_NAME
 from namdrunner_core.slurm.states import JobStatus, explain_pending_reason, normalize_state, status_from_slurm
 
@@ -52,30 +69,81 @@ if TYPE_CHECKING:
 
 #: A job this young that neither squeue nor sacct knows is assumed to be in accounting lag.
 ACCOUNTING_LAG_S = 300.0
+#: How long Slurm's verdict is asked for again after a job ended while accounting did not answer.
+TRUTH_WINDOW_S = 14 * 86400.0
+#: A job gone from squeue this long after its wall time ran out is not running, whatever an
+#: accounting record stuck at RUNNING (a "runaway" record) says.
+RUNAWAY_GRACE_S = 600.0
+#: A record of the same Slurm id submitted this long before ours belongs to an earlier job.
+SUBMIT_SKEW_S = 600.0
+#: ``slurm_state`` of a job that left the queue while nobody could say how it ended: a guess,
+#: replaced by Slurm's verdict when accounting answers (within :data:`TRUTH_WINDOW_S`).
+GUESSED = "UNKNOWN"
 
+_RESTART_HINT = "`namdrunner job restart {id}` continues from its newest checkpoint"
 _FAILURE_TEXT = {
-    "TIMEOUT": "TIMEOUT: the job hit its wall-time limit; restart it from its last checkpoint",
+    "TIMEOUT": "TIMEOUT: the job hit its wall-time limit; " + _RESTART_HINT,
     "OUT_OF_MEMORY": "OUT_OF_MEMORY: the job ran out of memory; ask for more memory",
-    "NODE_FAIL": "NODE_FAIL: a node failed; submit again",
-    "PREEMPTED": "PREEMPTED: the job was preempted; submit again",
+    "NODE_FAIL": "NODE_FAIL: a node failed under the job; " + _RESTART_HINT,
+    "PREEMPTED": "PREEMPTED: a job of higher priority took the node; " + _RESTART_HINT,
     "BOOT_FAIL": "BOOT_FAIL: the node did not boot; submit again",
     "DEADLINE": "DEADLINE: the job reached its deadline",
 }
+#: States of an earlier run of a job that Slurm requeued (``sacct -D`` lists them).
+_REQUEUE_CAUSES = ("NODE_FAIL", "PREEMPTED", "REQUEUED", "BOOT_FAIL", "REQUEUE_HOLD", "REQUEUE_FED")
 
 
 @attrs.frozen(slots=True)
 class SyncReport:
-    """What a sync did."""
+    """What a sync did; ``warnings`` are one-line facts the person should know (accounting did not
+    answer, a Slurm id was reused by another job), each said once per sync."""
 
     checked: int
     changed: tuple[str, ...]
     finished: tuple[str, ...]
     remote_commands: int
+    warnings: tuple[str, ...] = ()
 
 
-def _needs_sync(r: JobRecord) -> bool:
-    """Active, not yet settled, or ended with results not yet safely on project storage."""
-    return r.status.is_active or not r.finalized or (r.status.is_terminal and not r.results_safe)
+def _awaiting_truth(r: JobRecord, now: dt.datetime) -> bool:
+    """A job that left the queue while nobody could say how it ended: Slurm is asked again."""
+    if not (r.status.is_terminal and r.slurm_state == GUESSED and r.slurm_job_id):
+        return False
+    return (now - (r.completed_at or r.updated_at)).total_seconds() < TRUTH_WINDOW_S
+
+
+def _needs_sync(r: JobRecord, now: dt.datetime | None = None) -> bool:
+    """Active, not yet settled, ended with results not yet safely on project storage, ended on a
+    guess that Slurm's verdict should replace, or submitted with an unknown outcome."""
+    if r.slurm_state == SUBMIT_UNCERTAIN:
+        return True
+    return (
+        r.status.is_active
+        or not r.finalized
+        or (r.status.is_terminal and not r.results_safe)
+        or _awaiting_truth(r, now or utcnow())
+    )
+
+
+def _names_of(r: JobRecord) -> set[str]:
+    """The Slurm job names a record of ours goes by: namdrunner's (the job id), the desktop app's (its
+    name)."""
+    return {r.job_id, r.job_name}
+
+
+def belongs(r: JobRecord, name: str, submit: str, clock: ClusterClock | None) -> bool:
+    """Whether a squeue/sacct record of ``r``'s Slurm id is ``r``'s own: after a controller lost its
+    state, ids are handed out again, and another job's record must never be taken for ours. A plain
+    job's name must be ours (array tasks carry the array's name: not checked), and it may not have
+    been submitted before ours (beyond the clocks' skew)."""
+    plain = bool(r.slurm_job_id) and "_" not in (r.slurm_job_id or "")
+    if plain and name and name not in _names_of(r):
+        return False
+    if submit and clock is not None and r.submitted_at is not None:
+        when = clock.to_utc(submit)
+        if when is not None and (r.submitted_at - when).total_seconds() > SUBMIT_SKEW_S:
+            return False
+    return True
 
 
 _ARRAY_RANGE = re.compile(r"^(\d+)_\[([\d,\-]+)(?:%\d+)?\]$")
@@ -98,20 +166,32 @@ def _expand_arrays(rows: dict[str, _T]) -> dict[str, _T]:
 
 
 def _status_of(
-    r: JobRecord, sq: SqueueRow | None, acct: SacctRow | None, squeue_ok: bool, sacct_ok: bool, now: dt.datetime
+    r: JobRecord,
+    sq: SqueueRow | None,
+    acct: SacctRow | None,
+    squeue_ok: bool,
+    sacct_ok: bool,
+    now: dt.datetime,
+    *,
+    earlier: Sequence[SacctRow] = (),
+    clock: ClusterClock | None = None,
 ) -> tuple[JobRecord, bool]:
-    """The record after this status answer, and whether it must be finalized now."""
+    """The record after this status answer, and whether it must be finalized now. ``sq`` and
+    ``acct`` are records of THIS job only (see :func:`belongs`); ``earlier`` its earlier runs (Slurm
+    requeued it)."""
+    requeued = _requeue_note(r, earlier)
     if sq is not None:
         status = sq.status
         reason = None if sq.reason in ("None", "") else sq.reason
         blocking, why = explain_pending_reason(reason)
         if status is JobStatus.PENDING or status is JobStatus.RUNNING:
+            note = requeued or (why if blocking else None)
             return attrs.evolve(
                 r,
                 status=status,
                 slurm_state=normalize_state(sq.state),
                 slurm_reason=reason,
-                error_info=why if blocking else None,
+                error_info=note,
             ), False
     if sq is not None and sq.status.is_terminal and acct is None:
         acct = SacctRow(sq.job_id, sq.state, "", "", "", "", "", sq.name)
@@ -129,6 +209,10 @@ def _status_of(
                 slurm_reason=None,
                 error_info=error,
             ), True
+        if squeue_ok and sq is None and _past_its_time(r, acct, now, clock):
+            # accounting still says RUNNING, but the job left the queue after its wall time ran out:
+            # a runaway record. It is not running; its exit marker and log decide, Slurm is asked again.
+            return attrs.evolve(r, slurm_state=GUESSED), True
         # Gone from squeue but sacct still says active: accounting lag; ask again next sync.
         if squeue_ok and sq is None:
             return attrs.evolve(r, slurm_state=normalize_state(acct.state)), False
@@ -138,8 +222,56 @@ def _status_of(
     submitted = r.submitted_at or r.created_at
     if (now - submitted).total_seconds() < ACCOUNTING_LAG_S and sacct_ok:
         return r, False  # just submitted and not yet visible anywhere
-    # Not queued and unknown to accounting (disabled, or purged): the job's exit marker decides.
-    return attrs.evolve(r, slurm_state="UNKNOWN"), True
+    # Not queued and unknown to accounting (it did not answer, or purged the job): the job's exit
+    # marker and log decide, and Slurm's own verdict is asked for again later.
+    return attrs.evolve(r, slurm_state=GUESSED), True
+
+
+def _past_its_time(r: JobRecord, acct: SacctRow, now: dt.datetime, clock: ClusterClock | None) -> bool:
+    """True when the job's wall time (from its start, else its submission) ran out RUNAWAY_GRACE_S ago."""
+    started = clock.to_utc(acct.start) if clock is not None and acct.start else None
+    begin = started or r.submitted_at or r.created_at
+    try:
+        limit = parse_walltime(r.resources.walltime)
+    except ValidationError:
+        return False
+    return (now - begin).total_seconds() > limit + RUNAWAY_GRACE_S
+
+
+def _requeue_note(r: JobRecord, earlier: Sequence[SacctRow]) -> str | None:
+    """What to say of a job Slurm requeued: why, and that the rerun starts from step 0."""
+    causes = [row for row in earlier if normalize_state(row.state) in _REQUEUE_CAUSES]
+    if not causes:
+        return None
+    last = causes[-1]
+    step = r.progress.last_checkpoint_step if r.progress is not None else None
+    note = (
+        f"Slurm requeued it after {normalize_state(last.state)} ({len(causes)} time{'s' if len(causes) > 1 else ''}): "
+        "it runs again from step 0 (a requeue ignores checkpoints)"
+    )
+    if step:
+        note += f"; a checkpoint at step {step} exists: `namdrunner job cancel` then `job restart` continues from it"
+    return note
+
+
+def _truth_after_guess(r: JobRecord, acct: SacctRow | None) -> JobRecord | None:
+    """Slurm's verdict for a job whose end was guessed (accounting did not answer then): the record
+    with it, or None while accounting still says nothing final. The copy-back and the log stay as
+    they were; a failure NAMD's log proves stays a failure."""
+    if acct is None:
+        return None
+    status = status_from_slurm(acct.state)
+    if not status.is_terminal:
+        return None
+    error = None
+    if status is JobStatus.FAILED:
+        error = _FAILURE_TEXT.get(acct.state_name, f"{acct.state_name}: exit code {acct.exit_code}")
+    outcome = r.progress.outcome if r.progress is not None else ""
+    if outcome == LogOutcome.FAILED.value and r.error_info and r.error_info.startswith("NAMD: "):
+        status, error = JobStatus.FAILED, r.error_info
+    return attrs.evolve(
+        r, status=status, slurm_state=acct.state, exit_code=acct.exit_code or r.exit_code, error_info=error
+    )
 
 
 def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) -> JobRecord:
@@ -151,12 +283,24 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
     marker = fin.files.get(".namdrunner_exit", b"").decode().split()
     prog, state = advance_log(r.log_state, fin.log, r.total_steps)
     status, error = r.status, r.error_info
-    if r.slurm_state == "UNKNOWN":  # decided by the exit marker
+    if r.slurm_state == GUESSED:  # Slurm could not say: the exit marker and the log decide, for now
         if marker and marker[0] == "0" and prog.outcome is not LogOutcome.FAILED:
             status, error = JobStatus.COMPLETED, None
         else:
             status = JobStatus.FAILED
-            error = f"exit code {marker[0]}" if marker else "left the queue without an exit marker (killed?)"
+            error = (
+                f"exit code {marker[0]}" if marker else "left the queue without an exit marker (killed?)"
+            ) + "; Slurm's own verdict is asked for at every sync until accounting answers"
+    elif (
+        status is JobStatus.FAILED
+        and normalize_state(r.slurm_state or "") in ("TIMEOUT", "NODE_FAIL", "PREEMPTED")
+        and "checkpoint at step" not in (error or "")
+        and "wrote no checkpoint" not in (error or "")
+    ):
+        step = state.last_checkpoint_step
+        error = (error or "") + (
+            f" (checkpoint at step {step})" if step else " - but it wrote no checkpoint: submit it again"
+        )
     if prog.outcome is LogOutcome.FAILED and prog.message:
         error = f"NAMD: {prog.message}" + (f" ({error})" if error and status is not JobStatus.COMPLETED else "")
         if status is JobStatus.COMPLETED:
@@ -192,44 +336,86 @@ def profiles_to_sync(store: JobStore, default: str) -> list[str]:
 
 
 def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
-    """Bring the given jobs (default: every active or unfinished job of this session) up to date."""
-    if jobs is None:
-        candidates = [
-            r
-            for r in store.list_jobs(profile=session.profile.name)
-            if r.remote_user == session.user and r.slurm_job_id and _needs_sync(r)
-        ]
-    else:
-        candidates = [r for r in jobs if r.slurm_job_id and _needs_sync(r)]
+    """Bring the given jobs (default: every active or unfinished job of this session) up to date.
+
+    What a job's state is: what Slurm proves about THAT job - a squeue or sacct record of its id whose
+    name and submit time are its own (:func:`belongs`) -, its exit marker and its log. Whatever had to
+    be guessed (a job that left the queue while accounting did not answer, an accounting record
+    stuck at RUNNING after the wall time) is marked ``slurm_state = "UNKNOWN"`` and replaced by
+    Slurm's verdict when it comes; a submission whose outcome was unknown is looked up by its token.
+    At most three remote commands, however many jobs.
+    """
+    now = utcnow()
+    pool = list(jobs) if jobs is not None else [
+        r for r in store.list_jobs(profile=session.profile.name) if r.remote_user == session.user
+    ]  # fmt: skip
+    candidates = [r for r in pool if (r.slurm_job_id or r.slurm_state == SUBMIT_UNCERTAIN) and _needs_sync(r, now)]
     if not candidates:
         return SyncReport(0, (), (), 0)
-    now = utcnow()
     commands = 0
-    by_id = {r.slurm_job_id: r for r in candidates if r.slurm_job_id}
-    to_ask = [r for r in candidates if r.status.is_active]
+    warnings: list[str] = []
+    unsure = [r for r in candidates if r.slurm_state == SUBMIT_UNCERTAIN and r.submit_token]
+    to_ask = [r for r in candidates if r.slurm_job_id and (r.status.is_active or _awaiting_truth(r, now))]
     squeue_rows: dict[str, SqueueRow] = {}
-    acct_rows: dict[str, SacctRow] = {}
+    acct_rows: dict[str, list[SacctRow]] = {}
     squeue_ok = sacct_ok = True
     chunks: dict[str, LogChunk] = {}
-    if to_ask:
-        ids = ",".join(r.slurm_job_id or "" for r in to_ask)
+    status: StatusOutput | None = None
+    if to_ask or unsure:
+        ids = ",".join(dict.fromkeys(r.slurm_job_id or "" for r in to_ask))
+        names = ",".join(dict.fromkeys(r.job_id for r in unsure))
         tails = [
-            x for r in to_ask for x in (r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state)))
+            x
+            for r in to_ask
+            if r.status.is_active
+            for x in (r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state)))
         ]
-        out = session.run_remote(STATUS, [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS), *tails], check=False).stdout
+        args = [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS), names, *tails]
+        out = session.run_remote(STATUS, args, check=False).stdout
         chunks = parse_log_output(out)
         commands += 1
         status = parse_status_output(out)
         squeue_ok, sacct_ok = status.squeue_ok, status.sacct_ok
-        squeue_rows = _expand_arrays({row.job_id: row for row in parse_squeue(status.squeue)})
-        acct_rows = _expand_arrays(parse_sacct(status.sacct) if status.sacct_ok else {})
+        if to_ask:
+            squeue_rows = _expand_arrays({row.job_id: row for row in parse_squeue(status.squeue)})
+            acct_rows = _expand_arrays(parse_sacct_all(status.sacct) if status.sacct_ok else {})
+            if not squeue_ok:
+                warnings.append("the Slurm controller did not answer (squeue): states are as before; sync again later")
+            if not sacct_ok:
+                warnings.append(
+                    "Slurm's accounting (sacct) did not answer: jobs that left the queue are settled by their "
+                    "exit marker and log, marked as guesses until sacct answers"
+                )
+    clock = status.clock if status is not None else None
     updated: dict[str, JobRecord] = {}
     finalize: list[JobRecord] = []
-    for slurm_id, r in by_id.items():
-        if not r.status.is_active:
-            finalize.append(r)  # terminal but not finalized: retry the copy-back
+    for r in candidates:
+        if r.slurm_state == SUBMIT_UNCERTAIN:
+            resolved = _resolve_submission(r, status, now)
+            if resolved is not None:
+                updated[r.job_id] = resolved
             continue
-        new, needs_final = _status_of(r, squeue_rows.get(slurm_id), acct_rows.get(slurm_id), squeue_ok, sacct_ok, now)
+        slurm_id = r.slurm_job_id or ""
+        if not r.status.is_active:
+            if _awaiting_truth(r, now):
+                mine = [row for row in acct_rows.get(slurm_id, []) if belongs(r, row.name, row.submit, clock)]
+                truth = _truth_after_guess(r, mine[-1] if mine else None)
+                if truth is not None and truth != r:
+                    updated[r.job_id] = attrs.evolve(truth, updated_at=now)
+            if not r.finalized or not r.results_safe:
+                finalize.append(updated.get(r.job_id, r))  # terminal but not settled: retry the copy-back
+            continue
+        sq = squeue_rows.get(slurm_id)
+        if sq is not None and not belongs(r, sq.name, sq.submit, clock):
+            warnings.append(f"Slurm id {slurm_id} of {r.job_id} now belongs to another job ({sq.name!r})")
+            sq = None
+        mine = [row for row in acct_rows.get(slurm_id, []) if belongs(r, row.name, row.submit, clock)]
+        if len(mine) < len(acct_rows.get(slurm_id, [])) and sq is None and not mine:
+            warnings.append(f"Slurm id {slurm_id} of {r.job_id} was given to another job: its own record is gone")
+        new, needs_final = _status_of(
+            r, sq, mine[-1] if mine else None, squeue_ok, sacct_ok, now, earlier=mine[:-1], clock=clock
+        )
+        new = _count_runs(new, len(mine))
         chunk = chunks.get(r.job_id)
         if new.status is JobStatus.RUNNING and not needs_final and chunk is not None and chunk.found:
             # the log read in the same command: `job show` after a sync is as fresh as `watch`
@@ -242,11 +428,11 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             finalize.append(new)
     finished: list[str] = []
     if finalize:
-        args: list[str] = []
+        args = []
         for r in finalize:
-            names = r.slurm_output_names or ("none.out", "none.err")
-            alt = r.app_slurm_output_names or names
-            args += [r.job_id, r.project_dir, r.scratch_dir, *names, *alt, str(log_offset(r.log_state))]
+            names_ = r.slurm_output_names or ("none.out", "none.err")
+            alt = r.app_slurm_output_names or names_
+            args += [r.job_id, r.project_dir, r.scratch_dir, *names_, *alt, str(log_offset(r.log_state))]
         out = session.run_remote(FINALIZE, args, check=False).stdout
         commands += 1
         results = parse_finalize_output(out)
@@ -255,8 +441,9 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             if done.finalized and not r.finalized:  # a retried copy-back is not a job finishing again
                 finished.append(r.job_id)
             updated[r.job_id] = done
-    if any(r.workflow_id and r.status is JobStatus.FAILED for r in updated.values()):
-        # A failed stage stops its chain: mark the stages after it in this same write.
+    if any(r.workflow_id and r.status.is_terminal and r.status is not JobStatus.COMPLETED for r in updated.values()):
+        # A stage that ended without success (failed, cancelled, timed out, preempted) stops its
+        # chain: mark the stages after it in this same write, and cancel those still queued.
         groups = store.get_workflows(r.workflow_id for r in updated.values() if r.workflow_id)
         current = {r.job_id: r for wid in groups for r in store.list_jobs(workflow_id=wid)}
         current.update(updated)
@@ -267,11 +454,47 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         for r in marked:
             updated[r.job_id] = r
     if updated:
-        records = list(updated.values())
-        store.save_jobs(records)
+        # only rows still in the store: a job deleted by another process meanwhile stays deleted
+        saved = store.update_jobs(list(updated.values()))
+        records = [r for r in updated.values() if r.job_id in saved]
         write_job_infos(session, records)
-        commands += 1
-    return SyncReport(len(candidates), tuple(sorted(updated)), tuple(sorted(finished)), commands)
+        commands += 1 if records else 0
+        updated = {k: v for k, v in updated.items() if k in saved}
+    return SyncReport(
+        len(candidates), tuple(sorted(updated)), tuple(sorted(f for f in finished if f in updated)), commands,
+        tuple(dict.fromkeys(warnings)),
+    )  # fmt: skip
+
+
+def _count_runs(r: JobRecord, runs: int) -> JobRecord:
+    """Remember how many runs of its Slurm job were seen; a new run (a requeue) starts the log afresh."""
+    if runs <= 0:
+        return r
+    state = dict(r.log_state or {})
+    seen = int(state.get("slurm_runs", 0) or 0)
+    if seen == runs:
+        return r
+    if seen and runs > seen:
+        state = {"slurm_runs": runs}  # the rerun starts from step 0 and writes the log anew
+        return attrs.evolve(r, log_state=state, progress=None)
+    state["slurm_runs"] = runs
+    return attrs.evolve(r, log_state=state)
+
+
+def _resolve_submission(r: JobRecord, status: StatusOutput | None, now: dt.datetime) -> JobRecord | None:
+    """An uncertain submission, looked up by its token in the status answer: found -> submitted with
+    that id; proven absent (squeue and sacct answered, and sbatch cannot be running any more) -> not
+    submitted; else None (still unknown, asked again next sync)."""
+    if status is None or not r.submit_token:
+        return None
+    rows = [(row.job_id, row.comment) for row in status.lookup if row.name == r.job_id]
+    found = match_token(rows, r.submit_token, after_id=r.slurm_job_id)
+    if found is not None:
+        return submitted(r, found.split("_")[0], r.submitted_at or now)
+    age = (now - (r.submitted_at or r.updated_at)).total_seconds()
+    if status.lookup_ok and age >= UNCERTAIN_SETTLES_S:
+        return not_submitted(r, now)
+    return None
 
 
 def write_job_infos(session: Session, records: Sequence[JobRecord]) -> None:
@@ -302,7 +525,7 @@ def poll_progress(store: JobStore, session: Session, jobs: Sequence[JobRecord]) 
     for r in running:
         prog, state = advance_log(r.log_state, chunks.get(r.job_id), r.total_steps)
         out[r.job_id] = attrs.evolve(r, log_state=converter.unstructure(state), progress=summary_from(prog, state))
-    store.save_jobs(list(out.values()))
+    store.update_jobs(list(out.values()))  # a job deleted meanwhile stays deleted
     return out
 
 

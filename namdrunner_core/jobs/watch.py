@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN
 from namdrunner_core.jobs.sync import poll_progress, sync_jobs
 from namdrunner_core.models import JobRecord
 
@@ -38,7 +39,11 @@ def watch_jobs(
         records = [r for r in records if r.remote_user == session.user]
         if job_ids is not None:
             return [r for r in records if r.job_id in job_ids]
-        return [r for r in records if r.slurm_job_id and (r.status.is_active or not r.finalized)]
+        return [
+            r
+            for r in records
+            if (r.slurm_job_id or r.slurm_state == SUBMIT_UNCERTAIN) and (r.status.is_active or not r.finalized)
+        ]
 
     targets = [r.job_id for r in watched()]
     job_ids = targets if job_ids is None else job_ids

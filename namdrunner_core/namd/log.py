@@ -62,6 +62,8 @@ _VERSION = re.compile(rb"Info: NAMD ([\w.+-]+) for ([\w.+-]+)")
 _ATOMS = re.compile(rb"Info: (\d+) ATOMS\s*$")
 _BENCH = re.compile(rb"Info: (?:Benchmark|Initial) time: \d+ CPUs ([\d.eE+-]+) s/step ([\d.eE+-]+) (days/ns|ns/day)")
 _WALLCLOCK = re.compile(rb"WallClock: ([\d.eE+-]+)")
+#: How much of the end of each new block is searched for a crash banner.
+_CRASH_WINDOW = 256 * 1024
 #: Lines that prove NAMD died without a FATAL ERROR line of its own (Charm++ and MPI runtimes).
 _CRASH_MARKERS = (
     b"Exiting: Caught Signal",
@@ -138,6 +140,9 @@ class LogState:
     #: the first and the newest step printed since the current run/minimize command began
     command_first_step: int | None = None
     command_last_step: int | None = None
+    #: how many runs of this Slurm job were seen (a requeued job runs again, from step 0, writing
+    #: the log anew): a new run starts the log state afresh
+    slurm_runs: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -289,8 +294,11 @@ class NamdLogParser:
             st.end_of_program = True
         if b"ERROR" in block or b"Warning" in block:
             self._messages(block)
-        if st.crash is None and any(marker in block for marker in _CRASH_MARKERS):
-            self._crash(block)
+        # A crash ends the log: its banner is in the last lines of what arrived (the runtime's own
+        # traceback after it is a few KiB). Scanning only the tail keeps 7 searches off 8 MB blocks.
+        tail = block[-_CRASH_WINDOW:]
+        if st.crash is None and any(marker in tail for marker in _CRASH_MARKERS):
+            self._crash(tail)
 
     def _command_steps(self, block: bytes, after: int, before: int | None) -> None:
         """Where the current command began and the newest step it reached. ``after`` is the last

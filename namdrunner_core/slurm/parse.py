@@ -9,11 +9,12 @@ import attrs
 from namdrunner_core.errors import SchedulerError
 from namdrunner_core.slurm.states import JobStatus, normalize_state, status_from_slurm
 
-#: The squeue format namdrunner asks for: the name last, so a '|' inside it cannot shift fields.
-SQUEUE_FORMAT = "%i|%T|%r|%M|%l|%j"
-SQUEUE_FIELDS = 6
+#: The squeue format namdrunner asks for: the name last, so a '|' inside it cannot shift fields; the
+#: submit time (%V) and the name tell a job of ours from another that got the same id later.
+SQUEUE_FORMAT = "%i|%T|%r|%M|%l|%V|%j"
+SQUEUE_FIELDS = 7
 #: The sacct fields namdrunner asks for (``sacct -P -n -o ...``), JobName last for the same reason.
-SACCT_FIELDS = ("JobID", "State", "ExitCode", "Elapsed", "Start", "End", "Reason", "JobName")
+SACCT_FIELDS = ("JobID", "State", "ExitCode", "Elapsed", "Start", "End", "Reason", "Submit", "JobName")
 
 
 @attrs.frozen(slots=True)
@@ -59,6 +60,8 @@ class SqueueRow:
     elapsed: str
     time_limit: str
     name: str
+    #: when Slurm accepted it (``%V``, the controller's local time), "" when not asked
+    submit: str = ""
 
     @property
     def status(self) -> JobStatus:
@@ -67,13 +70,15 @@ class SqueueRow:
 
 
 def parse_squeue(text: str) -> list[SqueueRow]:
-    """Parse ``squeue -h -o '%i|%T|%r|%M|%l|%j'``; malformed lines are skipped, never fatal."""
+    """Parse ``squeue -h -o SQUEUE_FORMAT`` (``%i|%T|%r|%M|%l|%V|%j``); malformed lines are skipped,
+    never fatal."""
     rows = []
     for line in text.split("\n"):
         parts = line.strip().split("|", SQUEUE_FIELDS - 1)
         if len(parts) != SQUEUE_FIELDS or not parts[0]:
             continue
-        rows.append(SqueueRow(*parts))
+        job_id, state, reason, elapsed, limit, submit, name = parts
+        rows.append(SqueueRow(job_id, state, reason, elapsed, limit, name, submit))
     return rows
 
 
@@ -90,6 +95,8 @@ class SacctRow:
     reason: str
     name: str
     steps: tuple[str, ...] = ()
+    #: when Slurm accepted it (the controller's local time), "" when not asked
+    submit: str = ""
 
     @property
     def status(self) -> JobStatus:
@@ -108,13 +115,21 @@ class SacctRow:
 
 
 def parse_sacct(text: str) -> dict[str, SacctRow]:
-    """Parse ``sacct -P -n -o JobID,State,ExitCode,Elapsed,Start,End,Reason,JobName``.
+    """Parse ``sacct -P -n -o SACCT_FIELDS``: one row per job id, the last record of each (see
+    :func:`parse_sacct_all` for every record of an id)."""
+    return {job_id: rows[-1] for job_id, rows in parse_sacct_all(text).items()}
 
-    Returns rows keyed by job id (array tasks keep their ``123_4`` id). Step lines are folded into
-    their job; a step whose job line is missing stands in for it. Never raises on odd input.
+
+def parse_sacct_all(text: str) -> dict[str, list[SacctRow]]:
+    """Parse ``sacct -D -P -n -o SACCT_FIELDS``: every record of each job id, in sacct's order.
+
+    With ``-D`` (duplicates) sacct lists every job that ever had an id: a run Slurm requeued (its
+    earlier runs, NODE_FAIL or REQUEUED), and - after a controller lost its state and ids were handed
+    out again - another job altogether. Array tasks keep their ``123_4`` id. Step lines are folded
+    into the record before them; a step whose job line is missing stands in for it. Never raises.
     """
     n = len(SACCT_FIELDS)
-    jobs: dict[str, SacctRow] = {}
+    jobs: dict[str, list[SacctRow]] = {}
     orphan_steps: dict[str, list[tuple[str, list[str]]]] = {}
     for line in text.split("\n"):
         if not line.strip():
@@ -130,8 +145,8 @@ def parse_sacct(text: str) -> dict[str, SacctRow]:
             continue
         if dot:
             if base in jobs:
-                row = jobs[base]
-                jobs[base] = attrs.evolve(row, steps=(*row.steps, step))
+                row = jobs[base][-1]
+                jobs[base][-1] = attrs.evolve(row, steps=(*row.steps, step))
             else:
                 orphan_steps.setdefault(base, []).append((step, parts))
             continue
@@ -139,14 +154,14 @@ def parse_sacct(text: str) -> dict[str, SacctRow]:
         earlier = orphan_steps.pop(base, [])
         if earlier:
             row = attrs.evolve(row, steps=tuple(s for s, _ in earlier) + row.steps)
-        jobs[base] = row
+        jobs.setdefault(base, []).append(row)
     for base, steps in orphan_steps.items():
-        jobs[base] = attrs.evolve(_row(base, steps[0][1]), steps=tuple(s for s, _ in steps))
+        jobs[base] = [attrs.evolve(_row(base, steps[0][1]), steps=tuple(s for s, _ in steps))]
     return jobs
 
 
 def _row(job_id: str, parts: list[str]) -> SacctRow:
-    state, exit_code, elapsed, start, end, reason, name = parts[1:8]
+    state, exit_code, elapsed, start, end, reason, submit, name = parts[1:9]
     return SacctRow(
         job_id,
         state.strip(),
@@ -156,6 +171,7 @@ def _row(job_id: str, parts: list[str]) -> SacctRow:
         end.strip(),
         reason.strip(),
         name.rstrip("\r"),
+        submit=submit.strip(),
     )
 
 

@@ -173,7 +173,7 @@ def _opt(args: list[str], *names: str) -> str | None:
     return None
 
 
-SQUEUE_CODES = {"i": "id", "T": "state", "r": "reason", "j": "name", "k": "comment", "l": "limit"}
+SQUEUE_CODES = {"i": "id", "T": "state", "r": "reason", "j": "name", "k": "comment", "l": "limit", "V": "submit"}
 
 
 def squeue(args: list[str]) -> int:
@@ -210,7 +210,8 @@ def sacct(args: list[str]) -> int:
             continue
         values = {"JobID": job["id"], "State": job["state"], "ExitCode": job["exit_code"], "Elapsed": _elapsed(job),
                   "Start": job.get("start") or "Unknown", "End": job.get("end") or "Unknown",
-                  "Reason": job.get("reason") or "None", "JobName": job["name"], "Comment": job["comment"]}  # fmt: skip
+                  "Reason": job.get("reason") or "None", "JobName": job["name"], "Comment": job["comment"],
+                  "Submit": job.get("submit", "")}  # fmt: skip
         print("|".join(values.get(f, "") for f in fields))
     return 0
 

@@ -10,7 +10,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable
 
-from namdrunner_core.errors import CommandTimeoutError
+from namdrunner_core.errors import CommandTimeoutError, command_label
 from namdrunner_core.transport.common import BaseTransport
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
@@ -58,7 +58,7 @@ class LocalTransport(BaseTransport):
         except subprocess.TimeoutExpired as exc:
             proc.kill()
             proc.communicate()
-            raise CommandTimeoutError(f"command timed out after {timeout:g} s: {command}") from exc
+            raise CommandTimeoutError(f"{command_label(command)} timed out after {timeout:g} s", command) from exc
         return proc.returncode, out, err
 
     @staticmethod
@@ -80,7 +80,7 @@ class LocalTransport(BaseTransport):
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
             proc.kill()
-            raise CommandTimeoutError(f"command timed out after {timeout:g} s: {command}") from exc
+            raise CommandTimeoutError(f"{command_label(command)} timed out after {timeout:g} s", command) from exc
 
     def _put_stream(
         self, command: str, chunks: Iterable[bytes], timeout: float | None

@@ -26,7 +26,7 @@ import attrs
 import paramiko
 from paramiko.auth_strategy import AuthStrategy
 
-from namdrunner_core.errors import AuthenticationError, CommandTimeoutError, ConnectionFailedError
+from namdrunner_core.errors import AuthenticationError, CommandTimeoutError, ConnectionFailedError, command_label
 from namdrunner_core.transport.common import BaseTransport, ConnectionDropped
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
@@ -433,7 +433,7 @@ def _channel_errors(chan: paramiko.Channel, what: str, command: str, timeout: fl
         yield
     except TimeoutError as exc:  # before OSError, of which it is a subclass
         _close_quietly(chan)
-        raise CommandTimeoutError(f"{what} timed out after {timeout:g} s: {command}") from exc
+        raise CommandTimeoutError(f"{what} ({command_label(command)}) timed out after {timeout:g} s", command) from exc
     except (paramiko.SSHException, OSError, EOFError) as exc:
         _close_quietly(chan)
         raise ConnectionDropped(str(exc) or type(exc).__name__) from exc
@@ -670,7 +670,7 @@ class SSHTransport(BaseTransport):
         err_thread.join(timeout)
         if not chan.status_event.wait(timeout):
             _close_quietly(chan)
-            raise CommandTimeoutError(f"remote command timed out after {timeout:g} s: {command}")
+            raise CommandTimeoutError(f"{command_label(command)} timed out after {timeout:g} s", command)
         code = chan.recv_exit_status()
         _close_quietly(chan)
         if code == -1:

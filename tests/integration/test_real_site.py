@@ -179,7 +179,7 @@ def app_jobs(cluster: ClusterEnv) -> Iterator[list[str]]:
 
 
 def test_the_desktop_apps_jobs_are_discovered_and_their_logs_found(
-    app_jobs: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app_jobs: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cluster: ClusterEnv
 ) -> None:
     monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
     monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
@@ -198,7 +198,17 @@ def test_the_desktop_apps_jobs_are_discovered_and_their_logs_found(
     assert list(states.values()) == ["Created", "Running", "Completed", "Failed"]
     done = runner.invoke(cli, ["job", "logs", app_jobs[2]], catch_exceptions=False)
     assert done.exit_code == 0
-    assert "Loading modules..." in done.stdout  # what the app stored
+    # the file itself, under the name it was read from (issue 29: the text the app cached in
+    # job_info.json was shown instead, labelled with a file name that does not exist)
+    assert "app log of completed" in done.stdout
+    assert "==> stdout (hextube_min_21334456.out) <==" in done.stdout
+    # once the file is gone, the copy kept at completion - and it says so
+    log = Path(cluster.scratch) / "namdrunner_jobs" / app_jobs[2] / "hextube_min_21334456.out"
+    log.unlink()
+    kept = runner.invoke(cli, ["job", "logs", app_jobs[2]], catch_exceptions=False)
+    assert kept.exit_code == 0, kept.output
+    assert "Loading modules..." in kept.stdout  # what the app stored
+    assert "(kept at completion)" in kept.stdout
     running = runner.invoke(cli, ["job", "logs", app_jobs[1]], catch_exceptions=False)
     assert running.exit_code == 0, running.output
     assert "app log of running" in running.stdout  # found under <job_name>_<slurm id>.out

@@ -28,7 +28,10 @@ def test_sbatch_refusal_carries_slurms_message() -> None:
 
 
 def test_squeue_names_with_delimiters_and_spaces() -> None:
-    rows = parse_squeue("12|RUNNING|None|1:02|4:00:00|my|odd name|x\n13|PENDING|Priority|0:00|1:00:00|plain\n\nbad\n")
+    rows = parse_squeue(
+        "12|RUNNING|None|1:02|4:00:00|2026-11-24T10:00:00|my|odd name|x\n"
+        "13|PENDING|Priority|0:00|1:00:00|2026-11-24T10:00:01|plain\n\nbad\n"
+    )
     assert [(r.job_id, r.status, r.name) for r in rows] == [
         ("12", JobStatus.RUNNING, "my|odd name|x"),
         ("13", JobStatus.PENDING, "plain"),
@@ -36,18 +39,18 @@ def test_squeue_names_with_delimiters_and_spaces() -> None:
 
 
 SACCT = """\
-100|COMPLETED|0:0|00:01:00|2026-11-24T10:00:00|2026-11-24T10:01:00|None|hex|tube run
-100.batch|COMPLETED|0:0|00:01:00|2026-11-24T10:00:00|2026-11-24T10:01:00||batch
-100.extern|COMPLETED|0:0|00:01:00|2026-11-24T10:00:00|2026-11-24T10:01:00||extern
-100.0|COMPLETED|0:0|00:00:59|2026-11-24T10:00:00|2026-11-24T10:01:00||namd3
-101|CANCELLED by 1001|0:15|00:00:03|s|e|None|c
-102|TIMEOUT|0:0|00:01:00|s|e|None|t
-102.batch|CANCELLED|0:15|00:01:00|s|e||batch
-103|OUT_OF_MEMORY|0:125|||||m
-104_3|FAILED|1:0|||||arr
-104_[5-9]|PENDING|0:0||Unknown|Unknown|Priority|arr
-105.batch|RUNNING|0:0|||||orphan step
-106|FUTURE_STATE_X|0:0|||||f
+100|COMPLETED|0:0|00:01:00|2026-11-24T10:00:00|2026-11-24T10:01:00|None|2026-11-24T09:59:00|hex|tube run
+100.batch|COMPLETED|0:0|00:01:00|2026-11-24T10:00:00|2026-11-24T10:01:00||2026-11-24T09:59:00|batch
+100.extern|COMPLETED|0:0|00:01:00|2026-11-24T10:00:00|2026-11-24T10:01:00||2026-11-24T09:59:00|extern
+100.0|COMPLETED|0:0|00:00:59|2026-11-24T10:00:00|2026-11-24T10:01:00||2026-11-24T09:59:00|namd3
+101|CANCELLED by 1001|0:15|00:00:03|s|e|None|2026-11-24T09:59:00|c
+102|TIMEOUT|0:0|00:01:00|s|e|None|2026-11-24T09:59:00|t
+102.batch|CANCELLED|0:15|00:01:00|s|e||2026-11-24T09:59:00|batch
+103|OUT_OF_MEMORY|0:125|||||2026-11-24T09:59:00|m
+104_3|FAILED|1:0|||||2026-11-24T09:59:00|arr
+104_[5-9]|PENDING|0:0||Unknown|Unknown|Priority|2026-11-24T09:59:00|arr
+105.batch|RUNNING|0:0|||||2026-11-24T09:59:00|orphan step
+106|FUTURE_STATE_X|0:0|||||2026-11-24T09:59:00|f
 """
 
 
@@ -55,6 +58,7 @@ def test_sacct_folds_steps_and_keeps_states() -> None:
     rows = parse_sacct(SACCT)
     assert rows["100"].name == "hex|tube run"
     assert rows["100"].steps == ("batch", "extern", "0")
+    assert rows["100"].submit == "2026-11-24T09:59:00"
     assert rows["101"].status is JobStatus.CANCELLED
     assert rows["101"].state_name == "CANCELLED"
     assert (rows["102"].status, rows["102"].state_name) == (JobStatus.FAILED, "TIMEOUT")
@@ -128,7 +132,7 @@ def test_no_input_crashes_the_parsers(text: str) -> None:
     )
 )
 def test_sacct_round_trip(rows: list[tuple[int, str, str]]) -> None:
-    text = "".join(f"{i}|{s}|0:0|||||{name}\n{i}.batch|{s}|0:0|||||batch\n" for i, s, name in rows)
+    text = "".join(f"{i}|{s}|0:0||||||{name}\n{i}.batch|{s}|0:0||||||batch\n" for i, s, name in rows)
     parsed = parse_sacct(text)
     assert set(parsed) == {str(i) for i, _, _ in rows}
     for i, s, name in rows:
