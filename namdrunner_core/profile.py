@@ -130,6 +130,10 @@ class ClusterProfile:
     #: Slurm's MaxArraySize (``scontrol show config``; its default 1001): a sweep or a stage of replicas
     #: is one job array, of at most this many tasks
     max_array_size: int = 1001
+    #: ask Slurm to cancel a workflow stage whose predecessor failed (``--kill-on-invalid-dep=yes``);
+    #: false for a site that refuses the option - its dependants then stay pending
+    #: (DependencyNeverSatisfied) and every sync settles them instead
+    kill_invalid_dependants: bool = True
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"

@@ -24,7 +24,7 @@ from namdrunner_core.slurm.accounting import (
     cpu_efficiency,
     memory_efficiency,
     parse_df,
-    parse_usage,
+    parse_usage_all,
     scaling_hint,
     service_units,
 )
@@ -225,11 +225,14 @@ def usage_report(
     sacct_lines, sacct_rc = sec.get("SACCT", ([], 0))
     if sacct_rc != 0:
         raise SchedulerError("sacct failed: " + " ".join(sacct_lines)[-300:])
-    usage = parse_usage("\n".join(sacct_lines))
+    usage = parse_usage_all("\n".join(sacct_lines))
     group_map = {g.id: g for g in groups}
     jobs = []
     for sid, record in by_slurm.items():
-        u = usage.get(sid)
+        # only the record that is this job's: after a controller lost its state, another job may have
+        # been given the same id (a plain job's Slurm name is its id; array tasks carry the array's)
+        mine = [u for u in usage.get(sid, []) if "_" in sid or u.name in (record.job_id, record.job_name)]
+        u = mine[-1] if mine else None
         if u is None:
             continue
         cpu_eff = cpu_efficiency(u)

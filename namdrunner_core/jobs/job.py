@@ -215,7 +215,9 @@ class Job:
         extra = []
         if dependency:
             # A failed predecessor makes Slurm cancel this job instead of leaving it pending forever.
-            extra += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"]
+            extra += [f"--dependency={dependency}"]
+            if s.profile.kill_invalid_dependants:
+                extra.append("--kill-on-invalid-dep=yes")
         try:
             slurm_id = submit_once(
                 s,

@@ -74,6 +74,9 @@ TRUTH_WINDOW_S = 14 * 86400.0
 #: A job gone from squeue this long after its wall time ran out is not running, whatever an
 #: accounting record stuck at RUNNING (a "runaway" record) says.
 RUNAWAY_GRACE_S = 600.0
+#: A job gone from squeue this long while accounting still calls it active is not running: the
+#: accounting record is a runaway (its end was never written), the exit marker and log decide.
+LEFT_QUEUE_GRACE_S = 180.0
 #: A record of the same Slurm id submitted this long before ours belongs to an earlier job.
 SUBMIT_SKEW_S = 600.0
 #: ``slurm_state`` of a job that left the queue while nobody could say how it ended: a guess,
@@ -175,10 +178,12 @@ def _status_of(
     *,
     earlier: Sequence[SacctRow] = (),
     clock: ClusterClock | None = None,
+    reused: bool = False,
 ) -> tuple[JobRecord, bool]:
     """The record after this status answer, and whether it must be finalized now. ``sq`` and
     ``acct`` are records of THIS job only (see :func:`belongs`); ``earlier`` its earlier runs (Slurm
-    requeued it)."""
+    requeued it); ``reused``: Slurm knows another job by this id (then no accounting lag is waited for:
+    the id was handed out again, ours is gone)."""
     requeued = _requeue_note(r, earlier)
     if sq is not None:
         status = sq.status
@@ -186,12 +191,16 @@ def _status_of(
         blocking, why = explain_pending_reason(reason)
         if status is JobStatus.PENDING or status is JobStatus.RUNNING:
             note = requeued or (why if blocking else None)
+            log_state = r.log_state
+            if log_state and log_state.get("left_queue_at"):
+                log_state = {k: v for k, v in log_state.items() if k != "left_queue_at"}
             return attrs.evolve(
                 r,
                 status=status,
                 slurm_state=normalize_state(sq.state),
                 slurm_reason=reason,
                 error_info=note,
+                log_state=log_state,
             ), False
     if sq is not None and sq.status.is_terminal and acct is None:
         acct = SacctRow(sq.job_id, sq.state, "", "", "", "", "", sq.name)
@@ -209,22 +218,35 @@ def _status_of(
                 slurm_reason=None,
                 error_info=error,
             ), True
-        if squeue_ok and sq is None and _past_its_time(r, acct, now, clock):
-            # accounting still says RUNNING, but the job left the queue after its wall time ran out:
-            # a runaway record. It is not running; its exit marker and log decide, Slurm is asked again.
-            return attrs.evolve(r, slurm_state=GUESSED), True
-        # Gone from squeue but sacct still says active: accounting lag; ask again next sync.
         if squeue_ok and sq is None:
+            # Gone from squeue but accounting still says active: a lag of seconds - or a record whose
+            # end will never be written (a "runaway", after a controller lost its state). Past its
+            # wall time, or gone for LEFT_QUEUE_GRACE_S, it is not running: its exit marker and log
+            # decide, and Slurm's verdict is asked for again.
+            gone = _left_queue_at(r)
+            if _past_its_time(r, acct, now, clock) or (gone and (now - gone).total_seconds() > LEFT_QUEUE_GRACE_S):
+                return attrs.evolve(r, slurm_state=GUESSED), True
+            if gone is None:
+                marked = {**(r.log_state or {}), "left_queue_at": to_rfc3339(now)}
+                return attrs.evolve(r, slurm_state=normalize_state(acct.state), log_state=marked), False
             return attrs.evolve(r, slurm_state=normalize_state(acct.state)), False
         return attrs.evolve(r, status=status, slurm_state=normalize_state(acct.state)), False
     if not squeue_ok:
         return r, False
     submitted = r.submitted_at or r.created_at
-    if (now - submitted).total_seconds() < ACCOUNTING_LAG_S and sacct_ok:
+    if (now - submitted).total_seconds() < ACCOUNTING_LAG_S and sacct_ok and not reused:
         return r, False  # just submitted and not yet visible anywhere
     # Not queued and unknown to accounting (it did not answer, or purged the job): the job's exit
     # marker and log decide, and Slurm's own verdict is asked for again later.
     return attrs.evolve(r, slurm_state=GUESSED), True
+
+
+def _left_queue_at(r: JobRecord) -> dt.datetime | None:
+    text = (r.log_state or {}).get("left_queue_at")
+    try:
+        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
 
 
 def _past_its_time(r: JobRecord, acct: SacctRow, now: dt.datetime, clock: ClusterClock | None) -> bool:
@@ -288,9 +310,13 @@ def _apply_finalize(r: JobRecord, fin: FinalizeOutput | None, now: dt.datetime) 
             status, error = JobStatus.COMPLETED, None
         else:
             status = JobStatus.FAILED
-            error = (
-                f"exit code {marker[0]}" if marker else "left the queue without an exit marker (killed?)"
-            ) + "; Slurm's own verdict is asked for at every sync until accounting answers"
+            if marker:
+                error = f"exit code {marker[0]}"
+            elif fin.log is None or not fin.log.found:
+                error = "left the queue without running (no NAMD log, no exit marker)"
+            else:
+                error = "left the queue without an exit marker (killed?)"
+            error += "; Slurm's own verdict is asked for at every sync until accounting answers"
     elif (
         status is JobStatus.FAILED
         and normalize_state(r.slurm_state or "") in ("TIMEOUT", "NODE_FAIL", "PREEMPTED")
@@ -406,14 +432,16 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
                 finalize.append(updated.get(r.job_id, r))  # terminal but not settled: retry the copy-back
             continue
         sq = squeue_rows.get(slurm_id)
+        reused = False
         if sq is not None and not belongs(r, sq.name, sq.submit, clock):
             warnings.append(f"Slurm id {slurm_id} of {r.job_id} now belongs to another job ({sq.name!r})")
-            sq = None
+            sq, reused = None, True
         mine = [row for row in acct_rows.get(slurm_id, []) if belongs(r, row.name, row.submit, clock)]
         if len(mine) < len(acct_rows.get(slurm_id, [])) and sq is None and not mine:
+            reused = True
             warnings.append(f"Slurm id {slurm_id} of {r.job_id} was given to another job: its own record is gone")
         new, needs_final = _status_of(
-            r, sq, mine[-1] if mine else None, squeue_ok, sacct_ok, now, earlier=mine[:-1], clock=clock
+            r, sq, mine[-1] if mine else None, squeue_ok, sacct_ok, now, earlier=mine[:-1], clock=clock, reused=reused
         )
         new = _count_runs(new, len(mine))
         chunk = chunks.get(r.job_id)

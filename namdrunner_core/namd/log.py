@@ -143,6 +143,9 @@ class LogState:
     #: how many runs of this Slurm job were seen (a requeued job runs again, from step 0, writing
     #: the log anew): a new run starts the log state afresh
     slurm_runs: int = 0
+    #: when a sync first found the job gone from squeue while accounting still called it active (a
+    #: lag of seconds, or a record that will never end: a "runaway" after a controller lost its state)
+    left_queue_at: str | None = None
 
 
 @attrs.frozen(slots=True)

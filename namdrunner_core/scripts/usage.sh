@@ -6,7 +6,7 @@
 ids=$1; fields=$2; quota_cmd=$3; jobs_root=$4; scratch_root=$5
 echo "@@NOW $(date +%s)"
 if [ -n "$ids" ]; then
-  echo "@@SACCT"; sacct -P -n -j "$ids" -o "$fields" 2>&1; echo "@@SACCT_RC $?"
+  echo "@@SACCT"; timeout 30 sacct -D -P -n -j "$ids" -o "$fields" 2>&1; echo "@@SACCT_RC $?"
 fi
 echo "@@START"; squeue --start -h -u "$(whoami)" -o '%i|%S|%r' 2>&1; echo "@@START_RC $?"
 existing() { # the path, or its nearest existing parent (df needs one that exists)

@@ -77,15 +77,26 @@ class SacctUsage:
 
 
 def parse_usage(text: str) -> dict[str, SacctUsage]:
-    """``sacct -P -n -o <USAGE_FIELDS>`` for many jobs -> usage per Slurm job id (steps folded in)."""
+    """``sacct -P -n -o <USAGE_FIELDS>`` for many jobs -> usage per Slurm job id (steps folded in);
+    the last record of an id (see :func:`parse_usage_all`)."""
+    return {jid: rows[-1] for jid, rows in parse_usage_all(text).items()}
+
+
+def parse_usage_all(text: str) -> dict[str, list[SacctUsage]]:
+    """``sacct -D -P -n -o <USAGE_FIELDS>``: every record of each Slurm id (another job may have had
+    the id after the controller lost its state), steps folded into the record before them."""
     n = len(USAGE_FIELDS)
-    jobs: dict[str, dict[str, Any]] = {}
+    records: list[tuple[str, dict[str, Any]]] = []
+    latest: dict[str, dict[str, Any]] = {}
     for line in text.splitlines():
         parts = line.split("|", n - 1)
         if len(parts) < n or not parts[0].strip():
             continue
         jid, _, step = parts[0].strip().partition(".")
-        e = jobs.setdefault(jid, {"peak": 0.0, "step_cpu": 0.0})
+        if not step or jid not in latest:
+            latest[jid] = {"peak": 0.0, "step_cpu": 0.0}
+            records.append((jid, latest[jid]))
+        e = latest[jid]
         peak = memory_mb(parse_tres(parts[10]).get("mem", "")) or memory_mb(parts[6])
         e["peak"] = max(e["peak"], peak)
         if step:
@@ -104,11 +115,11 @@ def parse_usage(text: str) -> dict[str, SacctUsage]:
             mem=memory_mb(tres.get("mem", "")),
             gpus=gpus,
         )
-    out = {}
-    for jid, e in jobs.items():
+    out: dict[str, list[SacctUsage]] = {}
+    for jid, e in records:
         if "state" not in e:
             continue  # steps without their job line: nothing to bill
-        out[jid] = SacctUsage(
+        out.setdefault(jid, []).append(SacctUsage(
             slurm_job_id=jid,
             name=e["name"],
             state=e["state"],
@@ -121,7 +132,7 @@ def parse_usage(text: str) -> dict[str, SacctUsage]:
             alloc_memory_mb=e["mem"],
             gpus=e["gpus"],
             peak_memory_mb=e["peak"],
-        )
+        ))  # fmt: skip
     return out
 
 

@@ -67,7 +67,9 @@ def submit_replicas(session: Session, store: JobStore, workflows: Sequence[Workf
         return [wf.submit() for wf in workflows]
     previous: str | None = None
     for i, records in enumerate(stages):
-        extra = [f"--dependency=aftercorr:{previous}", "--kill-on-invalid-dep=yes"] if previous else []
+        extra = [f"--dependency=aftercorr:{previous}"] if previous else []
+        if previous and session.profile.kill_invalid_dependants:
+            extra.append("--kill-on-invalid-dep=yes")
         previous = submit_array(session, store, records, name=stage_array_name(workflows[0].id, i), extra=extra)
     return list(workflows)
 

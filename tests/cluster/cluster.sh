@@ -26,7 +26,10 @@
 # (127.0.0.1:2231 inside that namespace only).
 # Switches for tests: `fault sbatch hang|socket-timeout` (the next sbatch queues the job, then hangs or
 # fails as Slurm does), `duo approve N|deny N|never` (what the phone does with the next push),
-# `accounting off|on` (sacct fails), `min-job-age N` (finished jobs leave squeue after N s).
+# `accounting off|on` (sacct fails), `min-job-age N` (finished jobs leave squeue after N s),
+# `controller pause|resume|reset N` (a controller that stops answering; one that lost its state and
+# hands out ids again from N), `requeue on|off` (JobRequeue after a node failure), `node down|resume`
+# (the node fails under its jobs), `fault sbatch late N` (sbatch reaches the controller after N s).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -543,6 +546,7 @@ EOF
     # sbatch with faults a test can switch on, once each ($STATE/faults/sbatch, see 'cluster.sh fault'):
     #   hang            queue the job, then give no answer for a long time (a command time-out)
     #   socket-timeout  queue the job, then fail as Slurm does: "Socket timed out on send/recv operation"
+#   late N          reach the controller only after N seconds (after the client gave up waiting)
     cat >"$slurmbin/sbatch" <<EOF
 #!/bin/bash
 # Test-cluster sbatch: the real one, unless a fault was switched on for the next call.
@@ -550,6 +554,7 @@ fault_file="$STATE/faults/sbatch"
 fault=\$(cat "\$fault_file" 2>/dev/null); rm -f "\$fault_file"
 case "\$fault" in
     hang) /usr/bin/sbatch "\$@" >/dev/null 2>&1; sleep 90; exit 1 ;;
+    late\ *) sleep "\${fault#late }"; exec /usr/bin/sbatch "\$@" ;;
     socket-timeout)
         /usr/bin/sbatch "\$@" >/dev/null 2>&1
         echo "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation" >&2
@@ -843,12 +848,14 @@ export SLURM_CONF=$SLURM_CONF
 EOF
 }
 
-cmd_fault() { # fault sbatch hang|socket-timeout|none: the next sbatch misbehaves once
-    [ "${1:-}" = sbatch ] || die "usage: fault sbatch hang|socket-timeout|none"
+cmd_fault() { # fault sbatch hang|socket-timeout|late SECONDS|none: the next sbatch misbehaves once
+    [ "${1:-}" = sbatch ] || die "usage: fault sbatch hang|socket-timeout|late SECONDS|none"
     case "${2:-}" in
         hang|socket-timeout) printf '%s\n' "$2" >"$STATE/faults/sbatch"; chown "$TEST_USER:" "$STATE/faults/sbatch" ;;
+        late) [[ "${3:-}" =~ ^[0-9]+$ ]] || die "usage: fault sbatch late SECONDS"
+            printf 'late %s\n' "$3" >"$STATE/faults/sbatch"; chown "$TEST_USER:" "$STATE/faults/sbatch" ;;
         none) rm -f "$STATE/faults/sbatch" ;;
-        *) die "usage: fault sbatch hang|socket-timeout|none" ;;
+        *) die "usage: fault sbatch hang|socket-timeout|late SECONDS|none" ;;
     esac
 }
 
@@ -873,6 +880,61 @@ cmd_accounting() { # accounting on|off: off stops slurmdbd, so sacct fails as wh
     esac
 }
 
+cmd_controller() { # controller pause|resume|reset FIRST_JOB_ID: what a site's controller does to jobs
+    need_root
+    local pidfile="$STATE/run/slurmctld.pid"
+    case "${1:-}" in
+        pause) pid_alive "$pidfile" slurmctld || die "slurmctld is not running"; kill -STOP "$(cat "$pidfile")" ;;
+        resume) pid_alive "$pidfile" slurmctld || die "slurmctld is not running"; kill -CONT "$(cat "$pidfile")" ;;
+        reset)
+            # A state reset (a site rebuild, a failover without state): every job the controller knew
+            # is gone, and ids are handed out again from FIRST_JOB_ID - accounting keeps the old records.
+            [[ "${2:-}" =~ ^[0-9]+$ ]] || die "usage: controller reset FIRST_JOB_ID"
+            stop_pidfile slurmctld "$pidfile" slurmctld
+            rm -rf "$STATE/slurm/state" && mkdir -p "$STATE/slurm/state"
+            if grep -q '^FirstJobId=' "$SLURM_CONF"; then
+                sed -i "s/^FirstJobId=.*/FirstJobId=$2/" "$SLURM_CONF"
+            else
+                echo "FirstJobId=$2" >>"$SLURM_CONF"
+            fi
+            LD_PRELOAD="$SHIM" slurmctld -c -f "$SLURM_CONF"
+            wait_for 60 slurmctld scontrol ping
+            # the node still runs what the old controller started: it reports those jobs, and the
+            # new controller, which knows none of them, has them killed
+            wait_for 60 "node $NODE_NAME to register" bash -c \
+                "sinfo -h -N -n $NODE_NAME -o '%T' | grep -Eqv 'unknown|down|not_responding|^$'" ;;
+        *) die "usage: controller pause|resume|reset FIRST_JOB_ID" ;;
+    esac
+}
+
+cmd_requeue() { # requeue on|off: whether Slurm requeues a batch job after a node failure (JobRequeue)
+    need_root
+    case "${1:-}" in
+        on) value=1 ;;
+        off) value=0 ;;
+        *) die "usage: requeue on|off" ;;
+    esac
+    if grep -q '^JobRequeue=' "$SLURM_CONF"; then
+        sed -i "s/^JobRequeue=.*/JobRequeue=$value/" "$SLURM_CONF"
+    else
+        echo "JobRequeue=$value" >>"$SLURM_CONF"
+    fi
+    scontrol reconfigure >/dev/null
+}
+
+cmd_node() { # node down|resume: the node fails under its jobs (NODE_FAIL), or comes back
+    need_root
+    case "${1:-}" in
+        down) scontrol update nodename="$NODE_NAME" state=down reason="namdrunner test: node failure" ;;
+        resume)
+            # ReturnToService=2 may have brought it back already (then "resume" is refused)
+            scontrol update nodename="$NODE_NAME" state=resume 2>/dev/null || true
+            wait_for 60 "node $NODE_NAME to come back" bash -c \
+                "sinfo -h -N -n $NODE_NAME -o '%T' | grep -Eqv 'unknown|down|drain|not_responding|^$'" ;;
+        *) die "usage: node down|resume" ;;
+    esac
+}
+
 cmd_min_job_age() { # min-job-age SECONDS: how long finished jobs stay visible in squeue
     need_root
     [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: min-job-age SECONDS"
@@ -885,10 +947,13 @@ case "${1:-}" in
     duo) shift; cmd_duo "$@" ;;
     accounting) shift; cmd_accounting "$@" ;;
     min-job-age) shift; cmd_min_job_age "$@" ;;
+    controller) shift; cmd_controller "$@" ;;
+    requeue) shift; cmd_requeue "$@" ;;
+    node) shift; cmd_node "$@" ;;
     up) cmd_up ;;
     down) shift; cmd_down "${1:-}" ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N" >&2
+    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N|controller pause|resume|reset N|requeue on|off|node down|resume" >&2
        exit 2 ;;
 esac
