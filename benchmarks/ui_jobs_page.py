@@ -21,6 +21,16 @@ from pathlib import Path
 from benchmarks._fixtures import make_store
 
 
+def key_cookie(port: int, key: str) -> str:
+    """The session cookie a browser gets for the key (POST /key, as the key page sends it)."""
+    import urllib.parse
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = urllib.parse.urlencode({"key": key})
+    conn.request("POST", "/key", body=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    return (conn.getresponse().getheader("Set-Cookie") or "").split(";", 1)[0]
+
+
 def main() -> None:
     import uvicorn
 
@@ -47,9 +57,7 @@ def main() -> None:
             body = r.read()
             return time.perf_counter() - t0, r.status, body
 
-        first = http.client.HTTPConnection("127.0.0.1", port)
-        first.request("GET", f"/?token={state.token}")
-        cookie = (first.getresponse().getheader("Set-Cookie") or "").split(";", 1)[0]
+        cookie = key_cookie(port, state.token)
         rows = {}
         some_job = store.job_ids()[5000]
         pages = (("health", "/health"), ("jobs page 1", "/"), ("page 100, by name", "/?sort=name&dir=asc&page=100"),

@@ -199,10 +199,16 @@ def sync(request: Request) -> Response:
     """POST ``/sync``: one sync of the profile's jobs (409 with Retry-After while one runs or just ran)."""
     state: UiState = request.app.state.ui
     try:
-        report = state.sync()
+        report = state.sync(manual=request.query_params.get("manual") == "1")
     except SyncBusy as busy:
         return JSONResponse({"busy": str(busy)}, status_code=409, headers={"Retry-After": f"{busy.retry_after_s:.1f}"})
     return JSONResponse(views.sync_json(state, report))
+
+
+def job_fragment(request: Request) -> Response:
+    """The live part of a job page (status, progress, facts): a local read, no remote command."""
+    ctx = views.job_context(request.app.state.ui, request.path_params["job_id"])
+    return page(request, "_job_live.html", **ctx)
 
 
 def commands(request: Request) -> Response:
@@ -222,13 +228,15 @@ def job_logs(request: Request) -> Response:
     kind = request.query_params.get("kind", "namd")
     if kind not in ("namd", "slurm"):
         raise ValidationError("kind", "namd or slurm")
-    return PlainTextResponse(views.log_tail(request.app.state.ui, request.path_params["job_id"], kind))
+    auto = request.query_params.get("auto") == "1"  # a page's own refresh: from the polling budget
+    return PlainTextResponse(views.log_tail(request.app.state.ui, request.path_params["job_id"], kind, auto=auto))
 
 
 def job_energy(request: Request) -> Response:
     """The energy and temperature plot of the job's NAMD log, as SVG."""
     dark = request.query_params.get("theme") == "dark"
-    svg = views.energy_svg(request.app.state.ui, request.path_params["job_id"], dark=dark)
+    auto = request.query_params.get("auto") == "1"
+    svg = views.energy_svg(request.app.state.ui, request.path_params["job_id"], dark=dark, auto=auto)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -411,8 +419,13 @@ async def cluster_run(request: Request) -> Response:
 
 
 def health(request: Request) -> Response:
-    """For the tests and the browser opener: the server answers (after the cookie check)."""
-    return JSONResponse({"ok": True, "profile": request.app.state.ui.profile})
+    """For the tests, benchmarks and the browser opener: the server answers (after the cookie check),
+    and how many remote commands it ran, in all and within its polling budget."""
+    state: UiState = request.app.state.ui
+    log = state.command_log
+    return JSONResponse({"ok": True, "profile": state.profile, "syncs": state.syncs,
+                         "remote_commands": len(log.entries()) if log is not None else 0,
+                         "budgeted_commands": state.budget.spent})  # fmt: skip
 
 
 def build_app(state: UiState) -> Starlette:
@@ -422,6 +435,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/", jobs),
         Route("/fragments/jobs", jobs_fragment),
         Route("/fragments/commands", commands),
+        Route("/fragments/job/{job_id}", job_fragment),
         Route("/sync", sync, methods=["POST"]),
         Route("/jobs/bulk", jobs_bulk, methods=["POST"]),
         Route("/jobs/{job_id}", job),

@@ -16,10 +16,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from namdrunner_core.errors import AuthenticationError, NamdRunnerError, ValidationError
 
@@ -34,6 +36,13 @@ if TYPE_CHECKING:
 
 #: the fastest the server syncs, whatever the pages ask (the CLI's ``watch`` starts at 2 s)
 MIN_SYNC_INTERVAL_S = 2.0
+#: the server's polling budget: on average at most one remote command per this many seconds for
+#: everything the pages refresh by themselves (syncs, log tails, the energy plot), however many tabs
+POLL_INTERVAL_S = 10.0
+#: a cached log tail or plot younger than this is served as it is, to every tab
+FRESH_S = 10.0
+#: the longest an automatic sync waits while nothing changes (the pause doubles from POLL_INTERVAL_S)
+MAX_QUIET_S = 60.0
 #: a browser session (its cookie) ends after this long unused, and after SESSION_MAX_S in any case
 SESSION_IDLE_S = 12 * 3600.0
 SESSION_MAX_S = 7 * 86400.0
@@ -45,6 +54,63 @@ class SyncBusy(NamdRunnerError):
     def __init__(self, message: str, retry_after_s: float) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class RemoteBudget:
+    """One polite budget for the remote commands a server runs by itself: a token bucket holding at
+    most one command, refilled one command per ``interval_s``. A read may overdraw it (a sync that
+    finalizes a job costs three commands): the debt is waited out before the next automatic read.
+    What a person asks for (opening a page, Sync now, a button) is neither refused nor charged."""
+
+    def __init__(self, interval_s: float = POLL_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self._clock = clock
+        self._tokens = 1.0
+        self._at = clock()
+        self._lock = threading.Lock()
+        #: commands charged in all (the figure benchmarks/ and the tests read)
+        self.spent = 0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(1.0, self._tokens + (now - self._at) / self.interval_s)
+        self._at = now
+
+    def wait_s(self) -> float:
+        """Seconds until an automatic read may run (0: now)."""
+        with self._lock:
+            self._refill()
+            return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) * self.interval_s
+
+    def reserve(self) -> bool:
+        """Take the one command an automatic read may run now (atomically: two tabs asking at the same
+        moment do not both get it); False when the budget is spent. :meth:`charge` the rest after."""
+        with self._lock:
+            self._refill()
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            self.spent += 1
+            return True
+
+    def charge(self, commands: int) -> None:
+        """Record ``commands`` remote commands run (beyond a reserved one)."""
+        if commands <= 0:
+            return
+        with self._lock:
+            self._refill()
+            self._tokens -= commands
+            self.spent += commands
+
+
+@attrs.frozen(slots=True)
+class CachedRead:
+    """A remote read kept for every tab: its text, and when it was read (monotonic seconds)."""
+
+    text: str
+    at: float
+    #: whether the job was still active when it was read (a read of a running job is stale once it ended)
+    active: bool = True
 
 
 class LoginNeeded(AuthenticationError):
@@ -124,6 +190,15 @@ class UiState:
         self.wf_plans: dict[str, Planned[WorkflowPlan]] = {}
         #: the form of each draft as last reviewed (values, errors by field, uploaded file names)
         self.forms: dict[str, dict[str, Any]] = {}
+        #: the one budget of the remote commands the pages cause by themselves
+        self.budget = RemoteBudget()
+        #: log tails and plots by (job id, kind): what every tab is shown until a fresh read is due
+        self.reads: dict[tuple[str, str], CachedRead] = {}
+        #: jobs whose NAMD log a page follows, with when it last asked (monotonic seconds)
+        self.followed: dict[str, float] = {}
+        #: the pause before the next automatic sync: POLL_INTERVAL_S, doubling while nothing ends
+        self.quiet_s = POLL_INTERVAL_S
+        self.next_auto_sync_at = 0.0
 
     # -- secrets --------------------------------------------------------------------------------
     def token_ok(self, given: str | None) -> bool:
@@ -191,6 +266,19 @@ class UiState:
                 self._session = Cluster.from_profile(self.profile).connect(auth=no_prompt)
             yield self._session
 
+    @contextmanager
+    def counted(self, *, charge: bool = True, reserved: int = 0) -> Iterator[Session]:
+        """:meth:`remote`, with the commands it ran (less ``reserved`` ones taken before) charged to the
+        polling budget when ``charge`` (what a page does by itself; what a person asked for - opening
+        a page, Sync now - is not)."""
+        with self.remote() as session:
+            before = len(session.command_log.entries())
+            try:
+                yield session
+            finally:
+                if charge:
+                    self.budget.charge(len(session.command_log.entries()) - before - reserved)
+
     @property
     def logged_in(self) -> bool:
         """True once a session is open."""
@@ -235,9 +323,11 @@ class UiState:
         """The session's command log (None before the first remote command)."""
         return self._session.command_log if self._session is not None else None
 
-    def sync(self) -> SyncReport:
-        """Sync the profile's jobs: never two at once, never sooner than ``min_sync_interval_s``
-        after the last (:class:`SyncBusy` says when to come back)."""
+    def sync(self, *, manual: bool = False) -> SyncReport:
+        """Sync the profile's jobs: never two at once, never sooner than ``min_sync_interval_s`` after
+        the last; an automatic one (a page's timer) also only within the polling budget and after
+        the current quiet pause, which doubles (to MAX_QUIET_S) while no job changes status
+        (:class:`SyncBusy` says when to come back)."""
         from namdrunner_core.jobs.sync import sync_jobs
 
         if not self._sync.acquire(blocking=False):
@@ -246,13 +336,74 @@ class UiState:
             now = time.monotonic()
             if self.last_sync_at is not None and now - self.last_sync_at < self.min_sync_interval_s:
                 raise SyncBusy("synced a moment ago", self.min_sync_interval_s - (now - self.last_sync_at))
-            with self.remote() as session:
+            if not manual:
+                due = self.next_auto_sync_at - now
+                if due > 0 or not self.budget.reserve():
+                    raise SyncBusy("waiting, to be polite to the login node", max(due, self.budget.wait_s(), 1.0))
+            before = {r.job_id: r.status for r in self.store.list_jobs(active_only=True)}
+            with self.counted(charge=not manual, reserved=0 if manual else 1) as session:
                 report = sync_jobs(self.store, session)
+            moved = bool(report.finished) or any(
+                self.store.get_job(j).status is not before.get(j) for j in report.changed if j in before
+            )
+            self.quiet_s = POLL_INTERVAL_S if moved or manual else min(self.quiet_s * 2, MAX_QUIET_S)
             self.last_sync_at = time.monotonic()
+            self.next_auto_sync_at = self.last_sync_at + self.quiet_s
             self.syncs += 1
             return report
         finally:
             self._sync.release()
+
+    def followed_tail(self, job_id: str, *, auto: bool) -> str | None:
+        """The NAMD log tail of a running job a page follows. Every followed job's tail is read in ONE
+        remote command (:func:`~namdrunner_core.jobs.job.log_tails`) when a page's refresh finds the
+        budget free and no sync due, so that N tabs cost what one does; None when no tail was read yet
+        (the caller reads this one job)."""
+        from namdrunner_core.jobs.job import log_tails
+
+        now = time.monotonic()
+        self.followed = {j: t for j, t in self.followed.items() if now - t < 3 * MAX_QUIET_S}
+        self.followed[job_id] = now
+        cached = self.reads.get((job_id, "namd"))
+        if cached is None:
+            return None
+        if now - cached.at < FRESH_S or not auto or now >= self.next_auto_sync_at or not self.budget.reserve():
+            return cached.text
+        records = []
+        for jid in self.followed:
+            try:
+                record = self.store.get_job(jid)
+            except NamdRunnerError:
+                continue
+            if record.is_active and record.slurm_job_id:
+                records.append(record)
+        with self.counted(reserved=1) as session:
+            tails = log_tails(session, records)
+        at = time.monotonic()
+        for jid, text in tails.items():
+            self.reads[(jid, "namd")] = CachedRead(text, at, True)
+        return self.reads[(job_id, "namd")].text
+
+    def cached_read(self, key: tuple[str, str], read: Callable[[Session], str], *, active: bool, auto: bool,
+                    fresh_s: float = FRESH_S) -> str:  # fmt: skip
+        """A remote read shared by every tab: the cached text while it is fresh enough (a finished
+        job's for good), or when an automatic refresh finds the budget spent; else read again."""
+        cached = self.reads.get(key)
+        now = time.monotonic()
+        if cached is not None:
+            final = not active and not cached.active  # read after the job ended: it will not change
+            # a page's own refresh waits for the budget, and yields to a sync that is due (one sync
+            # brings every job's progress in ONE command: it goes first)
+            if final or (active and now - cached.at < fresh_s):
+                return cached.text
+            if auto and active and (now >= self.next_auto_sync_at or not self.budget.reserve()):
+                return cached.text
+        elif auto:
+            self.budget.charge(1)  # nothing to show yet: read now, and owe it
+        with self.counted(charge=auto, reserved=1 if auto else 0) as session:
+            text = read(session)
+        self.reads[key] = CachedRead(text, time.monotonic(), active)
+        return text
 
     def switch_profile(self, name: str) -> None:
         """Serve another cluster profile: its session is opened on first use (the old one is closed;

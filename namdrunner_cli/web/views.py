@@ -108,28 +108,50 @@ def _job(state: UiState, session: Any, job_id: str) -> Any:
     return Job.load(session, state.store, job_id)
 
 
-def log_tail(state: UiState, job_id: str, kind: str, lines: int = 200) -> str:
-    """The last ``lines`` of the Slurm logs or the NAMD log (one remote command)."""
-    state.store.get_job(job_id)
-    with state.remote() as session:
+def log_tail(state: UiState, job_id: str, kind: str, lines: int = 200, *, auto: bool = False) -> str:
+    """The last ``lines`` of the Slurm logs or the NAMD log, shared by every tab (see
+    :meth:`UiState.cached_read`: a page's own refreshes come from the polling budget)."""
+    record = state.store.get_job(job_id)
+    if kind == "namd" and record.is_active:
+        followed = state.followed_tail(job_id, auto=auto)  # every followed job's tail in one command
+        if followed is not None:
+            return followed
+
+    def read(session: Any) -> str:
         try:
             return str(_job(state, session, job_id).logs(kind, tail=lines))
         except NotFoundError as exc:
             return f"({exc})"
 
+    return state.cached_read((job_id, kind), read, active=record.is_active, auto=auto)
 
-def energy_svg(state: UiState, job_id: str, *, dark: bool = False) -> str:
-    """TOTAL energy and TEMP of the NAMD log as an SVG chart (the log read once, tail-bounded)."""
+
+#: how often a running job's energy plot is read again at most (it reads the log's last 50,000 lines)
+PLOT_FRESH_S = 60.0
+
+
+def energy_svg(state: UiState, job_id: str, *, dark: bool = False, auto: bool = False) -> str:
+    """TOTAL energy and TEMP of the NAMD log as an SVG chart. The series (step, TOTAL, TEMP) is read
+    once for every tab and theme, again at most every PLOT_FRESH_S while the job runs."""
+    import json
+
     from namdrunner_core.namd.log import parse_log_text
 
-    state.store.get_job(job_id)
-    with state.remote() as session:
+    record = state.store.get_job(job_id)
+
+    def read(session: Any) -> str:
         try:
             text = _job(state, session, job_id).logs("namd", tail=50_000)
         except NotFoundError:
             text = ""
-    rows = parse_log_text(text, keep_energies=True).energies
-    return svg_chart([(r.step, r.values) for r in rows], ("TOTAL", "TEMP"), dark=dark)
+        rows = parse_log_text(text, keep_energies=True).energies
+        return json.dumps([[r.step, r.values.get("TOTAL"), r.values.get("TEMP")] for r in rows])
+
+    series = json.loads(state.cached_read((job_id, "energy"), read, active=record.is_active, auto=auto,
+                                          fresh_s=PLOT_FRESH_S))  # fmt: skip
+    points = [(int(step), {k: v for k, v in (("TOTAL", total), ("TEMP", temp)) if v is not None})
+              for step, total, temp in series]  # fmt: skip
+    return svg_chart(points, ("TOTAL", "TEMP"), dark=dark)
 
 
 def svg_chart(points: list[tuple[int, dict[str, float]]], columns: tuple[str, ...], *, dark: bool = False) -> str:

@@ -7,6 +7,7 @@ safety check, so no half job is left behind.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -51,7 +52,7 @@ from namdrunner_core.namd.config import (
     Template,
 )
 from namdrunner_core.namd.log import Progress
-from namdrunner_core.scripts import CAT_FIRST, COPY_INPUTS, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB
+from namdrunner_core.scripts import CAT_FIRST, COPY_INPUTS, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB, TAILS
 from namdrunner_core.serde import converter
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME
@@ -470,6 +471,23 @@ class Job:
         remove_job_dir(self.session, "project", r.job_id)
         remove_job_dir(self.session, "scratch", r.job_id)
         self.store.delete_job(r.job_id)
+
+
+def log_tails(session: Session, records: Sequence[JobRecord], lines: int = 200) -> dict[str, str]:
+    """The last ``lines`` of many jobs' NAMD logs, in ONE remote command (a job whose log does not
+    exist yet is left out)."""
+    if not records:
+        return {}
+    args = [str(lines)]
+    for r in records:
+        args += [r.job_id, f"{r.results_dir}/{NAMD_LOG_NAME}"]
+    out = session.run_remote(TAILS, args, check=False).stdout.split("\n")
+    tails: dict[str, str] = {}
+    for i, line in enumerate(out):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "@@TAIL" and parts[2] == "ok" and i + 1 < len(out):
+            tails[parts[1]] = base64.b64decode(out[i + 1].strip() or b"").decode("utf-8", "replace")
+    return tails
 
 
 def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) -> None:

@@ -484,7 +484,10 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
     if updated:
         # only rows still in the store: a job deleted by another process meanwhile stays deleted
         saved = store.update_jobs(list(updated.values()))
-        records = [r for r in updated.values() if r.job_id in saved]
+        before = {r.job_id: r for r in candidates}
+        # job_info.json (the desktop app's and `discover`'s record) is rewritten when the job's state
+        # changed, not for every progress tick: a sync of running jobs stays ONE command
+        records = [r for r in updated.values() if r.job_id in saved and _state_changed(before.get(r.job_id), r)]
         write_job_infos(session, records)
         commands += 1 if records else 0
         updated = {k: v for k, v in updated.items() if k in saved}
@@ -492,6 +495,15 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         len(candidates), tuple(sorted(updated)), tuple(sorted(f for f in finished if f in updated)), commands,
         tuple(dict.fromkeys(warnings)),
     )  # fmt: skip
+
+
+_STATE_FIELDS = ("status", "slurm_job_id", "slurm_state", "exit_code", "error_info", "finalized", "copy_back",
+                 "copy_back_error", "completed_at", "output_files", "submit_token")  # fmt: skip
+
+
+def _state_changed(old: JobRecord | None, new: JobRecord) -> bool:
+    """Whether anything but progress (the log's position, the percentage) changed."""
+    return old is None or any(getattr(old, f) != getattr(new, f) for f in _STATE_FIELDS)
 
 
 def _count_runs(r: JobRecord, runs: int) -> JobRecord:

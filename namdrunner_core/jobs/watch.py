@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN
-from namdrunner_core.jobs.sync import poll_progress, sync_jobs
+from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.models import JobRecord
 
 if TYPE_CHECKING:
@@ -28,8 +28,9 @@ def watch_jobs(
 ) -> list[JobRecord]:
     """Sync (and read progress of running jobs) until every watched job is finished.
 
-    Polls at ``min_interval``, doubling to ``max_interval`` while nothing changes and dropping back
-    when something does. ``on_update`` gets the watched records after every round.
+    Polls at ``min_interval``, doubling to ``max_interval`` while no job changes status (progress
+    alone does not count) and dropping back when one does; each poll is one sync (whose status
+    command also reads the running jobs' new log lines). ``on_update`` gets the watched records after every round.
     """
     interval = min_interval
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -48,16 +49,16 @@ def watch_jobs(
     targets = [r.job_id for r in watched()]
     job_ids = targets if job_ids is None else job_ids
     while True:
-        report = sync_jobs(store, session, [r for r in watched() if r.status.is_active or not r.finalized])
+        statuses = {r.job_id: r.status for r in watched()}
+        # ONE sync: its status command also reads the new log lines of the running jobs (progress)
+        sync_jobs(store, session, [r for r in watched() if r.status.is_active or not r.finalized])
         current = watched()
-        running = [r for r in current if r.status.is_active]
-        if running:
-            poll_progress(store, session, running)
-            current = watched()
         on_update(current)
         if all(r.status.is_terminal and r.finalized for r in current):
             return current
         if deadline is not None and time.monotonic() > deadline:
             return current
-        interval = min_interval if report.changed else min(interval * 2, max_interval)
+        # back off while no job changes status (a running job's progress alone does not reset it)
+        moved = any(statuses.get(r.job_id) is not r.status for r in current)
+        interval = min_interval if moved else min(interval * 2, max_interval)
         sleep(interval)

@@ -101,6 +101,8 @@ STAGE_SWEEP = RemoteScript("stage_sweep")
 LIST_OUTPUTS = RemoteScript("list_outputs")
 #: the first existing file of several (Slurm logs under either tool's names)
 CAT_FIRST = RemoteScript("cat_first")
+#: the last lines of many jobs' NAMD logs (pages that follow several running jobs)
+TAILS = RemoteScript("tails")
 
 # -- transfers -------------------------------------------------------------------------------------
 #: one file from stdin into its partial name (resumable)

@@ -31,12 +31,13 @@
   if (cmdlog) cmdlog.addEventListener("toggle", loadCommands);
 
   // -- confirmations that name what will be removed ---------------------------------------------
-  $$("form[data-confirm]").forEach((form) => {
-    form.addEventListener("submit", (ev) => {
-      if (!window.confirm(form.dataset.confirm)) { ev.preventDefault(); return; }
-      const field = $('input[name="confirm"]', form);
-      if (field && form.dataset.confirmId) field.value = form.dataset.confirmId;
-    });
+  //    (one listener for the whole page: forms that a live update put in place are covered too)
+  document.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (!window.confirm(form.dataset.confirm)) { ev.preventDefault(); return; }
+    const field = $('input[name="confirm"]', form);
+    if (field && form.dataset.confirmId) field.value = form.dataset.confirmId;
   });
 
   // -- bulk cancel / delete: the confirmation names every job it touches ------------------------
@@ -56,16 +57,17 @@
     });
   }
 
-  // -- sync: one at a time, backing off like `namdrunner watch` (2 s doubling to 60 s) ----------
-  const MIN_DELAY = 2000, MAX_DELAY = 60000;
+  // -- sync: one at a time, within the SERVER's polling budget (one remote command per 10 s on
+  //    average whatever the tabs; it says when to come back), backing off while nothing changes ----
+  const MIN_DELAY = 10000, MAX_DELAY = 120000;
   let delay = MIN_DELAY, timer = null, inFlight = false;
   const status = $("#sync-status");
-  async function syncOnce() {
+  async function syncOnce(manual) {
     if (inFlight) return null;
     inFlight = true;
     if (status) status.textContent = "syncing...";
     try {
-      const r = await fetch("/sync", { method: "POST", credentials: "same-origin",
+      const r = await fetch(manual ? "/sync?manual=1" : "/sync", { method: "POST", credentials: "same-origin",
         headers: { "X-CSRF-Token": csrf, "Accept": "application/json" } });
       const data = await r.json();
       if (r.status === 409) {
@@ -101,6 +103,25 @@
   }
 
   const jobPanel = $("#job");
+  // the live part of a job page (status, progress, facts, actions) replaced in place: no reload while
+  // the job runs, the page and the log box stay where the person scrolled
+  async function refreshJob() {
+    const live = $("#job-live");
+    if (!live) return;
+    const r = await fetch(live.dataset.src, { credentials: "same-origin" });
+    if (!r.ok) return;
+    live.innerHTML = await r.text(); // server-rendered, escaped
+    const marker = $("[data-status]", live);
+    if (!marker) return;
+    jobPanel.dataset.active = marker.dataset.active;
+    const was = jobPanel.dataset.status, now = marker.dataset.status;
+    if (now === was) return;
+    jobPanel.dataset.status = now;
+    const badge = $("#job-status");
+    if (badge) { badge.textContent = now; badge.className = `badge ${now.toLowerCase()}`; }
+    // it ended: once, the whole page (its outputs, Slurm's output, the final plot); never while it runs
+    if (marker.dataset.active !== "1") window.location.reload();
+  }
   function activeCount() {
     if (table) return parseInt(table.dataset.active || "0", 10);
     if (jobPanel) return parseInt(jobPanel.dataset.active || "0", 10);
@@ -116,7 +137,7 @@
     if (data === null) { schedule(delay); return; }
     if (data.busy) { schedule(Math.max(data.retry, delay)); return; }
     const changed = (data.changed || []).length > 0;
-    if (jobPanel && (data.changed || []).includes(jobPanel.dataset.job)) { window.location.reload(); return; }
+    if (jobPanel && (data.changed || []).includes(jobPanel.dataset.job)) { await refreshJob(); }
     if (table) await refreshTable();
     delay = changed ? MIN_DELAY : Math.min(delay * 2, MAX_DELAY);
     schedule(delay);
@@ -124,7 +145,7 @@
   const syncNow = $("#sync-now");
   if (syncNow) {
     syncNow.addEventListener("click", async () => {
-      const data = await syncOnce();
+      const data = await syncOnce(true);
       if (data && !data.busy) { await refreshTable(); delay = MIN_DELAY; schedule(delay); }
     });
   }
@@ -144,22 +165,37 @@
   if (picker) picker.addEventListener("change", () => { if (picker.value) picker.form.submit(); });
 
   // -- the job page: logs and energy plot, followed while the job runs --------------------------
+  //    The NAMD log follows like `tail -f` while the person is at its bottom and stays put when they
+  //    scrolled up; refreshes are the page's own (auto=1): the server serves every tab one cached
+  //    copy and reads again only within its polling budget.
   if (jobPanel) {
     const id = jobPanel.dataset.job;
-    let logDelay = 5000;
+    let logDelay = MIN_DELAY, first = true;
+    async function loadLog(pre, auto) {
+      const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}${auto ? "&auto=1" : ""}`,
+        { credentials: "same-origin", headers: { "Accept": "application/json" } });
+      if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname)); return false; }
+      const text = r.ok ? await r.text() : `(${r.status}: ${(await r.json().catch(() => ({}))).error || "failed"})`;
+      if (text === pre.textContent) return false;
+      const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
+      pre.textContent = text.trim() ? text : "(empty so far)";
+      if (atBottom || pre.dataset.loaded !== "1") pre.scrollTop = pre.scrollHeight;
+      pre.dataset.loaded = "1";
+      return true;
+    }
     async function loadLogs() {
+      let changed = false;
       for (const pre of $$("pre[data-log]")) {
-        const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}`,
-          { credentials: "same-origin", headers: { "Accept": "application/json" } });
-        if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname)); return; }
-        pre.textContent = r.ok ? await r.text() : `(${r.status}: ${(await r.json().catch(() => ({}))).error || "failed"})`;
+        // Slurm's output once (and again when the job ended); the NAMD log while the job runs
+        if (pre.dataset.log === "slurm" && !first) continue;
+        changed = (await loadLog(pre, !first)) || changed;
       }
       const img = $("#energy-plot");
-      if (img) img.src = `${img.dataset.src}?theme=${document.documentElement.dataset.theme}&t=${Date.now()}`;
-      if (activeCount() > 0) {
-        logDelay = Math.min(logDelay * 2, MAX_DELAY);
-        setTimeout(loadLogs, logDelay);
-      }
+      if (img && (first || changed)) img.src = `${img.dataset.src}?theme=${document.documentElement.dataset.theme}${first ? "" : "&auto=1"}&t=${Date.now()}`;
+      first = false;
+      // asking the server costs the cluster nothing: it answers from one shared copy, and reads the
+      // cluster again only within its budget - so the page asks every 10 s while the job runs
+      if (activeCount() > 0) setTimeout(loadLogs, logDelay);
     }
     loadLogs();
   }
