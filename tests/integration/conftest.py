@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from namdrunner_core import Cluster, Job, JobStore, Resources, Session
 from namdrunner_core.transport.ratelimit import RateLimiter
 from namdrunner_core.transport.ssh import SSHTransport
-from tests.conftest import DATA, ClusterEnv
+from tests.conftest import CLUSTER_SCRIPT, DATA, ClusterEnv
 
 #: The toy system every integration job runs.
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
@@ -67,3 +68,21 @@ def remote_dir(ssh: SSHTransport, cluster: ClusterEnv) -> Iterator[str]:
     ssh.run(["mkdir", "-p", d])
     yield d
     ssh.run(["rm", "-rf", "--", d])
+
+
+def cluster_sh(*args: str) -> None:
+    """A switch of the test cluster (tests/cluster/cluster.sh), as root."""
+    out = subprocess.run(["bash", str(CLUSTER_SCRIPT), *args], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.fixture
+def accounting_off(cluster: ClusterEnv) -> Iterator[None]:
+    """Slurm's accounting (slurmdbd) stopped, finished jobs leaving squeue within seconds."""
+    cluster_sh("min-job-age", "2")
+    cluster_sh("accounting", "off")
+    try:
+        yield
+    finally:
+        cluster_sh("accounting", "on")
+        cluster_sh("min-job-age", "30")

@@ -31,17 +31,13 @@ from namdrunner_core.jobs import submission
 from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.scripts import SBATCH_IN, STAGE_JOB
 from namdrunner_core.transport.ssh import AuthPrompt, SSHTransport
-from tests.conftest import CLUSTER_SCRIPT, ClusterEnv, cluster_vars, totp
-from tests.integration.conftest import vacuum_job
+from tests.conftest import ClusterEnv, cluster_vars, totp
+from tests.integration.conftest import cluster_sh, vacuum_job
 
 pytestmark = pytest.mark.cluster
 
 SMALL = Resources(cores=1, memory_gb=1, walltime="00:10:00")
 APP = Path(__file__).resolve().parent.parent / "fixtures" / "namdrunner-app"
-
-
-def cluster_sh(*args: str) -> None:
-    subprocess.run(["bash", str(CLUSTER_SCRIPT), *args], check=True, capture_output=True)
 
 
 def slurm_env(cluster: ClusterEnv) -> dict[str, str]:
@@ -85,17 +81,6 @@ def test_key_then_code_login(cluster: ClusterEnv) -> None:
     # without the code the key alone is not enough
     with pytest.raises(Exception, match=r"refused|ailed|uthentication"):
         SSHTransport(target, auth=lambda p: "000000").run(["true"])
-
-
-@pytest.fixture
-def accounting_off(cluster: ClusterEnv) -> Iterator[None]:
-    cluster_sh("min-job-age", "2")
-    cluster_sh("accounting", "off")
-    try:
-        yield
-    finally:
-        cluster_sh("accounting", "on")
-        cluster_sh("min-job-age", "30")
 
 
 def test_accounting_off_the_exit_marker_carries_the_state(

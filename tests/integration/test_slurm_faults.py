@@ -27,18 +27,13 @@ from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN
 from namdrunner_core.jobs.sync import GUESSED, sync_jobs
 from namdrunner_core.usage import usage_report
 from namdrunner_core.workflow import StageSpec, Workflow
-from tests.conftest import CLUSTER_SCRIPT, DATA, ClusterEnv
-from tests.integration.conftest import vacuum_job
+from tests.conftest import DATA, ClusterEnv
+from tests.integration.conftest import cluster_sh, vacuum_job
 
 pytestmark = pytest.mark.cluster
 
 SMALL = Resources(cores=1, memory_gb=0.5, walltime="00:10:00")
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
-
-
-def cluster_sh(*args: str) -> None:
-    out = subprocess.run(["bash", str(CLUSTER_SCRIPT), *args], capture_output=True, text=True, check=False)
-    assert out.returncode == 0, out.stderr
 
 
 def as_root(cluster: ClusterEnv, *args: str) -> str:
@@ -184,19 +179,8 @@ def test_a_controller_that_does_not_answer_makes_a_submission_uncertain_not_abse
         assert r.status is JobStatus.CREATED
 
 
-@pytest.fixture
-def accounting_down(cluster: ClusterEnv) -> Iterator[None]:
-    cluster_sh("min-job-age", "2")
-    cluster_sh("accounting", "off")
-    try:
-        yield
-    finally:
-        cluster_sh("accounting", "on")
-        cluster_sh("min-job-age", "30")
-
-
 def test_an_accounting_outage_is_said_and_its_guesses_replaced_by_the_truth(
-    session: Session, store: JobStore, cluster: ClusterEnv, env: dict[str, str], accounting_down: None,
+    session: Session, store: JobStore, cluster: ClusterEnv, env: dict[str, str], accounting_off: None,
     wait_until: Callable[..., object],
 ) -> None:  # fmt: skip
     """With slurmdbd stopped every sync took 46 s and said nothing; a job cancelled during the outage

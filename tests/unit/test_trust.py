@@ -10,15 +10,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from namdrunner_cli.main import cli, error_lines
+from namdrunner_cli.main import error_lines
 from namdrunner_core import load_profile, prepare_job
 from namdrunner_core.errors import ValidationError, ValidationErrors
 from namdrunner_core.ids import MAX_NAME_CHARS, check_display_name
 from namdrunner_core.namd.config import check_config, escaping_path
 from namdrunner_core.namd.library import read_template_file
 from namdrunner_core.slurm.resources import Resources, resolve_resources
+from tests.unit.test_cli_errors import isolated, run  # noqa: F401 - the same isolated store, config and CLI runner
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TINY = ROOT / "tests" / "data" / "tiny"
@@ -32,17 +32,6 @@ exclude scaled1-4
 temperature 300
 outputName outputs/run
 """
-
-
-@pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NAMDRUNNER_DB", str(tmp_path / "db.sqlite"))
-    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.setenv("NAMDRUNNER_PROFILE", "loopback")
-
-
-def run(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.mark.parametrize(
