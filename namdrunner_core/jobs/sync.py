@@ -134,17 +134,25 @@ def _names_of(r: JobRecord) -> set[str]:
     return {r.job_id, r.job_name}
 
 
+#: The name slurmdbd gives a record whose job-start message it never got (a job cancelled while it
+#: was launched, an orphan a restarted controller killed): it says nothing about whose job it was.
+UNNAMED = ("", "allocation")
+
+
 def belongs(r: JobRecord, name: str, submit: str, clock: ClusterClock | None) -> bool:
     """Whether a squeue/sacct record of ``r``'s Slurm id is ``r``'s own: after a controller lost its
     state, ids are handed out again, and another job's record must never be taken for ours. A plain
     job's name must be ours (array tasks carry the array's name: not checked), and it may not have
-    been submitted before ours (beyond the clocks' skew)."""
+    been submitted before ours (beyond the clocks' skew). A record slurmdbd could not name
+    (:data:`UNNAMED`) is ours only when it was submitted when ours was."""
     plain = bool(r.slurm_job_id) and "_" not in (r.slurm_job_id or "")
-    if plain and name and name not in _names_of(r):
+    unnamed = name.strip() in UNNAMED
+    if plain and not unnamed and name not in _names_of(r):
         return False
-    if submit and clock is not None and r.submitted_at is not None:
-        when = clock.to_utc(submit)
-        if when is not None and (r.submitted_at - when).total_seconds() > SUBMIT_SKEW_S:
+    when = clock.to_utc(submit) if submit and clock is not None else None
+    if when is not None and r.submitted_at is not None:
+        skew = (r.submitted_at - when).total_seconds()
+        if skew > SUBMIT_SKEW_S or (unnamed and abs(skew) > SUBMIT_SKEW_S):
             return False
     return True
 

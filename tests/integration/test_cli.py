@@ -166,7 +166,9 @@ def test_job_workflow_through_the_cli(env: dict[str, str], tmp_path: Path) -> No
     flat = run_json("job", "download", job_id, "--to", str(tmp_path / "flat"), "--flat", "--include", "outputs/*")
     assert isinstance(flat, dict)
     assert (tmp_path / "flat" / "outputs" / "vacuum_opt.coor").is_file()
-    assert run_json("sync") == {"loopback": {"checked": 0, "changed": [], "finished": [], "remote_commands": 0}}
+    assert run_json("sync") == {
+        "loopback": {"checked": 0, "changed": [], "finished": [], "remote_commands": 0, "warnings": []}
+    }
     no_tty = run("job", "delete", job_id)
     assert no_tty.exit_code == 1
     assert "--yes" in no_tty.stderr

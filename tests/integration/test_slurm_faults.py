@@ -7,6 +7,7 @@ its log - never a guess shown as fact."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -354,7 +355,27 @@ def test_a_node_failure_is_said_and_a_requeue_tracked_from_its_own_start(
     Job(session, store, store.get_job(job.id)).delete(force=True)
 
 
-def test_sync_costs_at_most_three_commands_with_every_kind_of_job(session: Session, store: JobStore) -> None:
+def test_a_sync_of_running_uncertain_and_guessed_jobs_is_one_command(
+    session: Session, store: JobStore, wait_until: Callable[..., object]
+) -> None:
+    """Every question of a sync in its ONE status command: a running job's state and progress, the
+    token look-up of an uncertain submission, and Slurm asked again about a guessed end - and no
+    job_info.json rewrite for a progress tick."""
+    runs = vacuum_job(session, store, "one command", SMALL, steps=12_000_000, execution_command="run").submit()
+    running(store, session, runs, wait_until)
+    now = dt.datetime.now(dt.UTC)
+    unsure = vacuum_job(session, store, "unsure", SMALL)
+    store.save_job(attrs.evolve(unsure.record, status=JobStatus.UNKNOWN, slurm_state=SUBMIT_UNCERTAIN,
+                                submit_token="nr-nowhere", submitted_at=now))  # fmt: skip
+    guessed = vacuum_job(session, store, "guessed", SMALL)
+    store.save_job(attrs.evolve(guessed.record, status=JobStatus.FAILED, slurm_state=GUESSED, slurm_job_id="1",
+                                submitted_at=now, completed_at=now, finalized=True, copy_back="verified"))  # fmt: skip
     report = sync_jobs(store, session)
-    assert report.remote_commands <= 3
-    assert json.dumps(attrs.asdict(report))  # plain data
+    assert report.checked == 3
+    assert report.remote_commands == 1, report
+    assert store.get_job(unsure.id).slurm_state == SUBMIT_UNCERTAIN  # sbatch might still be running
+    assert store.get_job(guessed.id).slurm_state == GUESSED  # id 1 is another job's: no verdict of ours
+    assert json.dumps(attrs.asdict(report))  # plain data for --json
+    Job(session, store, store.get_job(runs.id)).cancel()
+    for j in (runs, unsure, guessed):
+        Job(session, store, store.get_job(j.id)).delete(force=True)

@@ -63,6 +63,10 @@ def test_a_recycled_id_is_not_our_job(tmp_path: Path) -> None:
     assert not belongs(r, "strangers_job", "2026-12-07T04:30:00", CLOCK)  # another name: not ours
     assert not belongs(r, r.job_id, "2026-12-06T20:00:00", CLOCK)  # submitted hours before ours
     assert belongs(r, r.job_name, "", CLOCK)  # the desktop app's jobs go by their name
+    # slurmdbd names a record "allocation" when it never got the job's start (cancelled while it was
+    # launched; an orphan a restarted controller killed): ours only when submitted when ours was
+    assert belongs(r, "allocation", "2026-12-07T04:00:05", CLOCK)
+    assert not belongs(r, "allocation", "2026-12-07T04:45:00", CLOCK)
     array = job(tmp_path, slurm_job_id="42_3")
     assert belongs(array, "the_array_name", "2026-12-07T04:00:05", CLOCK)  # tasks carry the array's name
 
