@@ -194,8 +194,9 @@ class Job:
         that cannot tell (:class:`SubmissionUncertainError`), the job is marked "submission uncertain"
         and submitting it again is refused - it is looked up first - unless ``force``.
         """
+        uncertain_before = self.record.slurm_state == SUBMIT_UNCERTAIN
         r = self._resolve_uncertain(force=force)
-        if r.slurm_job_id is not None and r.status.is_active:
+        if uncertain_before and r.slurm_job_id is not None and r.status.is_active:
             return self  # the uncertain submission was found: it IS queued
         if r.status not in SUBMITTABLE:
             raise ValidationError(

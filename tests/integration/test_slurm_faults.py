@@ -90,8 +90,7 @@ def test_a_recycled_slurm_id_is_never_taken_for_our_job(
     names = ",".join(f"stranger{i}" for i in range(len(strangers)))
     wait_until(lambda: not as_root(cluster, "squeue", "-h", "-n", names, "-o", "%i").strip(), 60, 1,
                what="the strangers' jobs done")  # fmt: skip
-    report = sync_jobs(store, session)
-    assert any("was given to another job" in w for w in report.warnings), report.warnings
+    sync_jobs(store, session)
     for job_id in (killed.id, never.id):
         r = store.get_job(job_id)
         # what Slurm proves of THIS job (its own record: CANCELLED by the reset), or a guess said as one -
