@@ -225,10 +225,6 @@ def error_lines(exc: Exception) -> list[str]:
     return [f"{OPTION_OF_FIELD.get(field, field)}: {message}" for field, message in problems]
 
 
-#: The exit code of a command that found the local disk full (sysexits' EX_CANTCREAT).
-EXIT_DISK_FULL = 73
-
-
 class NamdRunnerGroup(click.Group):
     """A click group that turns namdrunner errors into one line and an exit code."""
 
@@ -275,6 +271,8 @@ class NamdRunnerGroup(click.Group):
                 "was kept",
                 err=True,
             )
+            from namdrunner_core.errors import EXIT_DISK_FULL
+
             raise click.exceptions.Exit(EXIT_DISK_FULL) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise

@@ -14,6 +14,8 @@ EXIT_REMOTE = 3
 EXIT_NOT_FOUND = 4
 #: A bug in namdrunner (an exception that is not one of these): the CLI says so in one line.
 EXIT_INTERNAL = 70
+#: The local disk is full (sysexits' EX_CANTCREAT): the CLI names the folder.
+EXIT_DISK_FULL = 73
 
 
 class NamdRunnerError(Exception):
@@ -156,6 +158,7 @@ class UnsafePathError(NamdRunnerError):
 
 
 __all__ = [
+    "EXIT_DISK_FULL",
     "EXIT_INTERNAL",
     "EXIT_INVALID_INPUT",
     "EXIT_NOT_FOUND",
