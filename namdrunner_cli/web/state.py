@@ -367,7 +367,11 @@ class UiState:
         cached = self.reads.get((job_id, "namd"))
         if cached is None:
             return None
-        if now - cached.at < FRESH_S or not auto or now >= self.next_auto_sync_at or not self.budget.reserve():
+        if now - cached.at < FRESH_S:
+            return cached.text
+        if not auto:
+            return None  # a person opened the page: this job's own fresh read, never held back
+        if now >= self.next_auto_sync_at or not self.budget.reserve():
             return cached.text
         records = []
         for jid in self.followed:
