@@ -79,6 +79,21 @@ class ProgressSummary:
     steps_done: int | None = None
 
 
+#: The name slurmdbd gives a record whose job-start message it never got (a job cancelled while it
+#: was launched, a quick job whose start came after its end, an orphan a restarted controller
+#: killed): it says nothing about whose job it was.
+SLURM_UNNAMED = ("", "allocation")
+
+
+def named_as(record: JobRecord, slurm_name: str) -> bool:
+    """Whether a Slurm record of ``record``'s id may be its own by NAME: namdrunner's jobs are named
+    by their id, the desktop app's by their name, an array task carries its array's name (not
+    checked), and a record slurmdbd could not name (:data:`SLURM_UNNAMED`) says nothing either way.
+    After a controller lost its state and handed the id out again, another name is another job."""
+    plain = bool(record.slurm_job_id) and "_" not in (record.slurm_job_id or "")
+    return not plain or slurm_name.strip() in SLURM_UNNAMED or slurm_name in (record.job_id, record.job_name)
+
+
 @attrs.frozen(slots=True)
 class JobRecord:
     """Everything known about one job. Stored by the JobStore; mirrored in ``job_info.json``."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from namdrunner_core.errors import RemoteError, SchedulerError, ValidationError
-from namdrunner_core.models import GroupRecord, JobRecord, from_rfc3339
+from namdrunner_core.models import GroupRecord, JobRecord, from_rfc3339, named_as
 from namdrunner_core.scripts import USAGE
 from namdrunner_core.slurm.accounting import (
     USAGE_FIELDS,
@@ -231,7 +231,7 @@ def usage_report(
     for sid, record in by_slurm.items():
         # only the record that is this job's: after a controller lost its state, another job may have
         # been given the same id (a plain job's Slurm name is its id; array tasks carry the array's)
-        mine = [u for u in usage.get(sid, []) if "_" in sid or u.name in (record.job_id, record.job_name)]
+        mine = [u for u in usage.get(sid, []) if named_as(record, u.name)]
         u = mine[-1] if mine else None
         if u is None:
             continue

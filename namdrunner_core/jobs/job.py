@@ -30,11 +30,10 @@ from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, pla
 from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.jobs.submission import (
     SUBMIT_UNCERTAIN,
-    UNCERTAIN_SETTLES_S,
     find_by_token,
     lookup_token,
     new_token,
-    not_submitted,
+    settle_uncertain,
     submit_once,
     submitted,
     uncertain,
@@ -248,14 +247,13 @@ class Job:
         if r.slurm_state != SUBMIT_UNCERTAIN or not r.submit_token:
             return r
         lookup = lookup_token(self.session, r.submit_token, r.job_id, after_id=r.slurm_job_id)
-        if lookup.slurm_id is not None:
-            self._submitted(r, lookup.slurm_id.split("_")[0])
-            return self.record
-        settled = (utcnow() - (r.submitted_at or r.updated_at)).total_seconds() >= UNCERTAIN_SETTLES_S
-        if (lookup.conclusive and settled) or force:
-            self.record = not_submitted(r, utcnow(), forced=force and not (lookup.conclusive and settled))
-            self.store.save_job(self.record)
-            return self.record
+        settled = settle_uncertain(r, lookup.slurm_id, conclusive=lookup.conclusive, now=utcnow(), force=force)
+        if settled is not None:
+            self.record = settled
+            self.store.save_job(settled)
+            if settled.slurm_job_id is not None and settled.status.is_active:
+                write_job_infos(self.session, [settled])  # found: queued, as a submission records it
+            return settled
         raise SubmissionUncertainError(
             f"job {r.job_id}: its last submission is still uncertain (Slurm may have queued it); "
             + ("Slurm did not answer the look-up" if not lookup.conclusive else "sbatch may still be running")

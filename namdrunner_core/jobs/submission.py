@@ -167,6 +167,21 @@ def not_submitted(record: JobRecord, now: dt.datetime, *, forced: bool = False) 
     )
 
 
+def settle_uncertain(
+    record: JobRecord, found: str | None, *, conclusive: bool, now: dt.datetime, force: bool = False
+) -> JobRecord | None:
+    """Pure: an uncertain submission after its token was looked up (``found``: the Slurm id it is
+    queued under). Found: submitted with that id. Proven absent - the look-up was conclusive (squeue
+    and sacct answered) and sbatch cannot be running any more (UNCERTAIN_SETTLES_S after the
+    attempt) - or ``force``: not submitted. Else None: still unknown."""
+    if found is not None:
+        return submitted(record, found.split("_")[0], record.submitted_at or now)
+    settled = conclusive and (now - (record.submitted_at or record.updated_at)).total_seconds() >= UNCERTAIN_SETTLES_S
+    if settled or force:
+        return not_submitted(record, now, forced=force and not settled)
+    return None
+
+
 def _uncertain(exc: SchedulerError) -> bool:
     text = exc.scheduler_message.lower()
     return any(m in text for m in UNCERTAIN_MESSAGES)
@@ -236,6 +251,7 @@ __all__ = [
     "match_token",
     "new_token",
     "not_submitted",
+    "settle_uncertain",
     "submit_once",
     "submitted",
     "uncertain",

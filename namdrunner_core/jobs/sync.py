@@ -31,19 +31,15 @@ from namdrunner_core.jobs.remote import (
     summary_from,
 )
 from namdrunner_core.jobs.settle import plan_settlement
-from namdrunner_core.jobs.submission import (
-    SUBMIT_UNCERTAIN,
-    UNCERTAIN_SETTLES_S,
-    match_token,
-    not_submitted,
-    submitted,
-)
+from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN, match_token, settle_uncertain
 from namdrunner_core.models import (
     JOB_INFO_NAME,
+    SLURM_UNNAMED,
     GroupRecord,
     JobRecord,
     OutputFile,
     job_info_bytes,
+    named_as,
     record_from_job_info,
     to_rfc3339,
     utcnow,
@@ -83,7 +79,7 @@ SUBMIT_SKEW_S = 600.0
 #: replaced by Slurm's verdict when accounting answers (within :data:`TRUTH_WINDOW_S`).
 GUESSED = "UNKNOWN"
 
-_RESTART_HINT = "`namdrunner job restart {id}` continues from its newest checkpoint"
+_RESTART_HINT = "`namdrunner job restart {job_id}` continues from its newest checkpoint"
 _FAILURE_TEXT = {
     "TIMEOUT": "TIMEOUT: the job hit its wall-time limit; " + _RESTART_HINT,
     "OUT_OF_MEMORY": "OUT_OF_MEMORY: the job ran out of memory; ask for more memory",
@@ -92,6 +88,14 @@ _FAILURE_TEXT = {
     "BOOT_FAIL": "BOOT_FAIL: the node did not boot; submit again",
     "DEADLINE": "DEADLINE: the job reached its deadline",
 }
+
+
+def _failure_text(r: JobRecord, acct: SacctRow) -> str:
+    """What a failed Slurm state says to the person, with the fix (the job's own restart command)."""
+    text = _FAILURE_TEXT.get(acct.state_name, f"{acct.state_name}: exit code {acct.exit_code}")
+    return text.replace("{job_id}", r.job_id)
+
+
 #: States of an earlier run of a job that Slurm requeued (``sacct -D`` lists them).
 _REQUEUE_CAUSES = ("NODE_FAIL", "PREEMPTED", "REQUEUED", "BOOT_FAIL", "REQUEUE_HOLD", "REQUEUE_FED")
 
@@ -128,27 +132,15 @@ def _needs_sync(r: JobRecord, now: dt.datetime | None = None) -> bool:
     )
 
 
-def _names_of(r: JobRecord) -> set[str]:
-    """The Slurm job names a record of ours goes by: namdrunner's (the job id), the desktop app's (its
-    name)."""
-    return {r.job_id, r.job_name}
-
-
-#: The name slurmdbd gives a record whose job-start message it never got (a job cancelled while it
-#: was launched, an orphan a restarted controller killed): it says nothing about whose job it was.
-UNNAMED = ("", "allocation")
-
-
 def belongs(r: JobRecord, name: str, submit: str, clock: ClusterClock | None) -> bool:
     """Whether a squeue/sacct record of ``r``'s Slurm id is ``r``'s own: after a controller lost its
     state, ids are handed out again, and another job's record must never be taken for ours. A plain
     job's name must be ours (array tasks carry the array's name: not checked), and it may not have
     been submitted before ours (beyond the clocks' skew). A record slurmdbd could not name
-    (:data:`UNNAMED`) is ours only when it was submitted when ours was."""
-    plain = bool(r.slurm_job_id) and "_" not in (r.slurm_job_id or "")
-    unnamed = name.strip() in UNNAMED
-    if plain and not unnamed and name not in _names_of(r):
+    (:data:`~namdrunner_core.models.SLURM_UNNAMED`) is ours only when it was submitted when ours was."""
+    if not named_as(r, name):
         return False
+    unnamed = name.strip() in SLURM_UNNAMED
     when = clock.to_utc(submit) if submit and clock is not None else None
     if when is not None and r.submitted_at is not None:
         skew = (r.submitted_at - when).total_seconds()
@@ -217,7 +209,7 @@ def _status_of(
         if status.is_terminal:
             error = None
             if status is JobStatus.FAILED:
-                error = _FAILURE_TEXT.get(acct.state_name, f"{acct.state_name}: exit code {acct.exit_code}")
+                error = _failure_text(r, acct)
             return attrs.evolve(
                 r,
                 status=status,
@@ -247,6 +239,11 @@ def _status_of(
     # Not queued and unknown to accounting (it did not answer, or purged the job): the job's exit
     # marker and log decide, and Slurm's own verdict is asked for again later.
     return attrs.evolve(r, slurm_state=GUESSED), True
+
+
+def _own_records(r: JobRecord, rows: Sequence[SacctRow], clock: ClusterClock | None) -> list[SacctRow]:
+    """The sacct records of ``r``'s Slurm id that are ``r``'s own (:func:`belongs`), in sacct's order."""
+    return [row for row in rows if belongs(r, row.name, row.submit, clock)]
 
 
 def _left_queue_at(r: JobRecord) -> dt.datetime | None:
@@ -295,7 +292,7 @@ def _truth_after_guess(r: JobRecord, acct: SacctRow | None) -> JobRecord | None:
         return None
     error = None
     if status is JobStatus.FAILED:
-        error = _FAILURE_TEXT.get(acct.state_name, f"{acct.state_name}: exit code {acct.exit_code}")
+        error = _failure_text(r, acct)
     outcome = r.progress.outcome if r.progress is not None else ""
     if outcome == LogOutcome.FAILED.value and r.error_info and r.error_info.startswith("NAMD: "):
         status, error = JobStatus.FAILED, r.error_info
@@ -432,7 +429,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         slurm_id = r.slurm_job_id or ""
         if not r.status.is_active:
             if _awaiting_truth(r, now):
-                mine = [row for row in acct_rows.get(slurm_id, []) if belongs(r, row.name, row.submit, clock)]
+                mine = _own_records(r, acct_rows.get(slurm_id, []), clock)
                 truth = _truth_after_guess(r, mine[-1] if mine else None)
                 if truth is not None and truth != r:
                     updated[r.job_id] = attrs.evolve(truth, updated_at=now)
@@ -444,7 +441,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         if sq is not None and not belongs(r, sq.name, sq.submit, clock):
             warnings.append(f"Slurm id {slurm_id} of {r.job_id} now belongs to another job ({sq.name!r})")
             sq, reused = None, True
-        mine = [row for row in acct_rows.get(slurm_id, []) if belongs(r, row.name, row.submit, clock)]
+        mine = _own_records(r, acct_rows.get(slurm_id, []), clock)
         if len(mine) < len(acct_rows.get(slurm_id, [])) and sq is None and not mine:
             reused = True
             warnings.append(f"Slurm id {slurm_id} of {r.job_id} was given to another job: its own record is gone")
@@ -537,12 +534,7 @@ def _resolve_submission(r: JobRecord, status: StatusOutput | None, now: dt.datet
         return None
     rows = [(row.job_id, row.comment) for row in status.lookup if row.name == r.job_id]
     found = match_token(rows, r.submit_token, after_id=r.slurm_job_id)
-    if found is not None:
-        return submitted(r, found.split("_")[0], r.submitted_at or now)
-    age = (now - (r.submitted_at or r.updated_at)).total_seconds()
-    if status.lookup_ok and age >= UNCERTAIN_SETTLES_S:
-        return not_submitted(r, now)
-    return None
+    return settle_uncertain(r, found, conclusive=status.lookup_ok, now=now)
 
 
 def write_job_infos(session: Session, records: Sequence[JobRecord]) -> None:

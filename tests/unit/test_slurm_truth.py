@@ -196,8 +196,9 @@ def test_an_uncertain_submission_is_resolved_by_its_token_never_guessed(tmp_path
 
 @pytest.mark.parametrize("state", ["TIMEOUT", "NODE_FAIL", "PREEMPTED"])
 def test_a_killed_job_points_to_restart_not_to_starting_over(tmp_path: Path, state: str) -> None:
-    new, final = _status_of(job(tmp_path), None, acct(state, job(tmp_path).job_id), True, True, NOW, clock=CLOCK)
+    r = job(tmp_path)
+    new, final = _status_of(r, None, acct(state, r.job_id), True, True, NOW, clock=CLOCK)
     assert final
     assert new.error_info is not None
-    assert "job restart" in new.error_info
+    assert f"`namdrunner job restart {r.job_id}`" in new.error_info  # the command to run, whole
     assert "submit again" not in new.error_info
