@@ -43,6 +43,7 @@ from namdrunner_core.errors import (
     SessionLostError,
     ValidationError,
 )
+from namdrunner_core.serde import to_data
 from namdrunner_core.transport import localipc
 from namdrunner_core.transport.broker_client import (
     BrokerInfo,
@@ -208,13 +209,24 @@ class Broker:
 
     def status(self) -> dict[str, Any]:
         limiter = self.transport.rate_limiter
-        return BrokerInfo(
-            profile=self.profile, user=self.user, host=self.host, pid=os.getpid(), started_at=self.started_at,
-            expires_at=self.expires_at, idle_timeout_s=self.idle_s, last_used_at=self.last_used,
-            commands=self.commands, authentications=int(getattr(self.transport, "authentications", 1)),
-            interactive_login=self.interactive, rate_limit_per_s=float(getattr(limiter, "rate", 0.0)),
-            pending=int(getattr(limiter, "pending", 0)),
-        ).to_dict()  # fmt: skip
+        data: dict[str, Any] = to_data(
+            BrokerInfo(
+                profile=self.profile,
+                user=self.user,
+                host=self.host,
+                pid=os.getpid(),
+                started_at=self.started_at,
+                expires_at=self.expires_at,
+                idle_timeout_s=self.idle_s,
+                last_used_at=self.last_used,
+                commands=self.commands,
+                authentications=int(getattr(self.transport, "authentications", 1)),
+                interactive_login=self.interactive,
+                rate_limit_per_s=float(getattr(limiter, "rate", 0.0)),
+                pending=int(getattr(limiter, "pending", 0)),
+            )
+        )
+        return data  # fmt: skip
 
     def listen(self) -> None:
         """Create the endpoint (:func:`localipc.listen`: a 0600 Unix socket, or on Windows a loopback

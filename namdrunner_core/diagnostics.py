@@ -18,7 +18,7 @@ import tomli_w
 
 from namdrunner_core.errors import ProfileError, RemoteError
 from namdrunner_core.files import write_text_atomic
-from namdrunner_core.models import to_rfc3339, utcnow
+from namdrunner_core.models import utcnow
 from namdrunner_core.profile import (
     ClusterProfile,
     bundled_profile_names,
@@ -28,6 +28,7 @@ from namdrunner_core.profile import (
     user_profile_names,
 )
 from namdrunner_core.scripts import CHECK_CLUSTER, DETECT_CLUSTER
+from namdrunner_core.serde import converter, to_data, to_rfc3339
 from namdrunner_core.slurm.inventory import (
     Difference,
     Inventory,
@@ -127,15 +128,15 @@ class Detection:
     #: profile keys that would make the profile match (``--write``; the cache keeps partitions/qos)
     overrides: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form: ``partitions[]``, ``qos[]``, ``namd_modules[]``, ``accounts[]``,
-        ``differences[]``."""
-        return {
-            "profile": self.profile,
-            "detected_at": self.detected_at,
-            **self.inventory.to_dict(),
-            "differences": [d.to_dict() for d in self.differences],
-        }
+
+def _detection_data(d: Detection) -> dict[str, Any]:
+    """The ``--json`` form: the inventory's sections at the top (``partitions[]``, ``qos[]``,
+    ``namd_modules[]``, ``accounts[]``) beside ``profile``, ``detected_at`` and ``differences[]``."""
+    return {"profile": d.profile, "detected_at": d.detected_at, **to_data(d.inventory),
+            "differences": to_data(d.differences)}  # fmt: skip
+
+
+converter.register_unstructure_hook(Detection, _detection_data)
 
 
 def detect_cluster(session: Session, *, cache: bool = True) -> Detection:

@@ -17,7 +17,7 @@ import attrs
 from namdrunner_core import store_read
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix
-from namdrunner_core.models import JobRecord, job_to_dict, record_from_row, record_to_data
+from namdrunner_core.models import JobRecord, job_json, record_from_row, record_to_data
 from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.states import JobStatus
 
@@ -121,7 +121,7 @@ def record_to_row(record: JobRecord) -> dict[str, Any]:
 def job_details(record: JobRecord) -> dict[str, Any]:
     """``job show``: the job's JSON form with its profile's scratch purge period (how long results
     on scratch only last), when the profile can be read."""
-    out = job_to_dict(record)
+    out = job_json(record)
     with contextlib.suppress(NamdRunnerError):  # a profile removed since: the job is still shown
         out["scratch_purge_days"] = load_profile(record.profile).scratch_purge_days
     return out

@@ -240,10 +240,6 @@ class ProfileInfo:
     #: why the profile cannot be loaded (a broken user file is one bad row, not a failed command)
     error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return attrs.asdict(self)
-
 
 def profile_infos() -> list[ProfileInfo]:
     """Every profile, bundled and the user's, each loaded; a broken one carries its error."""

@@ -23,14 +23,8 @@ from namdrunner_core import store_read
 from namdrunner_core.errors import NamdRunnerError, NotFoundError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix, select_for_change
 from namdrunner_core.ids import not_found as _id_not_found
-from namdrunner_core.models import (
-    GroupRecord,
-    JobRecord,
-    record_from_row,
-    record_to_data,
-    to_rfc3339,
-)
-from namdrunner_core.serde import converter
+from namdrunner_core.models import GroupRecord, JobRecord, record_from_row, record_to_data
+from namdrunner_core.serde import converter, to_data, to_rfc3339
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store_read import default_db_path
 
@@ -304,7 +298,7 @@ class JobStore:
     # -- workflows and sweeps ---------------------------------------------------------------------
     def save_workflow(self, group: GroupRecord) -> None:
         """Store (or replace) a group: its member job ids in order, their labels, its kind."""
-        data = group.to_data()
+        data = to_data(group)
         with self._session() as s:
             s.merge(_WorkflowRow(id=data.pop("id"), created_at=data.pop("created_at"), data=data))
 
@@ -315,7 +309,7 @@ class JobStore:
 
     @staticmethod
     def _group(row: _WorkflowRow) -> GroupRecord:
-        return GroupRecord.from_data({**row.data, "id": row.id, "created_at": row.created_at})
+        return converter.structure({**row.data, "id": row.id, "created_at": row.created_at}, GroupRecord)
 
     def get_workflow(self, workflow_id: str) -> GroupRecord:
         """A workflow or sweep by its EXACT id (see :meth:`find_workflow` for prefixes)."""

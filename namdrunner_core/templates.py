@@ -9,7 +9,7 @@ the :class:`~namdrunner_core.store.JobStore`. Template ids resolve the same way 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
@@ -18,6 +18,7 @@ from namdrunner_core.files import write_text_atomic
 from namdrunner_core.jobs.prepare import resolve_template
 from namdrunner_core.namd.config import Template, check_config, parse_assignments, preview_config, read_config
 from namdrunner_core.namd.library import builtin_templates, read_template_file, template_to_text
+from namdrunner_core.serde import HIDDEN
 from namdrunner_core.store import JobStore
 
 
@@ -80,25 +81,27 @@ class TemplatePreview:
     """A template rendered with its defaults and the given values (file names as placeholders),
     and what the preflight (the same as ``job create --dry-run``'s) says of it."""
 
-    template: Template
+    __serde_computed__ = ("template_id", "keywords")
+
+    template: Template = attrs.field(metadata=HIDDEN)
     config: str
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
 
     @property
+    def template_id(self) -> str:
+        """The previewed template's id."""
+        return self.template.id
+
+    @property
+    def keywords(self) -> dict[str, list[str]]:
+        """The rendered config's keywords (as NAMD reads them)."""
+        return read_config(self.config).keywords
+
+    @property
     def refused(self) -> bool:
         """NAMD would refuse the config."""
         return bool(self.problems)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
-            "template": self.template.id,
-            "config": self.config,
-            "keywords": read_config(self.config).keywords,
-            "problems": list(self.problems),
-            "warnings": list(self.warnings),
-        }
 
 
 def preview_template(store: JobStore | None, template_id: str, assignments: list[str]) -> TemplatePreview:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from namdrunner_core.errors import RemoteError, SchedulerError, ValidationError
-from namdrunner_core.models import GroupRecord, JobRecord, from_rfc3339, named_as
+from namdrunner_core.models import GroupRecord, JobRecord, named_as
 from namdrunner_core.scripts import USAGE
+from namdrunner_core.serde import from_rfc3339, rounded
 from namdrunner_core.slurm.accounting import (
     USAGE_FIELDS,
     StorageUse,
@@ -50,9 +51,9 @@ class JobUsage:
     cores: int
     gpus: int
     elapsed_s: int
-    su: float
-    cpu_efficiency: float | None
-    memory_efficiency: float | None
+    su: float = attrs.field(metadata=rounded(4))
+    cpu_efficiency: float | None = attrs.field(metadata=rounded(4))
+    memory_efficiency: float | None = attrs.field(metadata=rounded(4))
     ns_per_day: float | None
     total_cpu_s: float
     memory_mb: float
@@ -61,14 +62,6 @@ class JobUsage:
     stage: str | None = None
     hint: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        d = attrs.asdict(self)
-        d["su"] = round(self.su, 4)
-        for key in ("cpu_efficiency", "memory_efficiency"):
-            d[key] = None if d[key] is None else round(d[key], 4)
-        return d
-
 
 @attrs.frozen(slots=True)
 class PurgeWarning:
@@ -76,18 +69,11 @@ class PurgeWarning:
 
     id: str
     scratch_dir: str
-    oldest_file_age_days: float
-    purge_in_days: float
+    oldest_file_age_days: float = attrs.field(metadata=rounded(1))
+    purge_in_days: float = attrs.field(metadata=rounded(1))
     files: int
     #: True when the results are verified on project storage (losing scratch costs nothing)
     results_safe: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        d = attrs.asdict(self)
-        d["oldest_file_age_days"] = round(self.oldest_file_age_days, 1)
-        d["purge_in_days"] = round(self.purge_in_days, 1)
-        return d
 
 
 @attrs.frozen(slots=True)
@@ -99,14 +85,12 @@ class PendingJob:
     reason: str
     id: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return attrs.asdict(self)
-
 
 @attrs.frozen(slots=True)
 class UsageReport:
-    """Everything ``namdrunner usage`` shows."""
+    """Everything ``namdrunner usage`` shows (``--json``: its fields and ``total_su``)."""
+
+    __serde_computed__ = (("total_su", 4),)
 
     profile: str
     jobs: list[JobUsage]
@@ -128,18 +112,6 @@ class UsageReport:
             key = j.stage or j.name
             out[key] = out.get(key, 0.0) + j.su
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form: ``jobs[]``, ``quota[]``, ``purge_warnings[]``, ``pending[]``."""
-        return {
-            "profile": self.profile,
-            "total_su": round(self.total_su, 4),
-            "jobs": [j.to_dict() for j in self.jobs],
-            "quota": [q.to_dict() for q in self.quota],
-            "purge_warnings": [w.to_dict() for w in self.purge_warnings],
-            "pending": [p.to_dict() for p in self.pending],
-            "missing": self.missing,
-        }
 
 
 def select_usage_jobs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from namdrunner_cli import complete
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 
 
 @click.group()
@@ -22,7 +22,7 @@ def list_profiles(app: AppContext) -> None:
     Examples:
       namdrunner cluster list
     """
-    from namdrunner_cli.render import print_profiles
+    from namdrunner_cli.render.cluster import print_profiles
     from namdrunner_core.profile import profile_infos
 
     print_profiles(app.json, profile_infos())
@@ -38,7 +38,7 @@ def show(app: AppContext, name: str) -> None:
     Examples:
       namdrunner cluster show alpine
     """
-    from namdrunner_cli.render import print_profile
+    from namdrunner_cli.render.cluster import print_profile
     from namdrunner_core.profile import load_profile
 
     print_profile(app.json, load_profile(name))
@@ -55,7 +55,7 @@ def check(app: AppContext, name: str) -> None:
     Examples:
       namdrunner cluster check alpine
     """
-    from namdrunner_cli.render import print_checks
+    from namdrunner_cli.render.cluster import print_checks
     from namdrunner_core.diagnostics import check_cluster
 
     results = check_cluster(app.session(name))
@@ -79,7 +79,7 @@ def detect(app: AppContext, name: str, write_name: str | None, force: bool) -> N
       namdrunner cluster detect alpine --json
       namdrunner cluster detect alpine --write alpine   # a user profile that extends the bundled one
     """
-    from namdrunner_cli.render import print_detection
+    from namdrunner_cli.render.cluster import print_detection
     from namdrunner_core.diagnostics import detect_cluster, write_detected_profile
 
     session = app.session(name)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from namdrunner_cli import complete
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 from namdrunner_cli.options import pop_resources, resource_options
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ def create(
           --cores 24 --memory 16GB --walltime 04:00:00 --submit
       namdrunner job create ... --dry-run     # print config.namd and job.sbatch, touch nothing
     """
-    from namdrunner_cli.render import print_dry_run, print_job, transfer_progress
+    from namdrunner_cli.render.base import transfer_progress
+    from namdrunner_cli.render.job import print_dry_run, print_job
     from namdrunner_core.jobs.job import Job
     from namdrunner_core.jobs.prepare import plan_job
     from namdrunner_core.profile import load_profile
@@ -118,7 +119,7 @@ def submit(app: AppContext, job_id: str, force: bool) -> None:
     Examples:
       namdrunner job submit hextube_min_20261201_101500_123456
     """
-    from namdrunner_cli.render import print_job
+    from namdrunner_cli.render.job import print_job
 
     print_job(app.json, _load_for_change(app, job_id).submit(force=force).record)
 
@@ -143,7 +144,7 @@ def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
       namdrunner job list --limit 0 | grep "toy npt"
       namdrunner job list --json
     """
-    from namdrunner_cli.render import print_job_list
+    from namdrunner_cli.render.job import print_job_list
     from namdrunner_core.listing import job_count, job_rows
     from namdrunner_core.slurm.states import JobStatus
 
@@ -165,7 +166,7 @@ def show(app: AppContext, job_id: str) -> None:
       namdrunner job show hextube_min      # a unique prefix is enough
       namdrunner job show hextube_min --json
     """
-    from namdrunner_cli.render import print_job
+    from namdrunner_cli.render.job import print_job
     from namdrunner_core.listing import find_job
 
     record, match = find_job(job_id)  # the fast read path: no SQLAlchemy import
@@ -187,7 +188,7 @@ def logs(app: AppContext, job_id: str, kind: str, tail: int | None) -> None:
       namdrunner job logs hextube_min --tail 40
       namdrunner job logs hextube_min --namd
     """
-    from namdrunner_cli.render import print_logs, print_slurm_logs
+    from namdrunner_cli.render.job import print_logs, print_slurm_logs
 
     j = _load(app, job_id)
     if kind == "slurm":
@@ -205,7 +206,7 @@ def outputs(app: AppContext, job_id: str) -> None:
     Examples:
       namdrunner job outputs hextube_min
     """
-    from namdrunner_cli.render import print_outputs
+    from namdrunner_cli.render.job import print_outputs
 
     j = _load(app, job_id)
     print_outputs(app.json, j.record, j.outputs())
@@ -228,7 +229,8 @@ def download(app: AppContext, job_id: str, dest: Path | None, flat: bool, includ
       namdrunner job download hextube_min --to results/   # into results/<id>/
       namdrunner job download hextube_min --include 'outputs/*.dcd'
     """
-    from namdrunner_cli.render import print_download, transfer_progress
+    from namdrunner_cli.render.base import transfer_progress
+    from namdrunner_cli.render.job import print_download
     from namdrunner_core.jobs.job import download_dir
 
     j = _load(app, job_id)
@@ -253,7 +255,7 @@ def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool
       namdrunner job restart long_npt_20261201_101500_123456 --submit
       namdrunner job restart long_npt_20261201_101500_123456 --steps 480000 --partition aa100 --gpus 1
     """
-    from namdrunner_cli.render import print_job
+    from namdrunner_cli.render.job import print_job
 
     parent = _load_for_change(app, job_id)
     child = parent.restart(steps=steps, resources=pop_resources(resource_kw, parent.record.resources))
@@ -270,7 +272,7 @@ def cancel(app: AppContext, job_id: str) -> None:
     Examples:
       namdrunner job cancel hextube_min_20261201_101500_123456
     """
-    from namdrunner_cli.render import print_job
+    from namdrunner_cli.render.job import print_job
 
     print_job(app.json, _load_for_change(app, job_id).cancel().record)
 
@@ -293,7 +295,7 @@ def delete(app: AppContext, job_id: str, yes: bool, force: bool) -> None:
       namdrunner job delete hextube_min_20261201_101500_123456
       namdrunner job delete hextube_min_20261201_101500_123456 --yes --json
     """
-    from namdrunner_cli.render import print_deleted
+    from namdrunner_cli.render.job import print_deleted
     from namdrunner_core.jobs.job import Job
 
     record = app.select_job_to_delete(job_id, yes=yes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from namdrunner_cli import complete
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 
 
 @click.group()
@@ -31,7 +31,7 @@ def start(app: AppContext, profile: str | None, ttl: str, idle: str) -> None:
       namdrunner session start alpine --ttl 10h
       namdrunner --password-stdin session start loopback < pw.txt
     """
-    from namdrunner_cli.render import print_session
+    from namdrunner_cli.render.session import print_session
     from namdrunner_core.broker import parse_duration, start_session
 
     name = profile or app.profile
@@ -52,7 +52,7 @@ def status(app: AppContext, profile: str | None) -> None:
     Examples:
       namdrunner session status alpine --json
     """
-    from namdrunner_cli.render import print_session
+    from namdrunner_cli.render.session import print_session
     from namdrunner_core.broker import session_status
 
     name = profile or app.profile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 
 
 @click.command()
@@ -17,7 +17,7 @@ def sync(app: AppContext) -> None:
       namdrunner sync
       namdrunner --profile alpine sync --json
     """
-    from namdrunner_cli.render import print_sync
+    from namdrunner_cli.render.sync import print_sync
     from namdrunner_core.jobs.sync import profiles_to_sync, sync_jobs
 
     names = [app.profile_option] if app.profile_option else profiles_to_sync(app.store, app.profile)
@@ -35,7 +35,7 @@ def discover(app: AppContext) -> None:
     Examples:
       namdrunner discover          # after the local store was lost, or on a new laptop
     """
-    from namdrunner_cli.render import print_discover
+    from namdrunner_cli.render.sync import print_discover
     from namdrunner_core.jobs.sync import discover_jobs
 
     print_discover(app.json, discover_jobs(app.store, app.session()))
@@ -59,7 +59,7 @@ def watch(app: AppContext, max_interval: float, timeout: float | None) -> None:
       namdrunner watch
       namdrunner watch --max-interval 300 --timeout 3600
     """
-    from namdrunner_cli.render import live_view, print_watch_result
+    from namdrunner_cli.render.job import live_view, print_watch_result
     from namdrunner_core.jobs.watch import watch_jobs
 
     session = app.session()

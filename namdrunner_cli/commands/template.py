@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from namdrunner_cli import complete
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 
 
 @click.group()
@@ -24,7 +24,7 @@ def list_templates(app: AppContext) -> None:
     Examples:
       namdrunner template list
     """
-    from namdrunner_cli.render import print_templates
+    from namdrunner_cli.render.template import print_templates
     from namdrunner_core.templates import list_templates as templates
 
     print_templates(app.json, templates(app.existing_store))
@@ -40,7 +40,7 @@ def show(app: AppContext, template_id: str) -> None:
     Examples:
       namdrunner template show explicit_solvent_npt_v1
     """
-    from namdrunner_cli.render import print_template
+    from namdrunner_cli.render.template import print_template
     from namdrunner_core.templates import get_template
 
     print_template(app.json, get_template(app.existing_store, template_id))
@@ -58,7 +58,7 @@ def preview(app: AppContext, template_id: str, assignments: tuple[str, ...]) -> 
     Examples:
       namdrunner template preview explicit_solvent_npt_v1 --set temperature=310 --set steps=24000
     """
-    from namdrunner_cli.render import print_preview
+    from namdrunner_cli.render.template import print_preview
     from namdrunner_core.errors import ValidationError
     from namdrunner_core.templates import preview_template
 
@@ -82,7 +82,7 @@ def import_template(app: AppContext, file: Path, template_id: str | None) -> Non
       namdrunner template import my_npt.namd --id my_npt
       namdrunner template import shared/origami_npt.toml
     """
-    from namdrunner_cli.render import print_imported
+    from namdrunner_cli.render.template import print_imported
     from namdrunner_core.templates import import_template_file
 
     print_imported(app.json, import_template_file(app.store, file, template_id=template_id))

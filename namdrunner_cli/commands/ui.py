@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 
 
 @click.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from namdrunner_cli import complete
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 
 
 @click.command()
@@ -24,7 +24,7 @@ def usage(app: AppContext, job_id: str | None, workflow_id: str | None, since: s
       namdrunner usage --workflow wf_origami_1764600000000 --json
       namdrunner usage --since 2026-11-01
     """
-    from namdrunner_cli.render import print_usage
+    from namdrunner_cli.render.usage import print_usage
     from namdrunner_core.usage import usage_from_store, usage_profile
 
     session = app.session(usage_profile(app.store, job_id, app.profile))

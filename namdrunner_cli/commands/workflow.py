@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from namdrunner_cli import complete
-from namdrunner_cli.main import AppContext
+from namdrunner_cli.context import AppContext
 from namdrunner_cli.options import RESOURCE_KEYS, pop_resources, resource_options
 
 if TYPE_CHECKING:
@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 def _group(app: AppContext, group: GroupRecord) -> Workflow:
     """The group as a Workflow (or Sweep), bound to a session on its own profile."""
-    from namdrunner_core.workflow import Workflow
+    from namdrunner_core.workflow import load_group
 
-    return Workflow.load(app.session(group.profile), app.store, group.id)
+    return load_group(app.session(group.profile), app.store, group.id)
 
 
 def _for_change(app: AppContext, workflow_id: str) -> Workflow:
@@ -138,7 +138,7 @@ def _create(
     submit_now: bool,
 ) -> None:
     """Print the plans (a dry run) or create exactly them, for the session's user; then the groups."""
-    from namdrunner_cli.render import print_groups_made, print_plans
+    from namdrunner_cli.render.workflow import print_groups_made, print_plans
     from namdrunner_core.workflow import create_planned_workflows
 
     if dry_run:
@@ -186,7 +186,7 @@ def validate(app: AppContext, workflow_file: Path, assignments: tuple[str, ...],
     Examples:
       namdrunner workflow validate protein_eq.toml
     """
-    from namdrunner_cli.render import print_validated
+    from namdrunner_cli.render.workflow import print_validated
     from namdrunner_core.profile import load_profile
     from namdrunner_core.workflow import plan_workflow_file
 
@@ -205,7 +205,7 @@ def submit(app: AppContext, workflow_id: str) -> None:
     Examples:
       namdrunner workflow submit wf_hextube_20261201_101500_123456
     """
-    from namdrunner_cli.render import print_group
+    from namdrunner_cli.render.workflow import print_group
 
     print_group(app.json, _for_change(app, workflow_id).submit())
 
@@ -220,7 +220,7 @@ def show(app: AppContext, workflow_id: str) -> None:
     Examples:
       namdrunner workflow show wf_hextube
     """
-    from namdrunner_cli.render import print_group
+    from namdrunner_cli.render.workflow import print_group
 
     group, match = app.store.find_workflow(workflow_id)
     app.note(match.note)
@@ -236,7 +236,7 @@ def list_groups(app: AppContext) -> None:
     Examples:
       namdrunner workflow list
     """
-    from namdrunner_cli.render import print_groups
+    from namdrunner_cli.render.workflow import print_groups
     from namdrunner_core.workflow import list_groups as groups
 
     print_groups(app.json, groups(app.store))
@@ -252,7 +252,7 @@ def cancel(app: AppContext, workflow_id: str) -> None:
     Examples:
       namdrunner workflow cancel wf_hextube_20261201_101500_123456
     """
-    from namdrunner_cli.render import print_group
+    from namdrunner_cli.render.workflow import print_group
 
     print_group(app.json, _for_change(app, workflow_id).cancel())
 
@@ -271,7 +271,7 @@ def delete(app: AppContext, workflow_id: str, yes: bool, force: bool) -> None:
       namdrunner workflow delete wf_hextube_20261201_101500_123456
       namdrunner workflow delete sw_temps_20261201_101500_123456 --yes
     """
-    from namdrunner_cli.render import print_deleted
+    from namdrunner_cli.render.job import print_deleted
 
     group = app.select_group_to_delete(workflow_id, yes=yes)
     print_deleted(app.json, _group(app, group).delete(force=force), group.id)
@@ -291,7 +291,7 @@ def template_list(app: AppContext) -> None:
     Examples:
       namdrunner workflow template list
     """
-    from namdrunner_cli.render import print_workflow_files
+    from namdrunner_cli.render.workflow import print_workflow_files
     from namdrunner_core.workflow import list_workflow_files
 
     print_workflow_files(app.json, list_workflow_files())
@@ -344,7 +344,7 @@ def template_import(app: AppContext, file: Path, workflow_template_id: str | Non
     Examples:
       namdrunner workflow template import protein_eq.toml --id protein_eq
     """
-    from namdrunner_cli.render import print_workflow_files
+    from namdrunner_cli.render.workflow import print_workflow_files
     from namdrunner_core.workflow import import_workflow_file
 
     print_workflow_files(app.json, [import_workflow_file(file, workflow_id=workflow_template_id)])
@@ -394,7 +394,7 @@ def sweep_create(
           --grid temperature=290,300,310 --file sys.psf --file sys.pdb --file par.prm \\
           --cores 8 --walltime 02:00:00 --submit
     """
-    from namdrunner_cli.render import print_group, print_plan
+    from namdrunner_cli.render.workflow import print_group, print_plan
     from namdrunner_core.profile import load_profile
     from namdrunner_core.workflow import Sweep, plan_sweep_ahead
 

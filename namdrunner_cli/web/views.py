@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 
-from namdrunner_cli.render import humanize_age, humanize_bytes, humanize_duration
+from namdrunner_cli.render.base import humanize_age, humanize_bytes, humanize_duration
 from namdrunner_cli.web.state import LoginNeeded
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, ValidationErrors
 from namdrunner_core.namd.inputs import check_file_name

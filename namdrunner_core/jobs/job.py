@@ -24,6 +24,7 @@ from namdrunner_core.errors import (
     SubmissionUncertainError,
     ValidationError,
 )
+from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
 from namdrunner_core.jobs.remote import advance_log, log_offset, parse_log_output, summary_from
 from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
@@ -39,13 +40,7 @@ from namdrunner_core.jobs.submission import (
     uncertain,
 )
 from namdrunner_core.jobs.sync import sync_jobs, write_job_infos
-from namdrunner_core.models import (
-    JOB_INFO_NAME,
-    JobRecord,
-    OutputFile,
-    job_info_bytes,
-    utcnow,
-)
+from namdrunner_core.models import JobRecord, OutputFile, utcnow
 from namdrunner_core.namd.config import (
     INPUT_DIR,
     Template,

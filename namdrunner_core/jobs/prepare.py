@@ -21,10 +21,7 @@ from namdrunner_core.errors import (
     ValidationError,
 )
 from namdrunner_core.ids import check_display_name
-from namdrunner_core.models import (
-    JobRecord,
-    utcnow,
-)
+from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import (
     INPUT_DIR,
     Template,

@@ -23,8 +23,9 @@ from namdrunner_core.errors import (
     SchedulerError,
     SubmissionUncertainError,
 )
-from namdrunner_core.models import JobRecord, to_rfc3339
+from namdrunner_core.models import JobRecord
 from namdrunner_core.scripts import LOOKUP_TOKEN, SBATCH_IN
+from namdrunner_core.serde import to_rfc3339
 from namdrunner_core.slurm.parse import parse_sbatch
 from namdrunner_core.slurm.states import JobStatus
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
+from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes, record_from_job_info
 from namdrunner_core.jobs.remote import (
     ClusterClock,
     FinalizeOutput,
@@ -32,21 +33,10 @@ from namdrunner_core.jobs.remote import (
 )
 from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN, match_token, settle_uncertain
-from namdrunner_core.models import (
-    JOB_INFO_NAME,
-    SLURM_UNNAMED,
-    GroupRecord,
-    JobRecord,
-    OutputFile,
-    job_info_bytes,
-    named_as,
-    record_from_job_info,
-    to_rfc3339,
-    utcnow,
-)
+from namdrunner_core.models import SLURM_UNNAMED, GroupRecord, JobRecord, OutputFile, named_as, utcnow
 from namdrunner_core.namd.log import LogOutcome
 from namdrunner_core.scripts import DISCOVER, FINALIZE, LOG_TAIL, STATUS, WRITE_FILES
-from namdrunner_core.serde import converter
+from namdrunner_core.serde import converter, to_rfc3339
 from namdrunner_core.slurm.parse import (
     SACCT_FIELDS,
     SQUEUE_FORMAT,

@@ -180,6 +180,8 @@ def scaling_hint(cores: int, efficiency: float | None) -> str | None:
 class StorageUse:
     """One storage area: from ``df`` (bytes) or the site's quota command (its own lines)."""
 
+    __serde_computed__ = (("percent", 1),)
+
     path: str
     source: str
     size_bytes: int | None = None
@@ -193,10 +195,6 @@ class StorageUse:
         if not self.size_bytes or self.used_bytes is None:
             return None
         return 100.0 * self.used_bytes / self.size_bytes
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {**attrs.asdict(self), "percent": None if self.percent is None else round(self.percent, 1)}
 
 
 def parse_df(lines: Iterable[str], paths: list[str]) -> list[StorageUse]:

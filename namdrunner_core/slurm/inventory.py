@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from namdrunner_core.serde import unstructure
+from namdrunner_core.serde import rounded, unstructure
 
 if TYPE_CHECKING:
     from namdrunner_core.profile import ClusterProfile
@@ -104,6 +104,8 @@ class DetectedPartition:
     """A partition as Slurm reports it (sinfo and scontrol). Node sizes: the largest node, and the
     smallest in ``*_min`` (Alpine's acpu mixes 32- to 128-core nodes)."""
 
+    __serde_computed__ = ("max_walltime_hours", "node_limit")
+
     name: str
     cpus_per_node: int
     memory_per_node_mb: int
@@ -113,8 +115,8 @@ class DetectedPartition:
     state: str = ""
     nodes: int = 0
     cpus_per_node_min: int = 0
-    memory_per_core_mb_min: float = 0.0
-    memory_per_core_mb_max: float = 0.0
+    memory_per_core_mb_min: float = attrs.field(default=0.0, metadata=rounded(1))
+    memory_per_core_mb_max: float = attrs.field(default=0.0, metadata=rounded(1))
     #: scontrol's MaxNodes (None: unlimited, so the partition's node count)
     max_nodes: int | None = None
     #: QOS the partition accepts (``["ALL"]`` when unrestricted)
@@ -144,28 +146,12 @@ class DetectedPartition:
         """Most nodes one job may use here."""
         return min(self.max_nodes or self.nodes or 1, self.nodes or self.max_nodes or 1)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
-            "name": self.name,
-            "cpus_per_node": self.cpus_per_node,
-            "cpus_per_node_min": self.cpus_per_node_min,
-            "memory_per_node_mb": self.memory_per_node_mb,
-            "memory_per_core_mb": [round(self.memory_per_core_mb_min, 1), round(self.memory_per_core_mb_max, 1)],
-            "max_walltime": self.max_walltime,
-            "max_walltime_hours": self.max_walltime_hours,
-            "gres": [attrs.asdict(g) for g in self.gres],
-            "default": self.default,
-            "state": self.state,
-            "nodes": self.nodes,
-            "max_nodes": self.node_limit,
-            "allow_qos": self.allow_qos,
-        }
-
 
 @attrs.frozen(slots=True)
 class DetectedQos:
     """A QOS as sacctmgr reports it."""
+
+    __serde_computed__ = ("max_walltime_hours",)
 
     name: str
     max_walltime: str
@@ -176,15 +162,6 @@ class DetectedQos:
     def max_walltime_hours(self) -> float | None:
         """MaxWall in hours (None: no limit of its own)."""
         return slurm_hours(self.max_walltime)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
-            "name": self.name,
-            "max_walltime": self.max_walltime,
-            "max_walltime_hours": self.max_walltime_hours,
-            "limits": self.limits,
-        }
 
 
 @attrs.frozen(slots=True)
@@ -200,6 +177,8 @@ class Association:
 @attrs.frozen(slots=True)
 class NamdModule:
     """A NAMD build found by ``module spider``, with the modules it needs loaded first."""
+
+    __serde_computed__ = ("load", "program", "kind")
 
     name: str
     needs: list[str]
@@ -223,17 +202,6 @@ class NamdModule:
         """The module list that loads this build: its prerequisites, then itself."""
         return [*self.needs, self.name]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
-            "name": self.name,
-            "needs": self.needs,
-            "load": self.load,
-            "program": self.program,
-            "kind": self.kind,
-            "binaries": self.binaries,
-        }
-
 
 @attrs.frozen(slots=True)
 class Difference:
@@ -243,10 +211,6 @@ class Difference:
     profile: Any
     cluster: Any
     message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return attrs.asdict(self)
 
 
 @attrs.frozen(slots=True)
@@ -281,18 +245,6 @@ class Inventory:
         if not self.accounts:
             return None
         return {q for a in self.accounts for q in a.qos}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return {
-            "user": self.user,
-            "partitions": [p.to_dict() for p in self.partitions],
-            "qos": [q.to_dict() for q in self.qos],
-            "accounts": [attrs.asdict(a) for a in self.accounts],
-            "namd_modules": [m.to_dict() for m in self.namd_modules],
-            "max_array_size": self.max_array_size,
-            "errors": self.errors,
-        }
 
 
 def sections(text: str) -> dict[str, tuple[list[str], int]]:

@@ -160,10 +160,6 @@ class BrokerInfo:
     rate_limit_per_s: float
     pending: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        return attrs.asdict(self)
-
 
 def find_broker(profile: str) -> BrokerInfo | None:
     """The running broker for ``profile``, or None. A stale socket (its broker was killed) is removed."""

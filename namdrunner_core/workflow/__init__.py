@@ -4,7 +4,10 @@
   :func:`plan_workflow`, :class:`StageSpec`;
 - :mod:`.sweep`: :class:`Sweep` (one template over a grid, ONE job array), :func:`plan_sweep`;
 - :mod:`.settle`: what a failed stage does to the stages after it;
-- :mod:`.file`: workflow files (TOML: your own stages, inputs, scaled restraints, replicas);
+- :mod:`.file_model` (the file and its reader), :mod:`.file_plan` (planned, created, validated),
+  :mod:`.file_schema`, :mod:`.file_export`, :mod:`.file_library`: workflow files (TOML: your own
+  stages, inputs, scaled restraints, replicas);
+- :mod:`.groups`: :func:`load_group` (a workflow or a sweep by id, as its class);
 - :mod:`.replicas`: replica chains, each stage ONE job array (``aftercorr``);
 - :mod:`.origami`: the DNA-origami equilibration protocol (:func:`dna_origami_equilibration`).
 
@@ -15,27 +18,25 @@ from __future__ import annotations
 
 from namdrunner_core.jobs.restart import Checkpoint, plan_restart
 from namdrunner_core.jobs.settle import plan_settlement
-from namdrunner_core.workflow.file import (
-    InputEntry,
-    ScaledEntry,
-    StageEntry,
-    WorkflowFile,
+from namdrunner_core.workflow.file_export import export_workflow, workflow_file_text
+from namdrunner_core.workflow.file_library import (
     WorkflowFileInfo,
-    export_workflow,
     export_workflow_template,
     import_workflow_file,
     list_workflow_files,
+    user_workflow_dir,
+    workflow_file_path,
+)
+from namdrunner_core.workflow.file_model import InputEntry, ScaledEntry, StageEntry, WorkflowFile, read_workflow_file
+from namdrunner_core.workflow.file_plan import (
     plan_workflow_file,
-    read_workflow_file,
     scaled_copy,
     stages_from_file,
-    user_workflow_dir,
     validate_workflow_file,
-    workflow_file_path,
-    workflow_file_schema,
-    workflow_file_text,
     workflows_from_file,
 )
+from namdrunner_core.workflow.file_schema import workflow_file_schema
+from namdrunner_core.workflow.groups import GROUP_CLASSES, load_group
 from namdrunner_core.workflow.origami import (
     ORIGAMI_STAGES,
     WORKFLOW_TEMPLATES,
@@ -70,13 +71,13 @@ from namdrunner_core.workflow.workflow import (
     aggregate_status,
     groups_with_jobs,
     list_groups,
-    load_group,
     parse_stage_assignments,
     parse_stage_steps,
     plan_workflow,
 )
 
 __all__ = [
+    "GROUP_CLASSES",
     "ORIGAMI_STAGES",
     "WORKFLOW_TEMPLATES",
     "Checkpoint",

@@ -17,8 +17,10 @@ import attrs
 
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.jobs.prepare import Planned
+from namdrunner_core.serde import to_data
 from namdrunner_core.slurm.resources import Resources
-from namdrunner_core.workflow.file import plan_workflow_file, read_workflow_file, stages_from_file
+from namdrunner_core.workflow.file_model import read_workflow_file
+from namdrunner_core.workflow.file_plan import plan_workflow_file, stages_from_file
 from namdrunner_core.workflow.workflow import StageSpec, Workflow, WorkflowPlan
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ def origami_stages(
     optional ``extra_bonds`` (kept in every stage), ``cell``, ``steps`` and ``overrides`` by stage
     name. The scaled ENM copies are written into ``workdir`` (default: the cache)."""
     args = _file_arguments(**kwargs)
-    wf = read_workflow_file(origami_file()).overridden(attrs.asdict(resources), args["values"])
+    wf = read_workflow_file(origami_file()).overridden(to_data(resources), args["values"])
     return stages_from_file(wf, origami_file().parent, None, args["overrides"], inputs=args["inputs"], workdir=workdir)
 
 
@@ -129,7 +131,7 @@ def origami_plan(
     """The DNA-origami workflow planned before login (validated, rendered, nothing uploaded), for the
     ``with`` block: ``planned.plan`` is what a dry run prints, ``planned.for_session(session)`` what
     :meth:`Workflow.create_planned` creates (the same ids). The shipped file planned through
-    :func:`~namdrunner_core.workflow.file.plan_workflow_file`.
+    :func:`~namdrunner_core.workflow.file_plan.plan_workflow_file`.
 
     The stages' scaled ``.exb`` files are written into a temporary directory that lives exactly as
     long as the block (nothing is left behind), or into ``workdir`` when given: then the caller keeps
@@ -139,7 +141,7 @@ def origami_plan(
     resources: Resources = kwargs.pop("resources")
     args = _file_arguments(**kwargs)
     with tempfile.TemporaryDirectory(prefix="namdrunner-wf-") as tmp:
-        planned = plan_workflow_file(profile, store, origami_file(), name=name, resources=attrs.asdict(resources),
+        planned = plan_workflow_file(profile, store, origami_file(), name=name, resources=to_data(resources),
                                      template_id=ORIGAMI_TEMPLATE_ID, workdir=workdir or Path(tmp), **args)  # fmt: skip
         yield Planned(planned.plan[0], planned.user, lambda user: planned.replan(user)[0])
 

@@ -14,9 +14,10 @@ from namdrunner_core.jobs.job import SUBMITTABLE
 from namdrunner_core.jobs.prepare import Planned, PreparedJob, make_job_id, plan_ahead, prepare_job
 from namdrunner_core.jobs.submission import find_by_token, new_token, submit_once, submitted
 from namdrunner_core.jobs.sync import write_job_infos
-from namdrunner_core.models import GroupRecord, JobRecord, to_rfc3339, utcnow
+from namdrunner_core.models import GroupRecord, JobRecord, utcnow
 from namdrunner_core.namd.config import Template, parse_assignments
 from namdrunner_core.scripts import STAGE_SWEEP
+from namdrunner_core.serde import to_rfc3339
 from namdrunner_core.slurm.resources import Resources, resolve_resources
 from namdrunner_core.slurm.script import render_array_sbatch, render_sbatch
 from namdrunner_core.workflow.workflow import Workflow, _store_group, check_plan_user

@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import attrs
 
@@ -22,8 +22,9 @@ from namdrunner_core.errors import NamdRunnerError, ValidationError, under
 from namdrunner_core.jobs.job import Job
 from namdrunner_core.jobs.prepare import PreparedJob, make_job_id, prepare_job, resolve_template
 from namdrunner_core.jobs.sync import sync_jobs
-from namdrunner_core.models import GroupRecord, JobRecord, job_to_dict, to_rfc3339, utcnow
+from namdrunner_core.models import GroupRecord, JobRecord, job_json, utcnow
 from namdrunner_core.namd.config import Template, parse_assignments, read_config
+from namdrunner_core.serde import HIDDEN, converter, to_data, to_rfc3339
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
 
@@ -214,11 +215,6 @@ class Workflow:
 
     #: the stored ``kind`` this class stands for; :meth:`load` picks the class by it
     KIND: ClassVar[str] = "workflow"
-    _BY_KIND: ClassVar[dict[str, type[Workflow]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        Workflow._BY_KIND[cls.KIND] = cls
 
     def __init__(self, session: Session, store: JobStore, group: GroupRecord) -> None:
         self.session = session
@@ -308,50 +304,13 @@ class Workflow:
         return cls(session, store, group)
 
     @classmethod
-    def from_file(
-        cls,
-        session: Session,
-        store: JobStore,
-        path: str | Path,
-        *,
-        inputs: Mapping[str, str | Path] | None = None,
-        assignments: Sequence[str] = (),
-        submit: bool = False,
-        **options: Any,
-    ) -> list[Workflow]:
-        """The workflows of a workflow file, created (and with ``submit`` submitted): one, or one per
-        replica, every stage of every replica validated before the first upload. ``inputs`` are the
-        files of its ``[inputs]``; the other options are
-        :func:`~namdrunner_core.workflow.file.plan_workflow_file`'s (``name``, ``resources``, ...)."""
-        from namdrunner_core.workflow.file import workflows_from_file  # the file layer sits above
-
-        given = {k: Path(v) for k, v in (inputs or {}).items()}
-        return workflows_from_file(session, store, Path(path), assignments=assignments, submit=submit, inputs=given,
-                                   **options)  # fmt: skip
-
-    @staticmethod
-    def validate(
-        profile: ClusterProfile,
-        path: str | Path,
-        *,
-        inputs: Mapping[str, str | Path] | None = None,
-        assignments: Sequence[str] = (),
-        store: JobStore | None = None,
-        **options: Any,
-    ) -> list[WorkflowPlan]:
-        """Check a workflow file without a cluster (every stage rendered and preflighted): its plans,
-        one per replica, or :class:`~namdrunner_core.errors.ValidationErrors` naming every problem.
-        The other options are :func:`~namdrunner_core.workflow.file.plan_workflow_file`'s."""
-        from namdrunner_core.workflow.file import validate_workflow_file
-
-        given = {k: Path(v) for k, v in (inputs or {}).items()}
-        return validate_workflow_file(profile, Path(path), store, inputs=given, assignments=assignments, **options)
-
-    @classmethod
-    def load(cls, session: Session, store: JobStore, workflow_id: str) -> Workflow:
-        """A stored workflow or sweep by its EXACT id, as the right class (:class:`Sweep` for a sweep)."""
+    def load(cls, session: Session, store: JobStore, workflow_id: str) -> Self:
+        """A stored group of this class's kind by its EXACT id (``Workflow.load`` a workflow,
+        ``Sweep.load`` a sweep); :func:`~namdrunner_core.workflow.load_group` loads either."""
         group = store.get_workflow(workflow_id)
-        return Workflow._BY_KIND.get(group.kind, Workflow)(session, store, group)
+        if group.kind != cls.KIND:
+            raise ValidationError("WORKFLOW_ID", f"{workflow_id} is a {group.kind}: load it with load_group")
+        return cls(session, store, group)
 
     # -- running --------------------------------------------------------------------------------
     def submit(self) -> Workflow:
@@ -398,29 +357,63 @@ class Workflow:
         self.store.delete_workflow(self.id)  # a group whose jobs were deleted earlier, one by one
         return deleted
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form: the group, its aggregate status and every stage's job."""
+    def view(self) -> WorkflowView:
+        """What ``workflow show`` shows: the group, its aggregate status and every stage's job."""
         jobs = self.jobs()
-        return {
-            **self.group.to_data(),
-            "status": aggregate_status([j.status for j in jobs]).value,
-            "stages": [{"stage": self.group.stage_name(j.id), **job_to_dict(j.record)} for j in jobs],
-        }
+        return WorkflowView(
+            self.group,
+            aggregate_status([j.status for j in jobs]),
+            [(self.group.stage_name(j.id), j.record) for j in jobs],
+        )
+
+
+@attrs.frozen(slots=True)
+class WorkflowView:
+    """A workflow or sweep as ``--json`` shows it: the group's fields, ``status``, and ``stages[]``, each
+    a job's ``--json`` form with its ``stage`` label."""
+
+    group: GroupRecord
+    status: JobStatus
+    stages: list[tuple[str | None, JobRecord]]
+
+
+def _workflow_view_data(v: WorkflowView) -> dict[str, Any]:
+    return {**to_data(v.group), "status": v.status.value,
+            "stages": [{"stage": label, **job_json(r)} for label, r in v.stages]}  # fmt: skip
+
+
+converter.register_unstructure_hook(WorkflowView, _workflow_view_data)
 
 
 @attrs.frozen(slots=True)
 class GroupSummary:
     """One row of ``workflow list``: a group, its aggregate status and how many jobs it has."""
 
-    group: GroupRecord
+    __serde_computed__ = ("id", "name", "kind", "created_at")
+
+    group: GroupRecord = attrs.field(metadata=HIDDEN)
     status: JobStatus
     jobs: int
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        g = self.group
-        return {"id": g.id, "name": g.name, "kind": g.kind, "status": self.status.value, "jobs": self.jobs,
-                "created_at": g.created_at}  # fmt: skip
+    @property
+    def id(self) -> str:
+        """The group's id."""
+        return self.group.id
+
+    @property
+    def name(self) -> str:
+        """The group's name."""
+        return self.group.name
+
+    @property
+    def kind(self) -> str:
+        """``workflow`` or ``sweep``."""
+        return self.group.kind
+
+    @property
+    def created_at(self) -> str:
+        """When the group was made (RFC 3339)."""
+        return self.group.created_at
 
 
 def list_groups(store: JobStore) -> list[GroupSummary]:
@@ -436,8 +429,3 @@ def groups_with_jobs(store: JobStore) -> list[tuple[GroupSummary, list[JobRecord
         jobs = store.list_jobs(workflow_id=group.id)
         out.append((GroupSummary(group, aggregate_status([r.status for r in jobs]), len(jobs)), jobs))
     return out
-
-
-def load_group(session: Session, store: JobStore, group_id: str) -> Workflow:
-    """A stored workflow or sweep by its exact id, as the right class (see :meth:`Workflow.load`)."""
-    return Workflow.load(session, store, group_id)

@@ -13,7 +13,8 @@ import jsonschema
 import pytest
 
 from benchmarks._fixtures import make_store
-from namdrunner_core.models import JobRecord, OutputFile, job_info, record_from_job_info
+from namdrunner_core.job_info import job_info, record_from_job_info
+from namdrunner_core.models import JobRecord, OutputFile
 from namdrunner_core.namd.config import validate_values
 from namdrunner_core.namd.library import builtin_template
 from namdrunner_core.slurm.states import JobStatus

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from namdrunner_core.profile import ClusterProfile, load_profile
-from namdrunner_core.serde import structure
+from namdrunner_core.serde import structure, to_data
 from namdrunner_core.slurm.accounting import (
     cpu_efficiency,
     cpu_seconds,
@@ -124,7 +124,7 @@ def test_inventory_merges_node_kinds_and_reads_limits() -> None:
     assert long_qos.max_walltime_hours == 168
     assert long_qos.limits == {"max_tres_per_user": {"node": 20}, "max_jobs_per_user": 200}
     assert inv.accounts[0].default_qos == "cpu-normal"
-    assert [m.to_dict()["load"] for m in inv.namd_modules] == [
+    assert [to_data(m)["load"] for m in inv.namd_modules] == [
         ["namd/2.14"],
         ["gcc/14.2.0", "openmpi/5.0.6", "namd/3.0.1_cpu"],
     ]

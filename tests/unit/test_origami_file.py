@@ -194,9 +194,9 @@ def test_a_workflow_file_written_from_python_reads_back_the_same(tmp_path: Path)
 def test_the_ladder_runs_from_its_file_through_the_workflow_class(tmp_path: Path) -> None:
     import time
 
-    from namdrunner_core import JobStatus, JobStore, ValidationError, Workflow, sync_jobs
+    from namdrunner_core import JobStatus, JobStore, ValidationError, sync_jobs
     from namdrunner_core.testing import FakeSlurm
-    from namdrunner_core.workflow import origami_file
+    from namdrunner_core.workflow import origami_file, validate_workflow_file, workflows_from_file
 
     inputs = {"structure": TINY / "tiny.psf", "coordinates": TINY / "tiny.pdb", "parameters": TINY / "par_tiny.prm",
               "enm": TINY / "tiny.exb"}  # fmt: skip
@@ -205,15 +205,15 @@ def test_the_ladder_runs_from_its_file_through_the_workflow_class(tmp_path: Path
     with FakeSlurm(tmp_path / "fake", namd=TINY.parent.parent / "cluster" / "namd3_standin.py") as fake:
         session = fake.session()
         with pytest.raises(ValidationError) as caught:  # the shipped file leaves resources to the person
-            Workflow.validate(session.profile, origami_file(), inputs=inputs, assignments=short)
+            validate_workflow_file(session.profile, origami_file(), inputs=inputs, assignments=short)
         assert caught.value.field == "DNA-origami equilibration: resources"
         assert "(--cores, --memory, --walltime)" in caught.value.message
-        plans = Workflow.validate(
+        plans = validate_workflow_file(
             session.profile, origami_file(), inputs=inputs, assignments=short, resources=resources
         )
         assert [len(p.prepared) for p in plans] == [5]
         store = JobStore(tmp_path / "jobs.db")
-        (wf,) = Workflow.from_file(session, store, origami_file(), inputs=inputs, assignments=short,
+        (wf,) = workflows_from_file(session, store, origami_file(), inputs=inputs, assignments=short,
                                    resources=resources, submit=True)  # fmt: skip
         deadline = time.monotonic() + 90
         while not all(j.status.is_terminal and j.record.finalized for j in wf.jobs()):

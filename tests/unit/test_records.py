@@ -10,8 +10,8 @@ import pytest
 
 from benchmarks._fixtures import make_store
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.job_info import job_info, parse_memory_gb, record_from_job_info
 from namdrunner_core.jobs.prepare import make_job_id
-from namdrunner_core.models import job_info, parse_memory_gb, record_from_job_info
 from namdrunner_core.slurm.states import JobStatus
 
 ROOTS = {"jobs_root": "/projects/jdoe/namdrunner_jobs", "scratch_root": "/scratch/alpine/jdoe/namdrunner_jobs"}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from namdrunner_cli.render import build_table, job_cells, job_columns, print_table, shortest_unique_prefixes
+from namdrunner_cli.render.base import build_table, print_table, shortest_unique_prefixes
+from namdrunner_cli.render.job import job_cells, job_columns
 
 ROWS = [
     {
@@ -83,7 +84,7 @@ def test_an_empty_list_says_so(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_slurm_logs_are_labelled_and_an_empty_one_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    from namdrunner_cli.render import print_slurm_logs
+    from namdrunner_cli.render.job import print_slurm_logs
     from namdrunner_core.jobs.job import SlurmLogs
 
     print_slurm_logs(False, "j1", SlurmLogs("j1_7.out", "Loading modules...\nrunning", "j1_7.err", ""))
@@ -95,7 +96,7 @@ def test_slurm_logs_are_labelled_and_an_empty_one_says_so(capsys: pytest.Capture
 def test_usage_at_80_columns_keeps_ids_state_and_su_whole(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from namdrunner_cli.render import print_usage
+    from namdrunner_cli.render.usage import print_usage
     from namdrunner_core.slurm.accounting import StorageUse
     from namdrunner_core.usage import JobUsage, UsageReport
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from namdrunner_cli.main import error_lines
+from namdrunner_cli.context import error_lines
 from namdrunner_core import load_profile, prepare_job
 from namdrunner_core.errors import ValidationError, ValidationErrors
 from namdrunner_core.ids import MAX_NAME_CHARS, check_display_name
