@@ -356,7 +356,7 @@ def profiles_to_sync(store: JobStore, default: str) -> list[str]:
     return sorted(names) or [default]
 
 
-def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | None = None) -> SyncReport:
+def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | None = None) -> SyncReport:  # noqa: C901 - one pass over every profile's jobs; its steps are named functions
     """Bring the given jobs (default: every active or unfinished job of this session) up to date.
 
     What a job's state is: what Slurm proves about THAT job - a squeue or sacct record of its id whose

@@ -251,7 +251,7 @@ class NamdLogParser:
                 self.feed(block)
 
     # -- scanning -------------------------------------------------------------------------------
-    def _scan(self, block: bytes) -> None:
+    def _scan(self, block: bytes) -> None:  # noqa: C901 - one branch per log line kind, the hot loop of the parser
         st = self.state
         before = st.command_last_step if st.command_last_step is not None else st.current_step
         if self.keep_energies or self.on_energy:

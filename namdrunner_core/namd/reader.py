@@ -112,7 +112,7 @@ class NamdConfig:
             return default
 
 
-def split_commands(text: str) -> list[tuple[int, str]]:
+def split_commands(text: str) -> list[tuple[int, str]]:  # noqa: C901 - a Tcl tokenizer's states
     """The config's commands as ``(line number, text)``, split as Tcl splits them; comments dropped."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     out: list[tuple[int, str]] = []
@@ -216,7 +216,7 @@ def split_words(command: str, variables: Mapping[str, str | None]) -> list[Word]
     return words
 
 
-def read_config(
+def read_config(  # noqa: C901 - one branch per Tcl command NAMD configs use
     text: str, *, includes: Mapping[str, str] | None = None, _cfg: NamdConfig | None = None, _depth: int = 0
 ) -> NamdConfig:
     """Read a NAMD config statically (see the module docs); ``includes`` maps file names to texts for

@@ -400,7 +400,7 @@ def is_namd_module(name: str) -> bool:
     return name.split("/")[0].lower().startswith("namd")
 
 
-def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]:
+def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]:  # noqa: C901 - one comparison per profile field
     """Every field of ``profile`` the cluster contradicts (extra partitions on the cluster are no
     difference: a profile may name only the ones its users need)."""
     diffs: list[Difference] = []
@@ -542,7 +542,7 @@ def compare_profile(inv: Inventory, profile: ClusterProfile) -> list[Difference]
     return diffs
 
 
-def profile_overrides(inv: Inventory, profile: ClusterProfile) -> dict[str, Any]:
+def profile_overrides(inv: Inventory, profile: ClusterProfile) -> dict[str, Any]:  # noqa: C901 - one override per profile field
     """Profile keys (``partitions``, ``qos``, maybe ``modules``) that make ``profile`` match the
     cluster: detected sizes and limits over the profile's own values, unknown partitions dropped,
     new ones added with a QOS that allows them. What Slurm cannot tell (SU weights, constraints,

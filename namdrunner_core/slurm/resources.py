@@ -111,7 +111,7 @@ def _duration(hours: float) -> str:
     return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
 
 
-def resolve_resources(resources: Resources, profile: ClusterProfile) -> ResolvedResources:
+def resolve_resources(resources: Resources, profile: ClusterProfile) -> ResolvedResources:  # noqa: C901 - the resource rules in Slurm's own order
     """Validate ``resources`` against ``profile``. Every problem of the request is reported at once
     (:class:`ValidationErrors`), each naming the field, the value, the limit and the fix the profile
     knows (another QOS, a GPU partition, a GRES type)."""

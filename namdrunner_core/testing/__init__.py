@@ -27,9 +27,14 @@ import signal
 import sys
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+
+import tomli_w
 
 from namdrunner_core.cluster import Session
-from namdrunner_core.profile import ClusterProfile, Partition, Qos
+from namdrunner_core.files import write_text_atomic
+from namdrunner_core.profile import ClusterProfile, Partition, Qos, config_dir
+from namdrunner_core.serde import to_data
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.local import LocalTransport
 from namdrunner_core.transport.ratelimit import RateLimiter
@@ -81,6 +86,22 @@ class FakeSlurm:
             ],
             qos=[Qos(name="normal", max_walltime_hours=24, partitions=["fake"], default=True)],
         )
+
+    def install_profile(self, name: str = "fake") -> Path:
+        """Write :meth:`profile` as the user's profile ``name`` (``$NAMDRUNNER_CONFIG_DIR/profiles``), so
+        code that loads profiles by name - the command line - finds it. Returns the file."""
+
+        def without_none(value: Any) -> Any:  # TOML has no null: an absent key is the default
+            if isinstance(value, dict):
+                return {k: without_none(v) for k, v in value.items() if v is not None}
+            if isinstance(value, list):
+                return [without_none(v) for v in value]
+            return value
+
+        path = config_dir() / "profiles" / f"{name}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, tomli_w.dumps(without_none(to_data(self.profile(name)))))
+        return path
 
     def environment(self) -> dict[str, str]:
         """The environment the session's commands (and so the jobs) run in."""

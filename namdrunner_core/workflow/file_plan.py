@@ -96,7 +96,7 @@ def _substitute(
     return _REF.sub(one, value)
 
 
-def stages_from_file(
+def stages_from_file(  # noqa: C901 - a stage's values, files, scaled copies and chaining in file order
     wf: WorkflowFile,
     base_dir: Path,
     store: Any = None,
