@@ -13,19 +13,9 @@ from pathlib import Path
 
 import attrs
 
-from namdrunner_core import (
-    Job,
-    JobStatus,
-    JobStore,
-    Resources,
-    Session,
-    StageSpec,
-    Sweep,
-    Workflow,
-    plan_workflow,
-    sync_jobs,
-)
+from namdrunner_core import Job, JobStatus, JobStore, Resources, Session, StageSpec, Sweep, Workflow, sync_jobs
 from namdrunner_core.jobs.submission import find_by_token
+from namdrunner_core.workflow import plan_workflow
 from tests.conftest import DATA
 
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]

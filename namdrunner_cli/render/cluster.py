@@ -35,7 +35,7 @@ def print_profiles(as_json: bool, infos: Sequence[ProfileInfo]) -> None:
 def print_profile(as_json: bool, p: ClusterProfile) -> None:
     """``cluster show``: host, roots, modules, partitions and QOS."""
     if as_json:
-        print_json(to_data(p))
+        print_json(p)
         return
     from rich.table import Table
 
@@ -60,7 +60,7 @@ def print_profile(as_json: bool, p: ClusterProfile) -> None:
 def print_checks(as_json: bool, results: Sequence[Check]) -> None:
     """``cluster check``: one line per check."""
     if as_json:
-        print_json([to_data(r) for r in results])
+        print_json(results)
         return
     from rich.markup import escape
 

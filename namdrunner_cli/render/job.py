@@ -22,7 +22,6 @@ from namdrunner_cli.render.base import (
     print_table,
     status_markup,
 )
-from namdrunner_core.serde import to_data
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -173,21 +172,14 @@ def job_detail(job: dict[str, Any]) -> None:
     c.print(values)
 
 
-def print_dry_run(as_json: bool, prepared: PreparedJob, *, extra: dict[str, str] | None = None) -> None:
-    """What a dry run would submit: the job's NAMD config and sbatch script (and ``extra`` texts, e.g.
-    a sweep's array script), as text or as JSON."""
-    from namdrunner_core.models import job_json
-
+def print_dry_run(as_json: bool, prepared: PreparedJob) -> None:
+    """What a dry run would submit: the job's NAMD config and sbatch script, as text or as JSON."""
     if as_json:
-        print_json(
-            {"job": job_json(prepared.record), "config": prepared.config_text, "sbatch": prepared.sbatch_text}
-            | (extra or {})
-        )
+        from namdrunner_core.answers import PreparedView
+
+        print_json(PreparedView.of(prepared))
         return
     echo_prepared(prepared, f"config.namd ({prepared.record.job_id})")
-    for title, text in (extra or {}).items():
-        click.echo(f"# ---- {title} ----")
-        click.echo(text, nl=False)
 
 
 def echo_prepared(prepared: PreparedJob, config_title: str = "config.namd") -> None:
@@ -241,8 +233,7 @@ def print_job_list(as_json: bool, rows: Sequence[dict[str, Any]], total: int) ->
 def print_outputs(as_json: bool, record: JobRecord, out: JobOutputs) -> None:
     """``job outputs``: files on project and on scratch storage."""
     if as_json:
-        print_json({"project": [to_data(o) for o in out.project],
-                    "scratch": [to_data(o) for o in out.scratch]})  # fmt: skip
+        print_json(out)
         return
     if not record.slurm_job_id and not out.scratch:
         click.echo(
@@ -258,9 +249,9 @@ def print_outputs(as_json: bool, record: JobRecord, out: JobOutputs) -> None:
 def print_download(as_json: bool, job_id: str, target: Path, report: TreeTransferReport) -> None:
     """``job download``: what was fetched and what was already there."""
     if as_json:
-        print_json({"id": job_id, "to": str(target), "files": list(report.files_sent),
-                    "unchanged": list(report.files_unchanged), "bytes": report.payload_bytes,
-                    "resumed_bytes": report.resumed_bytes})  # fmt: skip
+        from namdrunner_core.answers import Downloaded
+
+        print_json(Downloaded.of(job_id, str(target), report))
         return
     sent, same = len(report.files_sent), len(report.files_unchanged)
     resumed = f" ({humanize_bytes(report.resumed_bytes)} resumed)" if report.resumed_bytes else ""
@@ -270,7 +261,9 @@ def print_download(as_json: bool, job_id: str, target: Path, report: TreeTransfe
 def print_logs(as_json: bool, job_id: str, kind: str, text: str) -> None:
     """``job logs``: the text (with --json: in an object)."""
     if as_json:
-        print_json({"id": job_id, "kind": kind, "text": text})
+        from namdrunner_core.answers import LogText
+
+        print_json(LogText(job_id, kind, text))
     else:
         click.echo(text, nl=False)
 
@@ -310,7 +303,9 @@ def print_watch_result(as_json: bool, final: Sequence[JobRecord]) -> None:
 def print_deleted(as_json: bool, job_ids: Sequence[str], group_id: str | None = None) -> None:
     """``job delete`` / ``workflow delete``: what went."""
     if as_json:
-        print_json({"id": group_id or job_ids[0], "deleted": True} | ({"jobs": list(job_ids)} if group_id else {}))
+        from namdrunner_core.answers import Deleted
+
+        print_json(Deleted(group_id, jobs=list(job_ids)) if group_id else Deleted(job_ids[0]))
     elif group_id:
         click.echo(f"deleted {group_id} and its {plural(len(job_ids), 'job')}")
     else:
@@ -320,9 +315,9 @@ def print_deleted(as_json: bool, job_ids: Sequence[str], group_id: str | None = 
 def print_slurm_logs(as_json: bool, job_id: str, logs: SlurmLogs) -> None:
     """``job logs``: stdout and stderr, each under its own label, saying so when one is empty."""
     if as_json:
-        print_json({"id": job_id, "kind": "slurm", "stdout": logs.stdout, "stderr": logs.stderr,
-                    "stdout_name": logs.stdout_name, "stderr_name": logs.stderr_name,
-                    "text": logs.stdout + logs.stderr})  # fmt: skip
+        from namdrunner_core.answers import LogText
+
+        print_json(LogText.of_slurm(job_id, logs))
         return
     for label, name, text in (("stdout", logs.stdout_name, logs.stdout), ("stderr", logs.stderr_name, logs.stderr)):
         click.echo(f"==> {label} ({name}) <==")

@@ -13,7 +13,6 @@ from namdrunner_cli.render.base import (
     plural,
     print_json,
 )
-from namdrunner_core.serde import to_data
 
 if TYPE_CHECKING:
     pass
@@ -22,7 +21,9 @@ if TYPE_CHECKING:
 def print_session(as_json: bool, profile: str, info: Any) -> None:
     """``session start|status``: the broker's state, or that none runs."""
     if as_json:
-        print_json({"profile": profile, "running": info is not None} | (to_data(info) if info else {}))
+        from namdrunner_core.answers import SessionState
+
+        print_json(SessionState(profile, info))
         return
     if info is None:
         click.echo(f"no session runs for {profile} (`namdrunner session start {profile}`)")

@@ -40,7 +40,7 @@ def print_sync(as_json: bool, reports: dict[str, SyncReport], changed: Sequence[
 def print_discover(as_json: bool, report: DiscoverReport) -> None:
     """``discover``: jobs added, updated and refused (with why, on stderr)."""
     if as_json:
-        print_json(to_data(report))
+        print_json(report)
         return
     click.echo(
         f"{plural(len(report.added), 'job')} added, {len(report.updated)} updated, {len(report.refused)} refused"

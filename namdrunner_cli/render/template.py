@@ -12,7 +12,6 @@ from namdrunner_cli.render.base import (
     print_json,
     print_table,
 )
-from namdrunner_core.serde import to_data
 
 if TYPE_CHECKING:
     from namdrunner_core.namd.config import Template
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 def print_templates(as_json: bool, infos: Sequence[TemplateInfo]) -> None:
     """``template list``."""
     if as_json:
-        print_json([to_data(t) for t in infos])
+        print_json(infos)
         return
     cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
             Column("Description", priority=1, wrap=True)]  # fmt: skip
@@ -33,7 +32,7 @@ def print_templates(as_json: bool, infos: Sequence[TemplateInfo]) -> None:
 def print_template(as_json: bool, t: Template) -> None:
     """``template show``: the variables with type, default, bounds and help."""
     if as_json:
-        print_json(to_data(t))
+        print_json(t)
         return
     click.echo(f"{t.id}  {t.name}\n{t.description}")
     cols = [Column("Variable", key=True), Column("Type", priority=4), Column("Default", priority=3),
@@ -64,6 +63,8 @@ def print_preview(as_json: bool, preview: TemplatePreview) -> None:
 def print_imported(as_json: bool, t: Template) -> None:
     """``template import``: the id and the variables recognised."""
     if as_json:
-        print_json({"id": t.id, "imported": True, "variables": [v.key for v in t.variables]})
+        from namdrunner_core.answers import Imported
+
+        print_json(Imported(t.id, [v.key for v in t.variables]))
     else:
         click.echo(f"imported template {t.id}: {', '.join(v.key for v in t.variables) or 'no variables'}")

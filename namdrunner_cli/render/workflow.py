@@ -31,10 +31,10 @@ if TYPE_CHECKING:
 def print_plan(as_json: bool, group_id: str, prepared: Sequence[PreparedJob], extra: dict[str, str]) -> None:
     """A workflow or sweep dry run: every member's config and script, and ``extra`` texts."""
     if as_json:
-        from namdrunner_core.models import job_json
+        from namdrunner_core.answers import GroupDryRun, PreparedView
 
-        stages = [{"job": job_json(p.record), "config": p.config_text, "sbatch": p.sbatch_text} for p in prepared]
-        print_json({"id": group_id, "stages": stages} | {k.split(" ")[0]: v for k, v in extra.items()})
+        views = [PreparedView.of(p) for p in prepared]
+        print_json(GroupDryRun(group_id, views, array=next(iter(extra.values()), None)))
         return
     for p in prepared:
         click.echo(f"# ==== {p.record.job_name} ({p.record.job_id}) ====")
@@ -88,11 +88,9 @@ def print_plans(as_json: bool, plans: WorkflowPlan | Sequence[WorkflowPlan], arr
     as submitted)."""
     many = list(plans) if isinstance(plans, Sequence) else [plans]
     if as_json and len(many) > 1:
-        from namdrunner_core.models import job_json
+        from namdrunner_core.answers import GroupDryRun
 
-        print_json([{"id": p.id, "stages": [{"job": job_json(j.record), "config": j.config_text,
-                                             "sbatch": j.sbatch_text} for j in p.prepared],
-                     "arrays": list(arrays)} for p in many])  # fmt: skip
+        print_json([GroupDryRun.of(p, arrays=arrays) for p in many])
         return
     for p in many:
         print_plan(as_json, p.id, p.prepared, {})
@@ -115,20 +113,22 @@ def print_groups_made(as_json: bool, made: Sequence[Workflow]) -> None:
 
 def print_validated(as_json: bool, path: Path, plan: WorkflowPlan, *, replicas: int = 1) -> None:
     """``workflow validate``: the file is fine - its stages and the steps each runs."""
-    rows = [{"stage": n, "job_name": p.record.job_name, "steps": p.record.total_steps}
-            for n, p in zip(plan.stage_names, plan.prepared, strict=True)]  # fmt: skip
+    from namdrunner_core.answers import FileValidated
+
+    answer = FileValidated.of(str(path), plan, replicas)
     if as_json:
-        print_json({"file": str(path), "valid": True, "replicas": replicas, "stages": rows})
+        print_json(answer)
         return
+    rows = answer.stages
     click.echo(
-        f"{path}: valid, {plural(len(rows), 'stage')}: " + ", ".join(f"{r['stage']} ({r['steps']} steps)" for r in rows)
+        f"{path}: valid, {plural(len(rows), 'stage')}: " + ", ".join(f"{r.stage} ({r.steps} steps)" for r in rows)
     )
 
 
 def print_workflow_files(as_json: bool, infos: Sequence[WorkflowFileInfo]) -> None:
     """``workflow template list|import``."""
     if as_json:
-        print_json([to_data(i) for i in infos])
+        print_json(infos)
         return
     cols = [Column("ID", key=True), Column("Name", key=True, wrap=True), Column("Kind", priority=2),
             Column("Stages", priority=3), Column("Description", priority=1, wrap=True)]  # fmt: skip

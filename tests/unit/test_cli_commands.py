@@ -105,7 +105,7 @@ def test_a_job_from_create_to_delete(fake: FakeSlurm, tmp_path: Path) -> None:
     assert submitted["slurm_job_id"]
     assert run_json(fake, "job", "cancel", restarted["id"])["status"] in ("Cancelled", "Completed")
     deleted = run_json(fake, "job", "delete", restarted["id"], "--yes", "--force")
-    assert deleted == {"id": restarted["id"], "deleted": True}
+    assert deleted == {"id": restarted["id"], "deleted": True, "jobs": None}
     assert [row["id"] for row in run_json(fake, "job", "list")] == [job_id]
 
 

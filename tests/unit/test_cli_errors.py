@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from namdrunner_cli.main import cli
-from namdrunner_core import errors, load_profile, prepare_job
+from namdrunner_core import errors, load_profile
+from namdrunner_core.jobs.prepare import prepare_job
 from namdrunner_core.slurm.resources import Resources
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from namdrunner_cli.context import error_lines
-from namdrunner_core import load_profile, prepare_job
+from namdrunner_core import load_profile
 from namdrunner_core.errors import ValidationError, ValidationErrors
 from namdrunner_core.ids import MAX_NAME_CHARS, check_display_name
+from namdrunner_core.jobs.prepare import prepare_job
 from namdrunner_core.namd.config import check_config, escaping_path
 from namdrunner_core.namd.library import read_template_file
 from namdrunner_core.slurm.resources import Resources, resolve_resources
