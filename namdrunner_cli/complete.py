@@ -27,15 +27,15 @@ def _safe(read: Callable[[], Iterable[str]]) -> Iterable[str]:
 
 def job_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Job ids in the local store."""
-    from namdrunner_core.listing import job_rows
+    from namdrunner_core.store.listing import job_rows
 
     return _items(_safe(lambda: (r["job_id"] for r in job_rows())), incomplete)
 
 
 def workflow_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Workflow and sweep ids in the local store."""
+    from namdrunner_core.paths import default_db_path
     from namdrunner_core.store import JobStore
-    from namdrunner_core.store_read import default_db_path
 
     if not default_db_path().is_file():
         return []
@@ -44,9 +44,9 @@ def workflow_ids(ctx: click.Context, param: click.Parameter, incomplete: str) ->
 
 def template_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Builtin and user template ids."""
+    from namdrunner_core.paths import default_db_path
     from namdrunner_core.store import JobStore
-    from namdrunner_core.store_read import default_db_path
-    from namdrunner_core.templates import template_ids as ids
+    from namdrunner_core.template_library import template_ids as ids
 
     return _items(_safe(lambda: ids(JobStore.default() if default_db_path().is_file() else None)), incomplete)
 

@@ -69,7 +69,7 @@ class AppContext:
     @property
     def existing_store(self) -> JobStore | None:
         """The job store if its file exists, else None (dry runs read user templates, create nothing)."""
-        from namdrunner_core.store_read import default_db_path
+        from namdrunner_core.paths import default_db_path
 
         if self._store is None and not default_db_path().is_file():
             return None

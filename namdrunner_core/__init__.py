@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from namdrunner_core.slurm.resources import Resources
     from namdrunner_core.slurm.states import JobStatus
     from namdrunner_core.store import JobStore
-    from namdrunner_core.templates import get_template, list_templates, preview_template
+    from namdrunner_core.template_library import get_template, list_templates, preview_template
     from namdrunner_core.usage import UsageReport, usage_report
     from namdrunner_core.workflow import (
         StageSpec,
@@ -86,7 +86,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "namdrunner_core.slurm.resources": ("Resources",),
     "namdrunner_core.slurm.states": ("JobStatus",),
     "namdrunner_core.store": ("JobStore",),
-    "namdrunner_core.templates": ("get_template", "list_templates", "preview_template",),
+    "namdrunner_core.template_library": ("get_template", "list_templates", "preview_template",),
     "namdrunner_core.usage": ("UsageReport", "usage_report",),
     "namdrunner_core.workflow": (
         "StageSpec",

@@ -45,6 +45,7 @@ from namdrunner_core.errors import (
 )
 from namdrunner_core.serde import to_data
 from namdrunner_core.transport import localipc
+from namdrunner_core.transport.base import BaseTransport
 from namdrunner_core.transport.broker_client import (
     BrokerInfo,
     connect,
@@ -56,7 +57,6 @@ from namdrunner_core.transport.broker_client import (
     session_dir,
     socket_path,
 )
-from namdrunner_core.transport.common import BaseTransport
 
 #: defaults: a working day, and two idle hours
 if TYPE_CHECKING:

@@ -12,17 +12,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from namdrunner_core.profile import (
-    ClusterProfile,
-    config_dir,
-    load_profile,
-)
+from namdrunner_core.paths import config_dir
+from namdrunner_core.profile import ClusterProfile, load_profile
 from namdrunner_core.scripts import SLURM_EXEC, SLURM_MODULE_FAILED, RemoteScript
-from namdrunner_core.transport.base import CommandResult
+from namdrunner_core.transport.base import BaseTransport
 from namdrunner_core.transport.broker_client import BrokerTransport, find_broker
-from namdrunner_core.transport.common import BaseTransport
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.local import LocalTransport
+from namdrunner_core.transport.protocol import CommandResult
 from namdrunner_core.transport.ratelimit import RateLimiter
 
 if TYPE_CHECKING:

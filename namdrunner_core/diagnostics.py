@@ -19,10 +19,10 @@ import tomli_w
 from namdrunner_core.errors import ProfileError, RemoteError
 from namdrunner_core.files import write_text_atomic
 from namdrunner_core.models import utcnow
+from namdrunner_core.paths import config_dir
 from namdrunner_core.profile import (
     ClusterProfile,
     bundled_profile_names,
-    config_dir,
     load_profile,
     save_detected_limits,
     user_profile_names,

@@ -181,7 +181,7 @@ def parse_memory_gb(value: Any) -> float:
 
 def _builtin_aliases(template_id: str) -> dict[str, str]:
     # Imported here: the template library loads Jinja2, which `job list` never needs.
-    from namdrunner_core.namd.library import builtin_templates
+    from namdrunner_core.namd.template_files import builtin_templates
 
     t = builtin_templates().get(template_id)
     return dict(t.aliases) if t is not None else {}

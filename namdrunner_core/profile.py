@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import getpass
 import json
-import os
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -21,6 +20,7 @@ import attrs
 
 from namdrunner_core.errors import NotFoundError, ProfileError
 from namdrunner_core.files import write_text_atomic
+from namdrunner_core.paths import config_dir
 from namdrunner_core.serde import structure
 
 
@@ -189,27 +189,6 @@ class ClusterProfile:
     def roots_for(self, user: str) -> tuple[str, str]:
         """(jobs root, scratch root) with ``{user}`` filled in."""
         return (self.jobs_root.format(user=user), self.scratch_root.format(user=user))
-
-
-def _user_dir(kind: Literal["config", "cache"]) -> Path:
-    env = os.environ.get(f"NAMDRUNNER_{kind.upper()}_DIR")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_cache_dir
-    return Path(find("namdrunner"))
-
-
-def config_dir() -> Path:
-    """``$NAMDRUNNER_CONFIG_DIR`` or the platform's user config dir for namdrunner."""
-    return _user_dir("config")
-
-
-def cache_dir() -> Path:
-    """``$NAMDRUNNER_CACHE_DIR`` or the platform's user cache dir for namdrunner (files namdrunner can
-    make again, e.g. the stages' scaled restraint copies)."""
-    return _user_dir("cache")
 
 
 def bundled_profile_names() -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from namdrunner_core.errors import CommandTimeoutError, RemoteCommandError, TransferError
-from namdrunner_core.transport.common import BaseTransport
+from namdrunner_core.transport.base import BaseTransport
 from namdrunner_core.transport.transfer import get_file, get_tree, put_file, put_tree, remote_manifest
 
 

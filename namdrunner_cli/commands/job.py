@@ -145,8 +145,8 @@ def list_jobs(app: AppContext, status: str | None, limit: int) -> None:
       namdrunner job list --json
     """
     from namdrunner_cli.render.job import print_job_list
-    from namdrunner_core.listing import job_count, job_rows
     from namdrunner_core.slurm.states import JobStatus
+    from namdrunner_core.store.listing import job_count, job_rows
 
     # The fast read path: no SQLAlchemy import, so a 10,000-job store lists in well under 300 ms.
     wanted = JobStatus(status.capitalize()) if status else None
@@ -167,7 +167,7 @@ def show(app: AppContext, job_id: str) -> None:
       namdrunner job show hextube_min --json
     """
     from namdrunner_cli.render.job import print_job
-    from namdrunner_core.listing import find_job
+    from namdrunner_core.store.listing import find_job
 
     record, match = find_job(job_id)  # the fast read path: no SQLAlchemy import
     app.note(match.note)

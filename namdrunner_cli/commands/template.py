@@ -25,7 +25,7 @@ def list_templates(app: AppContext) -> None:
       namdrunner template list
     """
     from namdrunner_cli.render.template import print_templates
-    from namdrunner_core.templates import list_templates as templates
+    from namdrunner_core.template_library import list_templates as templates
 
     print_templates(app.json, templates(app.existing_store))
 
@@ -41,7 +41,7 @@ def show(app: AppContext, template_id: str) -> None:
       namdrunner template show explicit_solvent_npt_v1
     """
     from namdrunner_cli.render.template import print_template
-    from namdrunner_core.templates import get_template
+    from namdrunner_core.template_library import get_template
 
     print_template(app.json, get_template(app.existing_store, template_id))
 
@@ -60,7 +60,7 @@ def preview(app: AppContext, template_id: str, assignments: tuple[str, ...]) -> 
     """
     from namdrunner_cli.render.template import print_preview
     from namdrunner_core.errors import ValidationError
-    from namdrunner_core.templates import preview_template
+    from namdrunner_core.template_library import preview_template
 
     result = preview_template(app.existing_store, template_id, list(assignments))
     print_preview(app.json, result)
@@ -83,7 +83,7 @@ def import_template(app: AppContext, file: Path, template_id: str | None) -> Non
       namdrunner template import shared/origami_npt.toml
     """
     from namdrunner_cli.render.template import print_imported
-    from namdrunner_core.templates import import_template_file
+    from namdrunner_core.template_library import import_template_file
 
     print_imported(app.json, import_template_file(app.store, file, template_id=template_id))
 
@@ -99,7 +99,7 @@ def export(app: AppContext, template_id: str, output: Path | None) -> None:
     Examples:
       namdrunner template export explicit_solvent_npt_v1 -o npt.toml
     """
-    from namdrunner_core.templates import export_template
+    from namdrunner_core.template_library import export_template
 
     text = export_template(app.existing_store, template_id, output)
     if output is None:
@@ -118,7 +118,7 @@ def delete(app: AppContext, template_id: str) -> None:
     Examples:
       namdrunner template delete my_npt
     """
-    from namdrunner_core.templates import delete_template
+    from namdrunner_core.template_library import delete_template
 
     delete_template(app.store, template_id)
     click.echo(f"deleted template {template_id}")

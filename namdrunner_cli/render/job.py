@@ -210,7 +210,7 @@ def copy_back_text(job: dict[str, Any]) -> str:
 
 def print_job(as_json: bool, record: JobRecord) -> None:
     """A job as ``job show`` prints it (every job-returning command prints through here)."""
-    from namdrunner_core.listing import job_details
+    from namdrunner_core.store.listing import job_details
 
     details = job_details(record)
     if as_json:
@@ -222,7 +222,7 @@ def print_job(as_json: bool, record: JobRecord) -> None:
 def print_job_list(as_json: bool, rows: Sequence[dict[str, Any]], total: int) -> None:
     """``job list``: the rows (newest first) and how many the store holds in all."""
     if as_json:
-        from namdrunner_core.listing import row_to_json
+        from namdrunner_core.store.listing import row_to_json
 
         print_json([row_to_json(r) for r in rows])
         return
@@ -270,7 +270,7 @@ def print_logs(as_json: bool, job_id: str, kind: str, text: str) -> None:
 
 def watch_table(records: Sequence[JobRecord]) -> Any:
     """The live table ``watch`` redraws."""
-    from namdrunner_core.listing import record_to_row
+    from namdrunner_core.store.listing import record_to_row
 
     title = f"watching {plural(len(records), 'job')} (Ctrl-C stops watching, not the jobs)"
     rows = [job_cells(record_to_row(r), False)[:5] for r in records]

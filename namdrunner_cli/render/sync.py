@@ -26,7 +26,7 @@ def print_sync(as_json: bool, reports: dict[str, SyncReport], changed: Sequence[
     if as_json:
         print_json({name: to_data(r) for name, r in reports.items()})
         return
-    from namdrunner_core.listing import record_to_row
+    from namdrunner_core.store.listing import record_to_row
 
     checked = sum(r.checked for r in reports.values())
     for report in reports.values():

@@ -15,7 +15,7 @@ from namdrunner_cli.render.base import (
 
 if TYPE_CHECKING:
     from namdrunner_core.namd.config import Template
-    from namdrunner_core.templates import TemplateInfo, TemplatePreview
+    from namdrunner_core.template_library import TemplateInfo, TemplatePreview
 
 
 def print_templates(as_json: bool, infos: Sequence[TemplateInfo]) -> None:

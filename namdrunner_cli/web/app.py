@@ -36,7 +36,7 @@ from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationErr
 HERE = Path(__file__).parent
 COOKIE = "namdrunner_ui"
 _env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    loader=jinja2.FileSystemLoader(HERE / "pages"),
     autoescape=jinja2.select_autoescape(["html"], default=True),
     undefined=jinja2.StrictUndefined,
 )

@@ -58,8 +58,8 @@ def own_origins(request: Request) -> set[str]:
 # -- the Jobs page -------------------------------------------------------------------------------
 def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
     """One page of jobs (sorted in SQL), the groups with their members, counts, last sync."""
-    from namdrunner_core.listing import job_count, job_page
     from namdrunner_core.slurm.states import JobStatus
+    from namdrunner_core.store.listing import job_count, job_page
     from namdrunner_core.workflow import groups_with_jobs
 
     sort = params.get("sort", "created")
@@ -93,7 +93,7 @@ def sync_json(state: UiState, report: SyncReport) -> dict[str, Any]:
 # -- one job -------------------------------------------------------------------------------------
 def job_context(state: UiState, job_id: str) -> dict[str, Any]:
     """The job page: the record, its ``job show`` details, its group and stage, its lineage."""
-    from namdrunner_core.listing import job_details
+    from namdrunner_core.store.listing import job_details
 
     record = state.store.get_job(job_id)
     group = state.store.get_workflow(record.workflow_id) if record.workflow_id else None
@@ -306,7 +306,7 @@ def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> d
     """The template picker and, for the chosen template, its variables as form fields, with the
     profile's partitions and limits for the resources."""
     from namdrunner_core.profile import load_profile
-    from namdrunner_core.templates import get_template, list_templates
+    from namdrunner_core.template_library import get_template, list_templates
 
     kept = _kept_form(state, params, extra)
     if kept is not None:
@@ -337,7 +337,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     (or the form with its errors by field) is kept for the page the browser is sent to."""
     from namdrunner_core.jobs.prepare import plan_job
     from namdrunner_core.profile import load_profile
-    from namdrunner_core.templates import get_template
+    from namdrunner_core.template_library import get_template
 
     template = get_template(state.store, fields.get("template", ""))
     file_keys = {v.key for v in template.file_variables()}
@@ -444,28 +444,28 @@ def create_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
 # -- templates, cluster --------------------------------------------------------------------------
 def templates_context(state: UiState) -> dict[str, Any]:
     """``template list``."""
-    from namdrunner_core.templates import list_templates
+    from namdrunner_core.template_library import list_templates
 
     return {"templates": list_templates(state.store)}
 
 
 def template_context(state: UiState, template_id: str) -> dict[str, Any]:
     """``template show``."""
-    from namdrunner_core.templates import get_template
+    from namdrunner_core.template_library import get_template
 
     return {"template": get_template(state.store, template_id)}
 
 
 def export_template_text(state: UiState, template_id: str) -> str:
     """``template export`` (TOML)."""
-    from namdrunner_core.templates import export_template
+    from namdrunner_core.template_library import export_template
 
     return export_template(state.store, template_id)
 
 
 async def import_template_upload(state: UiState, upload: UploadFile) -> str:
     """``template import`` of an uploaded file; the new template's id."""
-    from namdrunner_core.templates import import_template_file
+    from namdrunner_core.template_library import import_template_file
 
     folder = state.drafts / secrets.token_hex(8)
     folder.mkdir()

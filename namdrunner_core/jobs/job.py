@@ -26,9 +26,9 @@ from namdrunner_core.errors import (
 )
 from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
-from namdrunner_core.jobs.remote import advance_log, log_offset, parse_log_output, summary_from
 from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
 from namdrunner_core.jobs.safety import remove_job_dir
+from namdrunner_core.jobs.script_output import advance_log, log_offset, parse_log_output, summary_from
 from namdrunner_core.jobs.submission import (
     SUBMIT_UNCERTAIN,
     find_by_token,
@@ -51,7 +51,7 @@ from namdrunner_core.serde import converter
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME
 from namdrunner_core.slurm.states import JobStatus
-from namdrunner_core.transport.base import ProgressCallback
+from namdrunner_core.transport.protocol import ProgressCallback
 from namdrunner_core.transport.transfer import TreeTransferReport, get_tree, put_files
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from namdrunner_core.namd.config import (
     validate_values,
 )
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
-from namdrunner_core.namd.library import builtin_templates
+from namdrunner_core.namd.template_files import builtin_templates
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
 from namdrunner_core.slurm.script import render_sbatch
 from namdrunner_core.slurm.states import JobStatus

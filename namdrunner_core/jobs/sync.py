@@ -18,7 +18,7 @@ import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
 from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes, record_from_job_info
-from namdrunner_core.jobs.remote import (
+from namdrunner_core.jobs.script_output import (
     ClusterClock,
     FinalizeOutput,
     LogChunk,

@@ -7,7 +7,7 @@ is described by one :class:`RemoteScript`: whether it calls Slurm (then
 and whether running it twice is harmless (then a dropped connection may retry it). Libraries
 (``lib_*.sh``) are prepended to the scripts that include them.
 
-The parsers of what the scripts print live beside their callers: :mod:`namdrunner_core.jobs.remote`
+The parsers of what the scripts print live beside their callers: :mod:`namdrunner_core.jobs.script_output`
 (status, logs, finalize, discover), :mod:`namdrunner_core.slurm.parse` and
 :mod:`namdrunner_core.transport.transfer`.
 """

@@ -25,7 +25,7 @@ _SBATCH_SAFE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("namdrunner_core.slurm", "templates"),
+        loader=jinja2.PackageLoader("namdrunner_core.slurm", "sbatch"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # noqa: S701 - shell text, not HTML; values are shell-quoted with |q

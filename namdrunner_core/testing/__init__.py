@@ -33,7 +33,8 @@ import tomli_w
 
 from namdrunner_core.cluster import Session
 from namdrunner_core.files import write_text_atomic
-from namdrunner_core.profile import ClusterProfile, Partition, Qos, config_dir
+from namdrunner_core.paths import config_dir
+from namdrunner_core.profile import ClusterProfile, Partition, Qos
 from namdrunner_core.serde import to_data
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.local import LocalTransport

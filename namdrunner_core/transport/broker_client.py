@@ -15,7 +15,6 @@ Frames on the socket: one type byte (``J`` a JSON header, ``D`` data, ``E`` end 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import stat
 import struct
@@ -27,8 +26,9 @@ import attrs
 
 from namdrunner_core import errors
 from namdrunner_core.errors import NamdRunnerError, SessionLostError, UnsafePathError
+from namdrunner_core.paths import runtime_dir
 from namdrunner_core.transport import localipc
-from namdrunner_core.transport.common import BaseTransport, ConnectionDropped
+from namdrunner_core.transport.base import BaseTransport, ConnectionDropped
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
 
@@ -41,25 +41,12 @@ def session_dir(*, create: bool = True) -> Path:
 
     Raises :class:`UnsafePathError` when it exists with another owner or a mode others can enter.
     """
-    base = Path(os.environ.get("NAMDRUNNER_RUNTIME_DIR") or _runtime_dir())
-    d = base / "sessions"
+    d = runtime_dir() / "sessions"
     if create:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
     if d.exists():
         check_private(d, directory=True)
     return d
-
-
-def _runtime_dir() -> str:
-    """The user's runtime dir (``$XDG_RUNTIME_DIR``, gone at logout and reboot), else platformdirs'
-    per-user fallback, without its warning on every command."""
-    import warnings
-
-    import platformdirs
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return str(platformdirs.user_runtime_dir("namdrunner"))
 
 
 def check_private(path: Path, *, directory: bool) -> None:

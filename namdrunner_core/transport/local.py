@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 
 from namdrunner_core.errors import CommandTimeoutError, command_label
-from namdrunner_core.transport.common import BaseTransport
+from namdrunner_core.transport.base import BaseTransport
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
 

@@ -27,7 +27,7 @@ import paramiko
 from paramiko.auth_strategy import AuthStrategy
 
 from namdrunner_core.errors import AuthenticationError, CommandTimeoutError, ConnectionFailedError, command_label
-from namdrunner_core.transport.common import BaseTransport, ConnectionDropped
+from namdrunner_core.transport.base import BaseTransport, ConnectionDropped
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.ratelimit import RateLimiter
 

@@ -1,4 +1,4 @@
-"""File and tree transfers over any :class:`~namdrunner_core.transport.base.Transport`.
+"""File and tree transfers over any :class:`~namdrunner_core.transport.protocol.Transport`.
 
 - Atomic: data lands under a temporary name and is renamed only after it verified, so a failure
   never leaves a partial file at the final path.
@@ -41,7 +41,7 @@ from namdrunner_core.scripts import (
     PUT_FILE,
     PUT_TREE,
 )
-from namdrunner_core.transport.base import ProgressCallback, Transport
+from namdrunner_core.transport.protocol import ProgressCallback, Transport
 
 CHUNK = 1024 * 1024
 PARTIAL_SUFFIX = ".nrpart"

@@ -11,7 +11,7 @@ import attrs
 
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.files import write_text_atomic
-from namdrunner_core.profile import config_dir
+from namdrunner_core.paths import config_dir
 from namdrunner_core.workflow.file_model import (
     read_workflow_file,
 )

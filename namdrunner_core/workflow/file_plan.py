@@ -19,7 +19,7 @@ import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError, ValidationErrors
 from namdrunner_core.jobs.prepare import Planned, plan_ahead, resolve_template
-from namdrunner_core.profile import cache_dir
+from namdrunner_core.paths import cache_dir
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.workflow.file_model import (
     _KEY,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from namdrunner_core.errors import AuthenticationError
-from namdrunner_core.transport.base import CommandResult
+from namdrunner_core.transport.protocol import CommandResult
 from namdrunner_core.transport.ssh import AuthPrompt, SSHTarget, SSHTransport
 from namdrunner_core.transport.transfer import put_file
 from tests.conftest import DATA, ClusterEnv, totp

@@ -15,7 +15,7 @@ from namdrunner_core import Job, JobStatus, JobStore, Resources, Session, Templa
 from namdrunner_core.errors import UnsafePathError
 from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.jobs.sync import discover_jobs, sync_jobs
-from namdrunner_core.namd.library import builtin_template
+from namdrunner_core.namd.template_files import builtin_template
 from tests.conftest import DATA, ClusterEnv
 
 pytestmark = pytest.mark.cluster

@@ -15,7 +15,7 @@ import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.jobs.sync import sync_jobs
-from namdrunner_core.namd.library import builtin_template
+from namdrunner_core.namd.template_files import builtin_template
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.cluster

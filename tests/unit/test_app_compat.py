@@ -16,7 +16,7 @@ from benchmarks._fixtures import make_store
 from namdrunner_core.job_info import job_info, record_from_job_info
 from namdrunner_core.models import JobRecord, OutputFile
 from namdrunner_core.namd.config import validate_values
-from namdrunner_core.namd.library import builtin_template
+from namdrunner_core.namd.template_files import builtin_template
 from namdrunner_core.slurm.states import JobStatus
 
 APP = Path(__file__).resolve().parent.parent / "fixtures" / "namdrunner-app"
@@ -127,7 +127,7 @@ APP_TEMPLATE = {
 def test_the_apps_template_json_imports(tmp_path: Path) -> None:
     from namdrunner_core.namd.config import VariableType, render_config
     from namdrunner_core.store import JobStore
-    from namdrunner_core.templates import import_template_file
+    from namdrunner_core.template_library import import_template_file
 
     path = tmp_path / "lab_min_v1.json"
     path.write_text(json.dumps(APP_TEMPLATE))

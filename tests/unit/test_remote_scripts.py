@@ -11,13 +11,13 @@ import pytest
 
 from namdrunner_core.cluster import Session
 from namdrunner_core.errors import UnsafePathError
-from namdrunner_core.jobs.remote import (
+from namdrunner_core.jobs.safety import check_job_target, remove_job_dir
+from namdrunner_core.jobs.script_output import (
     parse_discover_output,
     parse_finalize_output,
     parse_log_output,
     parse_status_output,
 )
-from namdrunner_core.jobs.safety import check_job_target, remove_job_dir
 from namdrunner_core.namd.log import NamdLogParser
 from namdrunner_core.profile import load_profile
 from namdrunner_core.scripts import DISCOVER, FINALIZE, LOG_TAIL, WRITE_FILES

@@ -33,8 +33,11 @@ LONG_FUNCTIONS = {
     "namdrunner_core/jobs/sync.py::_status_of": (71, "Slurm's states mapped one by one (the truth table)"),
     "namdrunner_core/jobs/sync.py::sync_jobs": (134, "one pass over every profile's jobs"),
     "namdrunner_core/namd/config.py::check_config": (90, "one check per NAMD refusal"),
-    "namdrunner_core/namd/library.py::template_from_namd_config": (80, "a raw config read into a template"),
-    "namdrunner_core/namd/library.py::template_from_app_json": (61, "the desktop app's template, field by field"),
+    "namdrunner_core/namd/template_files.py::template_from_namd_config": (80, "a raw config read into a template"),
+    "namdrunner_core/namd/template_files.py::template_from_app_json": (
+        61,
+        "the desktop app's template, field by field",
+    ),
     "namdrunner_core/namd/reader.py::read_config": (100, "one branch per Tcl command NAMD configs use"),
     "namdrunner_core/slurm/inventory.py::compare_profile": (140, "one comparison per profile field"),
     "namdrunner_core/slurm/inventory.py::profile_overrides": (72, "one override per profile field"),

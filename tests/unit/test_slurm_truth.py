@@ -13,7 +13,7 @@ import attrs
 import pytest
 
 from benchmarks._fixtures import make_store
-from namdrunner_core.jobs.remote import ClusterClock, LogChunk, LookupRow, StatusOutput, advance_log
+from namdrunner_core.jobs.script_output import ClusterClock, LogChunk, LookupRow, StatusOutput, advance_log
 from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN, uncertain
 from namdrunner_core.jobs.sync import (

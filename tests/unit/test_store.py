@@ -11,14 +11,14 @@ import attrs
 import pytest
 
 from benchmarks._fixtures import make_store
-from namdrunner_core import store as store_mod
-from namdrunner_core import store_read
+from namdrunner_core.store import jobstore as store_mod
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
-from namdrunner_core.listing import job_count, job_rows
 from namdrunner_core.models import GroupRecord
-from namdrunner_core.namd.library import builtin_template
+from namdrunner_core.namd.template_files import builtin_template
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store import JobStore
+from namdrunner_core.store import read as store_read
+from namdrunner_core.store.listing import job_count, job_rows
 
 
 def test_round_trip_and_prefix_lookup(tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ def test_the_fast_list_path_reads_a_store_an_older_version_wrote(tmp_path: Path)
 def test_the_fast_job_lookup_equals_the_store(tmp_path: Path) -> None:
     from namdrunner_core.errors import NotFoundError
     from namdrunner_core.errors import ValidationError as BadInput
-    from namdrunner_core.listing import find_job
+    from namdrunner_core.store.listing import find_job
 
     path = tmp_path / "s.db"
     store = make_store(path, 3)

@@ -9,9 +9,9 @@ import pytest
 
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.namd.config import VariableType, preview_config, render_config
-from namdrunner_core.namd.library import template_from_namd_config
+from namdrunner_core.namd.template_files import template_from_namd_config
 from namdrunner_core.store import JobStore
-from namdrunner_core.templates import export_template, import_template_file
+from namdrunner_core.template_library import export_template, import_template_file
 
 RAW = """\
 # CHARMM-GUI style production, with a Tcl block and a sourced include

@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 
 from namdrunner_core.errors import NotFoundError, ValidationError
 from namdrunner_core.namd.config import preflight, read_config, render_config, total_steps
-from namdrunner_core.namd.library import builtin_template, builtin_templates, template_from_text, template_to_text
+from namdrunner_core.namd.template_files import (
+    builtin_template,
+    builtin_templates,
+    template_from_text,
+    template_to_text,
+)
 from tests.namd_checker import on, read_keywords
 
 FILES = {"structure": "hextube.psf", "coordinates": "hextube.pdb", "parameters": "par_all36_na.prm"}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from namdrunner_core.transport import transfer
-from namdrunner_core.transport.base import quote_command
 from namdrunner_core.transport.console import CommandLog
 from namdrunner_core.transport.local import LocalTransport
+from namdrunner_core.transport.protocol import quote_command
 from namdrunner_core.transport.ratelimit import RateLimiter
 from tests import transport_contract as contract
 

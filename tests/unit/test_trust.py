@@ -17,7 +17,7 @@ from namdrunner_core.errors import ValidationError, ValidationErrors
 from namdrunner_core.ids import MAX_NAME_CHARS, check_display_name
 from namdrunner_core.jobs.prepare import prepare_job
 from namdrunner_core.namd.config import check_config, escaping_path
-from namdrunner_core.namd.library import read_template_file
+from namdrunner_core.namd.template_files import read_template_file
 from namdrunner_core.slurm.resources import Resources, resolve_resources
 from tests.unit.test_cli_errors import isolated, run  # noqa: F401 - the same isolated store, config and CLI runner
 
@@ -202,12 +202,12 @@ def test_a_closed_pipe_is_a_normal_end(tmp_path: Path) -> None:
 def test_a_full_disk_is_one_line_naming_the_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import errno
 
-    from namdrunner_core.templates import export_template
+    from namdrunner_core.template_library import export_template
 
     def full(*_a: object, **_k: object) -> str:
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out" / "npt.toml"))
 
-    monkeypatch.setattr("namdrunner_core.templates.export_template", full)
+    monkeypatch.setattr("namdrunner_core.template_library.export_template", full)
     assert export_template is not full
     result = run("template", "export", "explicit_solvent_npt_v1", "-o", str(tmp_path / "out" / "npt.toml"))
     assert result.exit_code == 73

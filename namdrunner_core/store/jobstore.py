@@ -19,14 +19,14 @@ from sqlalchemy import JSON, Boolean, Integer, String, Text, create_engine, even
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from namdrunner_core import store_read
 from namdrunner_core.errors import NamdRunnerError, NotFoundError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix, select_for_change
 from namdrunner_core.ids import not_found as _id_not_found
 from namdrunner_core.models import GroupRecord, JobRecord, record_from_row, record_to_data
+from namdrunner_core.paths import default_db_path
 from namdrunner_core.serde import converter, to_data, to_rfc3339
 from namdrunner_core.slurm.states import JobStatus
-from namdrunner_core.store_read import default_db_path
+from namdrunner_core.store import read as store_read
 
 if TYPE_CHECKING:
     from namdrunner_core.namd.config import Template

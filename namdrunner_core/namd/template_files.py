@@ -268,7 +268,7 @@ def placeholder_problems(text: str) -> list[str]:
 def read_template_file(path: Path, *, template_id: str | None = None) -> Template:
     """A template from a file: TOML/JSON as exported, the desktop app's JSON, or a raw NAMD config
     (whose input files become file variables), told apart by content, never by the file's name.
-    Nothing is saved (see :func:`namdrunner_core.templates.import_template_file`).
+    Nothing is saved (see :func:`namdrunner_core.template_library.import_template_file`).
 
     Raises :class:`ValidationError` for a file that is not UTF-8 text, not valid TOML/JSON, a config
     with ``<placeholder>`` values, or one that would replace a builtin template.

@@ -9,7 +9,6 @@ a unit test proves both read the same rows.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -38,16 +37,6 @@ class StoreNeedsUpgrade(NamdRunnerError):
     """The store file was written by an older namdrunner: open it once with :class:`JobStore` to migrate."""
 
 
-def default_db_path() -> Path:
-    """``$NAMDRUNNER_DB``, or ``namdrunner.db`` in the platform's user data dir."""
-    env = os.environ.get("NAMDRUNNER_DB")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("namdrunner")) / "namdrunner.db"
-
-
 def _connect(path: Path) -> sqlite3.Connection | None:
     if not path.exists():
         return None
@@ -55,7 +44,7 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if version is not None and int(version[0]) < READ_SCHEMA_VERSION:
         # written by an older namdrunner: its columns are not all there yet. The store owns the
-        # migrations (see :mod:`namdrunner_core.listing`, which runs them once and reads again).
+        # migrations (see :mod:`namdrunner_core.store.listing`, which runs them once and reads again).
         conn.close()
         raise StoreNeedsUpgrade(f"{path} has schema {version[0]}; the store migrates it to {READ_SCHEMA_VERSION}")
     if version is None or int(version[0]) != READ_SCHEMA_VERSION:

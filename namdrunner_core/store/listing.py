@@ -1,6 +1,6 @@
 """The job table, read fast: what ``namdrunner job list`` shows, without loading SQLAlchemy.
 
-:mod:`namdrunner_core.store_read` reads the store with the standard library's sqlite3 (read-only);
+:mod:`namdrunner_core.store.read` reads the store with the standard library's sqlite3 (read-only);
 a store written by an older namdrunner is migrated once by :class:`~namdrunner_core.store.JobStore`
 (SQLAlchemy is imported only then) and read again.
 """
@@ -14,18 +14,19 @@ from typing import Any, TypeVar
 
 import attrs
 
-from namdrunner_core import store_read
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix
 from namdrunner_core.models import JobRecord, job_json, record_from_row, record_to_data
+from namdrunner_core.paths import default_db_path
 from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.store import read as store_read
 
 _T = TypeVar("_T")
 
 
 def _path(path: Path | str | None) -> Path:
-    return Path(path) if path is not None else store_read.default_db_path()
+    return Path(path) if path is not None else default_db_path()
 
 
 def _read(where: Path, read: Callable[[], _T]) -> _T:

@@ -1,7 +1,7 @@
 """The template library as a user sees it: builtin and own templates, listed, previewed, imported,
 exported and deleted, with the rule that builtins are read-only.
 
-Builtin templates ship with namdrunner (:mod:`namdrunner_core.namd.library`); a user's own live in
+Builtin templates ship with namdrunner (:mod:`namdrunner_core.namd.template_files`); a user's own live in
 the :class:`~namdrunner_core.store.JobStore`. Template ids resolve the same way everywhere
 (:func:`get_template`: the store's first, then the builtins).
 """
@@ -17,7 +17,7 @@ from namdrunner_core.errors import ValidationError
 from namdrunner_core.files import write_text_atomic
 from namdrunner_core.jobs.prepare import resolve_template
 from namdrunner_core.namd.config import Template, check_config, parse_assignments, preview_config, read_config
-from namdrunner_core.namd.library import builtin_templates, read_template_file, template_to_text
+from namdrunner_core.namd.template_files import builtin_templates, read_template_file, template_to_text
 from namdrunner_core.serde import HIDDEN
 from namdrunner_core.store import JobStore
 
@@ -51,7 +51,7 @@ def get_template(store: JobStore | None, template_id: str) -> Template:
 
 
 def import_template_file(store: JobStore, path: Path, *, template_id: str | None = None) -> Template:
-    """Read a template file (see :func:`~namdrunner_core.namd.library.read_template_file`) and save it
+    """Read a template file (see :func:`~namdrunner_core.namd.template_files.read_template_file`) and save it
     as the user's. A builtin's id is refused: builtins are read-only."""
     template = read_template_file(path, template_id=template_id)
     store.save_template(template)
