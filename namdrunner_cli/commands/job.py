@@ -258,8 +258,10 @@ def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool
     from namdrunner_cli.render.job import print_job
 
     parent = _load_for_change(app, job_id)
-    child = parent.restart(steps=steps, resources=pop_resources(resource_kw, parent.record.resources))
-    print_job(app.json, child.submit().record if submit_now else child.record)
+    child = parent.restart(
+        steps=steps, resources=pop_resources(resource_kw, parent.record.resources), submit=submit_now
+    )
+    print_job(app.json, child.record)
 
 
 @job.command("cancel")

@@ -29,7 +29,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from namdrunner_cli.web import views
+from namdrunner_cli.web import chart, views, wizards
 from namdrunner_cli.web.state import SESSION_MAX_S, LoginNeeded, SyncBusy, UiState
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 
@@ -236,7 +236,7 @@ def job_energy(request: Request) -> Response:
     """The energy and temperature plot of the job's NAMD log, as SVG."""
     dark = request.query_params.get("theme") == "dark"
     auto = request.query_params.get("auto") == "1"
-    svg = views.energy_svg(request.app.state.ui, request.path_params["job_id"], dark=dark, auto=auto)
+    svg = chart.energy_svg(request.app.state.ui, request.path_params["job_id"], dark=dark, auto=auto)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
@@ -278,54 +278,54 @@ async def _fields_and_uploads(request: Request) -> tuple[dict[str, str], dict[st
 def create(request: Request) -> Response:
     """``/create``: template picker, and the form made from the chosen template's variables (or a
     draft's form again, each error at its field)."""
-    ctx = views.create_context(request.app.state.ui, request.query_params)
+    ctx = wizards.create_context(request.app.state.ui, request.query_params)
     return page(request, "create.html", status_code=400 if ctx["errors"] else 200, **ctx)
 
 
 def create_reviewed(request: Request) -> Response:
     """``/create/review/<draft>``: the rendered config and sbatch script of a planned job."""
-    return page(request, "review.html", **views.review_context(request.app.state.ui, request.path_params["draft"]))
+    return page(request, "review.html", **wizards.review_context(request.app.state.ui, request.path_params["draft"]))
 
 
 async def create_review(request: Request) -> Response:
     """POST ``/create/review``: the uploads kept as a draft and the job planned (nothing remote);
     then the review page, or the form again with each error at its field (a redirect either way)."""
     fields, uploads = await _fields_and_uploads(request)
-    draft, ok = await views.review(request.app.state.ui, fields, uploads)
+    draft, ok = await wizards.review(request.app.state.ui, fields, uploads)
     return RedirectResponse(f"/create/review/{draft}" if ok else f"/create?draft={draft}", status_code=303)
 
 
 async def create_submit(request: Request) -> Response:
     """POST ``/create/submit``: create the reviewed draft on the cluster (and submit it)."""
     form = await request.form()
-    job_id = views.create_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
+    job_id = wizards.create_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
 
 # -- workflows ---------------------------------------------------------------------------------
 def workflows(request: Request) -> Response:
     """``/workflows``: every workflow and sweep, and the DNA-origami ladder form."""
-    ctx = views.workflows_context(request.app.state.ui, request.query_params)
+    ctx = wizards.workflows_context(request.app.state.ui, request.query_params)
     return page(request, "workflows.html", status_code=400 if ctx["errors"] else 200, **ctx)
 
 
 async def workflows_review(request: Request) -> Response:
     """POST ``/workflows/review``: uploads kept, the ladder planned (nothing remote), then its review."""
     fields, uploads = await _fields_and_uploads(request)
-    draft, ok = await views.workflow_review(request.app.state.ui, fields, uploads)
+    draft, ok = await wizards.workflow_review(request.app.state.ui, fields, uploads)
     return RedirectResponse(f"/workflows/review/{draft}" if ok else f"/workflows?draft={draft}", status_code=303)
 
 
 def workflows_reviewed(request: Request) -> Response:
     """``/workflows/review/<draft>``: the planned stages with their configs."""
-    ctx = views.workflow_review_context(request.app.state.ui, request.path_params["draft"])
+    ctx = wizards.workflow_review_context(request.app.state.ui, request.path_params["draft"])
     return page(request, "workflow_review.html", **ctx)
 
 
 async def workflows_submit(request: Request) -> Response:
     """POST ``/workflows/submit``: create the reviewed ladder (and submit it)."""
     form = await request.form()
-    views.create_workflow_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
+    wizards.create_workflow_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
     return RedirectResponse("/", status_code=303)
 
 

@@ -356,10 +356,10 @@ class UiState:
 
     def followed_tail(self, job_id: str, *, auto: bool) -> str | None:
         """The NAMD log tail of a running job a page follows. Every followed job's tail is read in ONE
-        remote command (:func:`~namdrunner_core.jobs.job.log_tails`) when a page's refresh finds the
+        remote command (:func:`~namdrunner_core.jobs.bulk.log_tails`) when a page's refresh finds the
         budget free and no sync due, so that N tabs cost what one does; None when no tail was read yet
         (the caller reads this one job)."""
-        from namdrunner_core.jobs.job import log_tails
+        from namdrunner_core.jobs.bulk import log_tails
 
         now = time.monotonic()
         self.followed = {j: t for j, t in self.followed.items() if now - t < 3 * MAX_QUIET_S}

@@ -7,7 +7,6 @@ safety check, so no half job is left behind.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,7 +45,7 @@ from namdrunner_core.namd.config import (
     Template,
 )
 from namdrunner_core.namd.log import Progress
-from namdrunner_core.scripts import CAT_FIRST, COPY_INPUTS, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB, TAILS
+from namdrunner_core.scripts import CAT_FIRST, COPY_INPUTS, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB
 from namdrunner_core.serde import converter
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME
@@ -410,8 +409,16 @@ class Job:
             time.sleep(1.0)
         return self
 
-    def restart(self, *, steps: int | None = None, resources: Resources | None = None, name: str | None = None) -> Job:
-        """A new job continuing this one from its newest checkpoint (copied on the cluster).
+    def restart(
+        self,
+        *,
+        steps: int | None = None,
+        resources: Resources | None = None,
+        name: str | None = None,
+        submit: bool = False,
+    ) -> Job:
+        """A new job continuing this one from its newest checkpoint (copied on the cluster), submitted
+        at once with ``submit``.
 
         ``firsttimestep`` comes from the checkpoint; the steps default to what this job had left
         (rounded up to a multiple of stepspercycle); resources may differ (another partition, QOS or
@@ -430,7 +437,8 @@ class Job:
             resources=resources,
             name=name,
         )
-        return Job.create_prepared(self.session, self.store, prepared)
+        child = Job.create_prepared(self.session, self.store, prepared)
+        return child.submit() if submit else child
 
     def check_deletable(self, *, force: bool = False) -> None:
         """Refuse (:class:`ValidationError` naming ``copy_back``) a job whose only results are on
@@ -465,23 +473,6 @@ class Job:
         remove_job_dir(self.session, "project", r.job_id)
         remove_job_dir(self.session, "scratch", r.job_id)
         self.store.delete_job(r.job_id)
-
-
-def log_tails(session: Session, records: Sequence[JobRecord], lines: int = 200) -> dict[str, str]:
-    """The last ``lines`` of many jobs' NAMD logs, in ONE remote command (a job whose log does not
-    exist yet is left out)."""
-    if not records:
-        return {}
-    args = [str(lines)]
-    for r in records:
-        args += [r.job_id, f"{r.results_dir}/{NAMD_LOG_NAME}"]
-    out = session.run_remote(TAILS, args, check=False).stdout.split("\n")
-    tails: dict[str, str] = {}
-    for i, line in enumerate(out):
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "@@TAIL" and parts[2] == "ok" and i + 1 < len(out):
-            tails[parts[1]] = base64.b64decode(out[i + 1].strip() or b"").decode("utf-8", "replace")
-    return tails
 
 
 def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) -> None:

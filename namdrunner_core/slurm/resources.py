@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -63,6 +64,44 @@ class Resources:
         moved = "partition" in changes and changes["partition"] != self.partition
         keep = {} if not moved else {k: None for k in ("qos", "gpu_type", "constraint") if k not in changes}
         return attrs.evolve(self, **{**keep, **changes})  # type: ignore[arg-type]
+
+
+#: the text fields a form gives for :class:`Resources`, and the type each must parse as
+RESOURCE_TEXT_FIELDS: dict[str, type] = {
+    "cores": int, "memory_gb": float, "walltime": str, "partition": str, "qos": str, "gpus": int,
+    "account": str, "constraint": str, "gpu_type": str,
+}  # fmt: skip
+
+
+def resources_from_text(fields: Mapping[str, str]) -> Resources:
+    """:class:`Resources` from a form's text fields (the web page's wizard): blanks are "not given"
+    (``gpus`` 0), numbers must be numbers. Every field that is not is named at once
+    (:class:`ValidationErrors`, one problem per field, in the form's own names); the resource rules
+    themselves are :func:`resolve_resources`'s."""
+    values: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for key, kind in RESOURCE_TEXT_FIELDS.items():
+        text = str(fields.get(key, "")).strip()
+        if not text:
+            continue
+        if kind is str:
+            values[key] = text
+            continue
+        try:
+            number = kind(text)
+        except ValueError:
+            problems.append((key, f"{text!r} is not a{'n integer' if kind is int else ' number'}"))
+            continue
+        if not math.isfinite(number):
+            problems.append((key, f"{text!r} is not a finite number"))
+            continue
+        values[key] = number
+    for key in ("cores", "memory_gb", "walltime"):
+        if key not in values and not any(k == key for k, _ in problems):
+            problems.append((key, "required"))
+    if problems:
+        raise ValidationErrors(problems)
+    return Resources(**values)
 
 
 @attrs.frozen(slots=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError, under
+from namdrunner_core.jobs.bulk import delete_jobs
 from namdrunner_core.jobs.job import Job
 from namdrunner_core.jobs.prepare import PreparedJob, make_job_id, prepare_job, resolve_template
 from namdrunner_core.jobs.sync import sync_jobs
@@ -344,16 +345,8 @@ class Workflow:
         Every stage is checked first: a stage whose results are still on scratch only (copy-back not
         verified) refuses the whole delete unless ``force``, before anything is deleted.
         """
-        jobs = self.jobs()
-        for job in jobs:
-            job.check_deletable(force=force)
-        active = [j.record.slurm_job_id for j in jobs if j.record.slurm_job_id and j.status.is_active]
-        if active:
-            self.session.slurm(["scancel", *[i for i in active if i]], check=False)
-        deleted = []
-        for job in jobs:
-            job.delete(force=True, cancel=False)
-            deleted.append(job.id)
+        members = [j.id for j in self.jobs()]
+        deleted = delete_jobs(self.session, self.store, members, force=force) if members else []
         self.store.delete_workflow(self.id)  # a group whose jobs were deleted earlier, one by one
         return deleted
 

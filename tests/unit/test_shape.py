@@ -16,8 +16,6 @@ PACKAGES = ("namdrunner_core", "namdrunner_cli")
 
 #: module -> (lines at most, why it is one module)
 BIG_MODULES = {
-    "namdrunner_cli/web/views.py": (601, "the page handlers; the wizards move out with issue 34's wizard"),
-    "namdrunner_core/jobs/job.py": (502, "the public Job class: every lifecycle verb of one job"),
     "namdrunner_core/jobs/sync.py": (636, "Slurm's truth for every job in one pass (3 remote commands)"),
     "namdrunner_core/namd/config.py": (553, "NAMD's config rules: values, refusals and confinement"),
     "namdrunner_core/namd/log.py": (624, "one streaming parser of NAMD's log formats"),

@@ -11,12 +11,12 @@ import attrs
 import pytest
 
 from benchmarks._fixtures import make_store
-from namdrunner_core.store import jobstore as store_mod
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.models import GroupRecord
 from namdrunner_core.namd.template_files import builtin_template
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store import JobStore
+from namdrunner_core.store import jobstore as store_mod
 from namdrunner_core.store import read as store_read
 from namdrunner_core.store.listing import job_count, job_rows
 

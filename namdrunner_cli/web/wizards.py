@@ -1,0 +1,255 @@
+"""The two creation wizards of the web page - a job from a template, the DNA-origami workflow -: the
+form kept as a draft with its uploads, planned (nothing remote) with every problem at its field, then
+created on the cluster from the reviewed plan."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.datastructures import UploadFile
+
+from namdrunner_cli.web.views import save_upload
+from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors
+
+if TYPE_CHECKING:
+    from namdrunner_cli.web.state import UiState
+    from namdrunner_core.jobs.prepare import Planned, PreparedJob
+
+
+# -- create a job --------------------------------------------------------------------------------
+def _kept_form(state: UiState, params: Mapping[str, str], extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The form as the last review of ``?draft=`` left it (values, errors by field, uploads), when a
+    page is opened again for it; None for a fresh form."""
+    draft = params.get("draft", "")
+    if not draft or extra:
+        return None
+    kept = state.forms.get(draft)
+    if kept is None:
+        raise NotFoundError("this draft is no longer there (the server restarted?): fill in the form again")
+    return kept
+
+
+def _draft_folder(state: UiState, fields: Mapping[str, str]) -> tuple[str, Path]:
+    """The draft a review belongs to (a new one for a first review) and its uploads' folder."""
+    draft = fields.get("draft") or secrets.token_hex(8)
+    if not draft.isalnum():
+        raise ValidationError("draft", "not a draft of this page")
+    folder = state.drafts / draft
+    folder.mkdir(parents=True, exist_ok=True)
+    return draft, folder
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every (field, message) of a validation error (one, or all of :class:`ValidationErrors`)."""
+    return exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, str(exc))]
+
+
+def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    """The template picker and, for the chosen template, its variables as form fields, with the
+    profile's partitions and limits for the resources."""
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.template_library import get_template, list_templates
+
+    kept = _kept_form(state, params, extra)
+    if kept is not None:
+        return create_context(state, kept["values"], **{k: v for k, v in kept.items() if k != "values"})
+    profile = load_profile(state.profile)
+    chosen = params.get("template") or ""
+    ctx: dict[str, Any] = {"templates": list_templates(state.store), "template": None, "profile_obj": profile,
+                           "values": dict(params), "errors": {}, "plan": None, "draft": ""}  # fmt: skip
+    ctx["uploaded"] = []
+    if chosen:
+        ctx["template"] = get_template(state.store, chosen)
+    ctx.update(extra)
+    shown = {"name", *RESOURCE_FIELDS, *RESOURCE_ALIASES}
+    if ctx["template"] is not None:
+        shown |= {v.key for v in ctx["template"].variables}
+    ctx["other_errors"] = [(k, m) for k, m in ctx["errors"].items() if k not in shown]
+    return ctx
+
+
+#: the resource fields of the form, by the Resources attribute they fill
+RESOURCE_FIELDS = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus")
+
+
+#: field names the core's resource errors use that are shown with the resources
+RESOURCE_ALIASES = ("resources", "memory", "nodes", "gpu_type", "account")
+
+
+async def review(state: UiState, fields: dict[str, str], uploads: dict[str, UploadFile]) -> tuple[str, bool]:
+    """Keep the uploads as a draft and plan the job (nothing remote); (draft id, planned?). The plan
+    (or the form with its errors by field) is kept for the page the browser is sent to."""
+    from namdrunner_core.jobs.prepare import plan_job
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.template_library import get_template
+
+    template = get_template(state.store, fields.get("template", ""))
+    file_keys = {v.key for v in template.file_variables()}
+    for key in uploads:
+        if key not in file_keys:
+            raise ValidationError("file", f"{key[:60]!r} is not a file field of template {template.id}")
+    draft, folder = _draft_folder(state, fields)
+    for key, upload in uploads.items():
+        await save_upload(upload, folder)
+        fields[key] = Path(upload.filename or "").name
+    errors: dict[str, str] = {}
+    assignments = [f"{v.key}={fields[v.key]}" for v in template.variables if fields.get(v.key, "") != ""]
+    try:
+        resources = _resources(fields, errors)
+        if errors:
+            raise ValidationErrors(list(errors.items()))
+        planned: Planned[PreparedJob] = plan_job(load_profile(state.profile), state.store, name=fields.get("name", ""),
+                                                 template=template, assignments=assignments, resources=resources,
+                                                 files=sorted(folder.iterdir()))  # fmt: skip
+    except ValidationError as exc:
+        for field, message in _problems(exc):
+            errors.setdefault(field.split(".")[0].split("[")[0], message)
+        state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": errors, "draft": draft,
+                              "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
+        return draft, False
+    state.plans[draft] = planned
+    state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": {}, "draft": draft,
+                          "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
+    return draft, True
+
+
+def review_context(state: UiState, draft: str) -> dict[str, Any]:
+    """The review page of a planned draft."""
+    return {"plan": _reviewed(state.plans, draft).plan, "draft": draft}
+
+
+def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:
+    """The form's resource fields as :class:`Resources` (:func:`resources_from_text`); each field that is
+    not a number, or missing, goes to ``errors`` and the answer is None."""
+    from namdrunner_core.slurm.resources import resources_from_text
+
+    try:
+        return resources_from_text(fields)
+    except ValidationErrors as exc:
+        for field, message in exc.problems:
+            errors.setdefault(field, f"{field}: {message}")
+        return None
+
+
+def _number(fields: Mapping[str, str], key: str, kind: type, errors: dict[str, str], default: Any = None) -> Any:
+    text = fields.get(key, "").strip()
+    if text == "" and default is not None:
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        errors[key] = f"{key}: {text!r} is not a number"
+        return 1
+
+
+def _reviewed(plans: Mapping[str, Any], draft: str) -> Any:
+    planned = plans.get(draft)
+    if planned is None:
+        raise NotFoundError("this review is no longer there (the server restarted?): fill in the form again")
+    return planned
+
+
+def _create_reviewed(state: UiState, plans: dict[str, Any], fields: Mapping[str, str], create: Any) -> str:
+    """Create a reviewed plan on the cluster - the ids the review showed -, submit it when asked,
+    and drop its draft (uploads included)."""
+    draft = fields.get("draft", "")
+    planned = _reviewed(plans, draft)
+    with state.remote() as session:
+        made = create(session, state.store, planned.for_session(session))
+        if fields.get("submit") == "1":
+            made.submit()
+    plans.pop(draft, None)
+    state.forms.pop(draft, None)
+    shutil.rmtree(state.drafts / draft, ignore_errors=True)
+    return str(made.id)
+
+
+def create_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
+    """Create the reviewed job (and submit it)."""
+    from namdrunner_core import Job
+
+    return _create_reviewed(state, state.plans, fields, Job.create_prepared)
+
+
+# -- workflows -----------------------------------------------------------------------------------
+#: the ladder form's file fields: (field, label, extensions, required)
+ORIGAMI_FILES = (
+    ("structure", "Structure (PSF)", ".psf", True),
+    ("coordinates", "Coordinates (PDB)", ".pdb", True),
+    ("parameters", "Parameters", ".prm,.par,.str,.inp", True),
+    ("parameters_2", "More parameters", ".prm,.par,.str,.inp", False),
+    ("enm", "Elastic network (ENM extrabonds)", ".exb,.extra,.txt", True),
+    ("extra_bonds", "Other extrabonds (e.g. Mg-hexahydrate)", ".exb,.extra,.txt", False),
+)
+
+
+def workflows_context(state: UiState, params: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    """Every workflow and sweep, and the DNA-origami ladder form (its stages and default steps)."""
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import ORIGAMI_STAGES, list_groups
+
+    kept = _kept_form(state, params, extra)
+    if kept is not None:
+        return workflows_context(state, kept["values"], **{k: v for k, v in kept.items() if k != "values"})
+    ctx: dict[str, Any] = {"groups": list_groups(state.store), "stages": ORIGAMI_STAGES, "files": ORIGAMI_FILES,
+                           "profile_obj": load_profile(state.profile), "values": dict(params), "errors": {},
+                           "draft": "", "uploaded": []}  # fmt: skip
+    ctx.update(extra)
+    return ctx
+
+
+async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[str, UploadFile]) -> tuple[str, bool]:
+    """Keep the uploads as a draft and plan the ladder (nothing remote); (draft id, planned?)."""
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import ORIGAMI_STAGES, origami_plan
+
+    draft, folder = _draft_folder(state, fields)
+    (folder / "scaled").mkdir(exist_ok=True)
+    fields_of_files = {key for key, *_ in ORIGAMI_FILES}
+    for key in uploads:  # a field's NAME becomes a folder below the draft: only the form's own names
+        if key not in fields_of_files:
+            raise ValidationError("file", f"{key[:60]!r} is not a file field of this form")
+    for key, upload in uploads.items():
+        sub = folder / key
+        sub.mkdir(exist_ok=True)
+        for old in sub.iterdir():
+            old.unlink()
+        await save_upload(upload, sub)
+    kept = {key: next((folder / key).iterdir(), None) for key, *_ in ORIGAMI_FILES if (folder / key).is_dir()}
+    errors: dict[str, str] = {}
+    for key, label, _ext, required in ORIGAMI_FILES:
+        if required and kept.get(key) is None:
+            errors[key] = f"{key}: choose the {label} file"
+    cell = tuple(_number(fields, f"cell_{a}", float, errors) for a in "xyz")
+    steps = {name: _number(fields, f"steps.{name}", int, errors) for name, *_ in ORIGAMI_STAGES}
+    resources = _resources(fields, errors)
+    values = {**fields, "uploaded": ""}
+    uploaded = sorted(p.name for p in kept.values() if p is not None)
+    if not errors:
+        params = [p for p in (kept.get("parameters"), kept.get("parameters_2")) if p is not None]
+        try:
+            with origami_plan(load_profile(state.profile), state.store, name=fields.get("name", ""),
+                              workdir=folder / "scaled", structure=kept["structure"], coordinates=kept["coordinates"],
+                              parameters=params, enm=kept["enm"], extra_bonds=kept.get("extra_bonds"),
+                              resources=resources, cell=cell, steps=steps) as planned:  # fmt: skip
+                state.wf_plans[draft] = planned
+        except ValidationError as exc:
+            errors.update(_problems(exc))
+    state.forms[draft] = {"values": values, "errors": errors, "draft": draft, "uploaded": uploaded}
+    return draft, not errors
+
+
+def workflow_review_context(state: UiState, draft: str) -> dict[str, Any]:
+    """The review page of a planned ladder: every stage with its id, steps and rendered config."""
+    return {"plan": _reviewed(state.wf_plans, draft).plan, "draft": draft}
+
+
+def create_workflow_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
+    """Create the reviewed ladder (and submit it)."""
+    from namdrunner_core import Workflow
+
+    return _create_reviewed(state, state.wf_plans, fields, Workflow.create_planned)
