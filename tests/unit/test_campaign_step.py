@@ -1,0 +1,257 @@
+"""The campaign's decisions (namdrunner_core/scripts/campaign_step.py, the file that runs on the cluster at
+each segment's start and end): the failure policy one state at a time, segment sizing against the wall
+time, restart files validated (a truncated set falls back to NAMD's .old copies), the log read for
+step, speed and NAMD's own error text, and the state machine of start/end on real files."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from namdrunner_core.scripts import campaign_step as cs
+from tests.conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures" / "namd"
+
+
+# -- the policy, one state at a time ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "action"),
+    [
+        ("TIMEOUT", cs.SHORTER),
+        ("PREEMPTED", cs.CONTINUE),
+        ("NODE_FAIL", cs.CONTINUE),
+        ("BOOT_FAIL", cs.CONTINUE),
+        ("REQUEUED", cs.CONTINUE),
+        ("OUT_OF_MEMORY", cs.MORE_MEMORY),
+        ("CANCELLED by 1234", cs.STOP),
+        ("DEADLINE", cs.PAUSE),
+        ("", cs.PAUSE),
+    ],
+)
+def test_each_slurm_ending_has_its_policy(state: str, action: str) -> None:
+    got, why = cs.classify(state, {"completed": False})
+    assert got == action
+    assert why  # every decision says why
+
+
+def test_a_completed_segment_continues_only_when_namd_says_it_ended() -> None:
+    assert cs.classify("COMPLETED", {"completed": True})[0] == cs.CONTINUE
+    action, why = cs.classify("COMPLETED", {"completed": False})  # exit 0 without NAMD's end markers
+    assert action == cs.PAUSE
+    assert "KILLED" in why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ERROR: Atom 17 velocity is 1e10 (limit is 1000)\nFATAL ERROR: Atoms moving too fast; simulation unstable",
+        "FATAL ERROR: Constraint failure in RATTLE algorithm for atom 120!",
+        "FATAL ERROR: Periodic cell has become too small for original patch grid!",
+        "FATAL ERROR: Unable to open binary file input_files/x.coor",
+    ],
+)
+def test_namds_own_errors_stop_the_campaign_whatever_slurm_says(tmp_path: Path, text: str) -> None:
+    log = tmp_path / "namd.log"
+    log.write_text("Info: TIMESTEP 2\nENERGY:     4800  1 2 3\n" + text + "\n")
+    read = cs.read_log(str(log))
+    for state in ("NODE_FAIL", "COMPLETED", "TIMEOUT"):
+        action, why = cs.classify(state, read)
+        assert action == cs.STOP
+        assert "step 4800" in why
+        assert text.splitlines()[0].strip()[:40] in why
+
+
+# -- sizing ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ns_per_day", [0.5, 4.6, 60.0, 400.0])
+def test_a_full_segment_fills_80_to_97_percent_of_its_wall_time(ns_per_day: float) -> None:
+    walltime = 24 * 3600.0
+    plan = cs.plan_segment(0, 10**10, steps_per_cycle=20, timestep_fs=2.0, walltime_s=walltime, ns_per_day=ns_per_day)
+    assert plan["steps"] % 20 == 0
+    assert 0.80 <= plan["expected_s"] / walltime <= 0.97
+    assert plan["restartfreq"] % 20 == 0
+    assert plan["restartfreq"] <= 0.05 * plan["steps"]  # a kill loses at most 5 % of the segment
+
+
+def test_the_last_segment_ends_exactly_at_the_target() -> None:
+    plan = cs.plan_segment(9_000_000, 9_001_000, steps_per_cycle=20, timestep_fs=2.0, walltime_s=86400, ns_per_day=5)
+    assert plan["steps"] == 1_000
+
+
+def test_a_reservation_or_a_timeout_shortens_the_segment() -> None:
+    kw = {"steps_per_cycle": 20, "timestep_fs": 2.0, "walltime_s": 86400.0, "ns_per_day": 10.0}
+    full = cs.plan_segment(0, 10**10, **kw)["steps"]  # type: ignore[arg-type]
+    before = cs.plan_segment(0, 10**10, until_reservation_s=3 * 3600, **kw)  # type: ignore[arg-type]
+    assert before["steps"] < full / 7
+    assert before["expected_s"] < 3 * 3600
+    shorter = cs.plan_segment(0, 10**10, shorter=True, **kw)["steps"]  # type: ignore[arg-type]
+    assert 0.85 * full < shorter < full
+
+
+def test_without_a_measured_speed_a_segment_asks_for_everything_left() -> None:
+    plan = cs.plan_segment(0, 48_000, steps_per_cycle=12, timestep_fs=2.0, walltime_s=600, ns_per_day=None)
+    assert plan["steps"] == 48_000
+    assert plan["expected_s"] is None
+
+
+# -- restart files ---------------------------------------------------------------------------------------
+
+
+def _bin(path: Path, natoms: int, *, truncate: int = 0) -> None:
+    data = struct.pack("<i", natoms) + b"\0" * (24 * natoms)
+    path.write_bytes(data[: len(data) - truncate])
+
+
+def _xsc(path: Path, step: int) -> None:
+    path.write_text(f"# NAMD extended system configuration restart file\n#$LABELS step a_x\n{step} 50 0 0\n")
+
+
+def _set(prefix: Path, step: int, natoms: int = 10, suffix: str = "", truncate: int = 0) -> None:
+    _bin(Path(f"{prefix}.coor{suffix}"), natoms, truncate=truncate)
+    _bin(Path(f"{prefix}.vel{suffix}"), natoms)
+    _xsc(Path(f"{prefix}.xsc{suffix}"), step)
+
+
+def test_the_newest_valid_set_wins_and_a_truncated_one_falls_back_to_old(tmp_path: Path) -> None:
+    out = tmp_path / "prod"
+    _set(Path(f"{out}.restart"), 2400, suffix=".old")
+    _set(Path(f"{out}.restart"), 3600, truncate=7)  # killed while NAMD rewrote it
+    found, notes = cs.newest_restart(str(out), 10)
+    assert found is not None
+    assert (found["step"], found["suffix"]) == (2400, ".old")
+    assert any("prod.restart.* not used" in n and "truncated" in n for n in notes)
+    _set(out, 4800)  # the final outputs of a segment that ended
+    found, _ = cs.newest_restart(str(out), 10)
+    assert found is not None
+    assert (found["prefix"], found["step"]) == (str(out), 4800)
+
+
+def test_a_set_of_another_system_is_never_used(tmp_path: Path) -> None:
+    out = tmp_path / "prod"
+    _set(Path(f"{out}.restart"), 1200, natoms=11)
+    found, notes = cs.newest_restart(str(out), 10)
+    assert found is None
+    assert "11 atoms, the structure has 10" in notes[0]
+
+
+# -- the log ---------------------------------------------------------------------------------------------
+
+
+def test_real_logs_give_step_speed_and_completion() -> None:
+    done = cs.read_log(str(FIXTURES / "namd3.0.1_cpu_multicore_npt_complete.log"))
+    assert done["completed"] is True
+    assert done["error"] is None
+    assert done["ns_per_day"]
+    assert done["ns_per_day"] > 0
+    running = cs.read_log(str(FIXTURES / "namd3.0.2_cpu_npt_inprogress.log"))
+    assert running["completed"] is False
+    assert running["step"]
+    assert running["step"] > 0
+
+
+# -- start and end, on files -----------------------------------------------------------------------------
+
+BASE = """structure input_files/x.psf
+coordinates input_files/x.pdb
+temperature 300
+firsttimestep 0
+outputName outputs/prod
+timestep 2
+stepspercycle 20
+restartfreq 1000
+run 100000
+"""
+
+
+def _campaign(tmp_path: Path, **over: object) -> Path:
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "config.namd").write_text(BASE)
+    state = {"schema": cs.SCHEMA, "state": "running", "reason": "", "target_step": 10_000, "first_step": 0,
+             "timestep_fs": 2.0, "steps_per_cycle": 20, "walltime_s": 600.0, "ns_per_day": None,
+             "output": "outputs/prod", "natoms": 10, "config": "config.namd", "attempts": [], "next_job": None,
+             "max_attempts": 3, **over}  # fmt: skip
+    (tmp_path / cs.STATE_NAME).write_text(json.dumps(state))
+    return tmp_path
+
+
+def _log(path: Path, step: int, *, ended: bool, error: str = "") -> None:
+    lines = ["Info: TIMESTEP 2", f"ENERGY:  {step}  1 2 3", "PERFORMANCE: 100  averaging 4.5 ns/day, 0.03 sec/step"]
+    if error:
+        lines.append(error)
+    if ended:
+        lines += [f"WRITING COORDINATES TO OUTPUT FILE AT STEP {step}", "WallClock: 12.0  CPUTime: 11", "End"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_segments_chain_through_a_timeout_and_a_requeue_to_the_exact_target(tmp_path: Path) -> None:
+    d = _campaign(tmp_path)
+    assert cs.start_segment(str(d), "101") == "run"
+    seg = (d / cs.SEGMENT_CONFIG).read_text()
+    assert "\nrun                10000\n" in seg
+    assert "# (campaign) run 100000" in seg
+    assert "bincoordinates" not in seg  # the first segment starts from the job's own inputs
+    # the time limit's warning stopped it at 4000; NAMD had written its restart files at 4000
+    _set(d / "outputs" / "prod.restart", 4000)
+    _log(d / "namd.log", 4000, ended=False)
+    assert cs.end_segment(str(d), "TIMEOUT", "namd.log") == "submit"
+    cs.submitted(str(d), "102")
+    assert cs.start_segment(str(d), "999") == "skip: the campaign expects Slurm job 102"  # a duplicate never runs
+    assert cs.start_segment(str(d), "102") == "run"
+    seg = (d / cs.SEGMENT_CONFIG).read_text()
+    assert "bincoordinates     " + str(d / "outputs" / "prod.restart.coor") in seg
+    assert "firsttimestep      4000" in seg
+    assert "# (campaign) temperature 300" in seg  # the velocities carry the temperature
+    # the node failed; Slurm requeued the same job, which starts again: a new attempt of segment 2
+    _set(d / "outputs" / "prod.restart", 6000)
+    assert cs.start_segment(str(d), "102", restart_count=1) == "run"
+    state = cs.load(str(d))
+    assert [(a["segment"], a["attempt"], a["outcome"]) for a in state["attempts"]] == [
+        (1, 1, "TIMEOUT"), (2, 1, "REQUEUED"), (2, 2, None)]  # fmt: skip
+    assert state["attempts"][-1]["start_step"] == 6000
+    assert "run                4000" in (d / cs.SEGMENT_CONFIG).read_text()  # exactly what is left
+    _set(d / "outputs" / "prod", 10_000)
+    _log(d / "namd.log", 10_000, ended=True)
+    assert cs.end_segment(str(d), "COMPLETED", "namd.log") == "done"
+    state = cs.load(str(d))
+    assert state["state"] == cs.DONE
+    assert state["ns_per_day"] == 4.5
+    assert cs.start_segment(str(d), "103").startswith("skip: the campaign is done")
+
+
+def test_a_physics_error_stops_after_one_attempt(tmp_path: Path) -> None:
+    d = _campaign(tmp_path)
+    assert cs.start_segment(str(d), "201") == "run"
+    _log(d / "namd.log", 2200, ended=False, error="FATAL ERROR: Constraint failure in RATTLE algorithm for atom 3!")
+    assert cs.end_segment(str(d), "KILLED", "namd.log") == "stop"
+    state = cs.load(str(d))
+    assert state["state"] == "stopped"
+    assert "Constraint failure" in state["reason"]
+    assert "step 2200" in state["reason"]
+    assert cs.start_segment(str(d), "202") == "skip: the campaign is stopped"
+
+
+def test_no_valid_restart_files_pause_the_campaign_rather_than_start_over(tmp_path: Path) -> None:
+    d = _campaign(tmp_path)
+    assert cs.start_segment(str(d), "301") == "run"
+    _set(d / "outputs" / "prod.restart", 1000, truncate=5)  # the only set is torn, no .old copy yet
+    answer = cs.start_segment(str(d), "301", restart_count=1)  # requeued after a node failure
+    assert answer.startswith("skip: no valid restart files to continue from")
+    assert "truncated" in answer
+    assert cs.load(str(d))["state"] == cs.PAUSE
+
+
+def test_a_paused_campaign_says_why(tmp_path: Path) -> None:
+    d = _campaign(tmp_path, max_attempts=2)
+    assert cs.start_segment(str(d), "401") == "run"
+    _set(d / "outputs" / "prod.restart", 1000)
+    assert cs.start_segment(str(d), "401", restart_count=1) == "run"  # attempt 2 of segment 1
+    answer = cs.start_segment(str(d), "401", restart_count=2)  # a third start: over the cap
+    assert answer == "skip: segment 1 failed 2 times; look at its logs"
+    assert cs.load(str(d))["state"] == cs.PAUSE
