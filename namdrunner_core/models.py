@@ -110,6 +110,8 @@ class JobRecord:
     #: equal), "failed" (``copy_back_error`` says why; retried by every sync), "none" (nothing on scratch).
     copy_back: str | None = None
     copy_back_error: str | None = None
+    #: a campaign's ``campaign.json`` as last read (:mod:`namdrunner_core.jobs.campaign`); None: one job
+    campaign: dict[str, Any] | None = None
 
     @property
     def results_safe(self) -> bool:

@@ -134,6 +134,13 @@ class ClusterProfile:
     #: false for a site that refuses the option - its dependants then stay pending
     #: (DependencyNeverSatisfied) and every sync settles them instead
     kill_invalid_dependants: bool = True
+    #: campaigns (``--target-ns``): a segment's batch script submits the next segment itself; false for a
+    #: site whose compute nodes may not submit - sync, watch and the web page then advance the chain
+    compute_can_submit: bool = True
+    #: the cluster's python3 (3.7 or newer, standard library only) that runs campaign_step.py on the nodes
+    campaign_python: str = "python3"
+    #: seconds before a campaign segment's time limit at which Slurm warns it (the segment stops NAMD)
+    campaign_warn_s: int = 120
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"

@@ -159,7 +159,7 @@ class Job:
             if prepared.remote_inputs:
                 _copy_remote_inputs(session, prepared.remote_inputs, f"{d}/{INPUT_DIR}")
             payload: dict[str, Path | bytes] = dict(prepared.files)
-            for rel, data in (extra_files or {}).items():
+            for rel, data in {**prepared.extra_files, **(extra_files or {})}.items():
                 payload[rel] = data
             payload[CONFIG_NAME] = prepared.config_text.encode()
             payload[SCRIPT_NAME] = prepared.sbatch_text.encode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from namdrunner_core.errors import (
     ValidationError,
 )
 from namdrunner_core.ids import check_display_name
+from namdrunner_core.jobs.campaign import initial_state, psf_atoms, step_script
 from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import (
     INPUT_DIR,
@@ -35,8 +37,9 @@ from namdrunner_core.namd.config import (
 )
 from namdrunner_core.namd.inputs import check_file_name, check_input_files
 from namdrunner_core.namd.template_files import builtin_templates
+from namdrunner_core.scripts import campaign_step as step
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
-from namdrunner_core.slurm.script import render_sbatch
+from namdrunner_core.slurm.script import CampaignScript, render_sbatch
 from namdrunner_core.slurm.states import JobStatus
 
 if TYPE_CHECKING:
@@ -145,6 +148,8 @@ class PreparedJob:
     sbatch_text: str
     files: dict[str, Path]
     remote_inputs: dict[str, str] = attrs.Factory(dict)
+    #: files written beside the config (a campaign's campaign.json and campaign_step.py)
+    extra_files: dict[str, bytes] = attrs.Factory(dict)
 
 
 _MAX_SOURCE_BYTES = 4 * 1024 * 1024
@@ -182,6 +187,7 @@ def prepare_job(
     staged_inputs: Mapping[str, str] | None = None,
     now: dt.datetime | None = None,
     run_preflight: bool = True,
+    target_ns: float | None = None,
 ) -> PreparedJob:
     """Validate everything and render the config and script. No remote I/O.
 
@@ -191,22 +197,12 @@ def prepare_job(
     ``remote_inputs`` (file name -> path on the cluster) are copied into ``input_files/`` on the
     cluster when the job is created (a restart's checkpoint); ``staged_inputs`` are copied when the
     job starts (a workflow stage's predecessor outputs, which do not exist yet).
+
+    ``target_ns`` makes the job a campaign (:mod:`namdrunner_core.jobs.campaign`): its one ``run`` is
+    carried to that simulated time over as many segments - Slurm jobs - as it takes.
     """
     tmpl = resolve_template(store, template)
-    paths = [Path(f).expanduser() for f in files]
-    for p in paths:
-        if not p.is_file():
-            raise ValidationError(f"file {p.name or p}", f"not found at {p}")
-    check_input_files(paths)
-    by_name = {p.name: p for p in paths}
-    remote = dict(remote_inputs or {})
-    staged = dict(staged_inputs or {})
-    for fname, src in {**remote, **staged}.items():
-        check_file_name(fname, field=f"file {fname}")
-        if not src.startswith("/") or ".." in src.split("/"):
-            raise ValidationError(f"file {fname}", f"remote source {src!r} must be an absolute path without '..'")
-        if fname in by_name:
-            raise ValidationError(f"file {fname}", "given both as a local file and as a remote input")
+    by_name, remote, staged = _inputs(files, remote_inputs, staged_inputs)
     available = [*by_name, *remote, *staged]
     filled = _assign_files(tmpl, tmpl.canonical(values or {}), list(by_name))
     for var in tmpl.file_variables():
@@ -238,6 +234,7 @@ def prepare_job(
     if not run_preflight:
         notes.insert(0, "preflight skipped (--no-preflight)" + "".join(f"; would refuse: {p}" for p in report.problems))
     resolved = resolve_resources(resources, profile)
+    campaign, campaign_script, extra = _campaign(profile, config_text, by_name, resolved, target_ns)
     now = now or utcnow()
     job_id = make_job_id(name, now)
     jobs_root, scratch_root = profile.roots_for(user)
@@ -249,6 +246,7 @@ def prepare_job(
         resources=resolved,
         profile=profile,
         stage_in=sorted((src, fname) for fname, src in staged.items()),
+        campaign=campaign_script,
     )
     # stored typed (steps 2000, not "2000"), under the template's own keys
     given = tmpl.canonical(filled)
@@ -274,14 +272,56 @@ def prepare_job(
         created_at=now,
         updated_at=now,
         input_files=sorted(available),
-        total_steps=total_steps(config_text),
+        total_steps=total_steps(config_text) if campaign is None else campaign["target_step"] - campaign["first_step"],
+        campaign=campaign,
         parent_job_id=parent_job_id,
         workflow_id=workflow_id,
         workflow_stage=workflow_stage,
         preflight_notes=notes,
     )
     uploads = {f"{INPUT_DIR}/{n}": p for n, p in by_name.items()}
-    return PreparedJob(record, tmpl, resolved, config_text, sbatch_text, uploads, remote)
+    return PreparedJob(record, tmpl, resolved, config_text, sbatch_text, uploads, remote, extra)
+
+
+def _inputs(
+    files: Sequence[str | Path], remote_inputs: Mapping[str, str] | None, staged_inputs: Mapping[str, str] | None
+) -> tuple[dict[str, Path], dict[str, str], dict[str, str]]:
+    """The job's local files by name (each exists, each name safe) and its remote ones (absolute paths,
+    no name given twice)."""
+    paths = [Path(f).expanduser() for f in files]
+    for p in paths:
+        if not p.is_file():
+            raise ValidationError(f"file {p.name or p}", f"not found at {p}")
+    check_input_files(paths)
+    by_name = {p.name: p for p in paths}
+    remote = dict(remote_inputs or {})
+    staged = dict(staged_inputs or {})
+    for fname, src in {**remote, **staged}.items():
+        check_file_name(fname, field=f"file {fname}")
+        if not src.startswith("/") or ".." in src.split("/"):
+            raise ValidationError(f"file {fname}", f"remote source {src!r} must be an absolute path without '..'")
+        if fname in by_name:
+            raise ValidationError(f"file {fname}", "given both as a local file and as a remote input")
+    return by_name, remote, staged
+
+
+def _campaign(
+    profile: ClusterProfile,
+    config_text: str,
+    local_files: Mapping[str, Path],
+    resolved: ResolvedResources,
+    target_ns: float | None,
+) -> tuple[dict[str, Any] | None, CampaignScript | None, dict[str, bytes]]:
+    """A campaign's first state, its batch script's settings and its two files (none without a target)."""
+    if target_ns is None:
+        return None, None, {}
+    structure = read_config(config_text).keywords.get("structure", [""])[-1].rsplit("/", 1)[-1]
+    natoms = psf_atoms(local_files[structure]) if structure in local_files else None
+    state = initial_state(config_text, target_ns=target_ns, walltime=resolved.walltime, natoms=natoms)
+    script = CampaignScript(profile.campaign_warn_s, profile.campaign_python, profile.compute_can_submit)
+    files = {step.STATE_NAME: (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(),
+             "campaign_step.py": step_script()}  # fmt: skip
+    return state, script, files
 
 
 def plan_job(

@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Sequence
 from functools import lru_cache
 
+import attrs
 import jinja2
 
 from namdrunner_core._version import __version__
@@ -43,8 +44,11 @@ def render_sbatch(
     profile: ClusterProfile,
     comment: str | None = None,
     stage_in: Sequence[tuple[str, str]] = (),
+    campaign: CampaignScript | None = None,
 ) -> str:
-    """The batch script for one job running ``config.namd`` in ``workdir`` (the scratch dir).
+    """The batch script for one job running ``config.namd`` in ``workdir`` (the scratch dir); with
+    ``campaign``, one segment of a campaign (``campaign_step.py`` decides what it runs and submits the
+    next one; Slurm may requeue it; its time limit's warning stops NAMD cleanly).
 
     ``stage_in`` holds (remote source path, file name) pairs copied into ``input_files/`` when the
     job starts: how a workflow stage takes the previous stage's outputs on the cluster.
@@ -83,8 +87,21 @@ def render_sbatch(
             stage_in=list(stage_in),
             log_name=NAMD_LOG_NAME,
             version=__version__,
+            campaign=campaign,
+            script_name=SCRIPT_NAME,
         )
     )
+
+
+@attrs.frozen(slots=True)
+class CampaignScript:
+    """What a campaign segment's batch script needs: Slurm's warning ``warn_s`` seconds before the time
+    limit, the cluster's ``python`` for campaign_step.py, and whether a compute node may submit the next
+    segment itself (else namdrunner's sync does)."""
+
+    warn_s: int
+    python: str = "python3"
+    can_submit: bool = True
 
 
 def render_array_sbatch(*, name: str, job_sbatch: str, scratch_dirs: Sequence[str], job_ids: Sequence[str]) -> str:

@@ -31,7 +31,7 @@ from namdrunner_core.store import read as store_read
 if TYPE_CHECKING:
     from namdrunner_core.namd.config import Template
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class _Base(DeclarativeBase):
@@ -80,6 +80,7 @@ class _JobRow(_Base):
     preflight_notes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     copy_back: Mapped[str | None] = mapped_column(String(20), nullable=True)
     copy_back_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    campaign: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class _WorkflowRow(_Base):
@@ -119,8 +120,13 @@ def _v3_to_v4(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE jobs ADD COLUMN copy_back_error TEXT"))
 
 
+def _v4_to_v5(conn: Connection) -> None:
+    """Campaigns: a job's campaign.json as last read."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN campaign JSON"))
+
+
 #: Schema migrations: MIGRATIONS[n] upgrades a version-n store to n+1 (in one transaction).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def _record_to_row(r: JobRecord) -> dict[str, Any]:

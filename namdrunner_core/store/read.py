@@ -16,7 +16,7 @@ from typing import Any
 from namdrunner_core.errors import NamdRunnerError
 
 #: The schema version this code reads (kept equal to namdrunner_core.store.SCHEMA_VERSION by a test).
-READ_SCHEMA_VERSION = 4
+READ_SCHEMA_VERSION = 5
 LIST_COLUMNS = (
     "job_id",
     "job_name",
@@ -114,7 +114,16 @@ def count_jobs(path: Path, *, status: str | None = None) -> int:
 
 #: the jobs table's JSON columns (decoded by :func:`job_row`)
 JOB_JSON_COLUMNS = frozenset(
-    {"template_values", "resources", "input_files", "output_files", "progress", "log_state", "preflight_notes"}
+    {
+        "template_values",
+        "resources",
+        "input_files",
+        "output_files",
+        "progress",
+        "log_state",
+        "preflight_notes",
+        "campaign",
+    }
 )
 
 

@@ -1,0 +1,191 @@
+"""Campaigns: one MD run carried to a target (``--target-ns``) over as many Slurm jobs as it takes.
+
+The decisions live in :mod:`namdrunner_core.scripts.campaign_step` - the file the segments run on the
+cluster - so the laptop side (this module, sync) and the compute nodes decide alike. Here: the checks
+before anything is submitted (one clear line each), the campaign's first ``campaign.json``, and how
+``job show`` says where a campaign stands.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from importlib import resources as package_data
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from namdrunner_core.errors import ValidationError
+from namdrunner_core.namd.config import read_config
+from namdrunner_core.scripts import campaign_step as step
+from namdrunner_core.slurm.resources import parse_walltime
+
+#: the files a campaign adds to its job's directory
+CAMPAIGN_FILES = (step.STATE_NAME, "campaign_step.py")
+
+
+def psf_atoms(path: Path) -> int | None:
+    """The atom count of a PSF (its ``!NATOM`` line), read from the head of the file only."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            for _, line in zip(range(10_000), fh, strict=False):
+                if "!NATOM" in line:
+                    first = line.split()[0]
+                    return int(first) if first.isdigit() else None
+    except OSError:
+        return None
+    return None
+
+
+def initial_state(
+    config_text: str,
+    *,
+    target_ns: float,
+    walltime: str,
+    natoms: int | None,
+    max_attempts: int = step.DEFAULT_ATTEMPTS,
+) -> dict[str, Any]:
+    """The first ``campaign.json`` of a job whose config is ``config_text``, or a
+    :class:`ValidationError` naming ``--target-ns`` (or the config) and the fix."""
+    if not math.isfinite(target_ns) or target_ns <= 0:
+        raise ValidationError("--target-ns", f"{target_ns} ns: give the simulated time to reach, in ns (e.g. 500)")
+    cfg = read_config(config_text)
+    if cfg.dynamic:
+        raise ValidationError(
+            "--target-ns", "the config's run commands are computed by Tcl; a campaign needs one `run N`"
+        )
+    runs = [c for c in cfg.commands if c[0] == "run"]
+    if len(cfg.commands) != 1 or not runs:
+        kinds = ", ".join(f"{k} {n}" for k, n in cfg.commands) or "none"
+        raise ValidationError(
+            "--target-ns", f"a campaign runs MD: the config needs exactly one `run` command (it has: {kinds})"
+        )
+    dt_fs = cfg.number("timestep")
+    if not dt_fs or dt_fs <= 0:
+        raise ValidationError("--target-ns", "the config sets no timestep: add `timestep` (fs) to reach a time in ns")
+    output = cfg.keywords.get("outputname", [""])[-1]
+    if not output:
+        raise ValidationError("--target-ns", "the config sets no outputName: NAMD's restart files need one")
+    spc = int(cfg.number("stepspercycle", 20) or 20)
+    first = int(cfg.number("firsttimestep", 0) or 0)
+    target_step = math.ceil(target_ns * 1e6 / dt_fs / spc) * spc
+    if target_step <= first:
+        raise ValidationError(
+            "--target-ns",
+            f"{target_ns} ns is step {target_step}, not beyond the config's firsttimestep {first}: give a later target",
+        )
+    return {
+        "schema": step.SCHEMA,
+        "state": "running",
+        "reason": "",
+        "target_ns": target_ns,
+        "target_step": target_step,
+        "first_step": first,
+        "timestep_fs": dt_fs,
+        "steps_per_cycle": spc,
+        "walltime_s": float(parse_walltime(walltime)),
+        "margin": step.DEFAULT_MARGIN,
+        "loss": step.DEFAULT_LOSS,
+        "ns_per_day": None,
+        "output": output,
+        "natoms": natoms,
+        "config": "config.namd",
+        "max_attempts": max_attempts,
+        "attempts": [],
+        "next_job": None,
+    }
+
+
+def step_script() -> bytes:
+    """``campaign_step.py`` as shipped (it runs on the cluster's python3)."""
+    return package_data.files("namdrunner_core.scripts").joinpath("campaign_step.py").read_bytes()
+
+
+@attrs.frozen(slots=True)
+class CampaignView:
+    """Where a campaign stands, as ``job show`` says it: ``212.4 of 500 ns, segment 9 of ~21, attempt 2
+    (NODE_FAIL), ETA ...``."""
+
+    state: str
+    reason: str
+    done_ns: float
+    target_ns: float
+    segment: int
+    segments_estimate: int | None
+    attempt: int
+    last_outcome: str | None
+    ns_per_day: float | None
+    eta_s: float | None
+    attempts: int
+
+    @property
+    def line(self) -> str:
+        """One line for a person."""
+        about = f" of ~{self.segments_estimate}" if self.segments_estimate else ""
+        why = f" ({self.last_outcome})" if self.last_outcome and self.attempt > 1 else ""
+        eta = f", ETA {_duration(self.eta_s)}" if self.eta_s and self.state == "running" else ""
+        head = (
+            f"{self.done_ns:.4g} of {self.target_ns:.4g} ns, segment {self.segment}{about}, attempt {self.attempt}{why}"
+        )
+        tail = "" if self.state == "running" else f" - {self.state}: {self.reason}"
+        return head + eta + tail
+
+
+def _duration(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    return f"{days} d {hours} h" if days else f"{hours} h {rest // 60} min"
+
+
+def view(state: dict[str, Any], current_step: int | None = None) -> CampaignView:
+    """The :class:`CampaignView` of a ``campaign.json`` (``current_step``: the newest step the log shows)."""
+    attempts = state.get("attempts") or []
+    last = attempts[-1] if attempts else None
+    first = int(state.get("first_step", 0))
+    dt = float(state.get("timestep_fs", 2.0))
+    reached = max([first, current_step or 0] + [a.get("end_step") or 0 for a in attempts] + [
+        a.get("start_step") or 0 for a in attempts])  # fmt: skip
+    target = int(state["target_step"])
+    done_ns = (min(reached, target) - first) * dt * 1e-6
+    speed = state.get("ns_per_day")
+    left_ns = max(0.0, (target - reached) * dt * 1e-6)
+    estimate = None
+    if speed and state.get("walltime_s"):
+        per_segment = speed * (float(state["walltime_s"]) * (1 - float(state.get("margin", 0.1))) - 60) / 86400
+        if per_segment > 0:
+            estimate = (last["segment"] if last else 0) + math.ceil(left_ns / per_segment)
+    return CampaignView(
+        state=str(state.get("state", "")),
+        reason=str(state.get("reason", "")),
+        done_ns=done_ns,
+        target_ns=float(state.get("target_ns") or (target - first) * dt * 1e-6),
+        segment=int(last["segment"]) if last else 1,
+        segments_estimate=estimate,
+        attempt=int(last["attempt"]) if last else 1,
+        last_outcome=_previous_outcome(attempts),
+        ns_per_day=speed,
+        eta_s=left_ns / speed * 86400 if speed else None,
+        attempts=len(attempts),
+    )
+
+
+def _previous_outcome(attempts: list[dict[str, Any]]) -> str | None:
+    """Why the current segment is on a later attempt: the outcome of the attempt before it."""
+    if len(attempts) < 2 or attempts[-1]["segment"] != attempts[-2]["segment"]:
+        return None
+    return str(attempts[-2].get("outcome") or "") or None
+
+
+_SAFE_TOKEN = re.compile(r"^\d+(_\d+)?$")
+
+
+def newest_slurm_id(state: dict[str, Any]) -> str | None:
+    """The Slurm job the campaign runs now, or waits for: the next segment once submitted, else the
+    newest attempt's."""
+    nxt = state.get("next_job")
+    if isinstance(nxt, str) and _SAFE_TOKEN.match(nxt):
+        return nxt
+    attempts = state.get("attempts") or []
+    sid = attempts[-1].get("slurm_id") if attempts else None
+    return sid if isinstance(sid, str) and _SAFE_TOKEN.match(sid) else None
