@@ -37,9 +37,10 @@ if TYPE_CHECKING:
         ValidationError,
         ValidationErrors,
     )
+    from namdrunner_core.jobs.discover import discover_jobs
     from namdrunner_core.jobs.job import Job
     from namdrunner_core.jobs.prepare import Planned, plan_job
-    from namdrunner_core.jobs.sync import SyncReport, discover_jobs, sync_jobs
+    from namdrunner_core.jobs.sync import SyncReport, sync_jobs
     from namdrunner_core.jobs.watch import watch_jobs
     from namdrunner_core.models import JobRecord
     from namdrunner_core.namd.config import Template, check_config, read_config
@@ -74,9 +75,10 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ValidationError",
         "ValidationErrors",
     ),
+    "namdrunner_core.jobs.discover": ("discover_jobs",),
     "namdrunner_core.jobs.job": ("Job",),
     "namdrunner_core.jobs.prepare": ("Planned", "plan_job",),
-    "namdrunner_core.jobs.sync": ("SyncReport", "discover_jobs", "sync_jobs",),
+    "namdrunner_core.jobs.sync": ("SyncReport", "sync_jobs",),
     "namdrunner_core.jobs.watch": ("watch_jobs",),
     "namdrunner_core.models": ("JobRecord",),
     "namdrunner_core.namd.config": ("Template", "check_config", "read_config",),

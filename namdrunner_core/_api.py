@@ -31,7 +31,7 @@ API: dict[str, list[tuple[str, str]]] = {
     ],
     "Keeping jobs up to date": [
         ("sync_jobs", "namdrunner_core.jobs.sync"),
-        ("discover_jobs", "namdrunner_core.jobs.sync"),
+        ("discover_jobs", "namdrunner_core.jobs.discover"),
         ("watch_jobs", "namdrunner_core.jobs.watch"),
         ("SyncReport", "namdrunner_core.jobs.sync"),
     ],

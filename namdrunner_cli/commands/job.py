@@ -54,6 +54,13 @@ def _load_for_change(app: AppContext, job_id: str) -> Job:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="A template value (repeatable).")
 @click.option("--file", "files", multiple=True, type=click.Path(path_type=Path), help="An input file (repeatable).")
 @resource_options(required=True)
+@click.option(
+    "--target-ns",
+    type=float,
+    metavar="NS",
+    help="Run the config's `run` until this simulated time, over as many jobs (segments) as it takes: "
+    "each sized to the wall time, continued after time limits, preemption and node failures (a campaign).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the NAMD config and sbatch script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.option(
@@ -69,6 +76,7 @@ def create(
     template_id: str,
     assignments: tuple[str, ...],
     files: tuple[Path, ...],
+    target_ns: float | None,
     dry_run: bool,
     submit_now: bool,
     no_preflight: bool,
@@ -83,6 +91,8 @@ def create(
           --file hextube.psf --file hextube.pdb --file par_all36_na.prm \\
           --cores 24 --memory 16GB --walltime 04:00:00 --submit
       namdrunner job create ... --dry-run     # print config.namd and job.sbatch, touch nothing
+      namdrunner job create --name prod --template explicit_solvent_npt_v1 ... \
+          --walltime 24:00:00 --target-ns 500 --submit   # a campaign: 500 ns over ~20 jobs, unattended
     """
     from namdrunner_cli.render.base import transfer_progress
     from namdrunner_cli.render.job import print_dry_run, print_job
@@ -93,7 +103,7 @@ def create(
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
     planned = plan_job(load_profile(app.profile), store, name=name, template=template_id,
                        assignments=list(assignments), files=list(files), resources=pop_resources(resource_kw),
-                       run_preflight=not no_preflight)  # fmt: skip
+                       run_preflight=not no_preflight, target_ns=target_ns)  # fmt: skip
     app.warn_not_checked(planned.plan.record.preflight_notes)
     if dry_run:
         return print_dry_run(app.json, planned.plan)

@@ -36,7 +36,7 @@ def discover(app: AppContext) -> None:
       namdrunner discover          # after the local store was lost, or on a new laptop
     """
     from namdrunner_cli.render.sync import print_discover
-    from namdrunner_core.jobs.sync import discover_jobs
+    from namdrunner_core.jobs.discover import discover_jobs
 
     print_discover(app.json, discover_jobs(app.store, app.session()))
 

@@ -17,7 +17,8 @@ from namdrunner_cli.render.job import (
 from namdrunner_core.serde import to_data
 
 if TYPE_CHECKING:
-    from namdrunner_core.jobs.sync import DiscoverReport, SyncReport
+    from namdrunner_core.jobs.discover import DiscoverReport
+    from namdrunner_core.jobs.sync import SyncReport
     from namdrunner_core.models import JobRecord
 
 

@@ -8,18 +8,26 @@ before anything is submitted (one clear line each), the campaign's first ``campa
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Sequence
 from importlib import resources as package_data
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.models import JobRecord
 from namdrunner_core.namd.config import read_config
+from namdrunner_core.scripts import CAMPAIGN_SUBMIT, WRITE_FILES
 from namdrunner_core.scripts import campaign_step as step
 from namdrunner_core.slurm.resources import parse_walltime
+from namdrunner_core.slurm.states import JobStatus
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
 
 #: the files a campaign adds to its job's directory
 CAMPAIGN_FILES = (step.STATE_NAME, "campaign_step.py")
@@ -189,3 +197,147 @@ def newest_slurm_id(state: dict[str, Any]) -> str | None:
     attempts = state.get("attempts") or []
     sid = attempts[-1].get("slurm_id") if attempts else None
     return sid if isinstance(sid, str) and _SAFE_TOKEN.match(sid) else None
+
+
+# -- what sync makes of a campaign.json ------------------------------------------------------------------
+
+#: a segment that ran out of memory gets this much more, once
+MEMORY_STEP = 1.5
+
+
+@attrs.frozen(slots=True)
+class Advance:
+    """A chain the laptop side moves on (its segment was killed before it could decide, or compute
+    nodes may not submit): the campaign.json to write and, when ``submit``, the next segment to queue
+    (``memory_gb``: with more memory, after OUT_OF_MEMORY)."""
+
+    job_id: str
+    scratch_dir: str
+    state: dict[str, Any]
+    submit: bool
+    memory_gb: float | None = None
+
+
+def _paused_text(job_id: str, reason: str) -> str:
+    return f"campaign paused: {reason}; `namdrunner job submit {job_id}` continues it"
+
+
+def apply_state(
+    before: JobRecord, new: JobRecord, needs_final: bool, raw: bytes | None
+) -> tuple[JobRecord, bool, Advance | None]:
+    """A campaign job's record after a sync: ``new``/``needs_final`` are what Slurm's answer about the
+    current segment made of it, ``raw`` the campaign.json read in the same command. The campaign's own
+    state decides: a running campaign is never settled (its next segment is followed instead), a done
+    one completes, a stopped one fails with NAMD's message, a paused one says why and what to do."""
+    state = _decoded(raw) or before.campaign
+    if state is None:
+        return new, needs_final, None
+    new = attrs.evolve(new, campaign=state)
+    over = new.status.is_terminal
+    cstate = state.get("state")
+    if cstate == "running":
+        newest = newest_slurm_id(state)
+        if newest and newest != before.slurm_job_id:
+            waiting = state.get("next_job") == newest
+            return attrs.evolve(
+                new, slurm_job_id=newest, status=JobStatus.PENDING if waiting else JobStatus.RUNNING,
+                slurm_state=None, slurm_reason=None, exit_code=None, completed_at=None, error_info=None,
+                finalized=False, log_state=None,
+            ), False, None  # fmt: skip
+        if over:
+            return _laptop_decides(before, new, state)
+        return new, False, None
+    if cstate == step.DONE:
+        return (attrs.evolve(new, status=JobStatus.COMPLETED, error_info=None) if over else new), over, None
+    if cstate == "stopped":
+        failed = attrs.evolve(new, status=JobStatus.FAILED, error_info=f"campaign stopped: {state.get('reason')}")
+        return (failed if over else new), over, None
+    if cstate == step.PAUSE:
+        paused = attrs.evolve(
+            new, status=JobStatus.FAILED, error_info=_paused_text(new.job_id, state.get("reason", ""))
+        )
+        return (paused if over else new), over, None
+    if cstate == "cancelled":
+        return (attrs.evolve(new, status=JobStatus.CANCELLED) if over else new), over, None
+    return new, needs_final, None
+
+
+def _decoded(raw: bytes | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        state = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) and isinstance(state.get("attempts"), list) else None
+
+
+def _laptop_decides(before: JobRecord, new: JobRecord, state: dict[str, Any]) -> tuple[JobRecord, bool, Advance | None]:
+    """The current segment's Slurm job is over and the campaign did not move on: it was killed before its
+    end step ran (a node failure without requeue, OUT_OF_MEMORY, an admin's scancel), or compute nodes
+    may not submit. Decide as the segment would have (:func:`campaign_step.classify` on Slurm's state)."""
+    state = json.loads(json.dumps(state))  # a copy: the record keeps what was read until the write succeeds
+    attempt = step.current(state)
+    memory = None
+    if attempt is not None and attempt.get("state") == "running":
+        slurm_state = (new.slurm_state or "UNKNOWN").split()[0]
+        step.end_attempt(attempt, slurm_state, "", None)
+        attempt["decided_by"] = "namdrunner (the segment was killed before it could decide)"
+    action = attempt["action"] if attempt else step.CONTINUE
+    if action == step.MORE_MEMORY:
+        earlier = [a for a in state["attempts"][:-1] if a["segment"] == attempt["segment"]] if attempt else []
+        if any(a.get("outcome") == "OUT_OF_MEMORY" for a in earlier):
+            action = step.PAUSE
+            state["reason"] = "out of memory twice, the second time with more memory; give it more (--memory)"
+        else:
+            memory = round(new.resources.memory_gb * MEMORY_STEP, 1)
+            state["reason"] = f"out of memory: the next attempt asks for {memory} GB"
+    if action in (step.CONTINUE, step.SHORTER, step.MORE_MEMORY) and state["state"] == "running":
+        waiting = attrs.evolve(new, status=JobStatus.PENDING, campaign=state, error_info=None, finalized=False)
+        return waiting, False, Advance(new.job_id, new.scratch_dir, state, True, memory)
+    if action == step.STOP:
+        state["state"], state["reason"] = "stopped", attempt["reason"] if attempt else "stopped"
+        stopped = attrs.evolve(new, status=JobStatus.FAILED, campaign=state,
+                               error_info=f"campaign stopped: {state['reason']}")  # fmt: skip
+        return stopped, True, Advance(new.job_id, new.scratch_dir, state, False)
+    state["state"] = step.PAUSE
+    state["reason"] = state.get("reason") or (attempt["reason"] if attempt else "unknown")
+    paused = attrs.evolve(
+        new, status=JobStatus.FAILED, campaign=state, error_info=_paused_text(new.job_id, state["reason"])
+    )
+    return paused, True, Advance(new.job_id, new.scratch_dir, state, False)
+
+
+def advance(session: Session, advances: Sequence[Advance]) -> tuple[dict[str, str], list[str], int]:
+    """Carry out what sync decided for chains the laptop moves on: every campaign.json written in ONE
+    command, then the next segments queued in ONE more (each recorded in its campaign.json by
+    campaign_step.py on the cluster; a segment already queued is never queued twice). Returns (job id
+    -> new Slurm id, warnings, remote commands used)."""
+    if not advances:
+        return {}, [], 0
+    chunks: list[bytes] = []
+    for a in advances:
+        data = (json.dumps(a.state, indent=1, sort_keys=True) + "\n").encode()
+        chunks += [f"{a.scratch_dir}/{step.STATE_NAME}\t{len(data)}\n".encode(), data]
+    roots = sorted({a.scratch_dir.rsplit("/", 1)[0] for a in advances})
+    written = session.run_remote(WRITE_FILES, roots, chunks=chunks, check=False)
+    commands, warnings = 1, list[str]()
+    if written.exit_code != 0:
+        return {}, [f"could not write campaign.json: {written.stderr.strip()[:200]}"], commands
+    todo = [a for a in advances if a.submit]
+    if not todo:
+        return {}, warnings, commands
+    args = [session.profile.campaign_python]
+    for a in todo:
+        args += [a.scratch_dir, f"{round(a.memory_gb * 1024)}M" if a.memory_gb else "-"]
+    out = session.run_remote(CAMPAIGN_SUBMIT, args, check=False).stdout
+    commands += 1
+    by_dir = {a.scratch_dir: a.job_id for a in todo}
+    ids: dict[str, str] = {}
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) >= 3 and parts[0] in ("@@SUBMITTED", "@@EXISTS") and parts[1] in by_dir:
+            ids[by_dir[parts[1]]] = parts[2]
+        elif len(parts) >= 3 and parts[0] == "@@FAILED" and parts[1] in by_dir:
+            warnings.append(f"{by_dir[parts[1]]}: the next segment could not be queued: {' '.join(parts[2:])}")
+    return ids, warnings, commands

@@ -115,11 +115,13 @@ class Job:
         extra_files: Mapping[str, bytes] | None = None,
         parent_job_id: str | None = None,
         workflow_id: str | None = None,
+        target_ns: float | None = None,
     ) -> Job:
         """Validate, upload inputs, config, script and ``job_info.json``, and store the job.
 
         Nothing touches the cluster when validation fails; a failure after the job directory was
-        made removes it again (through the safety check) and leaves no row in the store.
+        made removes it again (through the safety check) and leaves no row in the store. ``target_ns``
+        makes it a campaign: its ``run`` continues, segment after segment, until that simulated time.
         """
         prepared = prepare_job(
             session.profile,
@@ -132,6 +134,7 @@ class Job:
             resources=resources,
             parent_job_id=parent_job_id,
             workflow_id=workflow_id,
+            target_ns=target_ns,
         )
         return cls.create_prepared(session, store, prepared, progress=progress, extra_files=extra_files)
 

@@ -334,6 +334,7 @@ def plan_job(
     files: Sequence[str | Path] = (),
     resources: Resources,
     run_preflight: bool = True,
+    target_ns: float | None = None,
 ) -> Planned[PreparedJob]:
     """``job create``'s plan, made before login: ``KEY=VALUE`` assignments parsed and every value,
     file and resource checked (:func:`prepare_job`), ready for the session's user
@@ -342,6 +343,6 @@ def plan_job(
 
     def make(user: str, now: dt.datetime) -> PreparedJob:
         return prepare_job(profile, user, store, name=name, template=template, values=values, files=files,
-                           resources=resources, run_preflight=run_preflight, now=now)  # fmt: skip
+                           resources=resources, run_preflight=run_preflight, now=now, target_ns=target_ns)  # fmt: skip
 
     return plan_ahead(profile, make)

@@ -170,6 +170,17 @@ def parse_log_output(text: str) -> dict[str, LogChunk]:
     return out
 
 
+def parse_file_sections(text: str) -> dict[str, bytes]:
+    """The whole small files a status answer carried (``@@FILE <job_id> ok`` + a base64 line), by job id."""
+    out: dict[str, bytes] = {}
+    lines = iter(text.split("\n"))
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "@@FILE" and parts[2] == "ok":
+            out[parts[1]] = _b64(next(lines, ""))
+    return out
+
+
 def parse_finalize_output(text: str) -> dict[str, FinalizeOutput]:
     """Parse FINALIZE_SCRIPT output into one result per job."""
     results: dict[str, FinalizeOutput] = {}

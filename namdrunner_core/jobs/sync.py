@@ -9,7 +9,6 @@ every changed ``job_info.json``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
-from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes, record_from_job_info
+from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
+from namdrunner_core.jobs import campaign
 from namdrunner_core.jobs.script_output import (
     ClusterClock,
     FinalizeOutput,
@@ -25,7 +25,7 @@ from namdrunner_core.jobs.script_output import (
     StatusOutput,
     advance_log,
     log_offset,
-    parse_discover_output,
+    parse_file_sections,
     parse_finalize_output,
     parse_log_output,
     parse_status_output,
@@ -33,9 +33,10 @@ from namdrunner_core.jobs.script_output import (
 )
 from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN, match_token, settle_uncertain
-from namdrunner_core.models import SLURM_UNNAMED, GroupRecord, JobRecord, OutputFile, named_as, utcnow
+from namdrunner_core.models import SLURM_UNNAMED, JobRecord, OutputFile, named_as, utcnow
 from namdrunner_core.namd.log import LogOutcome
-from namdrunner_core.scripts import DISCOVER, FINALIZE, LOG_TAIL, STATUS, WRITE_FILES
+from namdrunner_core.scripts import FINALIZE, STATUS, WRITE_FILES
+from namdrunner_core.scripts.campaign_step import STATE_NAME
 from namdrunner_core.serde import converter, to_rfc3339
 from namdrunner_core.slurm.parse import (
     SACCT_FIELDS,
@@ -356,6 +357,50 @@ def profiles_to_sync(store: JobStore, default: str) -> list[str]:
     return sorted(names) or [default]
 
 
+@attrs.define
+class _Asked:
+    """What the one status command answered (nothing asked: all empty, all "ok")."""
+
+    status: StatusOutput | None = None
+    squeue_rows: dict[str, SqueueRow] = attrs.Factory(dict)
+    acct_rows: dict[str, list[SacctRow]] = attrs.Factory(dict)
+    squeue_ok: bool = True
+    sacct_ok: bool = True
+    chunks: dict[str, LogChunk] = attrs.Factory(dict)
+    files: dict[str, bytes] = attrs.Factory(dict)
+    warnings: list[str] = attrs.Factory(list)
+
+
+def _ask(session: Session, to_ask: Sequence[JobRecord], unsure: Sequence[JobRecord]) -> _Asked:
+    """ONE command: squeue and sacct for ``to_ask``, a look-up by token for ``unsure``, the new NAMD log
+    lines of the active jobs and the campaign.json of the campaigns."""
+    ids = ",".join(dict.fromkeys(r.slurm_job_id or "" for r in to_ask))
+    names = ",".join(dict.fromkeys(r.job_id for r in unsure))
+    tails = [
+        x
+        for r in to_ask
+        if r.status.is_active
+        for x in (r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state)))
+    ] + [x for r in to_ask if r.campaign is not None for x in ("@@FILE", r.job_id, f"{r.scratch_dir}/{STATE_NAME}")]
+    out = session.run_remote(STATUS, [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS), names, *tails], check=False).stdout
+    status = parse_status_output(out)
+    asked = _Asked(status, squeue_ok=status.squeue_ok, sacct_ok=status.sacct_ok, chunks=parse_log_output(out),
+                   files=parse_file_sections(out))  # fmt: skip
+    if to_ask:
+        asked.squeue_rows = _expand_arrays({row.job_id: row for row in parse_squeue(status.squeue)})
+        asked.acct_rows = _expand_arrays(parse_sacct_all(status.sacct) if status.sacct_ok else {})
+        if not status.squeue_ok:
+            asked.warnings.append(
+                "the Slurm controller did not answer (squeue): states are as before; sync again later"
+            )
+        if not status.sacct_ok:
+            asked.warnings.append(
+                "Slurm's accounting (sacct) did not answer: jobs that left the queue are settled by their "
+                "exit marker and log, marked as guesses until sacct answers"
+            )
+    return asked
+
+
 def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | None = None) -> SyncReport:  # noqa: C901 - one pass over every profile's jobs; its steps are named functions
     """Bring the given jobs (default: every active or unfinished job of this session) up to date.
 
@@ -377,36 +422,12 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
     warnings: list[str] = []
     unsure = [r for r in candidates if r.slurm_state == SUBMIT_UNCERTAIN and r.submit_token]
     to_ask = [r for r in candidates if r.slurm_job_id and (r.status.is_active or _awaiting_truth(r, now))]
-    squeue_rows: dict[str, SqueueRow] = {}
-    acct_rows: dict[str, list[SacctRow]] = {}
-    squeue_ok = sacct_ok = True
-    chunks: dict[str, LogChunk] = {}
-    status: StatusOutput | None = None
-    if to_ask or unsure:
-        ids = ",".join(dict.fromkeys(r.slurm_job_id or "" for r in to_ask))
-        names = ",".join(dict.fromkeys(r.job_id for r in unsure))
-        tails = [
-            x
-            for r in to_ask
-            if r.status.is_active
-            for x in (r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state)))
-        ]
-        args = [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS), names, *tails]
-        out = session.run_remote(STATUS, args, check=False).stdout
-        chunks = parse_log_output(out)
-        commands += 1
-        status = parse_status_output(out)
-        squeue_ok, sacct_ok = status.squeue_ok, status.sacct_ok
-        if to_ask:
-            squeue_rows = _expand_arrays({row.job_id: row for row in parse_squeue(status.squeue)})
-            acct_rows = _expand_arrays(parse_sacct_all(status.sacct) if status.sacct_ok else {})
-            if not squeue_ok:
-                warnings.append("the Slurm controller did not answer (squeue): states are as before; sync again later")
-            if not sacct_ok:
-                warnings.append(
-                    "Slurm's accounting (sacct) did not answer: jobs that left the queue are settled by their "
-                    "exit marker and log, marked as guesses until sacct answers"
-                )
+    advances: list[campaign.Advance] = []
+    asked = _ask(session, to_ask, unsure) if to_ask or unsure else _Asked()
+    commands += 1 if to_ask or unsure else 0
+    warnings += asked.warnings
+    status, squeue_rows, acct_rows = asked.status, asked.squeue_rows, asked.acct_rows
+    squeue_ok, sacct_ok, chunks, files = asked.squeue_ok, asked.sacct_ok, asked.chunks, asked.files
     clock = status.clock if status is not None else None
     updated: dict[str, JobRecord] = {}
     finalize: list[JobRecord] = []
@@ -439,7 +460,10 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             r, sq, mine[-1] if mine else None, squeue_ok, sacct_ok, now, earlier=mine[:-1], clock=clock, reused=reused
         )
         new = _count_runs(new, len(mine))
-        chunk = chunks.get(r.job_id)
+        if r.campaign is not None:  # the campaign's own state decides (jobs/campaign.py)
+            new, needs_final, adv = campaign.apply_state(r, new, needs_final, files.get(r.job_id))
+            advances += [adv] if adv else []
+        chunk = chunks.get(r.job_id) if new.slurm_job_id == r.slurm_job_id else None
         if new.status is JobStatus.RUNNING and not needs_final and chunk is not None and chunk.found:
             # the log read in the same command: `job show` after a sync is as fresh as `watch`
             prog, state = advance_log(new.log_state, chunk, new.total_steps)
@@ -449,6 +473,12 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
             updated[r.job_id] = new
         if needs_final:
             finalize.append(new)
+    if advances:  # chains the laptop moves on: their segment was killed before it could decide
+        queued, more, used = campaign.advance(session, advances)
+        warnings += more
+        commands += used
+        for job_id, slurm_id in queued.items():
+            updated[job_id] = attrs.evolve(updated[job_id], slurm_job_id=slurm_id, slurm_state=None, log_state=None)
     finished: list[str] = []
     if finalize:
         args = []
@@ -540,97 +570,3 @@ def write_job_infos(session: Session, records: Sequence[JobRecord]) -> None:
     result = session.run_remote(WRITE_FILES, roots, chunks=chunks)
     if result.exit_code != 0:
         raise NamdRunnerError(f"writing job_info.json failed: {result.stderr.strip() or result.exit_code}")
-
-
-def poll_progress(store: JobStore, session: Session, jobs: Sequence[JobRecord]) -> dict[str, JobRecord]:
-    """Read the new NAMD log lines of many running jobs in ONE command; store the summaries."""
-    running = [r for r in jobs if r.slurm_job_id and r.status is JobStatus.RUNNING]
-    if not running:
-        return {}
-    args: list[str] = []
-    for r in running:
-        args += [r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state))]
-    chunks = parse_log_output(session.run_remote(LOG_TAIL, args, check=False).stdout)
-    out: dict[str, JobRecord] = {}
-    for r in running:
-        prog, state = advance_log(r.log_state, chunks.get(r.job_id), r.total_steps)
-        out[r.job_id] = attrs.evolve(r, log_state=converter.unstructure(state), progress=summary_from(prog, state))
-    store.update_jobs(list(out.values()))  # a job deleted meanwhile stays deleted
-    return out
-
-
-@attrs.frozen(slots=True)
-class DiscoverReport:
-    """What discovery found: jobs added or refreshed, and entries refused (with why)."""
-
-    added: tuple[str, ...]
-    updated: tuple[str, ...]
-    refused: tuple[tuple[str, str], ...]
-
-
-def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
-    """Rebuild the store from the cluster's ``job_info.json`` files (ONE command).
-
-    Remote JSON is untrusted: each file is schema-checked; ids that are unsafe or do not match
-    their directory, and paths outside the configured roots, are refused.
-    """
-    out = session.run_remote(DISCOVER, [session.jobs_root.rstrip("/")], check=False).stdout
-    added: list[str] = []
-    updated: list[str] = []
-    refused: list[tuple[str, str]] = []
-    records: list[JobRecord] = []
-    for dir_name, raw in parse_discover_output(out):
-        try:
-            doc = json.loads(raw.decode("utf-8"))
-            record = record_from_job_info(
-                doc,
-                profile=session.profile.name,
-                remote_user=session.user,
-                jobs_root=session.jobs_root.rstrip("/"),
-                scratch_root=session.scratch_root.rstrip("/"),
-                dir_name=dir_name,
-            )
-        except (ValueError, UnicodeDecodeError, ValidationError) as exc:
-            refused.append((dir_name, str(exc)))
-            continue
-        try:
-            existing = store.get_job(record.job_id)
-        except NamdRunnerError:
-            existing = None
-        if existing is None:
-            added.append(record.job_id)
-            records.append(record)
-        elif existing.updated_at < record.updated_at:
-            updated.append(record.job_id)
-            records.append(attrs.evolve(record, log_state=existing.log_state))
-    store.save_jobs(records)
-    _rebuild_groups(store, records)
-    return DiscoverReport(tuple(added), tuple(updated), tuple(refused))
-
-
-def _rebuild_groups(store: JobStore, records: Sequence[JobRecord]) -> None:
-    """Workflows and sweeps come back with their jobs: each job_info.json carries its group and stage."""
-    known = set(store.workflow_ids())
-    groups: dict[str, list[JobRecord]] = {}
-    for r in records:
-        if r.workflow_id and r.workflow_id not in known:
-            groups.setdefault(r.workflow_id, []).append(r)
-    for wid, members in groups.items():
-        everyone = sorted(store.list_jobs(workflow_id=wid), key=lambda r: (r.workflow_stage or 0, r.job_id))
-        sweep = wid.startswith("sw_")
-        sep = " [" if sweep else " / "
-        first = everyone[0] if everyone else members[0]
-        name = first.job_name.split(sep, 1)[0]
-        labels = [r.job_name.split(sep, 1)[1].rstrip("]") if sep in r.job_name else r.job_name for r in everyone]
-        store.save_workflow(
-            GroupRecord(
-                id=wid,
-                name=name,
-                kind="sweep" if sweep else "workflow",
-                stages=tuple(r.job_id for r in everyone),
-                stage_names=tuple(labels),
-                profile=first.profile,
-                created_at=to_rfc3339(first.created_at) or "",
-                rediscovered=True,
-            )
-        )

@@ -103,6 +103,8 @@ LIST_OUTPUTS = RemoteScript("list_outputs")
 CAT_FIRST = RemoteScript("cat_first")
 #: the last lines of many jobs' NAMD logs (pages that follow several running jobs)
 TAILS = RemoteScript("tails")
+#: queue the next segments of campaigns the laptop side moves on; not idempotent (it submits)
+CAMPAIGN_SUBMIT = RemoteScript("campaign_submit", needs_slurm=True, idempotent=False)
 
 # -- transfers -------------------------------------------------------------------------------------
 #: one file from stdin into its partial name (resumable)

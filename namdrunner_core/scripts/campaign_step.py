@@ -326,7 +326,7 @@ def start_segment(workdir: str, slurm_id: str, restart_count: int = 0, until_res
         if last["slurm_id"] != slurm_id:
             return f"skip: segment {last['segment']} runs as Slurm job {last['slurm_id']}"
         # the same Slurm job started again: Slurm requeued it (preemption, node failure)
-        _end_attempt(last, "REQUEUED", POLICY["REQUEUED"][1], None)
+        end_attempt(last, "REQUEUED", POLICY["REQUEUED"][1], None)
     if state.get("next_job") not in (None, slurm_id) and last is not None:
         return f"skip: the campaign expects Slurm job {state['next_job']}"
     # a segment that ended or hit its time limit made its progress: the next one is a new segment; one a
@@ -370,7 +370,7 @@ def start_segment(workdir: str, slurm_id: str, restart_count: int = 0, until_res
     return "run"
 
 
-def _end_attempt(attempt: dict[str, Any], outcome: str, reason: str, log: dict[str, Any] | None) -> None:
+def end_attempt(attempt: dict[str, Any], outcome: str, reason: str, log: dict[str, Any] | None) -> None:
     attempt["state"] = "ended"
     attempt["outcome"] = outcome
     attempt["ended_at"] = now()
@@ -390,7 +390,7 @@ def end_segment(workdir: str, seen: str, log_name: str) -> str:
     if attempt is None or attempt["state"] != "running":
         return "pause"
     log = read_log(os.path.join(workdir, log_name), state["timestep_fs"])
-    _end_attempt(attempt, seen, "", log)
+    end_attempt(attempt, seen, "", log)
     if log.get("ns_per_day"):
         state["ns_per_day"] = log["ns_per_day"]
     reached = (log.get("step") or 0) >= state["target_step"] and attempt["action"] == CONTINUE

@@ -13,6 +13,11 @@ A config without run/minimize commands runs `numsteps` (the absolute last step, 
 `TCL: Running` line, as NAMD does. Test-only directive: a comment line `#namd-standin: stop-before-end`
 makes it stop right after `WRITING COORDINATES TO OUTPUT FILE` (exit 137, as if killed while writing
 its final files), before the velocities, `WallClock:` and `End of program`.
+
+Test-only control file: `namd-standin.control` in the working directory, a line `fail-at STEP KIND`
+makes the run die at that timestep with NAMD's own run-time error text (KIND: `too-fast`: atoms
+moving too fast; `rattle`: a RATTLE constraint failure; `cell`: the periodic cell too small for the
+patch grid), exit code 1 - what a campaign must stop on, never retry.
 """
 
 from __future__ import annotations
@@ -256,6 +261,27 @@ def etitle(periodic: bool) -> str:
     return s
 
 
+def die_unstable(kind: str, natoms: int) -> None:
+    """NAMD's run-time instability errors, as NAMD prints them (reference namd.md 1.5), then exit 1."""
+    atom = max(1, natoms // 2)
+    if kind == "rattle":
+        out(f"ERROR: Constraint failure in RATTLE algorithm for atom {atom}!")
+        out("ERROR: Constraint failure; simulation has become unstable.")
+        fatal("Exiting prematurely; see error messages above.")
+    elif kind == "cell":
+        out("FATAL ERROR: Periodic cell has become too small for original patch grid!")
+        out("Possible solutions are to restart from a recent checkpoint, increase margin, or disable "
+            "useFlexibleCell for liquid simulation.")
+        sys.stderr.write("FATAL ERROR: Periodic cell has become too small for original patch grid!\n")
+    else:
+        out(f"ERROR: Atom {atom} velocity is 2349.09 -2102.39 3783.96 (limit is 1875, atom {atom + 1} of {natoms} "
+            "on patch 0 pe 2)")
+        out("ERROR: Atoms moving too fast; simulation has become unstable (1 atoms on patch 0 pe 2).")
+        fatal("Exiting prematurely; see error messages above.")
+    sys.stdout.flush()
+    sys.exit(1)
+
+
 def main(argv: list[str]) -> int:
     nprocs = 1
     overrides: dict[str, str] = {}
@@ -307,6 +333,13 @@ def main(argv: list[str]) -> int:
         stop_before_end = any(ln.strip() == "#namd-standin: stop-before-end" for ln in fh)
     for k, v in overrides.items():
         cfg.values[k] = [v]
+    fail_at, fail_kind = None, ""
+    if os.path.exists("namd-standin.control"):
+        with open("namd-standin.control", encoding="utf-8") as fh:
+            for ln in fh:
+                words = ln.split()
+                if len(words) == 3 and words[0] == "fail-at" and words[1].isdigit():
+                    fail_at, fail_kind = int(words[1]), words[2]
 
     for req in ("outputname", "cutoff", "exclude"):
         if cfg.get(req) is None:
@@ -516,8 +549,12 @@ def main(argv: list[str]) -> int:
             nxt = min(nxt, end)
             if nxt > s:
                 time.sleep((nxt - s) / STEPS_PER_SECOND)
+            if fail_at is not None and s < fail_at <= nxt:
+                nxt = fail_at
             s = nxt
             step = s
+            if fail_at is not None and s >= fail_at:
+                die_unstable(fail_kind, natoms)
             if s % (1 if minimizing else energy_freq) == 0 or s == start:
                 if (minimizing and s % 10 == 0) or (not minimizing and s % (10 * energy_freq) == 0) \
                         or titles_printed == 0:

@@ -11,7 +11,7 @@ import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.errors import ValidationError
-from namdrunner_core.jobs.sync import discover_jobs
+from namdrunner_core.jobs.discover import discover_jobs
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.workflow import (
     StageSpec,

@@ -119,7 +119,12 @@ def test_templates_and_settings(tmp_path: Path) -> None:
 
 
 #: The job columns each schema added (a store "as version N wrote it" lacks those of later versions).
-_ADDED_COLUMNS = {2: ("workflow_stage",), 3: ("preflight_notes",), 4: ("copy_back", "copy_back_error"), 5: ("campaign",)}
+_ADDED_COLUMNS = {
+    2: ("workflow_stage",),
+    3: ("preflight_notes",),
+    4: ("copy_back", "copy_back_error"),
+    5: ("campaign",),
+}
 
 
 def _as_written_by(path: Path, version: int) -> None:
