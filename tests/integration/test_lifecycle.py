@@ -13,8 +13,8 @@ import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session, Template, ValidationError
 from namdrunner_core.errors import UnsafePathError
-from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.jobs.discover import discover_jobs
+from namdrunner_core.jobs.safety import remove_job_dir
 from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.namd.template_files import builtin_template
 from tests.conftest import DATA, ClusterEnv
