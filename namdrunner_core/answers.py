@@ -15,8 +15,8 @@ from namdrunner_core.serde import converter, to_data
 from namdrunner_core.transport.broker_client import BrokerInfo
 
 if TYPE_CHECKING:
-    from namdrunner_core.jobs.job import SlurmLogs
     from namdrunner_core.jobs.prepare import PreparedJob
+    from namdrunner_core.jobs.script_output import SlurmLogs
     from namdrunner_core.transport.transfer import TreeTransferReport
     from namdrunner_core.workflow.workflow import WorkflowPlan
 

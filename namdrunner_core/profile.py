@@ -141,6 +141,8 @@ class ClusterProfile:
     campaign_python: str = "python3"
     #: seconds before a campaign segment's time limit at which Slurm warns it (the segment stops NAMD)
     campaign_warn_s: int = 120
+    #: seconds a campaign segment allows for NAMD's start-up before its first step (sizing)
+    campaign_startup_s: float = 60.0
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"

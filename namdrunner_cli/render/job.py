@@ -26,8 +26,8 @@ from namdrunner_cli.render.base import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from namdrunner_core.jobs.job import JobOutputs, SlurmLogs
     from namdrunner_core.jobs.prepare import PreparedJob
+    from namdrunner_core.jobs.script_output import JobOutputs, SlurmLogs
     from namdrunner_core.models import JobRecord
     from namdrunner_core.transport.transfer import TreeTransferReport
 
@@ -114,6 +114,17 @@ def _steps_text(prog: dict[str, Any]) -> str:
     return f"  {done}/{total} steps" + (f" (timestep {step})" if step != done else "")
 
 
+def campaign_rows(c: dict[str, Any]) -> list[tuple[str, str]]:
+    """A campaign's line, then its newest attempts, newest first (the lineage `--json` has whole)."""
+    rows = [("Campaign", str(c["line"]))]
+    for a in reversed(c["attempts"][-5:]):
+        ended = a.get("outcome") or "running"
+        why = f" ({a['reason']})" if a.get("reason") else ""
+        steps = f"steps {a['start_step']} -> {a.get('end_step') or '...'}"
+        rows.append((f"  segment {a['segment']}.{a['attempt']}", f"Slurm {a['slurm_id']}: {steps}, {ended}{why}"))
+    return rows
+
+
 def job_detail(job: dict[str, Any]) -> None:
     """``job show``: every field a user looks for, grouped."""
     from rich.table import Table
@@ -151,6 +162,8 @@ def job_detail(job: dict[str, Any]) -> None:
         ("Scratch dir", job["scratch_dir"]),
         ("Inputs", ", ".join(job["input_files"]) or "-"),
     ]
+    if job.get("campaign"):
+        rows[5:5] = campaign_rows(job["campaign"])
     if job.get("copy_back") is not None or job["status"] in ("Completed", "Failed", "Cancelled"):
         rows.append(("Copy-back", copy_back_text(job)))
     for note in job.get("preflight_notes") or []:

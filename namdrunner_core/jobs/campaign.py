@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from importlib import resources as package_data
 from pathlib import Path
@@ -18,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from namdrunner_core.errors import ValidationError
-from namdrunner_core.models import JobRecord
+from namdrunner_core.campaign_view import SLURM_ID, newest_slurm_id
+from namdrunner_core.errors import SchedulerError, ValidationError
+from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import read_config
-from namdrunner_core.scripts import CAMPAIGN_SUBMIT, WRITE_FILES
+from namdrunner_core.scripts import CAMPAIGN_CTL, CAMPAIGN_SUBMIT, WRITE_FILES
 from namdrunner_core.scripts import campaign_step as step
 from namdrunner_core.slurm.resources import parse_walltime
 from namdrunner_core.slurm.states import JobStatus
@@ -46,25 +46,12 @@ def psf_atoms(path: Path) -> int | None:
     return None
 
 
-def initial_state(
-    config_text: str,
-    *,
-    target_ns: float,
-    walltime: str,
-    natoms: int | None,
-    max_attempts: int = step.DEFAULT_ATTEMPTS,
-) -> dict[str, Any]:
-    """The first ``campaign.json`` of a job whose config is ``config_text``, or a
-    :class:`ValidationError` naming ``--target-ns`` (or the config) and the fix."""
-    if not math.isfinite(target_ns) or target_ns <= 0:
-        raise ValidationError("--target-ns", f"{target_ns} ns: give the simulated time to reach, in ns (e.g. 500)")
+def _run_facts(config_text: str) -> dict[str, Any]:
+    """What a campaign needs from the job's config: one static ``run``, a timestep, an outputName."""
     cfg = read_config(config_text)
     if cfg.dynamic:
-        raise ValidationError(
-            "--target-ns", "the config's run commands are computed by Tcl; a campaign needs one `run N`"
-        )
-    runs = [c for c in cfg.commands if c[0] == "run"]
-    if len(cfg.commands) != 1 or not runs:
+        raise ValidationError("--target-ns", "Tcl computes the config's run commands; a campaign needs one `run N`")
+    if len(cfg.commands) != 1 or cfg.commands[0][0] != "run":
         kinds = ", ".join(f"{k} {n}" for k, n in cfg.commands) or "none"
         raise ValidationError(
             "--target-ns", f"a campaign runs MD: the config needs exactly one `run` command (it has: {kinds})"
@@ -75,28 +62,51 @@ def initial_state(
     output = cfg.keywords.get("outputname", [""])[-1]
     if not output:
         raise ValidationError("--target-ns", "the config sets no outputName: NAMD's restart files need one")
-    spc = int(cfg.number("stepspercycle", 20) or 20)
-    first = int(cfg.number("firsttimestep", 0) or 0)
-    target_step = math.ceil(target_ns * 1e6 / dt_fs / spc) * spc
+    return {
+        "timestep_fs": dt_fs,
+        "output": output,
+        "steps_per_cycle": int(cfg.number("stepspercycle", 20) or 20),
+        "first_step": int(cfg.number("firsttimestep", 0) or 0),
+        "config_restartfreq": int(cfg.number("restartfreq", 0) or 0) or None,
+    }
+
+
+def initial_state(
+    config_text: str,
+    *,
+    target_ns: float,
+    walltime: str,
+    natoms: int | None,
+    max_attempts: int = step.DEFAULT_ATTEMPTS,
+    startup_s: float = step.DEFAULT_STARTUP_S,
+    warn_s: float = 0.0,
+    ns_per_day: float | None = None,
+) -> dict[str, Any]:
+    """The first ``campaign.json`` of a job whose config is ``config_text``, or a
+    :class:`ValidationError` naming ``--target-ns`` (or the config) and the fix."""
+    if not math.isfinite(target_ns) or target_ns <= 0:
+        raise ValidationError("--target-ns", f"{target_ns} ns: give the simulated time to reach, in ns (e.g. 500)")
+    facts = _run_facts(config_text)
+    spc, first = facts["steps_per_cycle"], facts["first_step"]
+    target_step = math.ceil(target_ns * 1e6 / facts["timestep_fs"] / spc) * spc
     if target_step <= first:
         raise ValidationError(
             "--target-ns",
             f"{target_ns} ns is step {target_step}, not beyond the config's firsttimestep {first}: give a later target",
         )
     return {
+        **facts,
         "schema": step.SCHEMA,
         "state": "running",
         "reason": "",
         "target_ns": target_ns,
         "target_step": target_step,
-        "first_step": first,
-        "timestep_fs": dt_fs,
-        "steps_per_cycle": spc,
         "walltime_s": float(parse_walltime(walltime)),
         "margin": step.DEFAULT_MARGIN,
         "loss": step.DEFAULT_LOSS,
-        "ns_per_day": None,
-        "output": output,
+        "ns_per_day": ns_per_day,
+        "startup_s": startup_s,
+        "warn_s": warn_s,
         "natoms": natoms,
         "config": "config.namd",
         "max_attempts": max_attempts,
@@ -108,95 +118,6 @@ def initial_state(
 def step_script() -> bytes:
     """``campaign_step.py`` as shipped (it runs on the cluster's python3)."""
     return package_data.files("namdrunner_core.scripts").joinpath("campaign_step.py").read_bytes()
-
-
-@attrs.frozen(slots=True)
-class CampaignView:
-    """Where a campaign stands, as ``job show`` says it: ``212.4 of 500 ns, segment 9 of ~21, attempt 2
-    (NODE_FAIL), ETA ...``."""
-
-    state: str
-    reason: str
-    done_ns: float
-    target_ns: float
-    segment: int
-    segments_estimate: int | None
-    attempt: int
-    last_outcome: str | None
-    ns_per_day: float | None
-    eta_s: float | None
-    attempts: int
-
-    @property
-    def line(self) -> str:
-        """One line for a person."""
-        about = f" of ~{self.segments_estimate}" if self.segments_estimate else ""
-        why = f" ({self.last_outcome})" if self.last_outcome and self.attempt > 1 else ""
-        eta = f", ETA {_duration(self.eta_s)}" if self.eta_s and self.state == "running" else ""
-        head = (
-            f"{self.done_ns:.4g} of {self.target_ns:.4g} ns, segment {self.segment}{about}, attempt {self.attempt}{why}"
-        )
-        tail = "" if self.state == "running" else f" - {self.state}: {self.reason}"
-        return head + eta + tail
-
-
-def _duration(seconds: float) -> str:
-    days, rest = divmod(int(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    return f"{days} d {hours} h" if days else f"{hours} h {rest // 60} min"
-
-
-def view(state: dict[str, Any], current_step: int | None = None) -> CampaignView:
-    """The :class:`CampaignView` of a ``campaign.json`` (``current_step``: the newest step the log shows)."""
-    attempts = state.get("attempts") or []
-    last = attempts[-1] if attempts else None
-    first = int(state.get("first_step", 0))
-    dt = float(state.get("timestep_fs", 2.0))
-    reached = max([first, current_step or 0] + [a.get("end_step") or 0 for a in attempts] + [
-        a.get("start_step") or 0 for a in attempts])  # fmt: skip
-    target = int(state["target_step"])
-    done_ns = (min(reached, target) - first) * dt * 1e-6
-    speed = state.get("ns_per_day")
-    left_ns = max(0.0, (target - reached) * dt * 1e-6)
-    estimate = None
-    if speed and state.get("walltime_s"):
-        per_segment = speed * (float(state["walltime_s"]) * (1 - float(state.get("margin", 0.1))) - 60) / 86400
-        if per_segment > 0:
-            estimate = (last["segment"] if last else 0) + math.ceil(left_ns / per_segment)
-    return CampaignView(
-        state=str(state.get("state", "")),
-        reason=str(state.get("reason", "")),
-        done_ns=done_ns,
-        target_ns=float(state.get("target_ns") or (target - first) * dt * 1e-6),
-        segment=int(last["segment"]) if last else 1,
-        segments_estimate=estimate,
-        attempt=int(last["attempt"]) if last else 1,
-        last_outcome=_previous_outcome(attempts),
-        ns_per_day=speed,
-        eta_s=left_ns / speed * 86400 if speed else None,
-        attempts=len(attempts),
-    )
-
-
-def _previous_outcome(attempts: list[dict[str, Any]]) -> str | None:
-    """Why the current segment is on a later attempt: the outcome of the attempt before it."""
-    if len(attempts) < 2 or attempts[-1]["segment"] != attempts[-2]["segment"]:
-        return None
-    return str(attempts[-2].get("outcome") or "") or None
-
-
-_SAFE_TOKEN = re.compile(r"^\d+(_\d+)?$")
-
-
-def newest_slurm_id(state: dict[str, Any]) -> str | None:
-    """The Slurm job the campaign runs now, or waits for: the next segment once submitted, else the
-    newest attempt's."""
-    nxt = state.get("next_job")
-    if isinstance(nxt, str) and _SAFE_TOKEN.match(nxt):
-        return nxt
-    attempts = state.get("attempts") or []
-    sid = attempts[-1].get("slurm_id") if attempts else None
-    return sid if isinstance(sid, str) and _SAFE_TOKEN.match(sid) else None
 
 
 # -- what sync makes of a campaign.json ------------------------------------------------------------------
@@ -341,3 +262,31 @@ def advance(session: Session, advances: Sequence[Advance]) -> tuple[dict[str, st
         elif len(parts) >= 3 and parts[0] == "@@FAILED" and parts[1] in by_dir:
             warnings.append(f"{by_dir[parts[1]]}: the next segment could not be queued: {' '.join(parts[2:])}")
     return ids, warnings, commands
+
+
+def cancel(session: Session, record: JobRecord) -> list[str]:
+    """Stop a whole campaign: no segment starts or follows (campaign.json on the cluster says
+    ``cancelled``), then the running segment and the queued next one are cancelled. Two commands; the
+    Slurm ids cancelled."""
+    out = session.run_remote(CAMPAIGN_CTL, [record.scratch_dir, session.profile.campaign_python, "cancel"])
+    ids = [i for i in out.stdout.split() if SLURM_ID.match(i)]
+    ids += [record.slurm_job_id] if record.slurm_job_id and record.slurm_job_id not in ids else []
+    session.slurm(["scancel", *ids], check=False)
+    return ids
+
+
+def resume(session: Session, record: JobRecord) -> JobRecord:
+    """Run a paused (stopped, cancelled) campaign again from its newest valid restart files: its state is
+    set running on the cluster and the next segment queued (never twice); the record, pending."""
+    answer = session.run_remote(CAMPAIGN_CTL, [record.scratch_dir, session.profile.campaign_python, "resume"])
+    if answer.stdout.strip() == "done":
+        raise ValidationError("status", f"campaign {record.job_id} has reached its target already")
+    out = session.run_remote(CAMPAIGN_SUBMIT, [session.profile.campaign_python, record.scratch_dir, "-"]).stdout
+    for line in out.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) >= 3 and parts[0] in ("@@SUBMITTED", "@@EXISTS"):
+            now = utcnow()
+            return attrs.evolve(record, slurm_job_id=parts[2], status=JobStatus.PENDING, slurm_state=None,
+                                error_info=None, exit_code=None, completed_at=None, finalized=False, copy_back=None,
+                                log_state=None, submitted_at=now, updated_at=now)  # fmt: skip
+    raise SchedulerError(f"the next segment of {record.job_id} could not be queued: {out.strip()[:300]}")

@@ -24,10 +24,18 @@ from namdrunner_core.errors import (
     ValidationError,
 )
 from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
+from namdrunner_core.jobs import campaign
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
 from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
 from namdrunner_core.jobs.safety import remove_job_dir
-from namdrunner_core.jobs.script_output import advance_log, log_offset, parse_log_output, summary_from
+from namdrunner_core.jobs.script_output import (
+    JobOutputs,
+    SlurmLogs,
+    advance_log,
+    log_offset,
+    parse_log_output,
+    summary_from,
+)
 from namdrunner_core.jobs.submission import (
     SUBMIT_UNCERTAIN,
     find_by_token,
@@ -58,24 +66,6 @@ if TYPE_CHECKING:
     from namdrunner_core.store import JobStore
 
 SUBMITTABLE = (JobStatus.CREATED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-@attrs.frozen(slots=True)
-class SlurmLogs:
-    """A job's Slurm stdout and stderr, each with the file it came from."""
-
-    stdout_name: str
-    stdout: str
-    stderr_name: str
-    stderr: str
-
-
-@attrs.frozen(slots=True)
-class JobOutputs:
-    """Files of a job on project storage and on scratch."""
-
-    project: list[OutputFile]
-    scratch: list[OutputFile]
 
 
 class Job:
@@ -190,6 +180,8 @@ class Job:
         that cannot tell (:class:`SubmissionUncertainError`), the job is marked "submission uncertain"
         and submitting it again is refused - it is looked up first - unless ``force``.
         """
+        if self.record.campaign is not None and self.record.slurm_job_id and self.record.status.is_terminal:
+            return self._resume_campaign()
         uncertain_before = self.record.slurm_state == SUBMIT_UNCERTAIN
         r = self._resolve_uncertain(force=force)
         if uncertain_before and r.slurm_job_id is not None and r.status.is_active:
@@ -399,12 +391,22 @@ class Job:
             progress=progress,
         )
 
+    def _resume_campaign(self) -> Job:
+        """A campaign that stopped (paused, failed, cancelled) continues from its newest valid restart files
+        in its own directory (never staged again: campaign.json and the outputs are there)."""
+        self.record = campaign.resume(self.session, self.record)
+        self.store.save_job(self.record)
+        return self
+
     def cancel(self) -> Job:
         """``scancel`` the job, then sync it (status becomes Cancelled, outputs copied back)."""
         r = self.record
         if not r.slurm_job_id or r.status.is_terminal:
             raise ValidationError("status", f"job {r.job_id} is {r.status.value}: nothing to cancel")
-        self.session.slurm(["scancel", r.slurm_job_id])
+        if r.campaign is not None:
+            campaign.cancel(self.session, r)  # the whole campaign: its running and its queued segment
+        else:
+            self.session.slurm(["scancel", r.slurm_job_id])
         for _ in range(10):
             self.refresh()
             if self.record.status.is_terminal:

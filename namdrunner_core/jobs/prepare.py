@@ -317,8 +317,10 @@ def _campaign(
         return None, None, {}
     structure = read_config(config_text).keywords.get("structure", [""])[-1].rsplit("/", 1)[-1]
     natoms = psf_atoms(local_files[structure]) if structure in local_files else None
-    state = initial_state(config_text, target_ns=target_ns, walltime=resolved.walltime, natoms=natoms)
-    script = CampaignScript(profile.campaign_warn_s, profile.campaign_python, profile.compute_can_submit)
+    state = initial_state(config_text, target_ns=target_ns, walltime=resolved.walltime, natoms=natoms,
+                          startup_s=profile.campaign_startup_s, warn_s=profile.campaign_warn_s)  # fmt: skip
+    script = CampaignScript(profile.campaign_warn_s, profile.campaign_python, profile.compute_can_submit,
+                            profile.slurm_module)  # fmt: skip
     files = {step.STATE_NAME: (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(),
              "campaign_step.py": step_script()}  # fmt: skip
     return state, script, files

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from namdrunner_core.models import ProgressSummary
+from namdrunner_core.models import OutputFile, ProgressSummary
 from namdrunner_core.namd.log import LogState, NamdLogParser, Progress
 from namdrunner_core.serde import converter
 
@@ -249,3 +249,21 @@ def summary_from(prog: Progress, state: LogState) -> ProgressSummary:
         wallclock_s=state.wallclock_s,
         steps_done=prog.steps_done,
     )
+
+
+@attrs.frozen(slots=True)
+class SlurmLogs:
+    """A job's Slurm stdout and stderr, each with the file it came from."""
+
+    stdout_name: str
+    stdout: str
+    stderr_name: str
+    stderr: str
+
+
+@attrs.frozen(slots=True)
+class JobOutputs:
+    """Files of a job on project storage and on scratch."""
+
+    project: list[OutputFile]
+    scratch: list[OutputFile]

@@ -103,6 +103,8 @@ LIST_OUTPUTS = RemoteScript("list_outputs")
 CAT_FIRST = RemoteScript("cat_first")
 #: the last lines of many jobs' NAMD logs (pages that follow several running jobs)
 TAILS = RemoteScript("tails")
+#: cancel or resume a campaign in place (campaign_step.py on the cluster)
+CAMPAIGN_CTL = RemoteScript("campaign_ctl", idempotent=False)
 #: queue the next segments of campaigns the laptop side moves on; not idempotent (it submits)
 CAMPAIGN_SUBMIT = RemoteScript("campaign_submit", needs_slurm=True, idempotent=False)
 

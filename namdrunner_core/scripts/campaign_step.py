@@ -79,6 +79,8 @@ DEFAULT_MARGIN = 0.10  # share of the wall time left unused at the end of a size
 DEFAULT_STARTUP_S = 60.0  # NAMD's start-up and the script's own work, before the first step
 DEFAULT_LOSS = 0.05  # a kill loses at most this share of a segment (restartfreq)
 DEFAULT_ATTEMPTS = 3
+#: Slurm sends a job's warning signal up to this much earlier than asked (its time-limit check is periodic)
+SIGNAL_SLACK_S = 30.0
 
 
 def classify(slurm_state: str, log: dict[str, Any] | None = None) -> tuple[str, str]:
@@ -87,7 +89,7 @@ def classify(slurm_state: str, log: dict[str, Any] | None = None) -> tuple[str, 
     text wins over Slurm's state: a physics error is never retried, whatever Slurm says."""
     log = log or {}
     if log.get("error"):
-        return STOP, f"NAMD stopped at step {log.get('step', '?')}: {log['error']}"
+        return STOP, f"NAMD stopped (the newest step in its log: {log.get('step', '?')}): {log['error']}"
     words = (slurm_state or "").split()
     state = words[0].upper().rstrip("+") if words else ""
     if state == "COMPLETED" and not log.get("completed"):
@@ -207,14 +209,16 @@ def read_log(path: str, timestep_fs: float = 2.0) -> dict[str, Any]:
             if m and float(m.group(1)) > 0:
                 out["bench_ns_per_day"] = 1.0 / float(m.group(1))
                 continue
-            if out["error"] is None and any(p.search(line) for p in NAMD_FATAL):
-                out["error"] = line.strip()[:300]
+            found = next((i for i, p in enumerate(NAMD_FATAL) if p.search(line)), None)
+            if found is not None and (out["error"] is None or found < out["error_rank"]):
+                out["error"], out["error_rank"] = line.strip()[:300], found  # NAMD's most telling line
             if line.startswith(("WallClock:", "[Partition 0][Node 0] End of program")) and wrote_final:
                 out["completed"] = out["error"] is None
     if out["ns_per_day"] is None:
         out["ns_per_day"] = out.pop("timing_ns_per_day", None) or out.pop("bench_ns_per_day", None)
     out.pop("timing_ns_per_day", None)
     out.pop("bench_ns_per_day", None)
+    out.pop("error_rank", None)
     return out
 
 
@@ -234,16 +238,20 @@ def plan_segment(
     loss: float = DEFAULT_LOSS,
     until_reservation_s: float | None = None,
     shorter: bool = False,
+    warn_s: float = 0.0,
+    probe_restartfreq: int | None = None,
 ) -> dict[str, Any]:
     """The next segment: ``steps`` (a multiple of ``steps_per_cycle``; exactly what is left for the last
     one), ``restartfreq`` (a kill loses at most ``loss`` of the segment) and ``expected_s``. With a
     measured ``ns_per_day`` the segment fills the wall time minus ``margin`` and the start-up (and ends
     before a reservation ``until_reservation_s`` away); without one it asks for everything left and the
     time limit's warning signal stops it cleanly - the next segment is then sized from what it measured.
-    ``shorter`` (after a TIMEOUT) takes another 10 % off."""
+    ``shorter`` (after a TIMEOUT) takes another 10 % off; the segment also ends before Slurm's warning
+    (``warn_s`` before the limit, up to :data:`SIGNAL_SLACK_S` early)."""
     left = max(0, target - start)
     cycle = max(1, steps_per_cycle)
-    usable = walltime_s * (1.0 - margin - (0.10 if shorter else 0.0)) - startup_s
+    reserve = max(walltime_s * (margin + (0.10 if shorter else 0.0)), (warn_s + SIGNAL_SLACK_S) if warn_s else 0.0)
+    usable = walltime_s - reserve - startup_s
     if until_reservation_s is not None:
         usable = min(usable, until_reservation_s - startup_s - walltime_s * margin)
     if ns_per_day and ns_per_day > 0:
@@ -258,6 +266,8 @@ def plan_segment(
     if steps == left:
         why = "the last segment: exactly what is left" if steps_per_s else why
     freq = max(cycle, int(steps * loss) // cycle * cycle) if steps else cycle
+    if not steps_per_s:  # how far the probe gets is unknown: the config's own restartfreq, not 5 % of all
+        freq = max(cycle, (probe_restartfreq or freq) // cycle * cycle)
     expected = startup_s + steps / steps_per_s if steps_per_s else None
     return {"steps": steps, "restartfreq": freq, "expected_s": expected, "why": why}
 
@@ -347,6 +357,8 @@ def start_segment(workdir: str, slurm_id: str, restart_count: int = 0, until_res
     plan = plan_segment(first, state["target_step"], steps_per_cycle=state["steps_per_cycle"],
                         timestep_fs=state["timestep_fs"], walltime_s=state["walltime_s"],
                         ns_per_day=state.get("ns_per_day"), margin=state.get("margin", DEFAULT_MARGIN),
+                        startup_s=state.get("startup_s", DEFAULT_STARTUP_S), warn_s=state.get("warn_s", 0.0),
+                        probe_restartfreq=state.get("config_restartfreq"),
                         loss=state.get("loss", DEFAULT_LOSS), until_reservation_s=until_reservation_s,
                         shorter=shorter)  # fmt: skip
     if plan["steps"] <= 0:
@@ -393,6 +405,9 @@ def end_segment(workdir: str, seen: str, log_name: str) -> str:
     end_attempt(attempt, seen, "", log)
     if log.get("ns_per_day"):
         state["ns_per_day"] = log["ns_per_day"]
+    if state["state"] != "running":  # cancelled (or paused) while this segment ran: nothing comes next
+        save(workdir, state)
+        return "stop" if state["state"] == "cancelled" else "pause"
     reached = (log.get("step") or 0) >= state["target_step"] and attempt["action"] == CONTINUE
     if reached and log.get("completed"):
         state["state"], state["reason"] = DONE, f"the target step {state['target_step']} is reached"
@@ -414,9 +429,33 @@ def submitted(workdir: str, slurm_id: str) -> None:
     save(workdir, state)
 
 
+def cancel(workdir: str) -> list[str]:
+    """The campaign is cancelled (no segment starts or follows); the Slurm jobs to scancel."""
+    state = load(workdir)
+    ids = [a["slurm_id"] for a in state["attempts"] if a.get("state") == "running"]
+    ids += [state["next_job"]] if state.get("next_job") else []
+    state["state"], state["reason"], state["next_job"] = "cancelled", "cancelled by its owner", None
+    save(workdir, state)
+    return ids
+
+
+def resume(workdir: str) -> str:
+    """A paused, stopped or cancelled campaign runs again (its owner said so): the current segment gets
+    another ``max_attempts``; the next segment is queued by the caller."""
+    state = load(workdir)
+    if state["state"] == DONE:
+        return "done"
+    last = current(state)
+    tried = sum(1 for a in state["attempts"] if last and a["segment"] == last["segment"])
+    state["max_attempts"] = tried + DEFAULT_ATTEMPTS
+    state["state"], state["reason"], state["next_job"] = "running", "resumed by its owner", None
+    save(workdir, state)
+    return "running"
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="campaign_step.py")
-    ap.add_argument("command", choices=("start", "end", "submitted"))
+    ap.add_argument("command", choices=("start", "end", "submitted", "cancel", "resume"))
     ap.add_argument("--workdir", default=".")
     ap.add_argument("--slurm-id", default=os.environ.get("SLURM_JOB_ID", ""))
     ap.add_argument("--restart-count", type=int, default=int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0))
@@ -430,6 +469,10 @@ def main(argv: list[str]) -> int:
         )
     elif args.command == "end":
         sys.stdout.write(end_segment(args.workdir, args.seen, args.log) + "\n")
+    elif args.command == "cancel":
+        sys.stdout.write(" ".join(cancel(args.workdir)) + "\n")
+    elif args.command == "resume":
+        sys.stdout.write(resume(args.workdir) + "\n")
     else:
         submitted(args.workdir, args.slurm_id)
     return 0

@@ -102,6 +102,8 @@ class CampaignScript:
     warn_s: int
     python: str = "python3"
     can_submit: bool = True
+    #: the site's Slurm module (Alpine: ``slurm/alpine``): loaded before the next segment is submitted
+    slurm_module: str | None = None
 
 
 def render_array_sbatch(*, name: str, job_sbatch: str, scratch_dirs: Sequence[str], job_ids: Sequence[str]) -> str:

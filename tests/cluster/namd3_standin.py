@@ -14,7 +14,8 @@ A config without run/minimize commands runs `numsteps` (the absolute last step, 
 makes it stop right after `WRITING COORDINATES TO OUTPUT FILE` (exit 137, as if killed while writing
 its final files), before the velocities, `WallClock:` and `End of program`.
 
-Test-only control file: `namd-standin.control` in the working directory, a line `fail-at STEP KIND`
+Test-only control file: `namd-standin.control` in the working directory: a line `pace N` sets the
+steps per second (as NAMD_STANDIN_STEPS_PER_SECOND does); a line `fail-at STEP KIND`
 makes the run die at that timestep with NAMD's own run-time error text (KIND: `too-fast`: atoms
 moving too fast; `rattle`: a RATTLE constraint failure; `cell`: the periodic cell too small for the
 patch grid), exit code 1 - what a campaign must stop on, never retry.
@@ -340,6 +341,9 @@ def main(argv: list[str]) -> int:
                 words = ln.split()
                 if len(words) == 3 and words[0] == "fail-at" and words[1].isdigit():
                     fail_at, fail_kind = int(words[1]), words[2]
+                elif len(words) == 2 and words[0] == "pace":
+                    global STEPS_PER_SECOND  # noqa: PLW0603 - the test-only control file overrides the default
+                    STEPS_PER_SECOND = float(words[1])
 
     for req in ("outputname", "cutoff", "exclude"):
         if cfg.get(req) is None:

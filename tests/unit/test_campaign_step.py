@@ -63,8 +63,8 @@ def test_namds_own_errors_stop_the_campaign_whatever_slurm_says(tmp_path: Path, 
     for state in ("NODE_FAIL", "COMPLETED", "TIMEOUT"):
         action, why = cs.classify(state, read)
         assert action == cs.STOP
-        assert "step 4800" in why
-        assert text.splitlines()[0].strip()[:40] in why
+        assert "step in its log: 4800" in why
+        assert text.splitlines()[-1].split("FATAL ERROR: ")[-1][:30] in why  # the most telling line
 
 
 # -- sizing ----------------------------------------------------------------------------------------------
@@ -96,9 +96,11 @@ def test_a_reservation_or_a_timeout_shortens_the_segment() -> None:
 
 
 def test_without_a_measured_speed_a_segment_asks_for_everything_left() -> None:
-    plan = cs.plan_segment(0, 48_000, steps_per_cycle=12, timestep_fs=2.0, walltime_s=600, ns_per_day=None)
-    assert plan["steps"] == 48_000
+    plan = cs.plan_segment(0, 250_000_000, steps_per_cycle=12, timestep_fs=2.0, walltime_s=600, ns_per_day=None,
+                           probe_restartfreq=4800)  # fmt: skip
+    assert plan["steps"] == 250_000_000
     assert plan["expected_s"] is None
+    assert plan["restartfreq"] == 4800  # the config's own: not 5 % of a 500 ns target
 
 
 # -- restart files ---------------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ def test_a_physics_error_stops_after_one_attempt(tmp_path: Path) -> None:
     state = cs.load(str(d))
     assert state["state"] == "stopped"
     assert "Constraint failure" in state["reason"]
-    assert "step 2200" in state["reason"]
+    assert "step in its log: 2200" in state["reason"]
     assert cs.start_segment(str(d), "202") == "skip: the campaign is stopped"
 
 

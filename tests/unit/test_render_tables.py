@@ -85,7 +85,7 @@ def test_an_empty_list_says_so(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_slurm_logs_are_labelled_and_an_empty_one_says_so(capsys: pytest.CaptureFixture[str]) -> None:
     from namdrunner_cli.render.job import print_slurm_logs
-    from namdrunner_core.jobs.job import SlurmLogs
+    from namdrunner_core.jobs.script_output import SlurmLogs
 
     print_slurm_logs(False, "j1", SlurmLogs("j1_7.out", "Loading modules...\nrunning", "j1_7.err", ""))
     assert capsys.readouterr().out == (

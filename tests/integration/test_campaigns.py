@@ -1,0 +1,160 @@
+"""Issue 32: campaigns on the real loopback Slurm - a run carried to its target over several Slurm jobs
+with no command after `create`: the first segment stopped cleanly by Slurm's warning before its time
+limit, the next ones sized from the speed the first measured and submitted by the segments themselves,
+a node failure requeued and continued as another attempt, NAMD's physics error stopping the campaign
+after one attempt, the laptop side moving on a chain whose segment was killed before it could decide,
+and `job cancel` stopping the whole campaign."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+
+from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
+from namdrunner_core.jobs.sync import sync_jobs
+from tests.conftest import DATA, ClusterEnv
+from tests.integration.conftest import cluster_sh
+
+pytestmark = pytest.mark.cluster
+
+TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
+#: two-minute segments; Slurm warns 20 s before the limit (up to 30 s earlier: its check is periodic)
+SEGMENT = Resources(cores=1, memory_gb=0.5, walltime="00:02:00")
+NS_PER_STEP = 2e-6  # the vacuum template's 2 fs timestep
+
+
+@pytest.fixture
+def fast(session: Session) -> Session:
+    """The loopback session with campaign settings for two-minute segments."""
+    profile = attrs.evolve(session.profile, campaign_warn_s=20, campaign_startup_s=3.0)
+    return Session(profile, session.transport, session.user)
+
+
+def as_root(cluster: ClusterEnv, *args: str) -> str:
+    env = {**os.environ, "SLURM_CONF": cluster.slurm_conf}
+    return subprocess.run(list(args), capture_output=True, text=True, env=env, check=True).stdout
+
+
+def campaign(session: Session, store: JobStore, name: str, target_ns: float, control: str) -> Job:
+    values = {"steps": 1200, "execution_command": "run", "restart_freq": 1200}
+    return Job.create(session, store, name=name, template="vacuum_optimization_v1", values=values, files=TINY,
+                      resources=SEGMENT, target_ns=target_ns,
+                      extra_files={"namd-standin.control": control.encode()})  # fmt: skip
+
+
+def remote_state(cluster: ClusterEnv, job: Job) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads(as_root(cluster, "cat", f"{job.record.scratch_dir}/campaign.json"))
+    return state
+
+
+def slurm_jobs_named(cluster: ClusterEnv, name: str) -> list[str]:
+    out = as_root(cluster, "sacct", "-X", "-n", "-P", "-S", "now-2hours", f"--name={name}", "-o", "JobID")
+    return sorted({ln.strip() for ln in out.splitlines() if ln.strip()})
+
+
+def settled(store: JobStore, session: Session, job: Job, wait_until: Callable[..., object], limit: float) -> Any:
+    def over() -> bool:
+        sync_jobs(store, session)
+        r = store.get_job(job.id)
+        return r.status.is_terminal and r.finalized
+
+    wait_until(over, limit, 3, what=f"campaign {job.id} settled")
+    return store.get_job(job.id)
+
+
+def test_a_campaign_reaches_its_target_through_a_time_limit_and_a_node_failure(
+    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object]
+) -> None:
+    cluster_sh("requeue", "on")  # Slurm requeues a job after a node failure (the default at most sites)
+    target_ns = 0.48  # 240,000 steps at 2,000 steps/s: more than one two-minute segment holds
+    job = campaign(fast, store, "campaign", target_ns, "pace 2000\n").submit()
+    target = job.record.campaign["target_step"] if job.record.campaign else 0
+    assert target == 240_000
+
+    def in_segment(n: int, attempt: int = 1) -> bool:
+        state = remote_state(cluster, job)
+        last = state["attempts"][-1] if state["attempts"] else None
+        return bool(last and (last["segment"], last["attempt"]) >= (n, attempt) and last["state"] == "running")
+
+    wait_until(lambda: in_segment(2), 240, 2, what="the second segment running (the first one warned and stopped)")
+    time.sleep(8)  # the second segment has written restart files (restartfreq: a few seconds of steps)
+    sid = remote_state(cluster, job)["attempts"][-1]["slurm_id"]
+    try:
+        cluster_sh("node", "down")  # the node fails under segment 2: Slurm requeues the same job
+        wait_until(lambda: "REQUEUED" in as_root(cluster, "sacct", "-n", "-D", "-j", sid, "-o", "State"), 60, 2,
+                   what="Slurm requeued the segment")  # fmt: skip
+    finally:
+        cluster_sh("node", "resume")
+    as_root(cluster, "scontrol", "update", f"jobid={sid}", "starttime=now")  # no two-minute requeue hold
+    r = settled(store, fast, job, wait_until, 900)
+    state = remote_state(cluster, job)
+    assert r.status is JobStatus.COMPLETED, (r.status, r.error_info)
+    assert state["state"] == "done"
+    attempts = state["attempts"]
+    outcomes = [(a["segment"], a["attempt"], a["outcome"]) for a in attempts]
+    assert outcomes[0][:2] == (1, 1)
+    assert outcomes[0][2] == "TIMEOUT"  # the probe segment: stopped by Slurm's warning, restart files whole
+    assert "REQUEUED" in [o for _, _, o in outcomes], outcomes
+    requeued = next(a for a in attempts if a["outcome"] == "REQUEUED")
+    again = attempts[attempts.index(requeued) + 1]
+    assert (again["segment"], again["attempt"]) == (requeued["segment"], requeued["attempt"] + 1)
+    assert attempts[-1]["outcome"] == "COMPLETED"
+    assert attempts[-1]["end_step"] == target  # exactly the target step
+    # no two segments ever ran at once, and every segment continued where the one before stopped
+    for before, after in itertools.pairwise(attempts):
+        assert after["started_at"] >= before["ended_at"]
+        assert after["start_step"] >= (before["start_step"] if before["outcome"] == "REQUEUED" else 0)
+    # steps simulated twice: at most one restartfreq per fault (the segment's restartfreq)
+    for before, after in itertools.pairwise(attempts):
+        if before["outcome"] in ("TIMEOUT", "REQUEUED") and before.get("end_step"):
+            assert before["end_step"] - after["start_step"] <= before["restartfreq"]
+    # 0 duplicate submissions: one Slurm job per attempt, a requeue being the same job again
+    assert len(slurm_jobs_named(cluster, job.id)) == len({a["slurm_id"] for a in attempts})
+    # the record shows the campaign and its lineage
+    assert r.campaign is not None
+    assert len(r.campaign["attempts"]) == len(attempts)
+    assert r.progress is not None
+
+
+def test_a_physics_error_stops_the_campaign_after_one_attempt(
+    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object]
+) -> None:
+    job = campaign(fast, store, "unstable", 0.2, "pace 2000\nfail-at 7200 too-fast\n").submit()
+    r = settled(store, fast, job, wait_until, 300)
+    state = remote_state(cluster, job)
+    assert r.status is JobStatus.FAILED
+    assert state["state"] == "stopped"
+    assert len(state["attempts"]) == 1  # never retried
+    assert "Atoms moving too fast" in (r.error_info or "")
+    assert "NAMD stopped (the newest step in its log: " in (r.error_info or "")
+    assert len(slurm_jobs_named(cluster, job.id)) == 1
+
+
+def test_cancel_stops_the_whole_campaign_and_submit_resumes_it(
+    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object]
+) -> None:
+    job = campaign(fast, store, "cancelled", 0.4, "pace 500\n").submit()
+
+    def running() -> bool:
+        sync_jobs(store, fast)
+        return store.get_job(job.id).status is JobStatus.RUNNING
+
+    wait_until(running, 120, 2, what="the first segment running")
+    job = Job(fast, store, store.get_job(job.id)).cancel()
+    r = settled(store, fast, job, wait_until, 120)
+    assert r.status is JobStatus.CANCELLED
+    assert remote_state(cluster, job)["state"] == "cancelled"
+    time.sleep(5)
+    assert as_root(cluster, "squeue", "-h", "-n", job.id).strip() == ""  # nothing follows a cancelled campaign
+    resumed = Job(fast, store, r).submit()  # continues from its newest restart files, in its own directory
+    assert resumed.record.status is JobStatus.PENDING
+    assert remote_state(cluster, job)["state"] == "running"
+    Job(fast, store, store.get_job(job.id)).cancel()

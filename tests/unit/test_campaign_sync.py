@@ -1,0 +1,106 @@
+"""What sync makes of a campaign (namdrunner_core/jobs/campaign.apply_state): the campaign's own state
+decides, a running campaign is never settled, and a chain whose segment was killed before it could
+decide is moved on by the laptop side with the segments' own rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import attrs
+
+from namdrunner_core.jobs import campaign
+from namdrunner_core.models import JobRecord
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.states import JobStatus
+
+NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+
+
+def _attempt(segment: int, attempt: int, slurm_id: str, state: str = "running", **kw: Any) -> dict[str, Any]:
+    return {"segment": segment, "attempt": attempt, "slurm_id": slurm_id, "state": state, "start_step": 0,
+            "end_step": None, "outcome": None, "action": None, "reason": None, "restartfreq": 600, **kw}  # fmt: skip
+
+
+def _state(*attempts: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    return {"state": "running", "reason": "", "target_step": 24_000, "first_step": 0, "timestep_fs": 2.0,
+            "walltime_s": 3600.0, "attempts": list(attempts), "next_job": None, **kw}  # fmt: skip
+
+
+def _record(state: dict[str, Any], status: JobStatus, slurm_id: str = "101", slurm_state: str = "RUNNING") -> JobRecord:
+    res = Resources(cores=1, memory_gb=2.0, walltime="01:00:00")
+    return JobRecord(job_id="prod_1", job_name="prod", profile="loopback", remote_user="u", status=status,
+                     template_id="t", template_values={}, resources=res,
+                     project_dir="/p/prod_1", scratch_dir="/s/prod_1", created_at=NOW, updated_at=NOW,
+                     slurm_job_id=slurm_id, slurm_state=slurm_state, campaign=state)  # fmt: skip
+
+
+def raw(state: dict[str, Any]) -> bytes:
+    return json.dumps(state).encode()
+
+
+def test_the_next_segment_is_followed_and_the_campaign_never_settled_between_segments() -> None:
+    ended = _attempt(1, 1, "101", "ended", outcome="COMPLETED", action="continue")
+    now = _state(ended, next_job="102")
+    before = _record(_state(_attempt(1, 1, "101")), JobStatus.RUNNING)
+    after_slurm = attrs.evolve(before, status=JobStatus.COMPLETED, slurm_state="COMPLETED")  # segment 1 is over
+    new, final, adv = campaign.apply_state(before, after_slurm, True, raw(now))
+    assert (new.slurm_job_id, new.status, final, adv) == ("102", JobStatus.PENDING, False, None)
+    assert new.campaign == now
+
+
+def test_a_segment_killed_before_it_could_decide_is_continued_by_the_laptop() -> None:
+    now = _state(_attempt(2, 1, "102"))
+    before = _record(now, JobStatus.RUNNING, "102")
+    killed = attrs.evolve(before, status=JobStatus.FAILED, slurm_state="NODE_FAIL")
+    new, final, adv = campaign.apply_state(before, killed, True, raw(now))
+    assert new.status is JobStatus.PENDING
+    assert final is False  # a running campaign is never copied back and closed
+    assert adv is not None
+    assert adv.submit is True
+    assert adv.memory_gb is None
+    last = adv.state["attempts"][-1]
+    assert (last["outcome"], last["action"], last["state"]) == ("NODE_FAIL", "continue", "ended")
+    assert "killed before it could decide" in last["decided_by"]
+    assert before.campaign == now  # the record's copy is untouched until the write succeeds
+
+
+def test_out_of_memory_gets_more_memory_once_then_pauses() -> None:
+    now = _state(_attempt(1, 1, "101"))
+    before = _record(now, JobStatus.RUNNING)
+    oom = attrs.evolve(before, status=JobStatus.FAILED, slurm_state="OUT_OF_MEMORY")
+    _, _, adv = campaign.apply_state(before, oom, True, raw(now))
+    assert adv is not None
+    assert (adv.submit, adv.memory_gb) == (True, 3.0)
+    again = _state(_attempt(1, 1, "101", "ended", outcome="OUT_OF_MEMORY", action="more-memory"), _attempt(1, 2, "102"))
+    before = _record(again, JobStatus.RUNNING, "102")
+    oom = attrs.evolve(before, status=JobStatus.FAILED, slurm_state="OUT_OF_MEMORY")
+    new, final, adv = campaign.apply_state(before, oom, True, raw(again))
+    assert adv is not None
+    assert adv.submit is False
+    assert new.status is JobStatus.FAILED
+    assert final is True
+    assert "campaign paused: out of memory twice" in (new.error_info or "")
+    assert "namdrunner job submit prod_1" in (new.error_info or "")
+
+
+def test_done_stopped_and_cancelled_end_the_job_when_its_segment_is_over() -> None:
+    for cstate, status in (("done", JobStatus.COMPLETED), ("stopped", JobStatus.FAILED),
+                           ("cancelled", JobStatus.CANCELLED)):  # fmt: skip
+        now = _state(_attempt(3, 1, "103", "ended", outcome="COMPLETED"), state=cstate, reason="NAMD said so")
+        before = _record(now, JobStatus.RUNNING, "103")
+        still = attrs.evolve(before, slurm_state="COMPLETING")
+        assert campaign.apply_state(before, still, False, raw(now))[1] is False  # not before Slurm says it ended
+        over = attrs.evolve(before, status=JobStatus.COMPLETED, slurm_state="COMPLETED")
+        new, final, adv = campaign.apply_state(before, over, True, raw(now))
+        assert (new.status, final, adv) == (status, True, None)
+        if cstate == "stopped":
+            assert new.error_info == "campaign stopped: NAMD said so"
+
+
+def test_a_campaign_json_that_cannot_be_read_changes_nothing_it_claims() -> None:
+    now = _state(_attempt(1, 1, "101"))
+    before = _record(now, JobStatus.RUNNING)
+    new, final, adv = campaign.apply_state(before, before, False, b"{not json")
+    assert (new.status, final, adv) == (JobStatus.RUNNING, False, None)
