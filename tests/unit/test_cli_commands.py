@@ -185,3 +185,25 @@ def test_workflows_and_sweeps(fake: FakeSlurm, tmp_path: Path) -> None:
     assert sweep["kind"] == "sweep"
     assert len(sweep["stages"]) == 2
     assert run_json(fake, "workflow", "delete", wf_id, "--yes", "--force")["deleted"] is True
+
+
+def test_a_campaign_from_the_command_line(fake: FakeSlurm) -> None:
+    run_values = ["--set", "execution_command=run", "--set", "steps=1200", "--set", "restart_freq=1200"]
+    created = run_json(fake, "job", "create", "--name", "camp", "--template", "vacuum_optimization_v1", *FILES,
+                       *RES, *run_values, "--target-ns", "0.05", "--submit")  # fmt: skip
+    shown = settled(fake, created["id"])
+    assert shown["status"] == "Completed"
+    assert shown["campaign"]["state"] == "done"
+    assert shown["campaign"]["attempts"][-1]["end_step"] == 25_008  # 0.05 ns at 2 fs, to stepspercycle 12
+    assert shown["campaign"]["line"].startswith("0.05002 of 0.05002 ns, segment 1, attempt 1 - done")
+    assert "Campaign" in run(fake, "job", "show", created["id"]).stdout
+    for bad, fragment in (
+        (["--target-ns", "-1"], "--target-ns: -1.0 ns: give the simulated time to reach"),
+        (["--target-ns", "1", "--set", "execution_command=minimize"], "exactly one `run` command"),
+    ):
+        args = ["job", "create", "--name", "bad", "--template", "vacuum_optimization_v1", *FILES, *RES,
+                *run_values, *bad]  # fmt: skip
+        result = run(fake, *args, code=1)
+        assert fragment in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert [row["name"] for row in run_json(fake, "job", "list")] == ["camp"]  # nothing created by bad input
