@@ -134,6 +134,9 @@ class ClusterProfile:
     #: false for a site that refuses the option - its dependants then stay pending
     #: (DependencyNeverSatisfied) and every sync settles them instead
     kill_invalid_dependants: bool = True
+    #: Slurm's mail when a job ends or fails (``--mail-type=END,FAIL``; a campaign: when a segment fails);
+    #: off unless set
+    mail_user: str | None = None
     #: campaigns (``--target-ns``): a segment's batch script submits the next segment itself; false for a
     #: site whose compute nodes may not submit - sync, watch and the web page then advance the chain
     compute_can_submit: bool = True

@@ -259,7 +259,7 @@ async def jobs_bulk(request: Request) -> Response:
 
 
 async def job_action(request: Request) -> Response:
-    """POST ``/jobs/<id>/(cancel|restart|delete)``; delete needs ``confirm`` = the job id."""
+    """POST ``/jobs/<id>/(submit|cancel|restart|delete)``; delete needs ``confirm`` = the job id."""
     form = await request.form()
     action = request.path_params["action"]
     target = views.job_action(request.app.state.ui, request.path_params["job_id"], action, dict(form))

@@ -161,17 +161,21 @@ def remove_tree(path: Path) -> None:
 
 
 def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]) -> str:
-    """Cancel, restart (from the newest checkpoint, submitted) or delete a job; where to go next.
+    """Submit (a created job; a paused campaign continues), cancel (a campaign: all of it), restart (from
+    the newest checkpoint, submitted) or delete a job; where to go next.
     Delete needs ``confirm`` equal to the job id (the page's dialog names what is removed)."""
     record = state.store.get_job(job_id)
-    if action not in ("cancel", "restart", "delete"):
-        raise NotFoundError(f"no action {action!r} (cancel, restart, delete)")
+    if action not in ("cancel", "restart", "delete", "submit"):
+        raise NotFoundError(f"no action {action!r} (submit, cancel, restart, delete)")
     if action == "delete" and str(form.get("confirm", "")) != record.job_id:
         raise ValidationError("confirm", f"type the job id {record.job_id} to delete it")
     with state.remote() as session:
         job = _job(state, session, job_id)
         if action == "cancel":
             job.cancel()
+            return f"/jobs/{job_id}"
+        if action == "submit":  # a created job, or a campaign that paused, stopped or was cancelled
+            job.submit()
             return f"/jobs/{job_id}"
         if action == "delete":
             job.delete(force=str(form.get("force", "")) == "1")

@@ -21,6 +21,7 @@ SCRIPT_NAME = "job.sbatch"
 EXIT_MARKER = ".namdrunner_exit"
 # #SBATCH lines are parsed by sbatch, not by a shell: only plain names may appear there.
 _SBATCH_SAFE = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
+_MAIL = re.compile(r"^[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,190}$")
 
 
 @lru_cache(maxsize=1)
@@ -56,6 +57,8 @@ def render_sbatch(
     for field, value in (("job_name", job_name), ("comment", comment or "x")):
         if not _SBATCH_SAFE.match(value):
             raise ValidationError(field, f"{value!r} may only hold letters, digits, '_', '.' and '-'")
+    if profile.mail_user and not _MAIL.match(profile.mail_user):
+        raise ValidationError("mail_user", f"{profile.mail_user!r} is not an e-mail address (profile {profile.name})")
     if resources.gpus:
         if not profile.gpu_namd_bin:
             raise ValidationError(
@@ -89,6 +92,7 @@ def render_sbatch(
             version=__version__,
             campaign=campaign,
             script_name=SCRIPT_NAME,
+            mail_user=profile.mail_user,
         )
     )
 

@@ -104,3 +104,29 @@ def test_job_name_must_be_plain() -> None:
     r = resolve_resources(Resources(cores=1, memory_gb=1, walltime="00:10:00"), profile)
     with pytest.raises(ValidationError, match="job_name"):
         render_sbatch(job_name="a b", job_id="x", workdir="/x", resources=r, profile=profile)
+
+
+def test_mail_and_the_campaign_segment_script() -> None:
+    from namdrunner_core.slurm.script import CampaignScript
+
+    profile = attrs.evolve(load_profile("alpine"), mail_user="jdoe@colorado.edu")
+    r = resolve_resources(Resources(cores=24, memory_gb=16, walltime="24:00:00"), profile)
+    one = render_sbatch(job_name="j_1", job_id="j_1", workdir="/s/j_1", resources=r, profile=profile)
+    assert "#SBATCH --mail-type=END,FAIL\n#SBATCH --mail-user=jdoe@colorado.edu\n" in one
+    assert "--requeue" not in one
+    seg = render_sbatch(job_name="j_1", job_id="j_1", workdir="/s/j_1", resources=r, profile=profile,
+                        campaign=CampaignScript(120, "python3", True, "slurm/alpine"))  # fmt: skip
+    lines = seg.splitlines()
+    assert "#SBATCH --mail-type=FAIL" in lines  # a segment ending is not the campaign ending
+    assert {"#SBATCH --requeue", "#SBATCH --signal=B:USR1@120", "#SBATCH --open-mode=append"} <= set(lines)
+    assert "step=$(python3 campaign_step.py start)" in lines
+    assert "  module load slurm/alpine >/dev/null 2>&1" in lines  # before squeue/sbatch, after `module purge`
+    assert any('sbatch --parsable --dependency="afterany:$SLURM_JOB_ID" job.sbatch' in ln for ln in lines)
+    no_submit = render_sbatch(job_name="j_1", job_id="j_1", workdir="/s/j_1", resources=r, profile=profile,
+                              campaign=CampaignScript(120, "python3", False))  # fmt: skip
+    assert "sbatch --parsable" not in no_submit  # namdrunner's sync queues the next segment instead
+    bad = attrs.evolve(profile, mail_user="x; rm -rf ~")
+    with pytest.raises(ValidationError, match="mail_user"):
+        render_sbatch(job_name="j_1", job_id="j_1", workdir="/s/j_1", resources=r, profile=bad)
+    # the script is valid bash
+    subprocess.run(["bash", "-n"], input=seg, text=True, check=True)
