@@ -290,3 +290,14 @@ def resume(session: Session, record: JobRecord) -> JobRecord:
                                 error_info=None, exit_code=None, completed_at=None, finalized=False, copy_back=None,
                                 log_state=None, submitted_at=now, updated_at=now)  # fmt: skip
     raise SchedulerError(f"the next segment of {record.job_id} could not be queued: {out.strip()[:300]}")
+
+
+def with_campaign(record: JobRecord, raw: bytes | None) -> JobRecord:
+    """A record rebuilt by discovery (from ``job_info.json``) with its campaign: the state its
+    ``campaign.json`` holds and, while it runs, the Slurm job it runs now (``job_info.json`` is written
+    when the job's state changes, so its id may be an earlier segment's)."""
+    state = _decoded(raw)
+    if state is None:
+        return record
+    newest = newest_slurm_id(state) if state.get("state") == "running" else None
+    return attrs.evolve(record, campaign=state, slurm_job_id=newest or record.slurm_job_id)

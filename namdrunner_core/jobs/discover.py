@@ -11,9 +11,8 @@ import attrs
 
 from namdrunner_core.errors import NamdRunnerError, ValidationError
 from namdrunner_core.job_info import record_from_job_info
-from namdrunner_core.jobs.script_output import (
-    parse_discover_output,
-)
+from namdrunner_core.jobs.campaign import with_campaign
+from namdrunner_core.jobs.script_output import parse_discover_campaigns, parse_discover_output
 from namdrunner_core.models import GroupRecord, JobRecord
 from namdrunner_core.scripts import DISCOVER
 from namdrunner_core.serde import to_rfc3339
@@ -40,7 +39,9 @@ def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
     Remote JSON is untrusted: each file is schema-checked; ids that are unsafe or do not match
     their directory, and paths outside the configured roots, are refused.
     """
-    out = session.run_remote(DISCOVER, [session.jobs_root.rstrip("/")], check=False).stdout
+    out = session.run_remote(DISCOVER, [session.jobs_root.rstrip("/"), session.scratch_root.rstrip("/")],
+                             check=False).stdout  # fmt: skip
+    campaigns = parse_discover_campaigns(out)
     added: list[str] = []
     updated: list[str] = []
     refused: list[tuple[str, str]] = []
@@ -59,6 +60,7 @@ def discover_jobs(store: JobStore, session: Session) -> DiscoverReport:
         except (ValueError, UnicodeDecodeError, ValidationError) as exc:
             refused.append((dir_name, str(exc)))
             continue
+        record = with_campaign(record, campaigns.get(dir_name))
         try:
             existing = store.get_job(record.job_id)
         except NamdRunnerError:

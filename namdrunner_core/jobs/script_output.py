@@ -235,6 +235,16 @@ def parse_discover_output(text: str) -> list[tuple[str, bytes]]:
     return out
 
 
+def parse_discover_campaigns(text: str) -> dict[str, bytes]:
+    """The campaign.json bytes DISCOVER_SCRIPT found, by job directory name."""
+    out = {}
+    lines = iter(text.split("\n"))
+    for line in lines:
+        if line.startswith("@@CAMPAIGN "):
+            out[line[11:].strip()] = _b64(next(lines, ""))
+    return out
+
+
 def summary_from(prog: Progress, state: LogState) -> ProgressSummary:
     """The stored summary of a :class:`Progress`."""
     return ProgressSummary(

@@ -325,7 +325,13 @@ def current(state: dict[str, Any]) -> dict[str, Any] | None:
     return state["attempts"][-1] if state.get("attempts") else None
 
 
-def start_segment(workdir: str, slurm_id: str, restart_count: int = 0, until_reservation_s: float | None = None) -> str:
+def start_segment(
+    workdir: str,
+    slurm_id: str,
+    restart_count: int = 0,
+    until_reservation_s: float | None = None,
+    log_name: str = "namd_output.log",
+) -> str:
     """At the start of a batch job: the segment to run (writes ``segment.namd``) -> ``run``, or why not
     (``skip: ...``: the campaign is over or paused, or this job is a duplicate)."""
     state = load(workdir)
@@ -335,8 +341,11 @@ def start_segment(workdir: str, slurm_id: str, restart_count: int = 0, until_res
     if last is not None and last.get("state") == "running":
         if last["slurm_id"] != slurm_id:
             return f"skip: segment {last['segment']} runs as Slurm job {last['slurm_id']}"
-        # the same Slurm job started again: Slurm requeued it (preemption, node failure)
-        end_attempt(last, "REQUEUED", POLICY["REQUEUED"][1], None)
+        # the same Slurm job started again: Slurm requeued it (preemption, node failure); its log, not yet
+        # overwritten, says how far the killed run got
+        end_attempt(
+            last, "REQUEUED", POLICY["REQUEUED"][1], read_log(os.path.join(workdir, log_name), state["timestep_fs"])
+        )
     if state.get("next_job") not in (None, slurm_id) and last is not None:
         return f"skip: the campaign expects Slurm job {state['next_job']}"
     # a segment that ended or hit its time limit made its progress: the next one is a new segment; one a
@@ -386,7 +395,8 @@ def end_attempt(attempt: dict[str, Any], outcome: str, reason: str, log: dict[st
     attempt["state"] = "ended"
     attempt["outcome"] = outcome
     attempt["ended_at"] = now()
-    action, why = classify(outcome, log) if outcome != "REQUEUED" else (CONTINUE, reason)
+    requeued = outcome == "REQUEUED" and not (log or {}).get("error")  # NAMD's own error still stops it
+    action, why = (CONTINUE, reason) if requeued else classify(outcome, log)
     attempt["action"], attempt["reason"] = action, why
     if log:
         attempt["end_step"] = log.get("step")
@@ -464,9 +474,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--until-reservation-s", type=float, default=None)
     args = ap.parse_args(argv)
     if args.command == "start":
-        sys.stdout.write(
-            start_segment(args.workdir, args.slurm_id, args.restart_count, args.until_reservation_s) + "\n"
-        )
+        answer = start_segment(args.workdir, args.slurm_id, args.restart_count, args.until_reservation_s, args.log)
+        sys.stdout.write(answer + "\n")
     elif args.command == "end":
         sys.stdout.write(end_segment(args.workdir, args.seen, args.log) + "\n")
     elif args.command == "cancel":

@@ -13,12 +13,14 @@ import os
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
+from namdrunner_core.jobs.discover import discover_jobs
 from namdrunner_core.jobs.sync import sync_jobs
 from tests.conftest import DATA, ClusterEnv
 from tests.integration.conftest import cluster_sh
@@ -71,7 +73,7 @@ def settled(store: JobStore, session: Session, job: Job, wait_until: Callable[..
 
 
 def test_a_campaign_reaches_its_target_through_a_time_limit_and_a_node_failure(
-    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object]
+    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object], tmp_path: Path
 ) -> None:
     cluster_sh("requeue", "on")  # Slurm requeues a job after a node failure (the default at most sites)
     target_ns = 0.48  # 240,000 steps at 2,000 steps/s: more than one two-minute segment holds
@@ -89,8 +91,8 @@ def test_a_campaign_reaches_its_target_through_a_time_limit_and_a_node_failure(
     sid = remote_state(cluster, job)["attempts"][-1]["slurm_id"]
     try:
         cluster_sh("node", "down")  # the node fails under segment 2: Slurm requeues the same job
-        wait_until(lambda: "REQUEUED" in as_root(cluster, "sacct", "-n", "-D", "-j", sid, "-o", "State"), 60, 2,
-                   what="Slurm requeued the segment")  # fmt: skip
+        wait_until(lambda: "NODE_FAIL" in as_root(cluster, "sacct", "-n", "-D", "-j", sid, "-o", "State"), 60, 2,
+                   what="the segment's node failure in Slurm's accounting")  # fmt: skip
     finally:
         cluster_sh("node", "resume")
     as_root(cluster, "scontrol", "update", f"jobid={sid}", "starttime=now")  # no two-minute requeue hold
@@ -118,10 +120,16 @@ def test_a_campaign_reaches_its_target_through_a_time_limit_and_a_node_failure(
             assert before["end_step"] - after["start_step"] <= before["restartfreq"]
     # 0 duplicate submissions: one Slurm job per attempt, a requeue being the same job again
     assert len(slurm_jobs_named(cluster, job.id)) == len({a["slurm_id"] for a in attempts})
-    # the record shows the campaign and its lineage
+    # the record shows the campaign and its lineage; discovery rebuilds it from the cluster's files
     assert r.campaign is not None
     assert len(r.campaign["attempts"]) == len(attempts)
     assert r.progress is not None
+    fresh = JobStore(tmp_path / "fresh.db")
+    assert job.id in discover_jobs(fresh, fast).added
+    found = fresh.get_job(job.id)
+    assert found.campaign is not None
+    assert found.campaign["state"] == "done"
+    assert [a["slurm_id"] for a in found.campaign["attempts"]] == [a["slurm_id"] for a in attempts]
 
 
 def test_a_physics_error_stops_the_campaign_after_one_attempt(
