@@ -40,13 +40,13 @@ def _state(slurm_id: str) -> dict[str, object]:
             "next_job": None}  # fmt: skip
 
 
-def _record(session: Session, root: str, array: str, i: int, now: dt.datetime, res: Resources) -> JobRecord:
-    """Campaign ``i``: its segment 3 queued as task ``i`` of the held array."""
+def _record(session: Session, root: str, array: str, i: int, task: int, now: dt.datetime, res: Resources) -> JobRecord:
+    """Campaign ``i``: its segment 3 queued as task ``task`` of a held array."""
     return JobRecord(job_id=f"bench_{i}", job_name=f"bench {i}", profile="loopback", remote_user=session.user,
                      status=JobStatus.PENDING, template_id="vacuum_optimization_v1", template_values={},
                      resources=res, project_dir=f"{session.jobs_root}/bench_{i}", scratch_dir=f"{root}/bench_{i}",
-                     created_at=now, updated_at=now, slurm_job_id=f"{array}_{i}",
-                     campaign=_state(f"{array}_{i}"))  # fmt: skip
+                     created_at=now, updated_at=now, slurm_job_id=f"{array}_{task}",
+                     campaign=_state(f"{array}_{task}"))  # fmt: skip
 
 
 def main() -> None:
@@ -60,15 +60,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d, Cluster.from_profile("loopback").connect() as session:
         session.transport.rate_limiter = RateLimiter(rate=1000, burst=1000)  # setup speed only
         root = f"{session.scratch_root.rstrip('/')}/campaign-bench"
-        out = session.run_remote(SLURM_EXEC, ["sbatch", "--parsable", "--hold", f"--array=0-{args.campaigns - 1}",
-                                              "--job-name=campaign-bench", "--time=00:10:00", "--mem=100M",
-                                              "--wrap=sleep 1"]).stdout  # fmt: skip
-        array = out.strip().split(";")[0]
+        arrays: list[str] = []  # held job arrays of at most 200 tasks (the test cluster's MaxArraySize is 201)
+        for start in range(0, args.campaigns, 200):
+            size = min(200, args.campaigns - start)
+            out = session.run_remote(SLURM_EXEC, ["sbatch", "--parsable", "--hold", f"--array=0-{size - 1}",
+                                                  "--job-name=campaign-bench", "--time=00:10:00", "--mem=100M",
+                                                  "--wrap=sleep 1"]).stdout  # fmt: skip
+            arrays.append(out.strip().split(";")[0])
         try:
             now = dt.datetime.now(dt.UTC)
             res = Resources(cores=1, memory_gb=0.5, walltime="24:00:00")
-            records = [_record(session, root, array, i, now, res) for i in range(args.campaigns)]
-            session.run(["mkdir", "-p", *[r.scratch_dir for r in records]])
+            records = [_record(session, root, arrays[i // 200], i, i % 200, now, res) for i in range(args.campaigns)]
+            session.transport.run(["mkdir", "-p", *[r.scratch_dir for r in records]])
             chunks: list[bytes] = []
             for r in records:
                 data = json.dumps(r.campaign).encode()
@@ -93,8 +96,8 @@ def main() -> None:
                       f"{max(commands)} remote commands, Python peak {max(peaks):6.1f} MiB, process peak RSS "
                       f"{rss:6.1f} MiB | python -c pass {baseline:.3f} s (targets: <= 3 commands, < 2 s)")  # fmt: skip
         finally:
-            session.run_remote(SLURM_EXEC, ["scancel", array], check=False)
-            session.run(["rm", "-rf", "--", root])
+            session.run_remote(SLURM_EXEC, ["scancel", *arrays], check=False)
+            session.transport.run(["rm", "-rf", "--", root])
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ SUBPACKAGES: dict[str, str] = {
     "namdrunner_core.diagnostics": "cluster check and cluster detect",
     "namdrunner_core.testing": "FakeSlurm: a fake Slurm for fast tests of code built on namdrunner",
     "namdrunner_core.errors": "the error hierarchy rooted in NamdRunnerError, and exit codes",
+    "namdrunner_core.campaign_view": "where a campaign stands (done of target ns, segment, attempt, ETA)",
 }
 
 _ROOT = Path(__file__).resolve().parent
