@@ -61,6 +61,13 @@ def _load_for_change(app: AppContext, job_id: str) -> Job:
     help="Run the config's `run` until this simulated time, over as many jobs (segments) as it takes: "
     "each sized to the wall time, continued after time limits, preemption and node failures (a campaign).",
 )
+@click.option(
+    "--su-budget",
+    type=float,
+    metavar="SU",
+    help="With --target-ns: the most SUs the campaign may use (by the profile's billing rule); it pauses "
+    "before a segment that could exceed it.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the NAMD config and sbatch script; touch nothing.")
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.option(
@@ -77,6 +84,7 @@ def create(
     assignments: tuple[str, ...],
     files: tuple[Path, ...],
     target_ns: float | None,
+    su_budget: float | None,
     dry_run: bool,
     submit_now: bool,
     no_preflight: bool,
@@ -103,7 +111,8 @@ def create(
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
     planned = plan_job(load_profile(app.profile), store, name=name, template=template_id,
                        assignments=list(assignments), files=list(files), resources=pop_resources(resource_kw),
-                       run_preflight=not no_preflight, target_ns=target_ns)  # fmt: skip
+                       run_preflight=not no_preflight, target_ns=target_ns,
+                       su_budget=su_budget)  # fmt: skip
     app.warn_not_checked(planned.plan.record.preflight_notes)
     if dry_run:
         return print_dry_run(app.json, planned.plan)

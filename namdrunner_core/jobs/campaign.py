@@ -23,11 +23,12 @@ from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.scripts import CAMPAIGN_CTL, CAMPAIGN_SUBMIT, WRITE_FILES
 from namdrunner_core.scripts import campaign_step as step
-from namdrunner_core.slurm.resources import parse_walltime
+from namdrunner_core.slurm.resources import ResolvedResources, parse_walltime
 from namdrunner_core.slurm.states import JobStatus
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
+    from namdrunner_core.profile import ClusterProfile
 
 #: the files a campaign adds to its job's directory
 CAMPAIGN_FILES = (step.STATE_NAME, "campaign_step.py")
@@ -113,6 +114,34 @@ def initial_state(
         "attempts": [],
         "next_job": None,
     }
+
+
+def su_per_hour(resources: ResolvedResources, profile: ClusterProfile) -> float:
+    """What one hour of a segment costs by the profile's billing rule (as ``usage`` counts it): the cores,
+    or the cores the memory takes when that is more, x ``billing_su_per_core_hour``, + GPU-hours x the
+    partition's ``gpu_su_weight``."""
+    part = resources.partition
+    cores = resources.cores
+    if part.memory_per_core_gb > 0:
+        cores = max(cores, math.ceil(resources.memory_gb / part.memory_per_core_gb - 1e-9))
+    return cores * profile.billing_su_per_core_hour + resources.gpus * part.gpu_su_weight
+
+
+def check_budget(state: dict[str, Any], su_budget: float | None, rate: float) -> dict[str, Any]:
+    """``state`` with its SU budget, or a :class:`ValidationError` when the budget is not a positive number
+    or smaller than one segment's whole wall time."""
+    if su_budget is None:
+        return state
+    if not math.isfinite(su_budget) or su_budget <= 0:
+        raise ValidationError("--su-budget", f"{su_budget}: give the most SUs the campaign may use (e.g. 5000)")
+    one = float(state["walltime_s"]) / 3600.0 * rate
+    if su_budget < one:
+        raise ValidationError(
+            "--su-budget",
+            f"{su_budget:g} SU is less than one segment ({float(state['walltime_s']) / 3600:g} h at {rate:g} SU/h "
+            f"= {one:g} SU): raise the budget or ask for a shorter --walltime",
+        )
+    return {**state, "su_budget": su_budget, "su_per_hour": rate}
 
 
 def step_script() -> bytes:

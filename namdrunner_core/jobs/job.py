@@ -106,6 +106,7 @@ class Job:
         parent_job_id: str | None = None,
         workflow_id: str | None = None,
         target_ns: float | None = None,
+        su_budget: float | None = None,
     ) -> Job:
         """Validate, upload inputs, config, script and ``job_info.json``, and store the job.
 
@@ -125,6 +126,7 @@ class Job:
             parent_job_id=parent_job_id,
             workflow_id=workflow_id,
             target_ns=target_ns,
+            su_budget=su_budget,
         )
         return cls.create_prepared(session, store, prepared, progress=progress, extra_files=extra_files)
 

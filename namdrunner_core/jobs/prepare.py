@@ -22,7 +22,7 @@ from namdrunner_core.errors import (
     ValidationError,
 )
 from namdrunner_core.ids import check_display_name
-from namdrunner_core.jobs.campaign import initial_state, psf_atoms, step_script
+from namdrunner_core.jobs.campaign import check_budget, initial_state, psf_atoms, step_script, su_per_hour
 from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import (
     INPUT_DIR,
@@ -188,6 +188,7 @@ def prepare_job(
     now: dt.datetime | None = None,
     run_preflight: bool = True,
     target_ns: float | None = None,
+    su_budget: float | None = None,
 ) -> PreparedJob:
     """Validate everything and render the config and script. No remote I/O.
 
@@ -234,7 +235,7 @@ def prepare_job(
     if not run_preflight:
         notes.insert(0, "preflight skipped (--no-preflight)" + "".join(f"; would refuse: {p}" for p in report.problems))
     resolved = resolve_resources(resources, profile)
-    campaign, campaign_script, extra = _campaign(profile, config_text, by_name, resolved, target_ns)
+    campaign, campaign_script, extra = _campaign(profile, config_text, by_name, resolved, target_ns, su_budget)
     now = now or utcnow()
     job_id = make_job_id(name, now)
     jobs_root, scratch_root = profile.roots_for(user)
@@ -311,14 +312,18 @@ def _campaign(
     local_files: Mapping[str, Path],
     resolved: ResolvedResources,
     target_ns: float | None,
+    su_budget: float | None = None,
 ) -> tuple[dict[str, Any] | None, CampaignScript | None, dict[str, bytes]]:
     """A campaign's first state, its batch script's settings and its two files (none without a target)."""
     if target_ns is None:
+        if su_budget is not None:
+            raise ValidationError("--su-budget", "a budget is for a campaign: give --target-ns too")
         return None, None, {}
     structure = read_config(config_text).keywords.get("structure", [""])[-1].rsplit("/", 1)[-1]
     natoms = psf_atoms(local_files[structure]) if structure in local_files else None
     state = initial_state(config_text, target_ns=target_ns, walltime=resolved.walltime, natoms=natoms,
                           startup_s=profile.campaign_startup_s, warn_s=profile.campaign_warn_s)  # fmt: skip
+    state = check_budget(state, su_budget, su_per_hour(resolved, profile))
     script = CampaignScript(profile.campaign_warn_s, profile.campaign_python, profile.compute_can_submit,
                             profile.slurm_module)  # fmt: skip
     files = {step.STATE_NAME: (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(),
@@ -337,6 +342,7 @@ def plan_job(
     resources: Resources,
     run_preflight: bool = True,
     target_ns: float | None = None,
+    su_budget: float | None = None,
 ) -> Planned[PreparedJob]:
     """``job create``'s plan, made before login: ``KEY=VALUE`` assignments parsed and every value,
     file and resource checked (:func:`prepare_job`), ready for the session's user
@@ -345,6 +351,7 @@ def plan_job(
 
     def make(user: str, now: dt.datetime) -> PreparedJob:
         return prepare_job(profile, user, store, name=name, template=template, values=values, files=files,
-                           resources=resources, run_preflight=run_preflight, now=now, target_ns=target_ns)  # fmt: skip
+                           resources=resources, run_preflight=run_preflight, now=now, target_ns=target_ns,
+                           su_budget=su_budget)  # fmt: skip
 
     return plan_ahead(profile, make)

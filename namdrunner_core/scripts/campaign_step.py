@@ -320,6 +320,39 @@ def save(workdir: str, state: dict[str, Any]) -> None:
     os.replace(tmp, os.path.join(workdir, STATE_NAME))
 
 
+def _seconds(stamp: str | None) -> float | None:
+    try:
+        return float(time.mktime(time.strptime(stamp or "", "%Y-%m-%dT%H:%M:%SZ")))
+    except ValueError:
+        return None
+
+
+def su_spent(state: dict[str, Any]) -> float:
+    """The SUs the campaign's attempts used (their run time x ``su_per_hour``; a running one to now)."""
+    rate = float(state.get("su_per_hour") or 0.0)
+    total = 0.0
+    for a in state.get("attempts", []):
+        start = _seconds(a.get("started_at"))
+        end = _seconds(a.get("ended_at")) or _seconds(now())
+        if start is not None and end is not None:
+            total += max(0.0, end - start) / 3600.0 * rate
+    return total
+
+
+def over_budget(state: dict[str, Any]) -> str | None:
+    """Why the next segment may not run under the campaign's SU budget (its whole wall time counted), or
+    None (no budget, or room for it)."""
+    budget = state.get("su_budget")
+    if not budget:
+        return None
+    spent = su_spent(state)
+    worst = float(state["walltime_s"]) / 3600.0 * float(state.get("su_per_hour") or 0.0)
+    if spent + worst <= float(budget):
+        return None
+    return (f"the SU budget {float(budget):g} would be exceeded: {spent:.1f} SU spent, the next segment may use up "
+            f"to {worst:.1f} SU; raise it in campaign.json (su_budget) or stop here")  # fmt: skip
+
+
 def current(state: dict[str, Any]) -> dict[str, Any] | None:
     """The newest attempt."""
     return state["attempts"][-1] if state.get("attempts") else None
@@ -352,6 +385,11 @@ def start_segment(
     # node failure, a preemption or a requeue cut short is tried again (another attempt of the same one)
     segment = (last["segment"] + (1 if last["outcome"] in ("COMPLETED", "TIMEOUT") else 0)) if last else 1
     attempt = 1 + sum(1 for a in state["attempts"] if a["segment"] == segment)
+    budget = over_budget(state)
+    if budget:
+        state["state"], state["reason"] = PAUSE, budget
+        save(workdir, state)
+        return f"skip: {budget}"
     if attempt > state.get("max_attempts", DEFAULT_ATTEMPTS):
         state["state"], state["reason"] = PAUSE, f"segment {segment} failed {attempt - 1} times; look at its logs"
         save(workdir, state)
@@ -422,6 +460,8 @@ def end_segment(workdir: str, seen: str, log_name: str) -> str:
     if reached and log.get("completed"):
         state["state"], state["reason"] = DONE, f"the target step {state['target_step']} is reached"
         attempt["action"] = DONE
+    elif attempt["action"] in (CONTINUE, SHORTER) and over_budget(state):
+        state["state"], state["reason"] = PAUSE, over_budget(state)
     elif attempt["action"] in (CONTINUE, SHORTER):
         state["reason"] = attempt["reason"]
     elif attempt["action"] == STOP:

@@ -257,3 +257,29 @@ def test_a_paused_campaign_says_why(tmp_path: Path) -> None:
     answer = cs.start_segment(str(d), "401", restart_count=2)  # a third start: over the cap
     assert answer == "skip: segment 1 failed 2 times; look at its logs"
     assert cs.load(str(d))["state"] == cs.PAUSE
+
+
+def test_the_su_budget_is_never_exceeded(tmp_path: Path) -> None:
+    # 10 min segments at 6 SU/h: 1 SU each at most; a budget of 2.5 SU allows two segments, not a third
+    d = _campaign(tmp_path, su_budget=2.5, su_per_hour=6.0)
+    assert cs.start_segment(str(d), "501") == "run"
+    _set(d / "outputs" / "prod.restart", 4000)
+    _log(d / "namd.log", 4000, ended=False)
+    state = cs.load(str(d))
+    state["attempts"][-1]["started_at"] = "2026-12-07T10:00:00Z"  # it ran 10 minutes: 1 SU
+    (d / cs.STATE_NAME).write_text(json.dumps(state))
+    real_now = cs.now
+    cs.now = lambda: "2026-12-07T10:10:00Z"  # type: ignore[assignment]
+    try:
+        assert cs.end_segment(str(d), "TIMEOUT", "namd.log") == "submit"  # 1 spent + 1 at most <= 2.5
+        cs.submitted(str(d), "502")
+        assert cs.start_segment(str(d), "502") == "run"
+        state = cs.load(str(d))
+        state["attempts"][-1]["started_at"] = "2026-12-07T10:00:00Z"
+        (d / cs.STATE_NAME).write_text(json.dumps(state))
+        assert cs.end_segment(str(d), "TIMEOUT", "namd.log") == "pause"  # 2 spent + 1 more would pass 2.5
+    finally:
+        cs.now = real_now  # type: ignore[assignment]
+    state = cs.load(str(d))
+    assert state["state"] == cs.PAUSE
+    assert state["reason"].startswith("the SU budget 2.5 would be exceeded: 2.0 SU spent")

@@ -200,6 +200,8 @@ def test_a_campaign_from_the_command_line(fake: FakeSlurm) -> None:
     for bad, fragment in (
         (["--target-ns", "-1"], "--target-ns: -1.0 ns: give the simulated time to reach"),
         (["--target-ns", "1", "--set", "execution_command=minimize"], "exactly one `run` command"),
+        (["--target-ns", "1", "--su-budget", "0.01"], "--su-budget: 0.01 SU is less than one segment"),
+        (["--su-budget", "100"], "--su-budget: a budget is for a campaign: give --target-ns too"),
     ):
         args = ["job", "create", "--name", "bad", "--template", "vacuum_optimization_v1", *FILES, *RES,
                 *run_values, *bad]  # fmt: skip
