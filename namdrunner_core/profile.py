@@ -137,6 +137,9 @@ class ClusterProfile:
     #: Slurm's mail when a job ends or fails (``--mail-type=END,FAIL``; a campaign: when a segment fails);
     #: off unless set
     mail_user: str | None = None
+    #: where to tell you that a campaign finished or needs you, from `watch` and the web page (apprise URLs:
+    #: ``ntfy://topic``, ``slack://...``, ``mailto://...``; the optional ``namdrunner[notify]`` extra)
+    notify_urls: list[str] = attrs.Factory(list)
     #: campaigns (``--target-ns``): a segment's batch script submits the next segment itself; false for a
     #: site whose compute nodes may not submit - sync, watch and the web page then advance the chain
     compute_can_submit: bool = True

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from namdrunner_cli.context import AppContext
+
+if TYPE_CHECKING:
+    from namdrunner_core.jobs.events import Event
 
 
 @click.command()
@@ -52,7 +57,9 @@ def discover(app: AppContext) -> None:
 @click.option("--timeout", type=float, help="Stop watching after this many seconds.")
 @click.pass_obj
 def watch(app: AppContext, max_interval: float, timeout: float | None) -> None:
-    """A live table of the active jobs until they finish.
+    """A live table of the active jobs until they finish; tells you when one finishes or a campaign needs you.
+
+    A line on stderr, a desktop notification where the machine shows them, and the profile's notify_urls.
 
     \b
     Examples:
@@ -61,8 +68,16 @@ def watch(app: AppContext, max_interval: float, timeout: float | None) -> None:
     """
     from namdrunner_cli.render.job import live_view, print_watch_result
     from namdrunner_core.jobs.watch import watch_jobs
+    from namdrunner_core.notify import tell
 
     session = app.session()
+
+    def told(events: list[Event]) -> None:
+        for e in events:
+            app.note(f"{e.title}: {e.text}")
+        for problem in tell(events, session.profile.notify_urls, show_desktop=not app.json):
+            app.note(f"warning: {problem}")
+
     with live_view(enabled=not app.json) as show:
-        final = watch_jobs(session, app.store, show, max_interval=max_interval, timeout=timeout)
+        final = watch_jobs(session, app.store, show, max_interval=max_interval, timeout=timeout, on_event=told)
     print_watch_result(app.json, final)

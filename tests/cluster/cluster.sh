@@ -430,12 +430,19 @@ SlurmdTimeout=120
 MaxJobCount=20000
 # Below Slurm's default 1001, as sites set it: job arrays (sweeps, replicas) are checked against it.
 MaxArraySize=201
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
 NodeName=$NODE_NAME NodeHostname=$HOST_SHORT NodeAddr=127.0.0.1 CPUs=16 Sockets=1 CoresPerSocket=16 ThreadsPerCore=1 RealMemory=32000 Gres=gpu:tgpu:2 State=UNKNOWN
-PartitionName=amilan Nodes=$NODE_NAME Default=YES MaxTime=7-00:00:00 State=UP AllowQos=normal,long
-PartitionName=atesting Nodes=$NODE_NAME MaxTime=01:00:00 State=UP AllowQos=testing
+PartitionName=amilan Nodes=$NODE_NAME Default=YES MaxTime=7-00:00:00 State=UP AllowQos=normal,long PreemptMode=OFF
+PartitionName=atesting Nodes=$NODE_NAME MaxTime=01:00:00 State=UP AllowQos=testing PreemptMode=OFF
 # A GPU partition: the node advertises two GPUs of a test type (no devices behind them; gres.conf),
 # so GPU jobs really queue with --gres=gpu:tgpu:N and run the stand-in.
-PartitionName=agpu Nodes=$NODE_NAME MaxTime=1-00:00:00 State=UP AllowQos=normal
+PartitionName=agpu Nodes=$NODE_NAME MaxTime=1-00:00:00 State=UP AllowQos=normal PreemptMode=OFF
+# Preemption as on Blanca: a job in "aurgent" (higher PriorityTier) takes the node from a job in the
+# preemptible "apreempt", which Slurm requeues (PreemptMode=REQUEUE); the other partitions are never
+# preempted (their PreemptMode=OFF).
+PartitionName=apreempt Nodes=$NODE_NAME MaxTime=1-00:00:00 State=UP AllowQos=normal PriorityTier=1 PreemptMode=REQUEUE
+PartitionName=aurgent Nodes=$NODE_NAME MaxTime=01:00:00 State=UP AllowQos=normal PriorityTier=10 PreemptMode=OFF
 EOF
     # Two "GPUs" of type tgpu: device nodes in the state dir that behave like /dev/null (char 1,3).
     mkdir -p "$STATE/dev"

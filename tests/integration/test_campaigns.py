@@ -166,3 +166,35 @@ def test_cancel_stops_the_whole_campaign_and_submit_resumes_it(
     assert resumed.record.status is JobStatus.PENDING
     assert remote_state(cluster, job)["state"] == "running"
     Job(fast, store, store.get_job(job.id)).cancel()
+
+
+def test_a_preempted_segment_is_continued_after_the_urgent_job(
+    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object]
+) -> None:
+    """A job of a higher PriorityTier takes the node (PreemptMode=REQUEUE, as on Blanca's preemptable
+    partition): Slurm requeues the segment, which continues as another attempt from its restart files."""
+    values = {"steps": 1200, "execution_command": "run", "restart_freq": 1200}
+    res = Resources(cores=1, memory_gb=0.5, walltime="00:02:00", partition="apreempt")
+    job = Job.create(fast, store, name="preempted", template="vacuum_optimization_v1", values=values, files=TINY,
+                     resources=res, target_ns=0.2,
+                     extra_files={"namd-standin.control": b"pace 2000\n"}).submit()  # fmt: skip
+
+    def restart_written() -> bool:
+        state = remote_state(cluster, job)
+        return bool(state["attempts"]) and "restart.coor" in as_root(cluster, "ls", f"{job.record.scratch_dir}/outputs")
+
+    wait_until(restart_written, 120, 1, what="the segment running with restart files")
+    sid = remote_state(cluster, job)["attempts"][-1]["slurm_id"]
+    urgent = fast.slurm(["sbatch", "--parsable", "-p", "aurgent", "-n", "16", "--mem=1G", "-t", "00:01:00",
+                         "--wrap=sleep 5"]).stdout.strip()  # fmt: skip
+    wait_until(lambda: "PREEMPTED" in as_root(cluster, "sacct", "-n", "-D", "-j", sid, "-o", "State"), 90, 2,
+               what="the segment preempted")  # fmt: skip
+    wait_until(lambda: as_root(cluster, "squeue", "-h", "-j", urgent).strip() == "", 90, 2, what="the urgent job done")
+    as_root(cluster, "scontrol", "update", f"jobid={sid}", "starttime=now")  # no requeue hold
+    r = settled(store, fast, job, wait_until, 600)
+    state = remote_state(cluster, job)
+    assert r.status is JobStatus.COMPLETED, (r.status, r.error_info)
+    outcomes = [(a["segment"], a["attempt"], a["outcome"]) for a in state["attempts"]]
+    assert (1, 1, "REQUEUED") in outcomes, outcomes
+    assert (1, 2, "COMPLETED") in outcomes, outcomes
+    assert state["attempts"][-1]["end_step"] == state["target_step"]

@@ -70,7 +70,7 @@ def test_detect_matches_sinfo_and_sacctmgr_field_by_field(env: dict[str, str], s
     rows = {r.split()[0].rstrip("*"): r.split() for r in sinfo if r.strip()}
     default = next(r.split()[0].rstrip("*") for r in sinfo if r.split() and r.split()[0].endswith("*"))
     partitions = {p["name"]: p for p in found["partitions"]}  # type: ignore[union-attr]
-    assert set(partitions) == set(rows) == {"amilan", "atesting", "agpu"}
+    assert set(partitions) == set(rows) == {"amilan", "atesting", "agpu", "apreempt", "aurgent"}
     for name, (_, cpus, mem, limit, gres) in rows.items():
         p = partitions[name]
         assert p["cpus_per_node"] == int(cpus)

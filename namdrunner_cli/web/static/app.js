@@ -119,8 +119,25 @@
     jobPanel.dataset.status = now;
     const badge = $("#job-status");
     if (badge) { badge.textContent = now; badge.className = `badge ${now.toLowerCase()}`; }
-    // it ended: once, the whole page (its outputs, Slurm's output, the final plot); never while it runs
-    if (marker.dataset.active !== "1") window.location.reload();
+    // it ended (a campaign: reached its target, or needs you): tell the person if they allowed it
+    if (marker.dataset.active !== "1") {
+      tell(`namdrunner: ${marker.dataset.name || "job"} ${now}`, marker.dataset.tell || now);
+      // once, the whole page (its outputs, Slurm's output, the final plot); never while it runs
+      window.location.reload();
+    }
+  }
+  // a browser notification, where the person allowed them (asked once, on a click: "Notify me")
+  function tell(title, body) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try { new Notification(title, { body }); } catch (e) { /* a browser without page notifications */ }
+  }
+  const notifyButton = $("#notify-me");
+  if (notifyButton && "Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", async () => {
+      await Notification.requestPermission();
+      notifyButton.hidden = true;
+    });
   }
   function activeCount() {
     if (table) return parseInt(table.dataset.active || "0", 10);
