@@ -39,7 +39,7 @@ def send(events: Sequence[Event], urls: Sequence[str]) -> list[str]:
     if not events or not urls:
         return []
     try:
-        import apprise  # type: ignore[import-not-found]  # the optional namdrunner[notify] extra
+        import apprise  # the optional namdrunner[notify] extra
     except ImportError:
         return ["notify_urls are set but apprise is not installed: pip install 'namdrunner[notify]'"]
     sender = apprise.Apprise()

@@ -272,6 +272,76 @@ def plan_segment(
     return {"steps": steps, "restartfreq": freq, "expected_s": expected, "why": why}
 
 
+# -- time limits and maintenance windows -----------------------------------------------------------------
+
+
+def slurm_seconds(text: str) -> float | None:
+    """A Slurm duration (``[D-]HH:MM:SS``, ``MM:SS``, ``MM``) in seconds; None for ``UNLIMITED`` and the like."""
+    text = text.strip()
+    m = re.fullmatch(r"(?:(\d+)-)?(?:(\d+):)?(\d+)(?::(\d+))?", text)
+    if not m:
+        return None
+    days, a, b, c = m.groups()
+    if c is not None:  # [D-]HH:MM:SS
+        h, mi, s = int(a or 0), int(b), int(c)
+    elif a is not None:  # MM:SS, or D-HH:MM with days
+        h, mi, s = (int(a), int(b), 0) if days else (0, int(a), int(b))
+    else:  # MM, or D-HH
+        h, mi, s = (int(b), 0, 0) if days else (0, int(b), 0)
+    return float(int(days or 0) * 86400 + h * 3600 + mi * 60 + s)
+
+
+def maintenance_starts(reservations: str, node: str | None = None) -> list[float]:
+    """When the maintenance reservations of ``scontrol show reservation -o`` start (epoch seconds; Slurm
+    prints the cluster's local time, read here on the cluster), those on ``node`` (or ALL) when given."""
+    starts = []
+    for line in reservations.splitlines():
+        fields = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        if "MAINT" not in fields.get("Flags", "").upper().split(","):
+            continue
+        nodes = fields.get("Nodes", "")
+        if node and nodes not in ("", "ALL", "(null)") and node not in _expand_nodes(nodes):
+            continue
+        try:
+            starts.append(time.mktime(time.strptime(fields.get("StartTime", ""), "%Y-%m-%dT%H:%M:%S")))
+        except ValueError:
+            continue
+    return sorted(starts)
+
+
+def _expand_nodes(nodes: str) -> set[str]:
+    """``nr-node[1-3],x`` -> the names (enough of Slurm's hostlist for a reservation's node list)."""
+    out: set[str] = set()
+    for prefix, ranges, plain in re.findall(r"([^,\[]+)\[([^\]]+)\]|([^,]+)", nodes):
+        if plain:
+            out.add(plain)
+            continue
+        for part in ranges.split(","):
+            lo, _, hi = part.partition("-")
+            for n in range(int(lo), int(hi or lo) + 1):
+                out.add(f"{prefix}{str(n).zfill(len(lo))}")
+    return out
+
+
+#: a segment shorter than this is not worth squeezing in before a maintenance window: it waits it out
+MIN_SEGMENT_S = 600.0
+
+
+def capped_time(walltime_s: float, reservations: str, now_s: float, node: str | None = None) -> str | None:
+    """The ``--time`` that lets the next segment run before the next maintenance window (a whole minute
+    less than the time to it, as Slurm counts minutes), or None: no window in the way, or too little time
+    before it to be worth a segment (the job then waits the window out, pending with ReqNodeNotAvail)."""
+    for start in maintenance_starts(reservations, node):
+        gap = start - now_s - 120.0  # the submission, the scheduler's pass and the start-up
+        if gap >= walltime_s or start <= now_s:
+            continue
+        if gap < MIN_SEGMENT_S:
+            return None
+        minutes = int(gap // 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}:00"
+    return None
+
+
 # -- the segment's config --------------------------------------------------------------------------------
 
 _CONTINUATION_KEYS = ("bincoordinates", "binvelocities", "extendedsystem", "firsttimestep", "restartfreq")
@@ -364,6 +434,7 @@ def start_segment(
     restart_count: int = 0,
     until_reservation_s: float | None = None,
     log_name: str = "namd_output.log",
+    time_left_s: float | None = None,
 ) -> str:
     """At the start of a batch job: the segment to run (writes ``segment.namd``) -> ``run``, or why not
     (``skip: ...``: the campaign is over or paused, or this job is a duplicate)."""
@@ -401,8 +472,9 @@ def start_segment(
         save(workdir, state)
         return f"skip: {state['reason']}"
     shorter = bool(last and last["action"] == SHORTER)
+    walltime = min(float(state["walltime_s"]), time_left_s) if time_left_s else float(state["walltime_s"])
     plan = plan_segment(first, state["target_step"], steps_per_cycle=state["steps_per_cycle"],
-                        timestep_fs=state["timestep_fs"], walltime_s=state["walltime_s"],
+                        timestep_fs=state["timestep_fs"], walltime_s=walltime,
                         ns_per_day=state.get("ns_per_day"), margin=state.get("margin", DEFAULT_MARGIN),
                         startup_s=state.get("startup_s", DEFAULT_STARTUP_S), warn_s=state.get("warn_s", 0.0),
                         probe_restartfreq=state.get("config_restartfreq"),
@@ -505,16 +577,20 @@ def resume(workdir: str) -> str:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="campaign_step.py")
-    ap.add_argument("command", choices=("start", "end", "submitted", "cancel", "resume"))
+    ap.add_argument("command", choices=("start", "end", "submitted", "cancel", "resume", "cap"))
     ap.add_argument("--workdir", default=".")
     ap.add_argument("--slurm-id", default=os.environ.get("SLURM_JOB_ID", ""))
     ap.add_argument("--restart-count", type=int, default=int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0))
     ap.add_argument("--seen", default="KILLED")
     ap.add_argument("--log", default="namd.log")
     ap.add_argument("--until-reservation-s", type=float, default=None)
+    ap.add_argument("--time-left", default="", help="squeue's %%L for this job: the time it really has")
+    ap.add_argument("--walltime-s", type=float, default=0.0)
+    ap.add_argument("--node", default=os.environ.get("SLURMD_NODENAME"))
     args = ap.parse_args(argv)
     if args.command == "start":
-        answer = start_segment(args.workdir, args.slurm_id, args.restart_count, args.until_reservation_s, args.log)
+        answer = start_segment(args.workdir, args.slurm_id, args.restart_count, args.until_reservation_s, args.log,
+                               slurm_seconds(args.time_left))  # fmt: skip
         sys.stdout.write(answer + "\n")
     elif args.command == "end":
         sys.stdout.write(end_segment(args.workdir, args.seen, args.log) + "\n")
@@ -522,6 +598,8 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(" ".join(cancel(args.workdir)) + "\n")
     elif args.command == "resume":
         sys.stdout.write(resume(args.workdir) + "\n")
+    elif args.command == "cap":  # scontrol show reservation -o on stdin -> the --time for the next segment
+        sys.stdout.write((capped_time(args.walltime_s, sys.stdin.read(), time.time(), args.node) or "") + "\n")
     else:
         submitted(args.workdir, args.slurm_id)
     return 0

@@ -283,3 +283,52 @@ def test_the_su_budget_is_never_exceeded(tmp_path: Path) -> None:
     state = cs.load(str(d))
     assert state["state"] == cs.PAUSE
     assert state["reason"].startswith("the SU budget 2.5 would be exceeded: 2.0 SU spent")
+
+
+# -- time limits and maintenance windows -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1-02:03:04", 93784.0),
+        ("02:03:04", 7384.0),
+        ("03:04", 184.0),
+        ("5", 300.0),
+        ("2-03", 183600.0),
+        ("UNLIMITED", None),
+        ("", None),
+    ],
+)
+def test_slurm_durations(text: str, seconds: float | None) -> None:
+    assert cs.slurm_seconds(text) == seconds
+
+
+def _reservation(start: float, *, flags: str = "MAINT,SPEC_NODES", nodes: str = "ALL") -> str:
+    stamp = cs.time.strftime("%Y-%m-%dT%H:%M:%S", cs.time.localtime(start))
+    return (f"ReservationName=maint StartTime={stamp} EndTime=2099-01-01T00:00:00 Duration=04:00:00 "
+            f"Nodes={nodes} NodeCnt=1 Features=(null) PartitionName=(null) Flags={flags} Users=root")  # fmt: skip
+
+
+def test_the_next_segment_fits_before_a_maintenance_window_or_waits_it_out() -> None:
+    now = 1_800_000_000.0
+    day = 86400.0
+    # a window in 6 h: the next 24 h segment asks for what fits (a whole minute less, after 2 min slack)
+    assert cs.capped_time(day, _reservation(now + 6 * 3600), now) == "05:58:00"
+    # no window in the way, a window after the segment, a reservation that is not maintenance: no cap
+    assert cs.capped_time(day, "", now) is None
+    assert cs.capped_time(3600.0, _reservation(now + 6 * 3600), now) is None
+    assert cs.capped_time(day, _reservation(now + 6 * 3600, flags="IGNORE_JOBS"), now) is None
+    # too close to be worth a segment: the job waits the window out (pending, ReqNodeNotAvail)
+    assert cs.capped_time(day, _reservation(now + 400), now) is None
+    # a window on other nodes only
+    assert cs.capped_time(day, _reservation(now + 6 * 3600, nodes="nr-node[2-4]"), now, "nr-node1") is None
+    assert cs.capped_time(day, _reservation(now + 6 * 3600, nodes="nr-node[1-4]"), now, "nr-node1") == "05:58:00"
+
+
+def test_a_segment_is_sized_to_the_time_it_really_has(tmp_path: Path) -> None:
+    d = _campaign(tmp_path, ns_per_day=86.4, walltime_s=86400.0, target_step=10**9)  # 500 steps/s
+    assert cs.start_segment(str(d), "601", time_left_s=1200.0) == "run"  # submitted with --time=00:20:00
+    planned = cs.load(str(d))["attempts"][-1]["planned_steps"]
+    assert planned < 1200 * 500
+    assert planned > 0.5 * 1200 * 500
