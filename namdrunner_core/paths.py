@@ -58,3 +58,11 @@ def runtime_dir() -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return Path(platformdirs.user_runtime_dir("namdrunner"))
+
+
+def download_dir(job_id: str, to: Path | None, *, flat: bool = False) -> Path:
+    """Where ``job download`` puts a job's files: ``./<id>``, ``<to>/<id>`` (so a second job's files
+    never mix in), or ``<to>`` itself with ``flat``."""
+    if to is None:
+        return Path(job_id)
+    return to if flat else to / job_id

@@ -250,7 +250,7 @@ def download(app: AppContext, job_id: str, dest: Path | None, flat: bool, includ
     """
     from namdrunner_cli.render.base import transfer_progress
     from namdrunner_cli.render.job import print_download
-    from namdrunner_core.jobs.job import download_dir
+    from namdrunner_core.paths import download_dir
 
     j = _load(app, job_id)
     target = download_dir(j.id, dest, flat=flat)

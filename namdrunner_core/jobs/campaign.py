@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from importlib import resources as package_data
 from pathlib import Path
@@ -21,7 +22,7 @@ from namdrunner_core.campaign_view import SLURM_ID, newest_slurm_id
 from namdrunner_core.errors import SchedulerError, ValidationError
 from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import read_config
-from namdrunner_core.scripts import CAMPAIGN_CTL, CAMPAIGN_SUBMIT, WRITE_FILES
+from namdrunner_core.scripts import CAMPAIGN_CAP, CAMPAIGN_CTL, CAMPAIGN_SUBMIT, WRITE_FILES
 from namdrunner_core.scripts import campaign_step as step
 from namdrunner_core.slurm.resources import ResolvedResources, parse_walltime
 from namdrunner_core.slurm.states import JobStatus
@@ -279,7 +280,11 @@ def advance(session: Session, advances: Sequence[Advance]) -> tuple[dict[str, st
         return {}, warnings, commands
     args = [session.profile.campaign_python]
     for a in todo:
-        args += [a.scratch_dir, f"{round(a.memory_gb * 1024)}M" if a.memory_gb else "-"]
+        args += [
+            a.scratch_dir,
+            f"{round(a.memory_gb * 1024)}M" if a.memory_gb else "-",
+            str(int(a.state["walltime_s"])),
+        ]
     out = session.run_remote(CAMPAIGN_SUBMIT, args, check=False).stdout
     commands += 1
     by_dir = {a.scratch_dir: a.job_id for a in todo}
@@ -304,13 +309,25 @@ def cancel(session: Session, record: JobRecord) -> list[str]:
     return ids
 
 
+def first_time_limit(session: Session, record: JobRecord) -> str | None:
+    """The ``--time`` of a campaign's first segment when a maintenance window would cut it (ONE command, in
+    its directory on the cluster, after staging); None: its own wall time."""
+    walltime = str(int((record.campaign or {}).get("walltime_s", 0)))
+    out = session.run_remote(CAMPAIGN_CAP, [record.scratch_dir, session.profile.campaign_python, walltime], check=False)
+    cap = out.stdout.strip()
+    return cap if re.fullmatch(r"\d{2,}:\d{2}:\d{2}", cap) else None
+
+
 def resume(session: Session, record: JobRecord) -> JobRecord:
     """Run a paused (stopped, cancelled) campaign again from its newest valid restart files: its state is
     set running on the cluster and the next segment queued (never twice); the record, pending."""
     answer = session.run_remote(CAMPAIGN_CTL, [record.scratch_dir, session.profile.campaign_python, "resume"])
     if answer.stdout.strip() == "done":
         raise ValidationError("status", f"campaign {record.job_id} has reached its target already")
-    out = session.run_remote(CAMPAIGN_SUBMIT, [session.profile.campaign_python, record.scratch_dir, "-"]).stdout
+    walltime = str(int((record.campaign or {}).get("walltime_s", 0)))
+    out = session.run_remote(
+        CAMPAIGN_SUBMIT, [session.profile.campaign_python, record.scratch_dir, "-", walltime]
+    ).stdout
     for line in out.splitlines():
         parts = line.split(" ", 3)
         if len(parts) >= 3 and parts[0] in ("@@SUBMITTED", "@@EXISTS"):

@@ -205,6 +205,9 @@ class Job:
         self.record = r
         s.run_remote(STAGE_JOB, [r.project_dir, r.scratch_dir])
         extra = []
+        cap = campaign.first_time_limit(s, r) if r.campaign is not None else None
+        if cap:  # a campaign's first segment ends before the next maintenance window
+            extra.append(f"--time={cap}")
         if dependency:
             # A failed predecessor makes Slurm cancel this job instead of leaving it pending forever.
             extra += [f"--dependency={dependency}"]
@@ -490,11 +493,3 @@ def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) 
     result = session.run_remote(COPY_INPUTS, args, check=False)
     if result.exit_code != 0:
         raise ValidationError("files", f"cannot copy inputs on the cluster: {result.stderr.strip()}")
-
-
-def download_dir(job_id: str, to: Path | None, *, flat: bool = False) -> Path:
-    """Where ``job download`` puts a job's files: ``./<id>``, ``<to>/<id>`` (so a second job's files
-    never mix in), or ``<to>`` itself with ``flat``."""
-    if to is None:
-        return Path(job_id)
-    return to if flat else to / job_id

@@ -325,7 +325,7 @@ def _campaign(
                           startup_s=profile.campaign_startup_s, warn_s=profile.campaign_warn_s)  # fmt: skip
     state = check_budget(state, su_budget, su_per_hour(resolved, profile))
     script = CampaignScript(profile.campaign_warn_s, profile.campaign_python, profile.compute_can_submit,
-                            profile.slurm_module)  # fmt: skip
+                            profile.slurm_module, int(state["walltime_s"]))  # fmt: skip
     files = {step.STATE_NAME: (json.dumps(state, indent=1, sort_keys=True) + "\n").encode(),
              "campaign_step.py": step_script()}  # fmt: skip
     return state, script, files

@@ -428,6 +428,26 @@ def current(state: dict[str, Any]) -> dict[str, Any] | None:
     return state["attempts"][-1] if state.get("attempts") else None
 
 
+def _why_not(
+    state: dict[str, Any], segment: int, attempt: int, found: dict[str, Any] | None, notes: list[str]
+) -> str | None:
+    """Why no segment may start now (the campaign pauses), or None."""
+    budget = over_budget(state)
+    if budget:
+        return budget
+    if attempt > state.get("max_attempts", DEFAULT_ATTEMPTS):
+        return f"segment {segment} failed {attempt - 1} times; look at its logs"
+    if found is None and state["attempts"]:
+        return "no valid restart files to continue from: " + "; ".join(notes)
+    return None
+
+
+def _stop_here(workdir: str, state: dict[str, Any], new_state: str, reason: str) -> str:
+    state["state"], state["reason"] = new_state, reason
+    save(workdir, state)
+    return f"skip: {reason}"
+
+
 def start_segment(
     workdir: str,
     slurm_id: str,
@@ -456,21 +476,11 @@ def start_segment(
     # node failure, a preemption or a requeue cut short is tried again (another attempt of the same one)
     segment = (last["segment"] + (1 if last["outcome"] in ("COMPLETED", "TIMEOUT") else 0)) if last else 1
     attempt = 1 + sum(1 for a in state["attempts"] if a["segment"] == segment)
-    budget = over_budget(state)
-    if budget:
-        state["state"], state["reason"] = PAUSE, budget
-        save(workdir, state)
-        return f"skip: {budget}"
-    if attempt > state.get("max_attempts", DEFAULT_ATTEMPTS):
-        state["state"], state["reason"] = PAUSE, f"segment {segment} failed {attempt - 1} times; look at its logs"
-        save(workdir, state)
-        return f"skip: {state['reason']}"
     found, notes = newest_restart(os.path.join(workdir, state["output"]), state.get("natoms"))
+    why_not = _why_not(state, segment, attempt, found, notes)
+    if why_not:
+        return _stop_here(workdir, state, PAUSE, why_not)
     first = found["step"] if found else state.get("first_step", 0)
-    if found is None and state["attempts"]:
-        state["state"], state["reason"] = PAUSE, "no valid restart files to continue from: " + "; ".join(notes)
-        save(workdir, state)
-        return f"skip: {state['reason']}"
     shorter = bool(last and last["action"] == SHORTER)
     walltime = min(float(state["walltime_s"]), time_left_s) if time_left_s else float(state["walltime_s"])
     plan = plan_segment(first, state["target_step"], steps_per_cycle=state["steps_per_cycle"],
@@ -481,9 +491,7 @@ def start_segment(
                         loss=state.get("loss", DEFAULT_LOSS), until_reservation_s=until_reservation_s,
                         shorter=shorter)  # fmt: skip
     if plan["steps"] <= 0:
-        state["state"], state["reason"] = DONE, f"the target step {state['target_step']} is reached"
-        save(workdir, state)
-        return f"skip: {state['reason']}"
+        return _stop_here(workdir, state, DONE, f"the target step {state['target_step']} is reached")
     with open(os.path.join(workdir, state["config"]), encoding="utf-8") as fh:
         base = fh.read()
     text = segment_config(base, steps=plan["steps"], restartfreq=plan["restartfreq"], start=found, first_step=first)

@@ -106,8 +106,10 @@ class CampaignScript:
     warn_s: int
     python: str = "python3"
     can_submit: bool = True
-    #: the site's Slurm module (Alpine: ``slurm/alpine``): loaded before the next segment is submitted
+    #: the site's Slurm module (Alpine: ``slurm/alpine``): loaded before the segment calls Slurm
     slurm_module: str | None = None
+    #: the segment's wall time, the most the next one asks for (less before a maintenance window)
+    walltime_s: int = 0
 
 
 def render_array_sbatch(*, name: str, job_sbatch: str, scratch_dirs: Sequence[str], job_ids: Sequence[str]) -> str:

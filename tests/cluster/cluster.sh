@@ -29,7 +29,8 @@
 # `accounting off|on` (sacct fails), `min-job-age N` (finished jobs leave squeue after N s),
 # `controller pause|resume|reset N` (a controller that stops answering; one that lost its state and
 # hands out ids again from N), `requeue on|off` (JobRequeue after a node failure), `node down|resume`
-# (the node fails under its jobs), `fault sbatch late N` (sbatch reaches the controller after N s).
+# (the node fails under its jobs), `fault sbatch late N` (sbatch reaches the controller after N s),
+# `reservation maint IN DURATION|clear` (a maintenance window in IN minutes, for DURATION minutes).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -942,6 +943,19 @@ cmd_node() { # node down|resume: the node fails under its jobs (NODE_FAIL), or c
     esac
 }
 
+cmd_reservation() { # reservation maint IN_MINUTES DURATION_MINUTES | clear: a site's maintenance window
+    need_root
+    case "${1:-}" in
+        maint)
+            [[ "${2:-}" =~ ^[0-9]+$ && "${3:-}" =~ ^[0-9]+$ ]] || die "usage: reservation maint IN_MINUTES DURATION_MINUTES"
+            scontrol delete reservationname=nr_maint >/dev/null 2>&1 || true
+            scontrol create reservationname=nr_maint starttime="now+${2}minutes" duration="$3" nodes=ALL \
+                users=root flags=maint,ignore_jobs >/dev/null ;;
+        clear) scontrol delete reservationname=nr_maint >/dev/null 2>&1 || true ;;
+        *) die "usage: reservation maint IN_MINUTES DURATION_MINUTES | reservation clear" ;;
+    esac
+}
+
 cmd_min_job_age() { # min-job-age SECONDS: how long finished jobs stay visible in squeue
     need_root
     [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: min-job-age SECONDS"
@@ -957,10 +971,11 @@ case "${1:-}" in
     controller) shift; cmd_controller "$@" ;;
     requeue) shift; cmd_requeue "$@" ;;
     node) shift; cmd_node "$@" ;;
+    reservation) shift; cmd_reservation "$@" ;;
     up) cmd_up ;;
     down) shift; cmd_down "${1:-}" ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N|controller pause|resume|reset N|requeue on|off|node down|resume" >&2
+    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N|controller pause|resume|reset N|requeue on|off|node down|resume|reservation maint IN DURATION|clear" >&2
        exit 2 ;;
 esac

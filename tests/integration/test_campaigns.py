@@ -22,6 +22,7 @@ import pytest
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.jobs.discover import discover_jobs
 from namdrunner_core.jobs.sync import sync_jobs
+from namdrunner_core.scripts.campaign_step import slurm_seconds
 from tests.conftest import DATA, ClusterEnv
 from tests.integration.conftest import cluster_sh
 
@@ -198,3 +199,29 @@ def test_a_preempted_segment_is_continued_after_the_urgent_job(
     assert (1, 1, "REQUEUED") in outcomes, outcomes
     assert (1, 2, "COMPLETED") in outcomes, outcomes
     assert state["attempts"][-1]["end_step"] == state["target_step"]
+
+
+def test_a_segment_is_fitted_before_a_maintenance_window(
+    fast: Session, store: JobStore, cluster: ClusterEnv, wait_until: Callable[..., object]
+) -> None:
+    """A maintenance reservation in 15 minutes: a one-hour segment could not start before it (it would
+    wait, ReqNodeNotAvail, until the window is over); the campaign asks for what fits and runs now,
+    sized to the time it really has."""
+    cluster_sh("reservation", "maint", "15", "30")
+    try:
+        values = {"steps": 1200, "execution_command": "run", "restart_freq": 1200}
+        res = Resources(cores=1, memory_gb=0.5, walltime="01:00:00")
+        job = Job.create(fast, store, name="before maint", template="vacuum_optimization_v1", values=values,
+                         files=TINY, resources=res, target_ns=4.0,
+                         extra_files={"namd-standin.control": b"pace 200\n"}).submit()  # fmt: skip
+        sid = job.record.slurm_job_id or ""
+        limit = as_root(cluster, "squeue", "-h", "-j", sid, "-o", "%l").strip()
+        assert 11 * 60 <= (slurm_seconds(limit) or 0) <= 13 * 60, limit  # 12-13 minutes, not the hour asked for
+        wait_until(lambda: as_root(cluster, "squeue", "-h", "-j", sid, "-o", "%T").strip() == "RUNNING", 60, 1,
+                   what="the capped segment running now")  # fmt: skip
+        wait_until(lambda: remote_state(cluster, job)["attempts"], 60, 1, what="the segment started")
+        attempt = remote_state(cluster, job)["attempts"][-1]
+        assert attempt["state"] == "running"
+        Job(fast, store, store.get_job(job.id)).cancel()
+    finally:
+        cluster_sh("reservation", "clear")

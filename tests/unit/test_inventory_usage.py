@@ -177,9 +177,11 @@ def _profile_data(p: ClusterProfile) -> dict[str, object]:
 def test_the_bundled_profiles_match_their_own_test_data() -> None:
     # the loopback profile describes tests/cluster/cluster.sh: 16 cores, 32000 MB, one node
     sinfo = "@@SINFO\namilan*|16|32000|7-00:00:00|gpu:tgpu:2|up|1\nagpu|16|32000|1-00:00:00|gpu:tgpu:2|up|1\n"
-    sinfo += "atesting|16|32000|1:00:00|gpu:tgpu:2|up|1\n@@SINFO_RC 0\n"
+    sinfo += "atesting|16|32000|1:00:00|gpu:tgpu:2|up|1\napreempt|16|32000|1-00:00:00|gpu:tgpu:2|up|1\n"
+    sinfo += "aurgent|16|32000|1:00:00|gpu:tgpu:2|up|1\n@@SINFO_RC 0\n"
     parts = "@@PARTS\nPartitionName=amilan AllowQos=normal,long\nPartitionName=agpu AllowQos=normal\n"
-    parts += "PartitionName=atesting AllowQos=testing\n@@PARTS_RC 0\n"
+    parts += "PartitionName=atesting AllowQos=testing\nPartitionName=apreempt AllowQos=normal\n"
+    parts += "PartitionName=aurgent AllowQos=normal\n@@PARTS_RC 0\n"
     qos = "@@QOS\nnormal|1-00:00:00|||\nlong|7-00:00:00|cpu=16,node=1|20|50\ntesting|01:00:00||100|\n@@QOS_RC 0\n"
     inv = parse_inventory(sinfo + parts + qos)
     assert compare_profile(inv, load_profile("loopback")) == []

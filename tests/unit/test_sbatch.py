@@ -119,9 +119,13 @@ def test_mail_and_the_campaign_segment_script() -> None:
     lines = seg.splitlines()
     assert "#SBATCH --mail-type=FAIL" in lines  # a segment ending is not the campaign ending
     assert {"#SBATCH --requeue", "#SBATCH --signal=B:USR1@120", "#SBATCH --open-mode=append"} <= set(lines)
-    assert "step=$(python3 campaign_step.py start)" in lines
-    assert "  module load slurm/alpine >/dev/null 2>&1" in lines  # before squeue/sbatch, after `module purge`
-    assert any('sbatch --parsable --dependency="afterany:$SLURM_JOB_ID" job.sbatch' in ln for ln in lines)
+    assert 'step=$(python3 campaign_step.py start --time-left "$left")' in lines
+    assert lines.index("module purge") < lines.index(  # the site's Slurm commands, after `module purge`
+        "module load slurm/alpine >/dev/null 2>&1  # the site's Slurm commands"
+    )
+    assert any("campaign_step.py cap --walltime-s" in ln for ln in lines)  # before a maintenance window
+    submit = 'sbatch --parsable ${cap:+--time="$cap"} --dependency="afterany:$SLURM_JOB_ID" job.sbatch'
+    assert any(submit in ln for ln in lines)
     no_submit = render_sbatch(job_name="j_1", job_id="j_1", workdir="/s/j_1", resources=r, profile=profile,
                               campaign=CampaignScript(120, "python3", False))  # fmt: skip
     assert "sbatch --parsable" not in no_submit  # namdrunner's sync queues the next segment instead
