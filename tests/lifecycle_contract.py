@@ -12,8 +12,20 @@ import time
 from pathlib import Path
 
 import attrs
+import pytest
 
-from namdrunner_core import Job, JobStatus, JobStore, Resources, Session, StageSpec, Sweep, Workflow, sync_jobs
+from namdrunner_core import (
+    Job,
+    JobStatus,
+    JobStore,
+    Resources,
+    Session,
+    StageSpec,
+    Sweep,
+    ValidationError,
+    Workflow,
+    sync_jobs,
+)
 from namdrunner_core.jobs.submission import find_by_token
 from namdrunner_core.workflow import plan_workflow
 from tests.conftest import DATA
@@ -85,6 +97,33 @@ def check_workflow_chain_and_planned_ids(session: Session, store: JobStore) -> N
     assert Workflow.load(session, store, wf.id).status is JobStatus.COMPLETED
     assert wf.delete() == ids
     assert store.workflow_ids() == []
+
+
+def check_campaign_as_the_last_stage(session: Session, store: JobStore) -> None:
+    """A workflow whose last stage is a campaign: it waits for the stage before (afterok), its first
+    segment starts from that stage's outputs and firsttimestep, and it ends exactly at its target step;
+    a campaign before the last stage is refused."""
+    run = {"execution_command": "run", "steps": 240, "restart_freq": 240}
+    stages = [
+        StageSpec("min", "vacuum_optimization_v1", {"execution_command": "minimize", "steps": 240}, RES),
+        StageSpec("prod", "vacuum_optimization_v1", run, RES, target_ns=0.001),  # 500 fs -> step 504
+    ]
+    with pytest.raises(ValidationError, match="only the last stage may be a campaign"):
+        plan_workflow(session.profile, session.user, store, name="bad", stages=stages[::-1], shared_files=TINY)
+    plan = plan_workflow(session.profile, session.user, store, name="contract campaign", stages=stages,
+                         shared_files=TINY)  # fmt: skip
+    wf = Workflow.create_planned(session, store, plan).submit()
+    ids = [j.id for j in wf.jobs()]
+    assert _wait(store, session, ids) == [JobStatus.COMPLETED, JobStatus.COMPLETED]
+    prod = store.get_job(ids[1])
+    assert prod.campaign is not None
+    assert prod.campaign["state"] == "done"
+    (attempt,) = prod.campaign["attempts"]
+    assert (attempt["start_step"], attempt["end_step"]) == (240, 504)  # from the minimisation's last step
+    segment = session.transport.run(["cat", f"{prod.results_dir}/segment.namd"]).stdout
+    assert "\nbincoordinates" in segment  # the stage's own start: the minimised coordinates, kept
+    assert "bincoordinates     input_files/vacuum_opt.coor" in segment  # the minimisation's outputs
+    wf.delete()
 
 
 def check_sweep_as_one_array(session: Session, store: JobStore) -> None:

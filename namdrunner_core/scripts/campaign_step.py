@@ -349,21 +349,24 @@ _COMMAND = re.compile(r"^\s*(run|minimize)\s+(?:norepeat\s+)?\d+\s*(?:[#;].*)?$"
 
 
 def segment_config(base: str, *, steps: int, restartfreq: int, start: dict[str, Any] | None, first_step: int) -> str:
-    """The job's config made into one segment: its ``run`` command replaced by ``run <steps>``, its
-    restart inputs and ``firsttimestep`` replaced by the set it continues from (``temperature`` dropped:
-    the velocities carry it), ``restartfreq`` set."""
+    """The job's config made into one segment: its ``run`` command replaced by ``run <steps>``,
+    ``restartfreq`` set, and - continuing from a restart set - its restart inputs and ``firsttimestep``
+    replaced by that set's (``temperature`` dropped: the velocities carry it). The first segment keeps
+    the config's own start (a workflow stage's inputs from the stage before)."""
     out = ["# namdrunner campaign segment: the job's config.namd, continued (see campaign.json)"]
+    replaced = _CONTINUATION_KEYS if start is not None else ("restartfreq",)
     for line in base.splitlines():
         words = line.split()
         key = words[0].lower() if words else ""
-        if key in _CONTINUATION_KEYS or _COMMAND.match(line) or (start is not None and key == "temperature"):
+        if key in replaced or _COMMAND.match(line) or (start is not None and key == "temperature"):
             out.append("# (campaign) " + line)
             continue
         out.append(line)
     if start is not None:
         p, s = start["prefix"], start["suffix"]
-        out += [f"bincoordinates     {p}.coor{s}", f"binvelocities      {p}.vel{s}", f"extendedSystem     {p}.xsc{s}"]
-    out += [f"firsttimestep      {first_step}", f"restartfreq        {restartfreq}", f"run                {steps}", ""]
+        out += [f"bincoordinates     {p}.coor{s}", f"binvelocities      {p}.vel{s}", f"extendedSystem     {p}.xsc{s}",
+                f"firsttimestep      {first_step}"]  # fmt: skip
+    out += [f"restartfreq        {restartfreq}", f"run                {steps}", ""]
     return "\n".join(out)
 
 

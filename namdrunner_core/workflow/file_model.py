@@ -116,6 +116,8 @@ class StageEntry:
     velocities: bool | None = None
     #: scaled copies of restraint files for this stage only
     scaled: list[ScaledEntry] = attrs.Factory(list)
+    #: the last stage only: run it as a campaign to this simulated time, in ns (``job create --target-ns``)
+    target_ns: float | None = None
 
 
 @attrs.frozen(slots=True)
@@ -169,7 +171,7 @@ SEED_REPLICA_STRIDE = 1000
 def _structure_stage(d: Any, _: Any) -> StageEntry:
     if not isinstance(d, dict):
         raise ValidationError("stages", "each [[stages]] entry must be a table")
-    known = {"name", "template", "values", "resources", "files", "continue", "velocities", "scaled"}
+    known = {"name", "template", "values", "resources", "files", "continue", "velocities", "scaled", "target_ns"}
     where = f"stage {d.get('name', '?')}"
     extra = sorted(set(d) - known)
     if extra:

@@ -198,6 +198,7 @@ def stages_from_file(  # noqa: C901 - a stage's values, files, scaled copies and
                 files,
                 continue_from_previous=entry.continue_ and i > 0,
                 use_velocities=entry.velocities,
+                target_ns=entry.target_ns,
             )
         )
         prev = {**template.defaults(), **canonical}

@@ -68,6 +68,11 @@ def workflow_file_schema() -> dict[str, Any]:
             "continue": {"type": "boolean", "default": True},
             "velocities": {"type": "boolean"},
             "scaled": {"type": "array", "items": scaled},
+            "target_ns": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "the last stage only: a campaign carried to this simulated time (ns)",
+            },
         },
         "additionalProperties": False,
     }

@@ -46,6 +46,8 @@ class StageSpec:
     files: Sequence[str | Path] = ()
     continue_from_previous: bool = True
     use_velocities: bool | None = None  # None: unless the previous stage was a minimisation
+    #: the last stage only: a campaign carried to this simulated time (ns) over as many segments as it takes
+    target_ns: float | None = None
 
 
 def aggregate_status(statuses: Sequence[JobStatus]) -> JobStatus:
@@ -152,6 +154,11 @@ def plan_workflow(
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
         raise ValidationError("stages", f"stage names must differ: {names}")
+    for s in stages[:-1]:
+        if s.target_ns is not None:
+            raise ValidationError(
+                f"stage {s.name}: target_ns", "only the last stage may be a campaign (a target in ns)"
+            )
     workflow_id = "wf_" + make_job_id(name)
     prepared = []
     first = 0
@@ -194,6 +201,7 @@ def plan_workflow(
                 workflow_stage=index,
                 staged_inputs=staged,
                 now=now + dt.timedelta(microseconds=index),
+                target_ns=stage.target_ns,
             )
         except ValidationError as exc:
             raise under(f"stage {stage.name}", exc) from None

@@ -51,3 +51,7 @@ def test_cancel(session: Session, store: JobStore) -> None:
 
 def test_sync_refreshes_progress(session: Session, store: JobStore) -> None:
     contract.check_sync_refreshes_progress(session, store)
+
+
+def test_campaign_as_the_last_stage(session: Session, store: JobStore) -> None:
+    contract.check_campaign_as_the_last_stage(session, store)

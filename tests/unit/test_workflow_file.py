@@ -236,3 +236,30 @@ def test_references_to_earlier_stages_and_the_cycles_a_file_could_write(tmp_path
     bad.write_text(text.replace('output_name = "prod"', 'output_name = "p_{{stages.minimize.nope}}"'))
     with pytest.raises(ValidationErrors, match=r"stage 'minimize' has no value 'nope'"):
         plan_workflow_file(profile, None, bad)
+
+
+def test_the_last_stage_of_a_file_may_be_a_campaign(tmp_path: Path) -> None:
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.workflow import validate_workflow_file
+
+    tiny = ROOT / "tests" / "data" / "tiny"
+    text = (
+        'name = "to 1 ns"\nfiles = ["tiny.psf", "tiny.pdb", "par_tiny.prm"]\n'
+        '[resources]\ncores = 1\nmemory_gb = 0.5\nwalltime = "01:00:00"\n'
+        '[[stages]]\nname = "min"\ntemplate = "vacuum_optimization_v1"\nvalues = { steps = 240 }\n'
+        '[[stages]]\nname = "prod"\ntemplate = "vacuum_optimization_v1"\ntarget_ns = 1.0\n'
+        'values = { execution_command = "run", steps = 240 }\n'
+    )
+    for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm"):
+        (tmp_path / n).write_bytes((tiny / n).read_bytes())
+    path = tmp_path / "wf.toml"
+    path.write_text(text)
+    (plan,) = validate_workflow_file(load_profile("loopback"), path)
+    prod = plan.prepared[-1]
+    assert prod.record.campaign is not None
+    assert prod.record.campaign["target_step"] == 500_004  # 1 ns at 2 fs, to stepspercycle 12
+    assert "campaign_step.py" in prod.extra_files
+    assert plan.prepared[0].record.campaign is None
+    path.write_text(text.replace('name = "min"\n', 'name = "min"\ntarget_ns = 0.1\n'))
+    with pytest.raises(ValidationError, match="only the last stage may be a campaign"):
+        validate_workflow_file(load_profile("loopback"), path)
