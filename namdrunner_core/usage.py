@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from namdrunner_core.campaign_view import SLURM_ID
 from namdrunner_core.errors import RemoteError, SchedulerError, ValidationError
 from namdrunner_core.models import GroupRecord, JobRecord, named_as
 from namdrunner_core.scripts import USAGE
@@ -61,6 +62,8 @@ class JobUsage:
     workflow_id: str | None = None
     stage: str | None = None
     hint: str | None = None
+    #: a campaign's segment and attempt this Slurm job was (``"2.1"``); None for a plain job
+    segment: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -173,7 +176,7 @@ def usage_report(
     ``scratch_records`` (default: ``records``) and start estimates of the user's pending jobs, in
     ONE remote command. ``groups`` name the workflow stages of the jobs that belong to one."""
     profile = session.profile
-    by_slurm = {r.slurm_job_id: r for r in records if r.slurm_job_id}
+    by_slurm, segment_of = _billed_ids(records)
     scratch = list(records if scratch_records is None else scratch_records)
     stdin = "".join(f"{r.job_id}|{r.scratch_dir}\n" for r in scratch if r.scratch_dir)
     result = session.run_remote(
@@ -229,6 +232,7 @@ def usage_report(
                 workflow_id=record.workflow_id,
                 stage=_stage_label(record, group_map),
                 hint=scaling_hint(u.alloc_cpus, cpu_eff) if u.state not in ("PENDING", "RUNNING") else None,
+                segment=segment_of.get(sid),
             )
         )
     ours = {r.slurm_job_id: r.job_id for r in scratch if r.slurm_job_id} | {k: v.job_id for k, v in by_slurm.items()}
@@ -257,6 +261,22 @@ def usage_report(
         pending=pending,
         missing=[sid for sid in by_slurm if sid not in usage],
     )
+
+
+def _billed_ids(records: Sequence[JobRecord]) -> tuple[dict[str, JobRecord], dict[str, str]]:
+    """The Slurm jobs that bill to ``records``: each job's own, and every segment a campaign ran (its
+    attempts in campaign.json), with the segment and attempt each was."""
+    by_slurm: dict[str, JobRecord] = {}
+    segment_of: dict[str, str] = {}
+    for r in records:
+        for a in (r.campaign or {}).get("attempts", []):
+            sid = a.get("slurm_id")
+            if isinstance(sid, str) and SLURM_ID.match(sid):
+                by_slurm[sid] = r
+                segment_of[sid] = f"{a.get('segment')}.{a.get('attempt')}"
+        if r.slurm_job_id:
+            by_slurm[r.slurm_job_id] = r
+    return by_slurm, segment_of
 
 
 def _purge_warnings(out: str, now: int | None, records: Sequence[JobRecord], days: int | None) -> list[PurgeWarning]:

@@ -23,6 +23,7 @@ from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
 from namdrunner_core.jobs.discover import discover_jobs
 from namdrunner_core.jobs.sync import sync_jobs
 from namdrunner_core.scripts.campaign_step import slurm_seconds
+from namdrunner_core.usage import usage_report
 from tests.conftest import DATA, ClusterEnv
 from tests.integration.conftest import cluster_sh
 
@@ -125,6 +126,11 @@ def test_a_campaign_reaches_its_target_through_a_time_limit_and_a_node_failure(
     assert r.campaign is not None
     assert len(r.campaign["attempts"]) == len(attempts)
     assert r.progress is not None
+    # the bill: one row per Slurm job the campaign ran (a requeued one once), each labelled with its segment
+    bill = usage_report(fast, [r])
+    assert sorted(j.slurm_job_id for j in bill.jobs) == sorted({a["slurm_id"] for a in attempts})
+    assert all(j.segment for j in bill.jobs)
+    assert bill.total_su > 0
     fresh = JobStore(tmp_path / "fresh.db")
     assert job.id in discover_jobs(fresh, fast).added
     found = fresh.get_job(job.id)
