@@ -14,7 +14,7 @@ from namdrunner_cli.render.base import (
 )
 
 if TYPE_CHECKING:
-    from namdrunner_core.usage import UsageReport
+    from namdrunner_core.usage import JobUsage, UsageReport
 
 
 def print_usage(as_json: bool, report: UsageReport) -> None:
@@ -31,7 +31,11 @@ def print_usage(as_json: bool, report: UsageReport) -> None:
             Column("State", key=True), Column("Elapsed", priority=5), Column("Cores", priority=4),
             Column("GPUs", priority=0), Column("SU", key=True), Column("CPU eff", priority=7),
             Column("Mem eff", priority=2), Column("ns/day", priority=1)]  # fmt: skip
-    rows = [[j.id, j.stage or (f"segment {j.segment}" if j.segment else "-"), j.slurm_job_id, j.state, humanize_duration(j.elapsed_s), str(j.cores),
+
+    def stage(j: JobUsage) -> str:
+        return j.stage or (f"segment {j.segment}" if j.segment else "-")
+
+    rows = [[j.id, stage(j), j.slurm_job_id, j.state, humanize_duration(j.elapsed_s), str(j.cores),
              str(j.gpus or "-"), f"{j.su:.3g}", pct(j.cpu_efficiency), pct(j.memory_efficiency),
              "-" if j.ns_per_day is None else f"{j.ns_per_day:.3g}"] for j in report.jobs]  # fmt: skip
     print_table(cols, rows, empty="no submitted jobs to account for")
