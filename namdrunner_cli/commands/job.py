@@ -215,6 +215,44 @@ def logs(app: AppContext, job_id: str, kind: str, tail: int | None) -> None:
     print_logs(app.json, j.id, kind, j.logs("namd", tail=tail))
 
 
+@job.command("analyze")
+@click.argument("job_id", required=False, shell_complete=complete.job_ids)
+@click.option("--log", "log_file", type=click.Path(path_type=Path), help="Analyze this NAMD log (no job, no cluster).")
+@click.option("--xst", "xst_file", type=click.Path(path_type=Path), help="With --log: its .xst (the cell, volume).")
+@click.option("--psf", "psf_file", type=click.Path(path_type=Path), help="With --log: the PSF (mass: the density).")
+@click.option("--series", "names", multiple=True, metavar="NAME", help="Only this series (TEMP, TOTAL, PRESSURE...).")
+@click.pass_obj
+def analyze(
+    app: AppContext,
+    job_id: str | None,
+    log_file: Path | None,
+    xst_file: Path | None,
+    psf_file: Path | None,
+    names: tuple[str, ...],
+) -> None:
+    """Is it equilibrated? Every series of a run, judged.
+
+    Each ENERGY column of the NAMD log (and the cell of its .xst): where it is equilibrated from, its mean
+    +/- error after that, its drift per ns, and a verdict (equilibrated, drifting, too short).
+
+    \b
+    Examples:
+      namdrunner job analyze prod_20261201_101500_123456
+      namdrunner job analyze --log namd_output.log --xst outputs/prod.xst --psf sys.psf --series TEMP
+    """
+    from namdrunner_cli.render.job import print_analysis
+    from namdrunner_core.analysis.report import analyze_log
+    from namdrunner_core.errors import ValidationError
+
+    if log_file is not None:
+        result = analyze_log(log_file, xst=xst_file, psf=psf_file)
+    elif job_id is not None:
+        result = _load(app, job_id).analysis()
+    else:
+        raise ValidationError("JOB_ID", "give a job id, or --log FILE for a NAMD log on this machine")
+    print_analysis(app.json, result.only(names) if names else result)
+
+
 @job.command("outputs")
 @click.argument("job_id", shell_complete=complete.job_ids)
 @click.pass_obj

@@ -26,6 +26,8 @@ from namdrunner_cli.render.base import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from namdrunner_core.analysis.report import Analysis
+    from namdrunner_core.analysis.stats import SeriesVerdict
     from namdrunner_core.jobs.prepare import PreparedJob
     from namdrunner_core.jobs.script_output import JobOutputs, SlurmLogs
     from namdrunner_core.models import JobRecord
@@ -337,3 +339,37 @@ def print_slurm_logs(as_json: bool, job_id: str, logs: SlurmLogs) -> None:
         click.echo(text if text.endswith("\n") or not text else text + "\n", nl=False)
         if not text:
             click.echo("(empty)")
+
+
+def print_analysis(as_json: bool, analysis: Analysis) -> None:
+    """``job analyze``: one row per series - equilibrated from, mean +/- error, drift, verdict."""
+    if as_json:
+        print_json(analysis)
+        return
+    cols = [Column("Series", key=True), Column("From step", priority=4), Column("Mean +/- error", key=True),
+            Column("g", priority=1), Column("N eff", priority=2), Column("Drift / ns (95 %)", priority=3),
+            Column("Verdict", key=True)]  # fmt: skip
+
+    def drift(s: SeriesVerdict) -> str:
+        if s.drift_low is None or s.drift_high is None:
+            return "-"
+        return f"{s.drift_per_ns:.3g} ({s.drift_low:.3g} .. {s.drift_high:.3g})"
+
+    def mean(s: SeriesVerdict) -> str:
+        return f"{s.mean:.6g} +/- {s.error:.2g}" if s.error is not None else f"{s.mean:.6g}"
+
+    rows = [[s.name, "-" if s.equilibrated_from is None else str(s.equilibrated_from), mean(s), f"{s.g:.3g}",
+             f"{s.n_eff:.0f}", drift(s), status_markup_for(s.verdict)] for s in analysis.series]  # fmt: skip
+    stride = f", every {analysis.stride}th row" if analysis.stride > 1 else ""
+    title = f"{analysis.source}: {analysis.rows} ENERGY rows{stride}, {analysis.timestep_fs:g} fs"
+    print_table(cols, rows, title=title, empty="no series vary in this log")
+    for s in analysis.series:
+        if s.verdict != "equilibrated":
+            console(err=True).print(f"{s.name}: {s.verdict}: {s.why}", highlight=False)
+
+
+def status_markup_for(verdict: str) -> str:
+    """A verdict, coloured as a status is."""
+    return {"equilibrated": "[green]equilibrated[/]", "drifting": "[yellow]drifting[/]"}.get(
+        verdict, f"[dim]{verdict}[/]"
+    )

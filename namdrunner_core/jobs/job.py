@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from namdrunner_core.analysis.report import Analysis
 from namdrunner_core.errors import (
     NamdRunnerError,
     NotFoundError,
@@ -25,9 +26,10 @@ from namdrunner_core.errors import (
 )
 from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs import campaign
+from namdrunner_core.jobs.analyze import analyze_job
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
 from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
-from namdrunner_core.jobs.safety import remove_job_dir
+from namdrunner_core.jobs.safety import copy_remote_inputs, remove_job_dir
 from namdrunner_core.jobs.script_output import (
     JobOutputs,
     SlurmLogs,
@@ -53,7 +55,8 @@ from namdrunner_core.namd.config import (
     Template,
 )
 from namdrunner_core.namd.log import Progress
-from namdrunner_core.scripts import CAT_FIRST, COPY_INPUTS, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB
+from namdrunner_core.paths import cache_dir
+from namdrunner_core.scripts import CAT_FIRST, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB
 from namdrunner_core.serde import converter
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME
@@ -152,7 +155,7 @@ class Job:
         try:
             t.run(["mkdir", "-m", "0755", "--", f"{d}/{INPUT_DIR}", f"{d}/outputs"])
             if prepared.remote_inputs:
-                _copy_remote_inputs(session, prepared.remote_inputs, f"{d}/{INPUT_DIR}")
+                copy_remote_inputs(session, prepared.remote_inputs, f"{d}/{INPUT_DIR}")
             payload: dict[str, Path | bytes] = dict(prepared.files)
             for rel, data in {**prepared.extra_files, **(extra_files or {})}.items():
                 payload[rel] = data
@@ -396,6 +399,12 @@ class Job:
             progress=progress,
         )
 
+    def analysis(self, into: str | Path | None = None) -> Analysis:
+        """Is it equilibrated? Its NAMD log (and .xst, and its PSF for the density) fetched into ``into``
+        (default: the cache dir; unchanged files are not fetched again) and every series judged."""
+        where = Path(into) if into is not None else cache_dir() / "analysis" / self.id
+        return analyze_job(self.record, lambda to, patterns: self.download(to, include=patterns), where)
+
     def _resume_campaign(self) -> Job:
         """A campaign that stopped (paused, failed, cancelled) continues from its newest valid restart files
         in its own directory (never staged again: campaign.json and the outputs are there)."""
@@ -483,13 +492,3 @@ class Job:
         remove_job_dir(self.session, "project", r.job_id)
         remove_job_dir(self.session, "scratch", r.job_id)
         self.store.delete_job(r.job_id)
-
-
-def _copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) -> None:
-    """Copy files already on the cluster (inside the job roots) into a job's input dir, on the cluster."""
-    args = [dest, session.jobs_root, session.scratch_root, "--"]
-    for name, src in sorted(inputs.items()):
-        args += [src, name]
-    result = session.run_remote(COPY_INPUTS, args, check=False)
-    if result.exit_code != 0:
-        raise ValidationError("files", f"cannot copy inputs on the cluster: {result.stderr.strip()}")

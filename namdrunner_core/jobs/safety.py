@@ -10,11 +10,12 @@ raises :class:`UnsafePathError` and deletes nothing.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from namdrunner_core.errors import UnsafePathError
+from namdrunner_core.errors import UnsafePathError, ValidationError
 from namdrunner_core.models import SAFE_JOB_ID
-from namdrunner_core.scripts import REMOVE_JOB_DIR
+from namdrunner_core.scripts import COPY_INPUTS, REMOVE_JOB_DIR
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -47,3 +48,13 @@ def remove_job_dir(session: Session, which: Literal["project", "scratch"], job_i
             "nothing was deleted"
         )
     return result.stdout.strip() == "removed"
+
+
+def copy_remote_inputs(session: Session, inputs: Mapping[str, str], dest: str) -> None:
+    """Copy files already on the cluster (inside the job roots) into a job's input dir, on the cluster."""
+    args = [dest, session.jobs_root, session.scratch_root, "--"]
+    for name, src in sorted(inputs.items()):
+        args += [src, name]
+    result = session.run_remote(COPY_INPUTS, args, check=False)
+    if result.exit_code != 0:
+        raise ValidationError("files", f"cannot copy inputs on the cluster: {result.stderr.strip()}")
