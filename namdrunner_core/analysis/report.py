@@ -35,7 +35,11 @@ class Analysis:
         missing = [n for n in wanted if self.get(n) is None]
         if missing:
             have = ", ".join(s.name for s in self.series)
-            raise ValidationError("--series", f"{', '.join(missing)} is not a series of this run; it has {have}")
+            raise ValidationError(
+                "--series",
+                f"{', '.join(missing)} is not a series of this run that varies; it has "
+                f"{have} (a column that never changes, e.g. TEMP in a minimization, is left out)",
+            )
         return attrs.evolve(self, series=[s for s in self.series if s.name in wanted])
 
     def get(self, name: str) -> SeriesVerdict | None:
@@ -59,13 +63,20 @@ def _judged(series: Series, timestep_fs: float) -> list[SeriesVerdict]:
     return out
 
 
-def analyze_log(log: Path, *, xst: Path | None = None, psf: Path | None = None) -> Analysis:
+def analyze_log(log: Path, *, xst: Path | None = None, psf: Path | None = None, xst_optional: bool = False) -> Analysis:
     """Every varying ENERGY column of ``log`` judged, and the cell of ``xst`` (``VOLUME``; ``DENSITY``
-    with the ``psf``'s total mass). Streamed: memory stays flat for any log size."""
+    with the ``psf``'s total mass). Streamed: memory stays flat for any log size. ``xst_optional``: an
+    ``.xst`` without cell rows (``xstFreq`` not set) is passed over instead of refused."""
     dt = _timestep(log)
     energies = log_series(log)
     verdicts = _judged(energies, dt)
-    if xst is not None and xst.is_file():
-        cell = xst_series(xst, total_mass_amu=psf_mass(psf) if psf is not None and psf.is_file() else None)
-        verdicts += [v for v in _judged(cell, dt) if v.name != "VOLUME" or energies.columns.get("VOLUME") is None]
+    if xst is not None and (xst.is_file() or not xst_optional):
+        try:
+            cell = xst_series(xst, total_mass_amu=psf_mass(psf) if psf is not None and psf.is_file() else None)
+        except ValidationError:
+            if not xst_optional:
+                raise
+            cell = None
+        if cell is not None:
+            verdicts += [v for v in _judged(cell, dt) if v.name != "VOLUME" or "VOLUME" not in energies.columns]
     return Analysis(str(log), dt, energies.seen, energies.stride, verdicts)

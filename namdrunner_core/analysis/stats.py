@@ -35,27 +35,31 @@ def _array(x: ArrayLike) -> NDArray[np.float64]:
     return a
 
 
-def statistical_inefficiency(x: ArrayLike, *, mintime: int = 3) -> float:
-    """g >= 1: how many samples make one uncorrelated one (1.0 for a constant or too short series)."""
+def autocorrelation(x: ArrayLike) -> NDArray[np.float64]:
+    """The normalized autocorrelation function C(t), t = 0 .. N-1, by FFT (O(N log N)); each lag averaged
+    over the N - t pairs it has."""
     a = _array(x)
     n = a.size
-    if n < 2:
-        return 1.0
     d = a - a.mean()
-    var = float(np.dot(d, d)) / n
-    if var == 0.0:
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(d, size)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), size)[:n] / np.arange(n, 0, -1)
+    return acov / acov[0] if acov[0] > 0 else np.zeros(n)
+
+
+def statistical_inefficiency(x: ArrayLike, *, mintime: int = 3) -> float:
+    """g >= 1: how many samples make one uncorrelated one (1.0 for a constant or too short series):
+    1 + 2 sum_t C(t) (1 - t/N), summed over every lag until C first drops to zero or below (after
+    ``mintime`` lags)."""
+    a = _array(x)
+    n = a.size
+    if n < 2 or float(np.ptp(a)) == 0.0:
         return 1.0
-    g = 1.0
-    t = 1
-    increment = 1
-    while t < n - 1:
-        c = float(np.dot(d[: n - t], d[t:])) / ((n - t) * var)
-        if c <= 0.0 and t > mintime:
-            break
-        g += 2.0 * c * (1.0 - t / n) * increment
-        t += increment
-        increment += 1
-    return max(1.0, g)
+    c = autocorrelation(a)[1:]
+    nonpositive = np.nonzero(c[mintime:] <= 0.0)[0]
+    stop = int(nonpositive[0]) + mintime if nonpositive.size else c.size
+    t = np.arange(1, stop + 1)
+    return max(1.0, 1.0 + 2.0 * float(np.sum(c[:stop] * (1.0 - t / n))))
 
 
 @attrs.frozen(slots=True)
@@ -163,7 +167,9 @@ def judge(name: str, steps: ArrayLike, values: ArrayLike, *, timestep_fs: float 
     naive = float(np.std(tail_v, ddof=1)) * math.sqrt(eq.g / tail_v.size) if tail_v.size > 1 else math.nan
     error = max(naive, block_standard_error(tail_v))
     d = drift(tail_s * timestep_fs * 1e-6, tail_v, g=eq.g)
-    if eq.n_eff < MIN_EFFECTIVE_SAMPLES:
+    if eq.t0 > n // 2:
+        verdict, why = "drifting", f"it settles only in the last half of the run (from step {int(s[eq.t0])})"
+    elif eq.n_eff < MIN_EFFECTIVE_SAMPLES:
         verdict, why = "too short", f"{eq.n_eff:.0f} effectively independent samples; {MIN_EFFECTIVE_SAMPLES} needed"
     elif d.significant and abs(d.slope * float(np.ptp(tail_s)) * timestep_fs * 1e-6) > 2.0 * error:
         verdict, why = "drifting", f"slope {d.slope:.3g}/ns (95 %: {d.low:.3g} to {d.high:.3g}) moves it past 2 errors"

@@ -28,4 +28,5 @@ def analyze_job(record: JobRecord, download: Callable[[Path, list[str]], object]
     if config.is_file():
         out = read_config(config.read_text(encoding="utf-8", errors="replace")).keywords.get("outputname", [""])[-1]
         xst = into / f"{out}.xst" if out else None
-    return analyze_log(log, xst=xst, psf=into / "input_files" / structure if structure else None)
+    psf = into / "input_files" / structure if structure else None
+    return analyze_log(log, xst=xst, psf=psf, xst_optional=True)

@@ -98,6 +98,10 @@ def test_a_job_from_create_to_delete(fake: FakeSlurm, tmp_path: Path) -> None:
     assert got["id"] == job_id
     assert got["files"]
     assert all((Path(got["to"]) / name).is_file() for name in got["files"])
+    analysis = run_json(fake, "job", "analyze", job_id, "--series", "TOTAL")
+    assert [v["name"] for v in analysis["series"]] == ["TOTAL"]
+    assert analysis["rows"] >= 2
+    assert "BOND" in run(fake, "job", "analyze", job_id).stdout  # the table of every series
     restarted = run_json(fake, "job", "restart", job_id, "--steps", "60")
     assert restarted["parent_job_id"] == job_id
     assert restarted["status"] == "Created"
