@@ -55,7 +55,7 @@ def _timestep(path: Path) -> float:
 
 def _judged(series: Series, timestep_fs: float) -> list[SeriesVerdict]:
     out = []
-    for name in series.columns:
+    for name in series.names():
         steps, values = series.array(name)
         if values.size == 0 or float(np.ptp(values)) == 0.0:
             continue  # a column NAMD prints as zeros (BOUNDARY, MISC without them): nothing to judge
@@ -78,5 +78,5 @@ def analyze_log(log: Path, *, xst: Path | None = None, psf: Path | None = None, 
                 raise
             cell = None
         if cell is not None:
-            verdicts += [v for v in _judged(cell, dt) if v.name != "VOLUME" or "VOLUME" not in energies.columns]
+            verdicts += [v for v in _judged(cell, dt) if v.name != "VOLUME" or "VOLUME" not in energies.names()]
     return Analysis(str(log), dt, energies.seen, energies.stride, verdicts)

@@ -595,7 +595,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--slurm-id", default=os.environ.get("SLURM_JOB_ID", ""))
     ap.add_argument("--restart-count", type=int, default=int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0))
     ap.add_argument("--seen", default="KILLED")
-    ap.add_argument("--log", default="namd.log")
+    ap.add_argument("--log", default="namd_output.log")
     ap.add_argument("--until-reservation-s", type=float, default=None)
     ap.add_argument("--time-left", default="", help="squeue's %%L for this job: the time it really has")
     ap.add_argument("--walltime-s", type=float, default=0.0)
