@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import attrs
 
+from namdrunner_core.campaign_view import view as campaign_view
 from namdrunner_core.errors import NamdRunnerError, ValidationError, under
 from namdrunner_core.jobs.bulk import delete_jobs
 from namdrunner_core.jobs.job import Job
@@ -378,9 +379,17 @@ class WorkflowView:
     stages: list[tuple[str | None, JobRecord]]
 
 
+def _stage_data(label: str | None, r: JobRecord) -> dict[str, Any]:
+    out = {"stage": label, **job_json(r)}
+    if r.campaign is not None:  # a campaign stage: where it stands, and every attempt
+        latest = r.progress.step if r.progress else None
+        out["campaign"] = {**to_data(campaign_view(r.campaign, latest)), "attempts": r.campaign.get("attempts", [])}
+    return out
+
+
 def _workflow_view_data(v: WorkflowView) -> dict[str, Any]:
     return {**to_data(v.group), "status": v.status.value,
-            "stages": [{"stage": label, **job_json(r)} for label, r in v.stages]}  # fmt: skip
+            "stages": [_stage_data(label, r) for label, r in v.stages]}  # fmt: skip
 
 
 converter.register_unstructure_hook(WorkflowView, _workflow_view_data)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 from namdrunner_core.jobs import campaign
 from namdrunner_core.models import JobRecord
@@ -104,3 +106,61 @@ def test_a_campaign_json_that_cannot_be_read_changes_nothing_it_claims() -> None
     before = _record(now, JobStatus.RUNNING)
     new, final, adv = campaign.apply_state(before, before, False, b"{not json")
     assert (new.status, final, adv) == (JobStatus.RUNNING, False, None)
+
+
+def test_bad_targets_are_one_line_each() -> None:
+    from namdrunner_core.errors import ValidationError
+    from namdrunner_core.jobs.campaign import initial_state
+
+    base = "structure s.psf\ncoordinates s.pdb\ntimestep 2\nstepspercycle 20\noutputName out\nfirsttimestep 480000\n"
+    for config, target, fragment in (
+        (base + "run 1000\n", 0.5, "0.5 ns is step 250000, not beyond the config's firsttimestep 480000"),
+        (base.replace("timestep 2\n", "") + "run 1000\n", 5.0, "the config sets no timestep"),
+        (base + "minimize 100\n", 5.0, "exactly one `run` command (it has: minimize 100)"),
+        (base + "run 1000\n", float("nan"), "give the simulated time to reach"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            initial_state(config, target_ns=target, walltime="24:00:00", natoms=None)
+        assert caught.value.field == "--target-ns"
+        assert fragment in caught.value.message
+
+
+def test_where_compute_nodes_may_not_submit_sync_queues_the_next_segment(tmp_path: Path) -> None:
+    """A profile with compute_can_submit = false: the segment decides and records, the laptop's sync
+    queues the next one, and the campaign reaches its target."""
+    from namdrunner_core import Job, JobStore
+    from namdrunner_core.jobs.sync import sync_jobs
+    from namdrunner_core.testing import FakeSlurm
+    from tests.conftest import ROOT
+
+    tiny = ROOT / "tests" / "data" / "tiny"
+    with FakeSlurm(tmp_path / "fake", namd=ROOT / "tests" / "cluster" / "namd3_standin.py") as fake:
+        profile = attrs.evolve(fake.profile(), compute_can_submit=False, campaign_startup_s=0.0)
+        session = fake.session(profile)
+        store = JobStore(tmp_path / "db")
+        job = Job.create(session, store, name="no submit", template="vacuum_optimization_v1",
+                         values={"execution_command": "run", "steps": 1200, "restart_freq": 1200},
+                         files=[tiny / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")],
+                         resources=Resources(cores=1, memory_gb=0.5, walltime="00:10:00"), target_ns=0.01)  # fmt: skip
+        assert "sbatch --parsable" not in (tmp_path / "fake").joinpath(
+            "projects", session.user, "namdrunner_jobs", job.id, "job.sbatch").read_text()  # fmt: skip
+        # more than one segment: the first one is sized from a (slow) speed said in its campaign.json
+        state_path = tmp_path / "fake" / "projects" / session.user / "namdrunner_jobs" / job.id / "campaign.json"
+        state = json.loads(state_path.read_text())
+        state["ns_per_day"], state["walltime_s"], state["startup_s"] = 0.5, 600.0, 0.0  # a speed: 1,560 steps
+        state_path.write_text(json.dumps(state))
+        job.submit()
+        for _ in range(120):
+            sync_jobs(store, session)
+            r = store.get_job(job.id)
+            if r.status.is_terminal and r.finalized:
+                break
+            import time
+
+            time.sleep(0.5)
+        assert r.status is JobStatus.COMPLETED, (r.status, r.error_info)
+        assert r.campaign is not None
+        attempts = r.campaign["attempts"]
+        assert len(attempts) >= 2
+        assert len({a["slurm_id"] for a in attempts}) == len(attempts)  # each segment queued once, by sync
+        assert attempts[-1]["end_step"] == r.campaign["target_step"]
