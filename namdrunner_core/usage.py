@@ -236,19 +236,7 @@ def usage_report(
             )
         )
     ours = {r.slurm_job_id: r.job_id for r in scratch if r.slurm_job_id} | {k: v.job_id for k, v in by_slurm.items()}
-    pending = []
-    for line in sec.get("START", ([], 1))[0]:
-        parts = line.split("|")
-        if len(parts) >= 3 and parts[0].strip():
-            start = parts[1].strip()
-            pending.append(
-                PendingJob(
-                    parts[0].strip(),
-                    None if start in ("", "N/A", "Unknown") else start,
-                    parts[2].strip(),
-                    ours.get(parts[0].strip()),
-                )
-            )
+    pending = _pending(sec.get("START", ([], 1))[0], ours)
     quota = parse_df(sec.get("DF", ([], 1))[0], [session.jobs_root, session.scratch_root])
     if "QUOTA" in sec:
         quota.insert(0, StorageUse("", profile.quota_command or "", lines=sec["QUOTA"][0]))
@@ -261,6 +249,24 @@ def usage_report(
         pending=pending,
         missing=[sid for sid in by_slurm if sid not in usage],
     )
+
+
+def _pending(lines: Sequence[str], ours: dict[str, str]) -> list[PendingJob]:
+    """``squeue --start`` lines: each pending job's expected start and reason (and which job it is)."""
+    pending = []
+    for line in lines:
+        parts = line.split("|")
+        if len(parts) >= 3 and parts[0].strip():
+            start = parts[1].strip()
+            pending.append(
+                PendingJob(
+                    parts[0].strip(),
+                    None if start in ("", "N/A", "Unknown") else start,
+                    parts[2].strip(),
+                    ours.get(parts[0].strip()),
+                )
+            )
+    return pending
 
 
 def _billed_ids(records: Sequence[JobRecord]) -> tuple[dict[str, JobRecord], dict[str, str]]:

@@ -480,8 +480,7 @@ def start_segment(
     segment = (last["segment"] + (1 if last["outcome"] in ("COMPLETED", "TIMEOUT") else 0)) if last else 1
     attempt = 1 + sum(1 for a in state["attempts"] if a["segment"] == segment)
     found, notes = newest_restart(os.path.join(workdir, state["output"]), state.get("natoms"))
-    for note in notes:  # the segment's Slurm log says which restart files were passed over, and why
-        sys.stderr.write(f"namdrunner campaign: {note}\n")
+    sys.stderr.write("".join(f"namdrunner campaign: {n}\n" for n in notes))  # which restart files, and why
     why_not = _why_not(state, segment, attempt, found, notes)
     if why_not:
         return _stop_here(workdir, state, PAUSE, why_not)

@@ -189,18 +189,8 @@ def stages_from_file(  # noqa: C901 - a stage's values, files, scaled copies and
         except (TypeError, ValueError, NamdRunnerError) as exc:
             problems.append((f"{where}: resources", str(getattr(exc, "message", exc))))
             continue
-        stages.append(
-            StageSpec(
-                entry.name,
-                template,
-                values,
-                resources,
-                files,
-                continue_from_previous=entry.continue_ and i > 0,
-                use_velocities=entry.velocities,
-                target_ns=entry.target_ns,
-            )
-        )
+        stages.append(StageSpec(entry.name, template, values, resources, files, entry.continue_ and i > 0,
+                                entry.velocities, entry.target_ns))  # fmt: skip
         prev = {**template.defaults(), **canonical}
         earlier[entry.name] = prev
     if missing_resources:

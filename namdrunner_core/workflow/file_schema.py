@@ -15,9 +15,15 @@ if TYPE_CHECKING:
     pass
 
 
+#: a template value
+_VALUE = {"type": ["string", "number", "boolean"]}
+#: a stage's target_ns (the last stage: a campaign)
+_TARGET_NS = {"type": "number", "exclusiveMinimum": 0,
+              "description": "the last stage only: a campaign carried to this simulated time (ns)"}  # fmt: skip
+
+
 def workflow_file_schema() -> dict[str, Any]:
     """The JSON Schema of a workflow file, from the classes above (docs/workflow-file.schema.json)."""
-    value = {"type": ["string", "number", "boolean"]}
     resources = {
         "type": "object",
         "properties": {
@@ -62,17 +68,13 @@ def workflow_file_schema() -> dict[str, Any]:
         "properties": {
             "name": {"type": "string"},
             "template": {"type": "string", "description": "a builtin or user template id"},
-            "values": {"type": "object", "additionalProperties": value},
+            "values": {"type": "object", "additionalProperties": _VALUE},
             "resources": resources,
             "files": {"type": "array", "items": {"type": "string"}},
             "continue": {"type": "boolean", "default": True},
             "velocities": {"type": "boolean"},
             "scaled": {"type": "array", "items": scaled},
-            "target_ns": {
-                "type": "number",
-                "exclusiveMinimum": 0,
-                "description": "the last stage only: a campaign carried to this simulated time (ns)",
-            },
+            "target_ns": _TARGET_NS,
         },
         "additionalProperties": False,
     }
@@ -85,7 +87,7 @@ def workflow_file_schema() -> dict[str, Any]:
             "name": {"type": "string"},
             "description": {"type": "string"},
             "files": {"type": "array", "items": {"type": "string"}},
-            "values": {"type": "object", "additionalProperties": value},
+            "values": {"type": "object", "additionalProperties": _VALUE},
             "resources": resources,
             "stages": {"type": "array", "minItems": 1, "items": stage},
             "replicas": {"type": "integer", "minimum": 1, "maximum": MAX_REPLICAS, "default": 1},

@@ -135,6 +135,20 @@ def parse_stage_steps(items: Sequence[str]) -> dict[str, int]:
     return out
 
 
+def _check_stages(stages: Sequence[StageSpec]) -> None:
+    """At least one stage, names that differ, a campaign only as the last stage."""
+    if not stages:
+        raise ValidationError("stages", "a workflow needs at least one stage")
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        raise ValidationError("stages", f"stage names must differ: {names}")
+    for s in stages[:-1]:
+        if s.target_ns is not None:
+            raise ValidationError(
+                f"stage {s.name}: target_ns", "only the last stage may be a campaign (a target in ns)"
+            )
+
+
 def plan_workflow(
     profile: ClusterProfile,
     user: str,
@@ -150,16 +164,7 @@ def plan_workflow(
 
     ``workflow create --dry-run`` prints this; :meth:`Workflow.create_planned` uploads it.
     """
-    if not stages:
-        raise ValidationError("stages", "a workflow needs at least one stage")
-    names = [s.name for s in stages]
-    if len(set(names)) != len(names):
-        raise ValidationError("stages", f"stage names must differ: {names}")
-    for s in stages[:-1]:
-        if s.target_ns is not None:
-            raise ValidationError(
-                f"stage {s.name}: target_ns", "only the last stage may be a campaign (a target in ns)"
-            )
+    _check_stages(stages)
     workflow_id = "wf_" + make_job_id(name)
     prepared = []
     first = 0
@@ -216,7 +221,7 @@ def plan_workflow(
             )
         prepared.append(p)
         previous_record, previous_config = p.record, p.config_text
-    return WorkflowPlan(workflow_id, name, tuple(names), tuple(prepared), template_id)
+    return WorkflowPlan(workflow_id, name, tuple(s.name for s in stages), tuple(prepared), template_id)
 
 
 class Workflow:
