@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from namdrunner_core.serde import to_data
+
 
 @attrs.frozen(slots=True)
 class CampaignView:
@@ -101,3 +103,10 @@ def newest_slurm_id(state: dict[str, Any]) -> str | None:
     attempts = state.get("attempts") or []
     sid = attempts[-1].get("slurm_id") if attempts else None
     return sid if isinstance(sid, str) and SLURM_ID.match(sid) else None
+
+
+def campaign_json(state: dict[str, Any], current_step: int | None = None) -> dict[str, Any]:
+    """A campaign as ``--json`` shows it (``job show``, ``workflow show``): where it stands
+    (:class:`CampaignView`, its ``line`` included) and every attempt as campaign.json records it."""
+    data: dict[str, Any] = to_data(view(state, current_step))
+    return {**data, "attempts": state.get("attempts", [])}

@@ -14,13 +14,12 @@ from typing import Any, TypeVar
 
 import attrs
 
-from namdrunner_core.campaign_view import view as campaign_view
+from namdrunner_core.campaign_view import campaign_json
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.ids import IdMatch, check_id_argument, match_prefix
 from namdrunner_core.models import JobRecord, job_json, record_from_row, record_to_data
 from namdrunner_core.paths import default_db_path
 from namdrunner_core.profile import load_profile
-from namdrunner_core.serde import to_data
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.store import read as store_read
 
@@ -127,8 +126,7 @@ def job_details(record: JobRecord) -> dict[str, Any]:
     out = job_json(record)
     if record.campaign is not None:  # where the campaign stands, and every attempt (its lineage)
         latest = record.progress.step if record.progress else None
-        out["campaign"] = {**to_data(campaign_view(record.campaign, latest)),
-                           "attempts": record.campaign.get("attempts", [])}  # fmt: skip
+        out["campaign"] = campaign_json(record.campaign, latest)
     with contextlib.suppress(NamdRunnerError):  # a profile removed since: the job is still shown
         out["scratch_purge_days"] = load_profile(record.profile).scratch_purge_days
     return out

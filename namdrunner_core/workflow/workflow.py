@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import attrs
 
-from namdrunner_core.campaign_view import view as campaign_view
+from namdrunner_core.campaign_view import campaign_json
 from namdrunner_core.errors import NamdRunnerError, ValidationError, under
 from namdrunner_core.jobs.bulk import delete_jobs
 from namdrunner_core.jobs.job import Job
@@ -388,7 +388,7 @@ def _stage_data(label: str | None, r: JobRecord) -> dict[str, Any]:
     out = {"stage": label, **job_json(r)}
     if r.campaign is not None:  # a campaign stage: where it stands, and every attempt
         latest = r.progress.step if r.progress else None
-        out["campaign"] = {**to_data(campaign_view(r.campaign, latest)), "attempts": r.campaign.get("attempts", [])}
+        out["campaign"] = campaign_json(r.campaign, latest)
     return out
 
 
