@@ -22,7 +22,7 @@ from namdrunner_core.campaign_view import SLURM_ID, newest_slurm_id
 from namdrunner_core.errors import SchedulerError, ValidationError
 from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import read_config
-from namdrunner_core.scripts import CAMPAIGN_CAP, CAMPAIGN_CTL, CAMPAIGN_SUBMIT, WRITE_FILES
+from namdrunner_core.scripts import CAMPAIGN_CAP, CAMPAIGN_CTL, CAMPAIGN_SUBMIT
 from namdrunner_core.scripts import campaign_step as step
 from namdrunner_core.slurm.resources import ResolvedResources, parse_walltime
 from namdrunner_core.slurm.states import JobStatus
@@ -260,42 +260,32 @@ def _laptop_decides(before: JobRecord, new: JobRecord, state: dict[str, Any]) ->
 
 
 def advance(session: Session, advances: Sequence[Advance]) -> tuple[dict[str, str], list[str], int]:
-    """Carry out what sync decided for chains the laptop moves on: every campaign.json written in ONE
-    command, then the next segments queued in ONE more (each recorded in its campaign.json by
-    campaign_step.py on the cluster; a segment already queued is never queued twice). Returns (job id
-    -> new Slurm id, warnings, remote commands used)."""
+    """Carry out what sync decided for chains the laptop moves on, in ONE command: every campaign.json
+    written first (a segment that starts reads the new state), then the next segments queued (each
+    recorded in its campaign.json by campaign_step.py on the cluster; a segment already queued is never
+    queued twice). Returns (job id -> new Slurm id, warnings, remote commands used)."""
     if not advances:
         return {}, [], 0
     chunks: list[bytes] = []
     for a in advances:
         data = (json.dumps(a.state, indent=1, sort_keys=True) + "\n").encode()
-        chunks += [f"{a.scratch_dir}/{step.STATE_NAME}\t{len(data)}\n".encode(), data]
-    roots = sorted({a.scratch_dir.rsplit("/", 1)[0] for a in advances})
-    written = session.run_remote(WRITE_FILES, roots, chunks=chunks, check=False)
-    commands, warnings = 1, list[str]()
-    if written.exit_code != 0:
-        return {}, [f"could not write campaign.json: {written.stderr.strip()[:200]}"], commands
-    todo = [a for a in advances if a.submit]
-    if not todo:
-        return {}, warnings, commands
-    args = [session.profile.campaign_python]
-    for a in todo:
-        args += [
-            a.scratch_dir,
-            f"{round(a.memory_gb * 1024)}M" if a.memory_gb else "-",
-            str(int(a.state["walltime_s"])),
-        ]
-    out = session.run_remote(CAMPAIGN_SUBMIT, args, check=False).stdout
-    commands += 1
-    by_dir = {a.scratch_dir: a.job_id for a in todo}
+        chunks += [f"{a.scratch_dir}\t{len(data)}\n".encode(), data]
+    args = [session.profile.campaign_python, session.scratch_root.rstrip("/")]
+    for a in advances:
+        if a.submit:
+            memory = f"{round(a.memory_gb * 1024)}M" if a.memory_gb else "-"
+            args += [a.scratch_dir, memory, str(int(a.state["walltime_s"]))]
+    out = session.run_remote(CAMPAIGN_SUBMIT, args, chunks=chunks, check=False).stdout
+    by_dir = {a.scratch_dir: a.job_id for a in advances}
     ids: dict[str, str] = {}
+    warnings: list[str] = []
     for line in out.splitlines():
         parts = line.split(" ", 3)
         if len(parts) >= 3 and parts[0] in ("@@SUBMITTED", "@@EXISTS") and parts[1] in by_dir:
             ids[by_dir[parts[1]]] = parts[2]
         elif len(parts) >= 3 and parts[0] == "@@FAILED" and parts[1] in by_dir:
-            warnings.append(f"{by_dir[parts[1]]}: the next segment could not be queued: {' '.join(parts[2:])}")
-    return ids, warnings, commands
+            warnings.append(f"{by_dir[parts[1]]}: the campaign could not be moved on: {' '.join(parts[2:])}")
+    return ids, warnings, 1
 
 
 def cancel(session: Session, record: JobRecord) -> list[str]:
