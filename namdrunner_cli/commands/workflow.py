@@ -227,6 +227,29 @@ def show(app: AppContext, workflow_id: str) -> None:
     print_group(app.json, _group(app, group))
 
 
+@workflow.command("analyze")
+@click.argument("workflow_ids", nargs=-1, required=True, shell_complete=complete.workflow_ids)
+@click.pass_obj
+def analyze(app: AppContext, workflow_ids: tuple[str, ...]) -> None:
+    """Is each stage equilibrated? With several workflows (replicas): do they agree within error?
+
+    Every stage's run is judged as `job analyze` does; given more than one workflow, each stage's series
+    are compared across them (the error-weighted mean, a chi-square test at 95 %, the replica that is off).
+
+    \b
+    Examples:
+      namdrunner workflow analyze wf_hextube_eq
+      namdrunner workflow analyze wf_prod_r1 wf_prod_r2 wf_prod_r3 --json
+    """
+    from namdrunner_cli.render.workflow import print_workflows_analysis
+    from namdrunner_core.workflow.equilibration import analyze_workflows
+
+    groups = [app.store.find_workflow(w)[0] for w in workflow_ids]
+    profiles = {g.profile for g in groups}
+    session = app.session(next(iter(profiles)) if len(profiles) == 1 else None)
+    print_workflows_analysis(app.json, analyze_workflows(session, app.store, [g.id for g in groups]))
+
+
 @workflow.command("list")
 @click.pass_obj
 def list_groups(app: AppContext) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from namdrunner_core.jobs.prepare import PreparedJob
     from namdrunner_core.workflow import GroupSummary, Workflow, WorkflowFileInfo, WorkflowPlan
+    from namdrunner_core.workflow.equilibration import WorkflowsAnalysis
 
 
 def print_plan(as_json: bool, group_id: str, prepared: Sequence[PreparedJob], extra: dict[str, str]) -> None:
@@ -138,3 +139,24 @@ def print_workflow_files(as_json: bool, infos: Sequence[WorkflowFileInfo]) -> No
 
     cells = [[i.id, i.name, "builtin" if i.builtin else "user", stages(i), i.description] for i in infos]
     print_table(cols, cells, empty="no workflow files")
+
+
+def print_workflows_analysis(as_json: bool, result: WorkflowsAnalysis) -> None:
+    """``workflow analyze``: each stage's series judged, then (several workflows) the stages compared."""
+    if as_json:
+        print_json(result)
+        return
+    from namdrunner_cli.render.job import print_analysis
+
+    for st in result.stages:
+        click.echo(f"== {st.workflow_id} / {st.stage} ({st.job_id})")
+        if st.analysis is None:
+            click.echo(f"   not analyzed: {st.problem}")
+        else:
+            print_analysis(False, st.analysis)
+    cols = [Column("Stage", key=True), Column("Series", key=True), Column("Mean of runs", priority=2),
+            Column("chi2 / dof", priority=1), Column("Agree", key=True), Column("Off", priority=3)]  # fmt: skip
+    rows = [[stage, c.name, f"{c.mean:.6g}", f"{c.chi2:.2f} / {c.dof}", "yes" if c.agree else "[yellow]no[/]",
+             c.off or "-"] for stage, comps in result.comparisons.items() for c in comps]  # fmt: skip
+    if result.comparisons:
+        print_table(cols, rows, title="the workflows compared, stage by stage (95 %)", empty="nothing to compare")

@@ -116,3 +116,30 @@ def test_bad_input_is_one_line_naming_the_file(tmp_path: Path) -> None:
         analyze_log(empty)
     with pytest.raises(ValidationError, match=r"no !NATOM section"):
         psf_mass(empty)
+
+
+def test_the_chi_square_quantile_is_close_to_the_tables() -> None:
+    from namdrunner_core.analysis.compare import chi2_quantile_95
+
+    for dof, table in ((1, 3.841), (2, 5.991), (4, 9.488), (10, 18.307), (30, 43.773)):
+        assert chi2_quantile_95(dof) == pytest.approx(table, rel=0.03)
+
+
+def test_replicas_that_agree_and_one_that_is_off() -> None:
+    from namdrunner_core.analysis.compare import compare
+    from namdrunner_core.analysis.report import Analysis
+
+    def run(seed: int, shift: float = 0.0) -> Analysis:
+        x = _relaxing(seed, 8000) + shift
+        return Analysis("synthetic", 2.0, x.size, 1, [judge("TEMP", np.arange(x.size), x)])
+
+    same = {f"r{i}": run(i) for i in range(4)}
+    (agreed,) = compare(same)
+    assert agreed.agree is True
+    assert agreed.off is None
+    assert agreed.mean == pytest.approx(10.0, abs=0.2)
+    off = {**same, "r9": run(9, shift=2.0)}  # two units away: many errors
+    (disagreed,) = compare(off)
+    assert disagreed.agree is False
+    assert disagreed.off == "r9"
+    assert disagreed.dof == 4

@@ -179,6 +179,9 @@ def test_workflows_and_sweeps(fake: FakeSlurm, tmp_path: Path) -> None:
     assert shown["status"] == "Completed"
     assert all(s["copy_back"] == "verified" for s in shown["stages"])
     assert [g["id"] for g in run_json(fake, "workflow", "list")] == [wf_id]
+    judged = run_json(fake, "workflow", "analyze", wf_id)
+    assert [(s["stage"], s["analysis"] is not None) for s in judged["stages"]] == [("min", True), ("md", True)]
+    assert judged["comparisons"] == {}  # one workflow: nothing to compare
     exported = run(fake, "workflow", "export", wf_id).stdout
     assert "[[stages]]" in exported
     assert 'name = "md"' in exported
