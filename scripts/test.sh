@@ -48,6 +48,47 @@ echo "== lint-imports (layers point down)"; "$ROOT/.venv/bin/lint-imports" --no-
 echo "== shellcheck (remote scripts)"; "$ROOT/.venv/bin/shellcheck" -s bash namdrunner_core/scripts/*.sh
 echo "== mkdocs build --strict"
 NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict -q -d "$(mktemp -d)"
-echo "== pytest"
 # CI=true makes a missing cluster an error instead of a skip.
-CI=true "$PY" -m pytest tests -q -p no:cacheprovider "$@"
+if [ "$#" -gt 0 ]; then  # a selection given: that, in one run
+    echo "== pytest $*"
+    CI=true "$PY" -m pytest -q -p no:cacheprovider "$@"
+    exit
+fi
+# Most integration tests wait on Slurm, not on the CPU: three lanes run side by side - the unit tests,
+# the tests that log in with passwords and Duo (they switch the Duo stand-in's answers), and the jobs
+# tests - then, alone, the tests that fault the cluster itself (a node down, the controller paused or
+# reset, accounting off, a reservation, a preemption taking the node) and the one that proves a refused
+# command changed nothing on the whole cluster: nothing else may run then.
+# A new integration file goes to the jobs lane unless it is listed here.
+FAULTS=(tests/integration/test_slurm_faults.py tests/integration/test_campaigns.py tests/integration/test_id_safety.py)
+LOGINS=(tests/integration/test_duo.py tests/integration/test_real_site.py tests/integration/test_session.py
+        tests/integration/test_cli.py tests/integration/test_ui.py tests/integration/test_foundation.py
+        tests/integration/test_transport_ssh.py)
+JOBS=()
+for f in tests/integration/test_*.py; do
+    case " ${FAULTS[*]} ${LOGINS[*]} " in *" $f "*) ;; *) JOBS+=("$f") ;; esac
+done
+logs=$(mktemp -d)
+lane() {  # name, then what pytest runs
+    local name=$1
+    shift
+    CI=true "$PY" -m pytest -q -p no:cacheprovider "$@" >"$logs/$name.log" 2>&1
+    echo $? >"$logs/$name.rc"
+}
+echo "== pytest: unit, logins and jobs side by side"
+lane unit tests/unit &
+lane logins "${LOGINS[@]}" &
+lane jobs "${JOBS[@]}" &
+wait
+rc=0
+for name in unit logins jobs; do
+    echo "== pytest: $name"
+    cat "$logs/$name.log"
+    [ "$(cat "$logs/$name.rc")" = 0 ] || rc=1
+done
+echo "== pytest: faults and whole-cluster checks (alone)"
+lane faults "${FAULTS[@]}"
+cat "$logs/faults.log"
+[ "$(cat "$logs/faults.rc")" = 0 ] || rc=1
+rm -rf "$logs"
+exit "$rc"

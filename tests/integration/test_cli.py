@@ -104,21 +104,16 @@ def test_template_commands(env: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_dry_run_touches_nothing(env: dict[str, str], cluster: ClusterEnv) -> None:
-    before = (
-        sorted(os.listdir(f"{cluster.projects}/namdrunner_jobs"))
-        if os.path.isdir(f"{cluster.projects}/namdrunner_jobs")
-        else []
-    )
+    def dry_dirs() -> list[str]:  # other tests may create jobs meanwhile: only a dry run's own name counts
+        root = f"{cluster.projects}/namdrunner_jobs"
+        return sorted(n for n in os.listdir(root) if n.startswith("dry_")) if os.path.isdir(root) else []
+
+    before = dry_dirs()
     result = run("job", "create", "--name", "dry", "--template", "vacuum_optimization_v1", *FILES, *RES, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "# ---- config.namd" in result.stdout
     assert "#SBATCH --mem=1GB" in result.stdout
-    after = (
-        sorted(os.listdir(f"{cluster.projects}/namdrunner_jobs"))
-        if os.path.isdir(f"{cluster.projects}/namdrunner_jobs")
-        else []
-    )
-    assert before == after
+    assert dry_dirs() == before
     assert run_json("job", "list") == []
 
 
