@@ -231,7 +231,7 @@ def show(app: AppContext, workflow_id: str) -> None:
 @click.argument("workflow_ids", nargs=-1, required=True, shell_complete=complete.workflow_ids)
 @click.pass_obj
 def analyze(app: AppContext, workflow_ids: tuple[str, ...]) -> None:
-    """Is each stage equilibrated? With several workflows (replicas): do they agree within error?
+    """Judge every stage of workflows; given several (replicas), compare them stage by stage.
 
     Every stage's run is judged as `job analyze` does; given more than one workflow, each stage's series
     are compared across them (the error-weighted mean, a chi-square test at 95 %, the replica that is off).
