@@ -1,0 +1,67 @@
+"""Every page template renders for the jobs a user has: created (never submitted), queued, running,
+finished, failed, with and without a campaign. A page that fails to render is a 500 the user sees; the
+browser tests only reach the states their jobs pass through."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import attrs
+import pytest
+
+from namdrunner_cli.web import app as web_app
+from namdrunner_cli.web import views
+from namdrunner_cli.web.state import UiState
+from namdrunner_core.models import JobRecord
+from namdrunner_core.slurm.resources import Resources
+from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.store import JobStore
+
+NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+CAMPAIGN = {"state": "running", "reason": "", "target_step": 24_000, "first_step": 0, "timestep_fs": 2.0,
+            "walltime_s": 3600.0, "next_job": None,
+            "attempts": [{"segment": 1, "attempt": 1, "slurm_id": "101", "state": "running", "start_step": 0,
+                          "end_step": None, "outcome": None, "action": None, "reason": None, "restartfreq": 600}]}  # fmt: skip
+
+
+def _record(job_id: str, status: JobStatus, **kw: Any) -> JobRecord:
+    res = Resources(cores=1, memory_gb=2.0, walltime="01:00:00")
+    return JobRecord(job_id=job_id, job_name="<b>prod</b>", profile="loopback", remote_user="u", status=status,
+                     template_id="t", template_values={}, resources=res, project_dir=f"/p/{job_id}",
+                     scratch_dir=f"/s/{job_id}", created_at=NOW, updated_at=NOW, **kw)  # fmt: skip
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> UiState:
+    store = JobStore(tmp_path / "db.sqlite")
+    records = [_record(f"j_{s.value.lower()}", s) for s in JobStatus]
+    records += [attrs.evolve(_record("c_running", JobStatus.RUNNING), slurm_job_id="101", campaign=CAMPAIGN)]
+    records += [attrs.evolve(_record("c_done", JobStatus.COMPLETED), slurm_job_id="102",
+                             campaign={**CAMPAIGN, "state": "completed", "reason": "target reached"})]  # fmt: skip
+    for r in records:
+        store.add_job(r)
+    return UiState("loopback", store)
+
+
+def _render(state: UiState, name: str, ctx: dict[str, Any]) -> str:
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ui=state)), url=None)
+    response = web_app.page(request, name, **ctx)  # type: ignore[arg-type]
+    return bytes(response.body).decode()
+
+
+def test_every_job_page_renders(state: UiState) -> None:
+    for job_id in state.store.job_ids():
+        ctx = views.job_context(state, job_id)
+        for name in ("job.html", "_job_live.html"):
+            html = _render(state, name, ctx)
+            assert "&lt;b&gt;prod&lt;/b&gt;" in html, (job_id, name)
+            assert "<b>prod</b>" not in html
+    assert "target reached" in _render(state, "job.html", views.job_context(state, "c_done"))
+
+
+def test_the_jobs_table_renders(state: UiState) -> None:
+    html = _render(state, "jobs.html", views.jobs_context(state, {}))
+    assert all(job_id in html for job_id in state.store.job_ids())
