@@ -24,7 +24,8 @@ NOW = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
 CAMPAIGN = {"state": "running", "reason": "", "target_step": 24_000, "first_step": 0, "timestep_fs": 2.0,
             "walltime_s": 3600.0, "next_job": None,
             "attempts": [{"segment": 1, "attempt": 1, "slurm_id": "101", "state": "running", "start_step": 0,
-                          "end_step": None, "outcome": None, "action": None, "reason": None, "restartfreq": 600}]}  # fmt: skip
+                          "end_step": None, "outcome": None, "action": None, "reason": None,
+                          "restartfreq": 600}]}  # fmt: skip
 
 
 def _record(job_id: str, status: JobStatus, **kw: Any) -> JobRecord:
