@@ -219,38 +219,57 @@ def logs(app: AppContext, job_id: str, kind: str, tail: int | None) -> None:
 @click.argument("job_id", required=False, shell_complete=complete.job_ids)
 @click.option("--log", "log_file", type=click.Path(path_type=Path), help="Analyze this NAMD log (no job, no cluster).")
 @click.option("--xst", "xst_file", type=click.Path(path_type=Path), help="With --log: its .xst (the cell, volume).")
-@click.option("--psf", "psf_file", type=click.Path(path_type=Path), help="With --log: the PSF (mass: the density).")
+@click.option(
+    "--psf", "psf_file", type=click.Path(path_type=Path), help="The PSF (mass: the density; atoms: --select)."
+)
+@click.option(
+    "--dcd", "dcd_file", type=click.Path(path_type=Path), help="A DCD on this machine (with --psf, --select)."
+)
+@click.option("--select", "--rmsd", "selection", metavar="SEL",
+              help="RMSD, RMSF, radius of gyration of these atoms (MDAnalysis selection: nucleic).")  # fmt: skip
+@click.option("--reference", type=click.Path(path_type=Path), help="RMSD to this PDB or .coor (default: frame 1).")
 @click.option("--series", "names", multiple=True, metavar="NAME", help="Only this series (TEMP, TOTAL, PRESSURE...).")
+@click.option("--plot", "plot_dir", type=click.Path(path_type=Path), help="Write a PNG and an SVG per series here.")
+@click.option("--dark", is_flag=True, help="With --plot: the dark theme.")
 @click.pass_obj
-def analyze(
-    app: AppContext,
-    job_id: str | None,
-    log_file: Path | None,
-    xst_file: Path | None,
-    psf_file: Path | None,
-    names: tuple[str, ...],
-) -> None:
+def analyze(app: AppContext, job_id: str | None, log_file: Path | None, xst_file: Path | None, psf_file: Path | None,
+            dcd_file: Path | None, selection: str | None, reference: Path | None, names: tuple[str, ...],
+            plot_dir: Path | None, dark: bool) -> None:  # fmt: skip
     """Is it equilibrated? Every series of a run, judged.
 
     Each ENERGY column of the NAMD log (and the cell of its .xst): where it is equilibrated from, its mean
-    +/- error after that, its drift per ns, and a verdict (equilibrated, drifting, too short).
+    +/- error after that, its drift per ns, and a verdict (equilibrated, drifting, too short). With
+    --select, the RMSD, radius of gyration and RMSF of those atoms from the run's DCD (fetched once).
 
     \b
     Examples:
       namdrunner job analyze prod_20261201_101500_123456
+      namdrunner job analyze prod_20261201_101500_123456 --select nucleic --plot plots/
       namdrunner job analyze --log namd_output.log --xst outputs/prod.xst --psf sys.psf --series TEMP
+      namdrunner job analyze --dcd prod.dcd --psf sys.psf --select "name P"
     """
     from namdrunner_cli.render.job import print_analysis
-    from namdrunner_core.analysis.report import analyze_log
+    from namdrunner_core.analysis.report import analyze_log, with_structure
     from namdrunner_core.errors import ValidationError
 
-    if log_file is not None:
-        result = analyze_log(log_file, xst=xst_file, psf=psf_file)
+    if log_file is not None or dcd_file is not None:
+        result = analyze_log(log_file, xst=xst_file, psf=psf_file) if log_file is not None else None
+        if dcd_file is not None:
+            if psf_file is None:
+                raise ValidationError("--psf", "a DCD is read with its PSF: add --psf FILE")
+            result = with_structure(result, dcd_file, psf_file, selection or "all", reference=reference)
     elif job_id is not None:
-        result = _load(app, job_id).analysis()
+        result = _load(app, job_id).analysis(select=selection, reference=reference)
     else:
-        raise ValidationError("JOB_ID", "give a job id, or --log FILE for a NAMD log on this machine")
-    print_analysis(app.json, result.only(names) if names else result)
+        raise ValidationError("JOB_ID", "give a job id, or --log FILE / --dcd FILE for files on this machine")
+    assert result is not None
+    result = result.only(names) if names else result
+    written = []
+    if plot_dir is not None:
+        from namdrunner_core.analysis.plot import plot_analysis
+
+        written = plot_analysis(result, plot_dir, dark=dark)
+    print_analysis(app.json, result, written)
 
 
 @job.command("outputs")

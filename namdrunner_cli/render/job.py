@@ -341,10 +341,13 @@ def print_slurm_logs(as_json: bool, job_id: str, logs: SlurmLogs) -> None:
             click.echo("(empty)")
 
 
-def print_analysis(as_json: bool, analysis: Analysis) -> None:
-    """``job analyze``: one row per series - equilibrated from, mean +/- error, drift, verdict."""
+def print_analysis(as_json: bool, analysis: Analysis, plots: Sequence[Path] = ()) -> None:
+    """``job analyze``: one row per series - equilibrated from, mean +/- error, drift, verdict; the
+    structure series' selection and largest RMSF; the plots written."""
     if as_json:
-        print_json(analysis)
+        from namdrunner_core.serde import to_data
+
+        print_json({**to_data(analysis), "plots": [str(p) for p in plots]})
         return
     cols = [Column("Series", key=True), Column("From step", priority=4), Column("Mean +/- error", key=True),
             Column("g", priority=1), Column("N eff", priority=2), Column("Drift / ns (95 %)", priority=3),
@@ -366,6 +369,14 @@ def print_analysis(as_json: bool, analysis: Analysis) -> None:
     for s in analysis.series:
         if s.verdict != "equilibrated":
             console(err=True).print(f"{s.name}: {s.verdict}: {s.why}", highlight=False)
+    st = analysis.structure
+    if st is not None:
+        top = sorted(st.rmsf, key=lambda a: -a.rmsf)[:3]
+        most = ", ".join(f"{a.segid}:{a.resname}{a.resid}:{a.name} {a.rmsf:.2f} Å" for a in top)
+        click.echo(f"{st.dcd}: {st.frames} frames, '{st.selection}' ({st.atoms} atoms), RMSD to the {st.reference}; "
+                    f"largest RMSF: {most}")  # fmt: skip
+    for p in plots:
+        click.echo(f"plot: {p}")
 
 
 def status_markup_for(verdict: str) -> str:

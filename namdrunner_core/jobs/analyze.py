@@ -1,22 +1,41 @@
 """A job's run analyzed where its data is fetched to: the NAMD log (and the ``.xst``, and the PSF for the
 density) brought into a local folder - unchanged files are not fetched again - and every series judged
-(:func:`namdrunner_core.analysis.report.analyze_log`)."""
+(:func:`namdrunner_core.analysis.report.analyze_log`). With a selection, the run's DCD is fetched too
+and the structure series of the selection added (:func:`~namdrunner_core.analysis.report.with_structure`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from namdrunner_core.analysis.report import Analysis, analyze_log
-from namdrunner_core.errors import NotFoundError
+from namdrunner_core.analysis.report import Analysis, analyze_log, with_structure
+from namdrunner_core.errors import NotFoundError, ValidationError
 from namdrunner_core.models import JobRecord
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.slurm.script import NAMD_LOG_NAME
 
 
-def analyze_job(record: JobRecord, download: Callable[[Path, list[str]], object], into: Path) -> Analysis:
+def _output(config: Path, keyword: str, suffix: str) -> str | None:
+    """Where the run writes ``keyword``'s file (``dcdfile``), else ``outputName`` + ``suffix``."""
+    if not config.is_file():
+        return None
+    keywords = read_config(config.read_text(encoding="utf-8", errors="replace")).keywords
+    if keywords.get(keyword):
+        return keywords[keyword][-1]
+    out = keywords.get("outputname", [""])[-1]
+    return f"{out}{suffix}" if out else None
+
+
+def analyze_job(
+    record: JobRecord,
+    download: Callable[[Path, list[str]], object],
+    into: Path,
+    *,
+    selection: str | None = None,
+    reference: Path | None = None,
+) -> Analysis:
     """Fetch what the analysis reads into ``into`` (``download(into, patterns)``: the job's verified,
-    resumable download) and judge every series of the run."""
+    resumable download) and judge every series of the run; with ``selection``, the DCD's too."""
     structure = next((f for f in record.input_files if f.endswith(".psf")), None)
     include = [NAMD_LOG_NAME, "outputs/*.xst", "config.namd"] + ([f"input_files/{structure}"] if structure else [])
     download(into, include)
@@ -24,9 +43,15 @@ def analyze_job(record: JobRecord, download: Callable[[Path, list[str]], object]
     if not log.is_file():
         raise NotFoundError(f"job {record.job_id} has no NAMD log yet ({NAMD_LOG_NAME}): it has not run")
     config = into / "config.namd"
-    xst = None
-    if config.is_file():
-        out = read_config(config.read_text(encoding="utf-8", errors="replace")).keywords.get("outputname", [""])[-1]
-        xst = into / f"{out}.xst" if out else None
+    xst_name = _output(config, "xstfile", ".xst")
     psf = into / "input_files" / structure if structure else None
-    return analyze_log(log, xst=xst, psf=psf, xst_optional=True)
+    analysis = analyze_log(log, xst=into / xst_name if xst_name else None, psf=psf, xst_optional=True)
+    if selection is None:
+        return analysis
+    dcd_name = _output(config, "dcdfile", ".dcd")
+    if psf is None or dcd_name is None:
+        raise ValidationError("--select", f"job {record.job_id} has no PSF or writes no DCD: nothing to select from")
+    download(into, [dcd_name])
+    if not (into / dcd_name).is_file():
+        raise NotFoundError(f"job {record.job_id} has no trajectory {dcd_name} yet (is dcdFreq set?)")
+    return with_structure(analysis, into / dcd_name, psf, selection, reference=reference)

@@ -102,6 +102,17 @@ def test_a_job_from_create_to_delete(fake: FakeSlurm, tmp_path: Path) -> None:
     assert [v["name"] for v in analysis["series"]] == ["TOTAL"]
     assert analysis["rows"] >= 2
     assert "BOND" in run(fake, "job", "analyze", job_id).stdout  # the table of every series
+    # the structure series from the run's DCD (the stand-in writes one frame every dcd_freq steps), plotted
+    plots = tmp_path / "plots"
+    judged = run_json(fake, "job", "analyze", job_id, "--select", "name CA", "--plot", str(plots))
+    assert judged["structure"]["frames"] == 2
+    assert judged["structure"]["atoms"] == len(judged["structure"]["rmsf"]) > 0
+    assert {"RMSD", "RGYR"} <= {v["name"] for v in judged["series"]}
+    assert {Path(p).name for p in judged["plots"]} >= {"RMSD.png", "RMSD.svg", "TOTAL.png", "RMSF.svg"}
+    assert (plots / "TOTAL.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(plots.glob(".*part"))  # each plot written whole, nothing half-written left
+    no_atom = run(fake, "job", "analyze", job_id, "--select", "name ZZZ", code=1).stderr
+    assert "'name ZZZ' matches no atom of tiny.psf" in no_atom
     restarted = run_json(fake, "job", "restart", job_id, "--steps", "60")
     assert restarted["parent_job_id"] == job_id
     assert restarted["status"] == "Created"
