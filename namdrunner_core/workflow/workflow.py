@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
     from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.store import JobStore
+    from namdrunner_core.workflow.equilibration import WorkflowsAnalysis
 
 
 @attrs.frozen(slots=True)
@@ -346,6 +347,15 @@ class Workflow:
             self.session.slurm(["scancel", *[j.record.slurm_job_id or "" for j in active]])
             sync_jobs(self.store, self.session, [j.record for j in active])
         return self
+
+    def analysis(self, into: str | Path | None = None, *, replicas: Sequence[Workflow] = ()) -> WorkflowsAnalysis:
+        """Is each stage equilibrated? Every stage's run judged (:meth:`Job.analysis`); with ``replicas``
+        (workflows of the same stages), each stage's series compared across all of them: do their means
+        agree within error, and which one is off."""
+        from namdrunner_core.workflow.equilibration import analyze_workflows
+
+        ids = list(dict.fromkeys([self.id, *[w.id for w in replicas]]))
+        return analyze_workflows(self.session, self.store, ids, Path(into) if into is not None else None)
 
     def refresh(self) -> Workflow:
         """Sync the stages (a failed stage's dependants are marked by the sync itself)."""

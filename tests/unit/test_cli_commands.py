@@ -193,6 +193,13 @@ def test_workflows_and_sweeps(fake: FakeSlurm, tmp_path: Path) -> None:
     judged = run_json(fake, "workflow", "analyze", wf_id)
     assert [(s["stage"], s["analysis"] is not None) for s in judged["stages"]] == [("min", True), ("md", True)]
     assert judged["comparisons"] == {}  # one workflow: nothing to compare
+    # the same from Python (a replica given twice is analyzed once)
+    from namdrunner_core import JobStore, Workflow
+
+    wf = Workflow.load(fake.session(load_profile("fake")), JobStore.default(), wf_id)
+    again = wf.analysis(tmp_path / "wf-analysis", replicas=[wf])
+    assert [(s.stage, s.analysis is not None) for s in again.stages] == [("min", True), ("md", True)]
+    assert again.stages[1].analysis.get("TOTAL") is not None  # type: ignore[union-attr]
     exported = run(fake, "workflow", "export", wf_id).stdout
     assert "[[stages]]" in exported
     assert 'name = "md"' in exported
