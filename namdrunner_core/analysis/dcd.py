@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 
 from namdrunner_core.errors import ValidationError
 
-#: frames read at once: a chunk of a 1-million-atom system is ~100 MB of float64
-CHUNK_BYTES = 32 << 20
+#: frames read at once by default (as float64 coordinates)
+CHUNK_BYTES = 8 << 20
 
 
 @attrs.frozen(slots=True)
@@ -54,8 +54,8 @@ class Dcd:
             fh.seek(self.header_bytes)
             for start in range(0, self.frames, per):
                 count = min(per, self.frames - start)
-                raw = np.frombuffer(fh.read(count * self.frame_bytes), dtype=np.uint8)
-                words = raw.view(f"{order}f4").reshape(count, self.frame_bytes // 4)
+                words = np.frombuffer(fh.read(count * self.frame_bytes), dtype=f"{order}f4")
+                words = words.reshape(count, self.frame_bytes // 4)
                 skip = (56 // 4) if self.has_cell else 0  # the cell record: marker, 6 doubles, marker
                 xyz = np.empty((count, n, 3), dtype=np.float64)
                 for axis in range(3):

@@ -17,6 +17,9 @@ from namdrunner_core.analysis.topology import Atoms, read_psf, select
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.serde import HIDDEN
 
+#: frames analysed at once: a few arrays of this size are alive (8 MB: ~3 frames of 100,000 atoms)
+CHUNK_BYTES = 8 << 20
+
 
 @attrs.frozen(slots=True)
 class AtomFluctuation:
@@ -98,23 +101,25 @@ def _stream(
     ref_c = ref - ref.mean(axis=0)
     mass = atoms.mass[picked]
     total = float(mass.sum()) or 1.0
+    everything = picked.size == dcd.atoms
     rmsd = np.empty(dcd.frames)
     rg = np.empty(dcd.frames)
     # fluctuations about the reference, summed in float64 (no cancellation of large coordinates)
     s1 = np.zeros_like(ref_c)
     s2 = np.zeros_like(ref_c)
-    per = max(1, (32 << 20) // max(1, 24 * dcd.atoms))
-    for start, xyz in dcd.chunks(per):
-        x = xyz[:, picked, :]
-        com = np.einsum("n,kni->ki", mass, x) / total
-        rel = x - com[:, None, :]
-        rg[start : start + x.shape[0]] = np.sqrt(np.einsum("n,kni,kni->k", mass, rel, rel) / total)
-        xc = x - x.mean(axis=1, keepdims=True)
-        fitted, r = _fit(xc, ref_c)
-        rmsd[start : start + x.shape[0]] = r
-        dev = fitted - ref_c
-        s1 += dev.sum(axis=0)
-        s2 += (dev * dev).sum(axis=0)
+    for start, xyz in dcd.chunks(max(1, CHUNK_BYTES // max(1, 24 * dcd.atoms))):
+        x = xyz if everything else xyz[:, picked, :]
+        del xyz
+        k = slice(start, start + x.shape[0])
+        x -= x.mean(axis=1, keepdims=True)  # centred in place: the arrays of a chunk are few
+        com = np.einsum("n,kni->ki", mass, x) / total  # the centre of mass, from the centroid
+        rg[k] = np.sqrt(np.maximum(np.einsum("n,kni,kni->k", mass, x, x) / total - (com * com).sum(axis=1), 0.0))
+        fitted, rmsd[k] = _fit(x, ref_c)
+        del x
+        fitted -= ref_c
+        s1 += fitted.sum(axis=0)
+        fitted *= fitted
+        s2 += fitted.sum(axis=0)
     n = dcd.frames
     mean = s1 / n
     var = (s2 / n - mean * mean).sum(axis=1)

@@ -103,6 +103,16 @@ def test_the_selection_without_mdanalysis_picks_what_mdanalysis_picks(system: tu
         assert list(native) == list(u.select_atoms(sel).indices), (sel, list(native), list(u.select_atoms(sel).indices))
 
 
+def test_a_keyword_beyond_the_subset_goes_to_mdanalysis(system: tuple[Path, Path, np.ndarray]) -> None:
+    psf, dcd, _ = system
+    atoms = read_psf(psf)
+    u = universe(psf, dcd)
+    sel = "around 3.0 name P"  # geometric: MDAnalysis's own (on the PSF alone it has no coordinates)
+    with pytest.raises(ValidationError, match=r"'around' is not a keyword understood without MDAnalysis"):
+        select(atoms, sel, use_mdanalysis=False)
+    assert list(select(atoms, "prop mass > 14", use_mdanalysis=True)) == list(u.select_atoms("prop mass > 14").indices)
+
+
 def test_the_header_frames_and_steps(system: tuple[Path, Path, np.ndarray], tmp_path: Path) -> None:
     psf, dcd, frames = system
     d = open_dcd(dcd)
