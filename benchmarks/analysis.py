@@ -64,16 +64,16 @@ def make_dcd(path: Path, size_mib: int, atoms: int) -> None:
 
     frame_bytes = 56 + 3 * (4 * atoms + 8)
     frames = max(1, (size_mib << 20) // frame_bytes)
-    with path.open("wb") as fh:
-        fh.write(rec(b"CORD" + struct.pack("<9if10i", frames, 1000, 1000, 0, 0, 0, 0, 0, 0, 0.04, 1, 0,
+    with path.open("wb") as out:
+        out.write(rec(b"CORD" + struct.pack("<9if10i", frames, 1000, 1000, 0, 0, 0, 0, 0, 0, 0.04, 1, 0,
                                            0, 0, 0, 0, 0, 0, 0, 24)))  # fmt: skip
-        fh.write(rec(struct.pack("<i", 1) + b"REMARKS benchmark".ljust(80)))
-        fh.write(rec(struct.pack("<i", atoms)))
+        out.write(rec(struct.pack("<i", 1) + b"REMARKS benchmark".ljust(80)))
+        out.write(rec(struct.pack("<i", atoms)))
         for k in range(frames):
             xyz = (base * (1 + 0.01 * np.sin(k / 10)) + rng.normal(scale=0.5, size=base.shape)).astype("<f4")
-            fh.write(rec(struct.pack("<6d", 80.0, 90.0, 80.0, 90.0, 90.0, 80.0)))
+            out.write(rec(struct.pack("<6d", 80.0, 90.0, 80.0, 90.0, 90.0, 80.0)))
             for axis in range(3):
-                fh.write(rec(xyz[:, axis].tobytes()))
+                out.write(rec(xyz[:, axis].tobytes()))
 
 
 def child_dcd(path: str) -> None:
