@@ -240,6 +240,17 @@ def job_energy(request: Request) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
+def job_analysis_svg(request: Request) -> Response:
+    """One series of the job's newest analysis (its Analysis tab), as SVG: a local read, no remote command."""
+    state: UiState = request.app.state.ui
+    job_id = request.path_params["job_id"]
+    analysis = state.analyses.get(job_id)
+    if analysis is None:
+        raise NotFoundError(f"job {job_id} has not been analyzed here yet: press Analyze on its Analysis tab")
+    svg = chart.analysis_svg(analysis, request.path_params["name"], dark=request.query_params.get("theme") == "dark")
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
 def job_file(request: Request) -> Response:
     """One output file, streamed from a verified download into a temporary dir (removed after)."""
     state: UiState = request.app.state.ui
@@ -441,6 +452,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/jobs/{job_id}", job),
         Route("/jobs/{job_id}/logs", job_logs),
         Route("/jobs/{job_id}/energy.svg", job_energy),
+        Route("/jobs/{job_id}/analysis/{name}.svg", job_analysis_svg),
         Route("/jobs/{job_id}/files/{name:path}", job_file),
         Route("/jobs/{job_id}/{action}", job_action, methods=["POST"]),
         Route("/create", create),

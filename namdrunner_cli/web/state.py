@@ -26,6 +26,7 @@ import attrs
 from namdrunner_core.errors import AuthenticationError, NamdRunnerError, ValidationError
 
 if TYPE_CHECKING:
+    from namdrunner_core.analysis.report import Analysis
     from namdrunner_core.cluster import Session
     from namdrunner_core.jobs.prepare import Planned, PreparedJob
     from namdrunner_core.jobs.sync import SyncReport
@@ -177,6 +178,8 @@ class UiState:
         self.launcher: Path | None = None
         self.min_sync_interval_s = min_sync_interval_s
         self.drafts = Path(tempfile.mkdtemp(prefix="namdrunner-ui-"))
+        #: the newest analysis of each job analyzed from the page (its Analysis tab), kept while the server runs
+        self.analyses: dict[str, Analysis] = {}
         self._session: Session | None = None
         self._remote = threading.RLock()
         self._sync = threading.Lock()

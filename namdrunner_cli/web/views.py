@@ -102,7 +102,8 @@ def job_context(state: UiState, job_id: str) -> dict[str, Any]:
     group = state.store.get_workflow(record.workflow_id) if record.workflow_id else None
     children = state.store.list_jobs(parent_job_id=record.job_id)
     return {"job": record, "details": job_details(record), "group": group,
-            "stage": group.stage_name(record.job_id) if group else None, "children": children}  # fmt: skip
+            "stage": group.stage_name(record.job_id) if group else None, "children": children,
+            "analysis": state.analyses.get(job_id)}  # fmt: skip
 
 
 def _job(state: UiState, session: Any, job_id: str) -> Any:
@@ -165,8 +166,8 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
     the newest checkpoint, submitted) or delete a job; where to go next.
     Delete needs ``confirm`` equal to the job id (the page's dialog names what is removed)."""
     record = state.store.get_job(job_id)
-    if action not in ("cancel", "restart", "delete", "submit"):
-        raise NotFoundError(f"no action {action!r} (submit, cancel, restart, delete)")
+    if action not in ("cancel", "restart", "delete", "submit", "analyze"):
+        raise NotFoundError(f"no action {action!r} (submit, cancel, restart, delete, analyze)")
     if action == "delete" and str(form.get("confirm", "")) != record.job_id:
         raise ValidationError("confirm", f"type the job id {record.job_id} to delete it")
     with state.remote() as session:
@@ -180,6 +181,10 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
         if action == "delete":
             job.delete(force=str(form.get("force", "")) == "1")
             return "/"
+        if action == "analyze":  # the log (and .xst, PSF; with a selection the DCD) fetched once, judged
+            selection = str(form.get("select", "")).strip()
+            state.analyses[job_id] = job.analysis(select=selection or None)
+            return f"/jobs/{job_id}#analysis"
         steps = str(form.get("steps", "")).strip()
         new = job.restart(steps=_positive(steps, "steps") if steps else None, submit=True)
         return f"/jobs/{new.id}"

@@ -312,6 +312,20 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     driver.get(server.base + f"/jobs/{planned}#logs")  # type: ignore[attr-defined]
     wait_for(lambda: "ENERGY:" in find(By.CSS_SELECTOR, 'pre[data-log="namd"]').text, what="the NAMD log tail")
     shoot(driver, "job-logs")
+    # -- is it equilibrated? the Analysis tab: the log's series and, for atoms typed, the DCD's
+    driver.get(server.base + f"/jobs/{planned}#analysis")  # type: ignore[attr-defined]
+    find(By.ID, "analyze-select").send_keys("name CA")
+    find(By.ID, "analyze").click()
+    wait_for(lambda: find(By.ID, "analysis-table"), timeout=120, what="the analysis table")
+    rows = {tr.get_attribute("data-series") for tr in driver.find_elements(By.CSS_SELECTOR, "#analysis-table tbody tr")}  # type: ignore[attr-defined]
+    assert {"TOTAL", "TEMP", "RMSD", "RGYR"} <= rows, rows
+    loaded = wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
+        "const i = [...document.querySelectorAll('.analysis-plots img')];"
+        "return i.length && i.every(x => x.complete && x.naturalWidth > 0) && i.length"),
+        what="the analysis charts")  # fmt: skip
+    assert loaded == len(rows)
+    assert "5 frames" in find(By.ID, "analysis").text  # 2400 steps, a DCD frame every 480
+    shoot(driver, "job-analysis")
     # -- download one output through the browser: the bytes of the project copy
     driver.get(server.base + f"/jobs/{planned}#outputs")  # type: ignore[attr-defined]
     link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "#outputs a") if a.text.endswith(".coor"))  # type: ignore[attr-defined]

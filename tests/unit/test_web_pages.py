@@ -66,3 +66,25 @@ def test_every_job_page_renders(state: UiState) -> None:
 def test_the_jobs_table_renders(state: UiState) -> None:
     html = _render(state, "jobs.html", views.jobs_context(state, {}))
     assert all(job_id in html for job_id in state.store.job_ids())
+
+
+def test_the_analysis_tab_shows_every_judged_series_and_its_chart(state: UiState) -> None:
+    from namdrunner_cli.web import chart
+    from namdrunner_core.analysis.report import analyze_log
+    from tests.conftest import ROOT
+
+    fixtures = ROOT / "tests" / "fixtures" / "namd"
+    analysis = analyze_log(
+        fixtures / "namd3.0.2_cpu_npt_inprogress.log", xst=fixtures / "namd3.0.2_cpu_npt_inprogress.xst"
+    )
+    state.analyses["j_completed"] = analysis
+    html = _render(state, "job.html", views.job_context(state, "j_completed"))
+    for s in analysis.series:
+        assert f'data-series="{s.name}"' in html
+        assert f"/jobs/j_completed/analysis/{s.name}.svg" in html
+    svg = chart.analysis_svg(analysis, "TEMP", dark=True)
+    assert svg.startswith("<svg")
+    assert 'class="series"' in svg
+    assert 'class="from"' in svg
+    assert "TEMP: " + analysis.get("TEMP").verdict in svg  # type: ignore[union-attr]
+    assert 'id="analysis-none"' in _render(state, "job.html", views.job_context(state, "j_running"))

@@ -17,8 +17,14 @@
       localStorage.setItem("nr-theme", next);
       const plot = $("#energy-plot");  // the plot is drawn by the server for one theme
       if (plot && plot.src) plot.src = `${plot.dataset.src}?theme=${next}&t=${Date.now()}`;
+      themed();
     });
   }
+  // charts drawn by the server for one theme (the Analysis tab's): a local read, no remote command
+  function themed() {
+    for (const img of $$("img.themed")) img.src = `${img.dataset.src}?theme=${document.documentElement.dataset.theme}`;
+  }
+  themed();
 
   // -- the command log panel: loaded when opened, and after every sync --------------------------
   const cmdlog = $("#cmdlog");
