@@ -143,3 +143,21 @@ def test_replicas_that_agree_and_one_that_is_off() -> None:
     assert disagreed.agree is False
     assert disagreed.off == "r9"
     assert disagreed.dof == 4
+
+
+def test_the_start_agrees_with_pymbar_detect_equilibration() -> None:
+    """The same method as pymbar's ``timeseries.detect_equilibration`` (Chodera 2016), implemented here
+    with numpy alone: on 40 of the seeds above both find the start within 5 % of the series of each other
+    and of the known start."""
+    timeseries = pytest.importorskip("pymbar.timeseries", reason="pymbar is a dev dependency")
+    n, tau, amp = 20_000, 200.0, 8.0
+    t_eq = tau * math.log(amp / 0.5)
+    ours, theirs = [], []
+    for seed in range(40):
+        x = _relaxing(seed, n, tau, amp=amp)
+        ours.append(detect_equilibration(x).t0)
+        theirs.append(int(timeseries.detect_equilibration(x, nskip=20)[0]))  # every 20th start: 0.2 s a series
+    o, t = np.array(ours), np.array(theirs)
+    assert np.mean(np.abs(o - t) <= 0.05 * n) >= 0.95, list(zip(ours, theirs, strict=True))
+    assert np.mean(np.abs(o - t_eq) <= 0.05 * n) >= 0.95
+    assert np.mean(np.abs(t - t_eq) <= 0.05 * n) >= 0.95
