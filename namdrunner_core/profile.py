@@ -149,6 +149,13 @@ class ClusterProfile:
     campaign_warn_s: int = 120
     #: seconds a campaign segment allows for NAMD's start-up before its first step (sizing)
     campaign_startup_s: float = 60.0
+    #: structure analysis on the cluster (``job analyze --select``): the modules that give a Python with
+    #: numpy (Alpine: ``["anaconda"]``; MDAnalysis too, for selection keywords beyond the common subset) ...
+    analysis_modules: list[str] = attrs.Factory(list)
+    #: ... that Python ...
+    analysis_python: str = "python3"
+    #: ... and above this size (GB) a DCD is analysed there, as a small Slurm job, instead of fetched
+    analysis_local_max_gb: float = 2.0
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"

@@ -228,13 +228,15 @@ def logs(app: AppContext, job_id: str, kind: str, tail: int | None) -> None:
 @click.option("--select", "--rmsd", "selection", metavar="SEL",
               help="RMSD, RMSF, radius of gyration of these atoms (MDAnalysis selection: nucleic).")  # fmt: skip
 @click.option("--reference", type=click.Path(path_type=Path), help="RMSD to this PDB or .coor (default: frame 1).")
+@click.option("--where", type=click.Choice(["auto", "local", "cluster"]), default="auto", show_default=True,
+              help="Read the DCD here (fetched) or on the cluster (a small Slurm job); auto: by size.")  # fmt: skip
 @click.option("--series", "names", multiple=True, metavar="NAME", help="Only this series (TEMP, TOTAL, PRESSURE...).")
 @click.option("--plot", "plot_dir", type=click.Path(path_type=Path), help="Write a PNG and an SVG per series here.")
 @click.option("--dark", is_flag=True, help="With --plot: the dark theme.")
 @click.pass_obj
 def analyze(app: AppContext, job_id: str | None, log_file: Path | None, xst_file: Path | None, psf_file: Path | None,
-            dcd_file: Path | None, selection: str | None, reference: Path | None, names: tuple[str, ...],
-            plot_dir: Path | None, dark: bool) -> None:  # fmt: skip
+            dcd_file: Path | None, selection: str | None, reference: Path | None, where: str,
+            names: tuple[str, ...], plot_dir: Path | None, dark: bool) -> None:  # fmt: skip
     """Is it equilibrated? Every series of a run, judged.
 
     Each ENERGY column of the NAMD log (and the cell of its .xst): where it is equilibrated from, its mean
@@ -245,6 +247,7 @@ def analyze(app: AppContext, job_id: str | None, log_file: Path | None, xst_file
     Examples:
       namdrunner job analyze prod_20261201_101500_123456
       namdrunner job analyze prod_20261201_101500_123456 --select nucleic --plot plots/
+      namdrunner job analyze prod_20261201_101500_123456 --select "name P" --where cluster
       namdrunner job analyze --log namd_output.log --xst outputs/prod.xst --psf sys.psf --series TEMP
       namdrunner job analyze --dcd prod.dcd --psf sys.psf --select "name P"
     """
@@ -259,7 +262,7 @@ def analyze(app: AppContext, job_id: str | None, log_file: Path | None, xst_file
                 raise ValidationError("--psf", "a DCD is read with its PSF: add --psf FILE")
             result = with_structure(result, dcd_file, psf_file, selection or "all", reference=reference)
     elif job_id is not None:
-        result = _load(app, job_id).analysis(select=selection, reference=reference)
+        result = _load(app, job_id).analysis(select=selection, reference=reference, where=where)
     else:
         raise ValidationError("JOB_ID", "give a job id, or --log FILE / --dcd FILE for files on this machine")
     assert result is not None

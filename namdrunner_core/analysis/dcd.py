@@ -10,11 +10,11 @@ written: the frames are counted from the file's size, and a partly written last 
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 
@@ -24,7 +24,7 @@ from namdrunner_core.errors import ValidationError
 CHUNK_BYTES = 8 << 20
 
 
-@attrs.frozen(slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)  # stdlib: this module also runs on a node (remote.py)
 class Dcd:
     """A DCD's header, and where its frames are."""
 

@@ -104,9 +104,13 @@ def with_structure(
 ) -> Analysis:
     """``analysis`` (or a new one of the trajectory alone) with the structure series of ``selection``
     over ``dcd``: RMSD and radius of gyration judged as the log's series are, RMSF per atom."""
-    s = structure_series(dcd, psf, selection, reference=reference)
+    return with_series(analysis, structure_series(dcd, psf, selection, reference=reference))
+
+
+def with_series(analysis: Analysis | None, s: StructureSeries) -> Analysis:
+    """``analysis`` with structure series computed here or on the cluster, judged."""
     dt = analysis.timestep_fs if analysis is not None else 2.0
-    base = analysis or Analysis(str(dcd), dt, s.frames, 1, [])
+    base = analysis or Analysis(s.dcd, dt, s.frames, 1, [])
     verdicts = [judge(n, s.steps, v, timestep_fs=dt) for n, v in (("RMSD", s.rmsd), ("RGYR", s.radius_of_gyration))]
     points = {**base.points, "RMSD": (s.steps, s.rmsd), "RGYR": (s.steps, s.radius_of_gyration)}
     return attrs.evolve(base, series=[*base.series, *verdicts], structure=s, points=points)

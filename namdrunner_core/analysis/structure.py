@@ -12,13 +12,10 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from namdrunner_core.analysis.dcd import Dcd, open_dcd, read_reference
+from namdrunner_core.analysis.dcd import open_dcd, read_reference
+from namdrunner_core.analysis.fit import first_frame, fit_trajectory, require_match
 from namdrunner_core.analysis.topology import Atoms, read_psf, select
-from namdrunner_core.errors import ValidationError
 from namdrunner_core.serde import HIDDEN
-
-#: frames analysed at once: a few arrays of this size are alive (8 MB: ~3 frames of 100,000 atoms)
-CHUNK_BYTES = 8 << 20
 
 
 @attrs.frozen(slots=True)
@@ -50,19 +47,6 @@ class StructureSeries:
     radius_of_gyration: NDArray[np.float64] = attrs.field(metadata=HIDDEN)
 
 
-def _fit(x: NDArray[np.float64], ref: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Centred frames ``x[k, n, 3]`` superposed on the centred ``ref[n, 3]``: (rotated frames, RMSD)."""
-    h = np.einsum("kni,nj->kij", x, ref)
-    u, s, vt = np.linalg.svd(h)
-    d = np.sign(np.linalg.det(u) * np.linalg.det(vt))
-    u[:, :, 2] *= d[:, None]
-    s[:, 2] *= d
-    rot = u @ vt
-    n = ref.shape[0]
-    e = np.einsum("kni,kni->k", x, x) + float(np.einsum("ni,ni->", ref, ref)) - 2.0 * s.sum(axis=1)
-    return x @ rot, np.sqrt(np.maximum(e, 0.0) / n)
-
-
 def structure_series(
     dcd_path: Path, psf_path: Path, selection: str = "all", *, reference: Path | None = None
 ) -> StructureSeries:
@@ -70,57 +54,30 @@ def structure_series(
     fix, when its atom count is not the PSF's or the selection matches nothing)."""
     dcd = open_dcd(dcd_path)
     atoms = read_psf(psf_path)
-    if dcd.atoms != atoms.count:
-        raise ValidationError(
-            "--dcd",
-            f"{dcd_path}: {dcd.atoms} atoms, the PSF {psf_path.name} has {atoms.count}; give the PSF the run used",
-        )
-    if dcd.frames == 0:
-        raise ValidationError("--dcd", f"{dcd_path}: no whole frame yet (dcdFreq steps have not passed)")
+    require_match(dcd, atoms)
     picked = select(atoms, selection)
-    ref_all = read_reference(reference, dcd.atoms) if reference is not None else _first_frame(dcd)
-    rmsd, rg, rmsf = _stream(dcd, atoms, picked, ref_all[picked])
+    ref_all = read_reference(reference, dcd.atoms) if reference is not None else first_frame(dcd)
+    rmsd, rg, rmsf = fit_trajectory(dcd, atoms.mass[picked], picked, ref_all[picked])
+    label = str(reference) if reference else "first frame"
+    return assemble(str(dcd_path), atoms, selection, label, picked, dcd.steps(), rmsd, rg, rmsf)
+
+
+def assemble(
+    dcd: str,
+    atoms: Atoms,
+    selection: str,
+    reference: str,
+    picked: NDArray[np.int64],
+    steps: NDArray[np.float64],
+    rmsd: NDArray[np.float64],
+    rg: NDArray[np.float64],
+    rmsf: NDArray[np.float64],
+) -> StructureSeries:
+    """The typed result from the arrays (computed here, or by the Slurm job on the cluster)."""
     fluct = [
         AtomFluctuation(int(i), str(atoms.segid[i]), int(atoms.resid[i]), str(atoms.resname[i]), str(atoms.name[i]),
                         round(float(f), 6))
         for i, f in zip(picked, rmsf, strict=True)
     ]  # fmt: skip
-    return StructureSeries(str(dcd_path), str(psf_path), selection, int(picked.size), dcd.frames,
-                           str(reference) if reference else "first frame", fluct, dcd.steps(), rmsd, rg)  # fmt: skip
-
-
-def _first_frame(dcd: Dcd) -> NDArray[np.float64]:
-    _, xyz = next(dcd.chunks(1))
-    first: NDArray[np.float64] = xyz[0]
-    return first
-
-
-def _stream(
-    dcd: Dcd, atoms: Atoms, picked: NDArray[np.int64], ref: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    ref_c = ref - ref.mean(axis=0)
-    mass = atoms.mass[picked]
-    total = float(mass.sum()) or 1.0
-    everything = picked.size == dcd.atoms
-    rmsd = np.empty(dcd.frames)
-    rg = np.empty(dcd.frames)
-    # fluctuations about the reference, summed in float64 (no cancellation of large coordinates)
-    s1 = np.zeros_like(ref_c)
-    s2 = np.zeros_like(ref_c)
-    for start, xyz in dcd.chunks(max(1, CHUNK_BYTES // max(1, 24 * dcd.atoms))):
-        x = xyz if everything else xyz[:, picked, :]
-        del xyz
-        k = slice(start, start + x.shape[0])
-        x -= x.mean(axis=1, keepdims=True)  # centred in place: the arrays of a chunk are few
-        com = np.einsum("n,kni->ki", mass, x) / total  # the centre of mass, from the centroid
-        rg[k] = np.sqrt(np.maximum(np.einsum("n,kni,kni->k", mass, x, x) / total - (com * com).sum(axis=1), 0.0))
-        fitted, rmsd[k] = _fit(x, ref_c)
-        del x
-        fitted -= ref_c
-        s1 += fitted.sum(axis=0)
-        fitted *= fitted
-        s2 += fitted.sum(axis=0)
-    n = dcd.frames
-    mean = s1 / n
-    var = (s2 / n - mean * mean).sum(axis=1)
-    return rmsd, rg, np.sqrt(np.maximum(var, 0.0))
+    return StructureSeries(dcd, str(atoms.path), selection, int(picked.size), int(rmsd.size), reference, fluct,
+                           steps, rmsd, rg)  # fmt: skip

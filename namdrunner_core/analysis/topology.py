@@ -7,11 +7,11 @@ and parentheses. Anything else is refused naming the word and the fix."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from pathlib import Path
 
-import attrs
 import numpy as np
 from numpy.typing import NDArray
 
@@ -38,7 +38,7 @@ NUCLEIC_BACKBONE = frozenset(["P", "C5'", "C3'", "O3'", "O5'"])
 _VALUED = ("name", "resname", "segid", "type", "resid", "index")
 
 
-@attrs.frozen(slots=True, eq=False)
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)  # stdlib: also run on a node (remote.py)
 class Atoms:
     """A PSF's atoms, as columns (``index`` is 0-based, as in MDAnalysis)."""
 

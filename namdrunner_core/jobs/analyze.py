@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from namdrunner_core.analysis.report import Analysis, analyze_log, with_structure
+from namdrunner_core.analysis.report import Analysis, analyze_log, with_series, with_structure
 from namdrunner_core.errors import NotFoundError, ValidationError
 from namdrunner_core.models import JobRecord
 from namdrunner_core.namd.config import read_config
 from namdrunner_core.slurm.script import NAMD_LOG_NAME
+
+if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
 
 
 def _output(config: Path, keyword: str, suffix: str) -> str | None:
@@ -33,9 +37,13 @@ def analyze_job(
     *,
     selection: str | None = None,
     reference: Path | None = None,
+    where: str = "local",
+    session: Session | None = None,
 ) -> Analysis:
     """Fetch what the analysis reads into ``into`` (``download(into, patterns)``: the job's verified,
-    resumable download) and judge every series of the run; with ``selection``, the DCD's too."""
+    resumable download) and judge every series of the run; with ``selection``, the DCD's too - fetched
+    and read here, or read on the cluster by a small Slurm job (``where``: local, cluster, auto by
+    size, :mod:`namdrunner_core.jobs.analyze_remote`)."""
     structure = next((f for f in record.input_files if f.endswith(".psf")), None)
     include = [NAMD_LOG_NAME, "outputs/*.xst", "config.namd"] + ([f"input_files/{structure}"] if structure else [])
     download(into, include)
@@ -51,6 +59,15 @@ def analyze_job(
     dcd_name = _output(config, "dcdfile", ".dcd")
     if psf is None or dcd_name is None:
         raise ValidationError("--select", f"job {record.job_id} has no PSF or writes no DCD: nothing to select from")
+    if session is not None and where != "local":
+        from namdrunner_core.jobs import analyze_remote
+
+        if analyze_remote.choose_where(where, record, dcd_name, session) == "cluster":
+            assert structure is not None
+            s = analyze_remote.structure_on_cluster(session, record, dcd_name=dcd_name,
+                                                    psf_name=f"input_files/{structure}", local_psf=psf,
+                                                    selection=selection, reference=reference, into=into)  # fmt: skip
+            return with_series(analysis, s)
     download(into, [dcd_name])
     if not (into / dcd_name).is_file():
         raise NotFoundError(f"job {record.job_id} has no trajectory {dcd_name} yet (is dcdFreq set?)")

@@ -399,16 +399,17 @@ class Job:
             progress=progress,
         )
 
-    def analysis(
-        self, into: str | Path | None = None, *, select: str | None = None, reference: str | Path | None = None
-    ) -> Analysis:
-        """Is it equilibrated? Its NAMD log (and .xst, and its PSF for the density) fetched into ``into``
-        (default: the cache dir; unchanged files are not fetched again) and every series judged. With
-        ``select`` (MDAnalysis's selection language, e.g. ``"nucleic"``) its DCD is fetched too and the
-        RMSD (to the first frame or ``reference``, a PDB or .coor), RMSF and radius of gyration added."""
-        where = Path(into) if into is not None else cache_dir() / "analysis" / self.id
-        return analyze_job(self.record, lambda to, patterns: self.download(to, include=patterns), where,
-                           selection=select, reference=Path(reference) if reference is not None else None)  # fmt: skip
+    def analysis(self, into: str | Path | None = None, *, select: str | None = None,
+                 reference: str | Path | None = None, where: str = "auto") -> Analysis:  # fmt: skip
+        """Is it equilibrated? Its NAMD log, .xst and PSF fetched into ``into`` (default: the cache dir;
+        unchanged files are not fetched again), every series judged. ``select`` (MDAnalysis's selection
+        language: ``"nucleic"``) adds the DCD's RMSD (to frame 1 or ``reference``, PDB or .coor), RMSF and
+        radius of gyration, read here or on the cluster by a small Slurm job (``where``: local, cluster,
+        auto - there when the DCD is over the profile's ``analysis_local_max_gb``)."""
+        folder = Path(into) if into is not None else cache_dir() / "analysis" / self.id
+        ref = Path(reference) if reference is not None else None
+        return analyze_job(self.record, lambda to, patterns: self.download(to, include=patterns), folder,
+                           selection=select, reference=ref, where=where, session=self.session)  # fmt: skip
 
     def _resume_campaign(self) -> Job:
         """A campaign that stopped (paused, failed, cancelled) continues from its newest valid restart files

@@ -620,6 +620,18 @@ whatis("NAMD 2.14 -- namdrunner TEST STAND-IN, not NAMD")
 prepend_path("PATH", "$bin")
 setenv("NAMD_STANDIN_VERSION", "2.14")
 EOF
+    # A Python with numpy as sites offer one (Alpine: `module load anaconda`): the analysis jobs run it.
+    local py="$STATE/opt/anaconda"
+    if ! "$py/bin/python3" -c 'import numpy' 2>/dev/null; then
+        rm -rf "$py"
+        /usr/bin/python3 -m venv "$py"
+        "$py/bin/pip" install -q --disable-pip-version-check numpy
+    fi
+    mkdir -p "$m/anaconda"
+    cat >"$m/anaconda/2024.10.lua" <<EOF
+whatis("A Python with numpy (namdrunner test cluster, as Alpine's anaconda module)")
+prepend_path("PATH", "$py/bin")
+EOF
     chmod -R a+rX "$STATE/modulefiles" "$STATE/modulefiles-hier" "$STATE/opt"
 }
 
