@@ -1,4 +1,4 @@
-"""``namdrunner job create|submit|list|show|logs|outputs|download|restart|cancel|delete``."""
+"""``namdrunner job create|submit|list|show|logs|analyze|outputs|download|restart|rerun|cancel|delete``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def job() -> None:
     """Create, submit, follow and fetch NAMD jobs.
 
     A JOB_ID may be any unique prefix of the id for commands that only read (show, logs, outputs,
-    download); commands that change a job (submit, restart, cancel, delete) take the exact id, or a
+    download); commands that change a job (submit, restart, rerun, cancel, delete) take the exact id, or a
     prefix of at least 6 characters that you confirm at a terminal.
     """
 
@@ -340,6 +340,28 @@ def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool
     child = parent.restart(
         steps=steps, resources=pop_resources(resource_kw, parent.record.resources), submit=submit_now
     )
+    print_job(app.json, child.record)
+
+
+@job.command("rerun")
+@click.argument("job_id", shell_complete=complete.job_ids)
+@resource_options(required=False)
+@click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
+@click.pass_obj
+def rerun(app: AppContext, /, job_id: str, submit_now: bool, **resource_kw: Any) -> None:
+    """Run a finished, failed or cancelled job again from its start: its template, values and input
+    files (copied on the cluster), on the same resources or others. The way on for a job that failed
+    before it wrote a checkpoint.
+
+    \b
+    Examples:
+      namdrunner job rerun hextube_min_20261201_101500_123456 --submit
+      namdrunner job rerun hextube_min_20261201_101500_123456 --memory 8 --submit
+    """
+    from namdrunner_cli.render.job import print_job
+
+    parent = _load_for_change(app, job_id)
+    child = parent.rerun(resources=pop_resources(resource_kw, parent.record.resources), submit=submit_now)
     print_job(app.json, child.record)
 
 

@@ -163,11 +163,12 @@ def remove_tree(path: Path) -> None:
 
 def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]) -> str:
     """Submit (a created job; a paused campaign continues), cancel (a campaign: all of it), restart (from
-    the newest checkpoint, submitted) or delete a job; where to go next.
+    the newest checkpoint, submitted), run again from the start (submitted), analyze or delete a job;
+    where to go next.
     Delete needs ``confirm`` equal to the job id (the page's dialog names what is removed)."""
     record = state.store.get_job(job_id)
-    if action not in ("cancel", "restart", "delete", "submit", "analyze"):
-        raise NotFoundError(f"no action {action!r} (submit, cancel, restart, delete, analyze)")
+    if action not in ("cancel", "restart", "rerun", "delete", "submit", "analyze"):
+        raise NotFoundError(f"no action {action!r} (submit, cancel, restart, rerun, delete, analyze)")
     if action == "delete" and str(form.get("confirm", "")) != record.job_id:
         raise ValidationError("confirm", f"type the job id {record.job_id} to delete it")
     with state.remote() as session:
@@ -181,6 +182,8 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
         if action == "delete":
             job.delete(force=str(form.get("force", "")) == "1")
             return "/"
+        if action == "rerun":
+            return f"/jobs/{job.rerun(submit=True).id}"
         if action == "analyze":  # the log (and .xst, PSF; with a selection the DCD) fetched once, judged
             selection = str(form.get("select", "")).strip()
             state.analyses[job_id] = job.analysis(select=selection or None)

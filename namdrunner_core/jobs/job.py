@@ -1,9 +1,8 @@
-"""The single-job lifecycle: create, submit, track, finish, fetch, cancel, delete.
+"""The single-job lifecycle: create, submit, track, finish, fetch, restart, rerun, cancel, delete.
 
-Everything is validated before the cluster is touched (:func:`prepare_job` does no remote I/O and
-also serves ``--dry-run``). A creation that fails midway removes its remote directory through the
-safety check, so no half job is left behind.
-"""
+Everything is validated before the cluster is touched (:func:`prepare_job` does no remote I/O and also
+serves ``--dry-run``). A creation that fails midway removes its remote directory through the safety
+check, so no half job is left behind."""
 
 from __future__ import annotations
 
@@ -28,7 +27,7 @@ from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs import campaign
 from namdrunner_core.jobs.analyze import analyze_job
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
-from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_restart
+from namdrunner_core.jobs.restart import check_restartable, find_checkpoint, plan_rerun, plan_restart
 from namdrunner_core.jobs.safety import copy_remote_inputs, remove_job_dir
 from namdrunner_core.jobs.script_output import (
     JobOutputs,
@@ -452,17 +451,18 @@ class Job:
         """
         check_restartable(self.record)
         checkpoint = find_checkpoint(self.session, self.record)
-        prepared = plan_restart(
-            self.session.profile,
-            self.session.user,
-            self.store,
-            self.record,
-            checkpoint,
-            steps=steps,
-            resources=resources,
-            name=name,
-        )
-        child = Job.create_prepared(self.session, self.store, prepared)
+        s = self.session
+        prepared = plan_restart(s.profile, s.user, self.store, self.record, checkpoint, steps=steps,
+                                resources=resources, name=name)  # fmt: skip
+        child = Job.create_prepared(s, self.store, prepared)
+        return child.submit() if submit else child
+
+    def rerun(self, *, resources: Resources | None = None, name: str | None = None, submit: bool = False) -> Job:
+        """A new job running this one again from its start (same template, values and inputs, copied on
+        the cluster), on the same or other resources; this job is kept as its parent."""
+        s = self.session
+        prepared = plan_rerun(s.profile, s.user, self.store, self.record, resources=resources, name=name)
+        child = Job.create_prepared(s, self.store, prepared)
         return child.submit() if submit else child
 
     def check_deletable(self, *, force: bool = False) -> None:

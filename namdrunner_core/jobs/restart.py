@@ -132,6 +132,28 @@ def plan_restart(
     )
 
 
+def plan_rerun(
+    profile: ClusterProfile,
+    user: str,
+    store: JobStore | None,
+    parent: JobRecord,
+    *,
+    resources: Resources | None = None,
+    name: str | None = None,
+) -> PreparedJob:
+    """``parent`` run again from its start: its template and values, its input files copied on the
+    cluster from its project directory (nothing uploaded again), on its resources or ``resources``.
+    The way on for a job that failed before it wrote a checkpoint (or one to repeat)."""
+    check_restartable(parent)
+    if parent.campaign is not None:
+        raise ValidationError("job", f"job {parent.job_id} is a campaign: `job submit` continues it where it stopped")
+    remote = {fname: f"{parent.project_dir}/input_files/{fname}" for fname in parent.input_files}
+    return prepare_job(profile, user, store, name=name or f"{parent.job_name} (again)",
+                       template=resolve_template(store, parent.template_id), values=dict(parent.template_values),
+                       resources=resources or parent.resources, remote_inputs=remote, parent_job_id=parent.job_id,
+                       workflow_id=parent.workflow_id, workflow_stage=parent.workflow_stage)  # fmt: skip
+
+
 def _stepspercycle_of(tmpl: Template, values: Mapping[str, Any]) -> int:
     if any(v.key == "stepspercycle" for v in tmpl.variables):
         return int(values.get("stepspercycle") or tmpl.variable("stepspercycle").default or 20)

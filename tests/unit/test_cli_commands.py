@@ -121,6 +121,16 @@ def test_a_job_from_create_to_delete(fake: FakeSlurm, tmp_path: Path) -> None:
     assert run_json(fake, "job", "cancel", restarted["id"])["status"] in ("Cancelled", "Completed")
     deleted = run_json(fake, "job", "delete", restarted["id"], "--yes", "--force")
     assert deleted == {"id": restarted["id"], "deleted": True, "jobs": None}
+    # run again from the start: the same inputs copied on the cluster, more memory, run to the end
+    again = run_json(fake, "job", "rerun", job_id, "--memory", "1", "--submit")
+    assert again["parent_job_id"] == job_id
+    assert again["resources"]["memory_gb"] == 1.0
+    assert sorted(again["input_files"]) == sorted(shown["input_files"])
+    for name in again["input_files"]:
+        copied = Path(again["project_dir"]) / "input_files" / name
+        assert copied.read_bytes() == (TINY / name).read_bytes()
+    assert settled(fake, again["id"])["status"] == "Completed"
+    run_json(fake, "job", "delete", again["id"], "--yes", "--force")
     assert [row["id"] for row in run_json(fake, "job", "list")] == [job_id]
 
 
