@@ -229,7 +229,9 @@ def job_logs(request: Request) -> Response:
     if kind not in ("namd", "slurm"):
         raise ValidationError("kind", "namd or slurm")
     auto = request.query_params.get("auto") == "1"  # a page's own refresh: from the polling budget
-    return PlainTextResponse(views.log_tail(request.app.state.ui, request.path_params["job_id"], kind, auto=auto))
+    refresh = request.query_params.get("refresh") == "1" and not auto  # a person asked: past the cache
+    text = views.log_tail(request.app.state.ui, request.path_params["job_id"], kind, auto=auto, refresh=refresh)
+    return PlainTextResponse(text)
 
 
 def job_energy(request: Request) -> Response:

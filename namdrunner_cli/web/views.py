@@ -112,11 +112,15 @@ def _job(state: UiState, session: Any, job_id: str) -> Any:
     return Job.load(session, state.store, job_id)
 
 
-def log_tail(state: UiState, job_id: str, kind: str, lines: int = 200, *, auto: bool = False) -> str:
+def log_tail(state: UiState, job_id: str, kind: str, lines: int = 200, *, auto: bool = False,
+             refresh: bool = False) -> str:  # fmt: skip
     """The last ``lines`` of the Slurm logs or the NAMD log, shared by every tab (see
-    :meth:`UiState.cached_read`: a page's own refreshes come from the polling budget)."""
+    :meth:`UiState.cached_read`: a page's own refreshes come from the polling budget); ``refresh``: a
+    person's Reload, read again whatever the cache holds."""
     record = state.store.get_job(job_id)
-    if kind == "namd" and record.is_active:
+    if refresh:
+        state.reads.pop((job_id, kind), None)
+    if kind == "namd" and record.is_active and not refresh:
         followed = state.followed_tail(job_id, auto=auto)  # every followed job's tail in one command
         if followed is not None:
             return followed

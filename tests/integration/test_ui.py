@@ -312,6 +312,13 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     driver.get(server.base + f"/jobs/{planned}#logs")  # type: ignore[attr-defined]
     wait_for(lambda: "ENERGY:" in find(By.CSS_SELECTOR, 'pre[data-log="namd"]').text, what="the NAMD log tail")
     shoot(driver, "job-logs")
+    # a finished job's logs are read once and kept; Reload reads them anew (the command log counts it)
+    count = "return fetch('/health').then(r => r.json()).then(h => h.remote_commands)"
+    before = driver.execute_script(count)  # type: ignore[attr-defined]
+    find(By.ID, "logs-reload").click()
+    wait_for(lambda: find(By.ID, "logs-reload").is_enabled() and driver.execute_script(count) >= before + 2,  # type: ignore[attr-defined]
+             what="the logs read again")  # fmt: skip
+    assert "ENERGY:" in find(By.CSS_SELECTOR, 'pre[data-log="namd"]').text
     # -- is it equilibrated? the Analysis tab: the log's series and, for atoms typed, the DCD's
     driver.get(server.base + f"/jobs/{planned}#analysis")  # type: ignore[attr-defined]
     find(By.ID, "analyze-select").send_keys("name CA")

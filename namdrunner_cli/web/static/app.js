@@ -194,8 +194,9 @@
   if (jobPanel) {
     const id = jobPanel.dataset.job;
     let logDelay = MIN_DELAY, first = true;
-    async function loadLog(pre, auto) {
-      const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}${auto ? "&auto=1" : ""}`,
+    async function loadLog(pre, auto, refresh) {
+      const extra = (auto ? "&auto=1" : "") + (refresh ? "&refresh=1" : "");
+      const r = await fetch(`/jobs/${encodeURIComponent(id)}/logs?kind=${pre.dataset.log}${extra}`,
         { credentials: "same-origin", headers: { "Accept": "application/json" } });
       if (r.status === 401) { window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname)); return false; }
       const text = r.ok ? await r.text() : `(${r.status}: ${(await r.json().catch(() => ({}))).error || "failed"})`;
@@ -205,6 +206,14 @@
       if (atBottom || pre.dataset.loaded !== "1") pre.scrollTop = pre.scrollHeight;
       pre.dataset.loaded = "1";
       return true;
+    }
+    const reload = $("#logs-reload");  // a person's click: read the cluster again, past the cache
+    if (reload) {
+      reload.addEventListener("click", async () => {
+        reload.disabled = true;
+        for (const pre of $$("pre[data-log]")) { pre.dataset.loaded = ""; await loadLog(pre, false, true); }
+        reload.disabled = false;
+      });
     }
     async function loadLogs() {
       let changed = false;
