@@ -132,9 +132,23 @@ def find_all(driver: object, element_id: str) -> list[object]:
     return driver.find_elements(By.ID, element_id)  # type: ignore[attr-defined,no-any-return]
 
 
+#: the widths every page is pictured at: a phone, a small laptop, a desktop
+WIDTHS = (390, 1024, 1280)
+
+
 def shoot(driver: object, name: str) -> None:
-    """A screenshot of the page in light and dark (the theme button), under test-output/."""
+    """Screenshots of the page in light and dark (the theme button) at 1280 px, and light at 390 and
+    1024 px, under test-output/; at every width nothing of the page is cut off sideways (a wide table
+    scrolls inside its own box)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS[:-1]:
+        driver.set_window_size(width, 844)  # type: ignore[attr-defined]
+        overflow = driver.execute_script(  # type: ignore[attr-defined]
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{name} at {width} px: the page scrolls {overflow} px sideways"
+        driver.save_screenshot(str(SHOTS / f"{name}-{width}-light.png"))  # type: ignore[attr-defined]
+    driver.set_window_size(1280, 800)  # type: ignore[attr-defined]
     for theme in ("light", "dark"):
         driver.execute_script(f"document.documentElement.dataset.theme = '{theme}'")  # type: ignore[attr-defined]
         redrawn = driver.execute_script(  # type: ignore[attr-defined]
@@ -145,6 +159,11 @@ def shoot(driver: object, name: str) -> None:
             wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
                 "const p = document.getElementById('energy-plot'); return p.complete && p.naturalWidth > 0"),
                 what="the redrawn plot")  # fmt: skip
+        driver.execute_script(  # type: ignore[attr-defined]
+            f"document.querySelectorAll('img.themed').forEach(i => i.src = i.dataset.src + '?theme={theme}')")
+        wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
+            "return [...document.querySelectorAll('img.themed')].every(i => i.complete && i.naturalWidth > 0)"),
+            what="the analysis charts in the theme")  # fmt: skip
         driver.save_screenshot(str(SHOTS / f"{name}-{theme}.png"))  # type: ignore[attr-defined]
     driver.execute_script("document.documentElement.dataset.theme = 'light'")  # type: ignore[attr-defined]
 
