@@ -160,7 +160,8 @@ def shoot(driver: object, name: str) -> None:
                 "const p = document.getElementById('energy-plot'); return p.complete && p.naturalWidth > 0"),
                 what="the redrawn plot")  # fmt: skip
         driver.execute_script(  # type: ignore[attr-defined]
-            f"document.querySelectorAll('img.themed').forEach(i => i.src = i.dataset.src + '?theme={theme}')")
+            f"document.querySelectorAll('img.themed').forEach(i => i.src = i.dataset.src + '?theme={theme}')"
+        )
         wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
             "return [...document.querySelectorAll('img.themed')].every(i => i.complete && i.naturalWidth > 0)"),
             what="the analysis charts in the theme")  # fmt: skip
