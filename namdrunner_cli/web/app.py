@@ -181,6 +181,28 @@ def error_page(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", status_code=status, message=str(exc))
 
 
+def not_found_page(request: Request, exc: Exception) -> Response:
+    """An address the server does not have: the site's own page (a fetch gets JSON), not a bare 404."""
+    message = f"There is no page {request.url.path!r} here."
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"error": message}, status_code=404)
+    return page(request, "error.html", status_code=404, message=message)
+
+
+def server_error_page(request: Request, exc: Exception) -> Response:
+    """A bug: the traceback goes to the server's terminal, the person gets a page that says so."""
+    import logging
+
+    logging.getLogger("namdrunner.ui").error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    message = "Something went wrong on this server (its terminal shows what); the page may be tried again."
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"error": message}, status_code=500)
+    try:
+        return page(request, "error.html", status_code=500, message=message)
+    except Exception:  # noqa: BLE001 - the page itself may be what fails: plain words then
+        return PlainTextResponse(message, status_code=500)
+
+
 # -- the Jobs page -----------------------------------------------------------------------------
 def jobs(request: Request) -> Response:
     """``/``: groups (expandable) and the paged, sortable job table."""
@@ -491,7 +513,7 @@ def build_app(state: UiState) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Guard)],
-        exception_handlers={NamdRunnerError: error_page},
+        exception_handlers={NamdRunnerError: error_page, 404: not_found_page, Exception: server_error_page},
         lifespan=lifespan,
     )
     app.state.ui = state

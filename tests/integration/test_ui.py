@@ -220,6 +220,10 @@ def test_security_rules(server: Server, env: dict[str, str], cluster: ClusterEnv
     evil = {**form, "Origin": "http://evil.example"}
     assert server.request("POST", "/sync", headers=evil, body=f"csrf={csrf}").status == 403
     assert server.request("POST", "/jobs/x/delete", headers=form, body="confirm=x").status == 403
+    # an unknown address: the site's own page, styled, not a bare "Not Found"
+    lost = server.request("GET", "/no/such/page", headers={"Cookie": cookie})
+    assert lost.status == 404
+    assert "There is no page" in lost.read().decode()
     # path traversal in a download address
     store = JobStore(env["NAMDRUNNER_DB"])
     from namdrunner_core import Cluster, Job

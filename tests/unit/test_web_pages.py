@@ -88,3 +88,22 @@ def test_the_analysis_tab_shows_every_judged_series_and_its_chart(state: UiState
     assert 'class="from"' in svg
     assert "TEMP: " + analysis.get("TEMP").verdict in svg  # type: ignore[union-attr]
     assert 'id="analysis-none"' in _render(state, "job.html", views.job_context(state, "j_running"))
+
+
+def test_a_bug_and_an_unknown_address_get_the_sites_own_pages(state: UiState, caplog: pytest.LogCaptureFixture) -> None:
+    def request(path: str, accept: str = "text/html") -> Any:
+        return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ui=state)), method="GET",
+                               url=SimpleNamespace(path=path), headers={"accept": accept})  # fmt: skip
+
+    missing = web_app.not_found_page(request("/nope<x>"), Exception())
+    assert missing.status_code == 404
+    assert "There is no page &#39;/nope&lt;x&gt;&#39; here." in bytes(missing.body).decode()
+    with caplog.at_level("ERROR", logger="namdrunner.ui"):
+        bug = web_app.server_error_page(request("/jobs/x"), RuntimeError("boom"))
+    assert bug.status_code == 500
+    html = bytes(bug.body).decode()
+    assert "Something went wrong on this server" in html
+    assert "boom" not in html  # the traceback is for the terminal, not the page
+    assert "boom" in caplog.text
+    as_json = web_app.server_error_page(request("/jobs/x", "application/json"), RuntimeError("boom"))
+    assert as_json.media_type == "application/json"
