@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import secrets
 import shutil
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,16 @@ def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
         raise ValidationError("sort", f"{sort!r}: sort by one of {', '.join(SORTS)}")
     descending = params.get("dir", "desc") != "asc"
     number = _positive(params.get("page", "1"), "page")
-    listed = job_page(state.store.path, page=number, per_page=PER_PAGE, sort=SORTS[sort], descending=descending)
+    text = params.get("q", "").strip()
+    if len(text) > 200:
+        raise ValidationError("search", "at most 200 characters: part of a job's name, id or Slurm id")
+    wanted = params.get("status", "")
+    statuses = {s.value: s for s in JobStatus}
+    if wanted and wanted not in statuses:
+        raise ValidationError("status", f"{wanted!r}: one of {', '.join(statuses)}")
+    listed = job_page(state.store.path, page=number, per_page=PER_PAGE, sort=SORTS[sort], descending=descending,
+                      status=statuses.get(wanted), text=text or None)  # fmt: skip
+    filters = urllib.parse.urlencode({k: v for k, v in (("q", text), ("status", wanted)) if v})
     groups = []
     for g, jobs in groups_with_jobs(state.store):
         members = {r.job_id: r for r in jobs}
@@ -78,7 +88,8 @@ def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
         groups.append({"summary": g, "stages": stages})
     active = sum(job_count(state.store.path, status=s) for s in JobStatus if s.is_active)
     return {"rows": listed.rows, "listing": listed, "groups": groups, "active": active, "sort": sort,
-            "descending": descending}  # fmt: skip
+            "descending": descending, "q": text, "status_filter": wanted, "statuses": list(statuses),
+            "filters": "&" + filters if filters else ""}  # fmt: skip
 
 
 def _positive(text: str, field: str) -> int:

@@ -50,13 +50,15 @@ def job_rows(
     offset: int = 0,
     sort: str = "created_at",
     descending: bool = True,
+    text: str | None = None,
 ) -> list[dict[str, Any]]:
     """The columns a job table shows (:data:`store_read.LIST_COLUMNS`), newest first unless ``sort``
     (one of :data:`store_read.SORT_COLUMNS`) says otherwise; ``[]`` when the store does not exist yet.
-    ``path`` defaults to the user's store (``$NAMDRUNNER_DB``)."""
+    ``text``: only jobs whose name, id or Slurm id contain it (any case). ``path`` defaults to the
+    user's store (``$NAMDRUNNER_DB``)."""
     where = _path(path)
     args: dict[str, Any] = {"status": status.value if status is not None else None, "limit": limit,
-                            "offset": offset, "sort": sort, "descending": descending}  # fmt: skip
+                            "offset": offset, "sort": sort, "descending": descending, "text": text}  # fmt: skip
     return _read(where, lambda: store_read.list_job_rows(where, **args))
 
 
@@ -83,6 +85,7 @@ def job_page(
     sort: str = "created_at",
     descending: bool = True,
     status: JobStatus | None = None,
+    text: str | None = None,
 ) -> JobPage:
     """One page of :func:`job_rows`, sorted and paged in SQL (a store of 10,000 jobs reads one page).
     ``sort`` is one of :data:`store_read.SORT_COLUMNS`; an unknown one is a :class:`ValidationError`."""
@@ -90,8 +93,9 @@ def job_page(
         raise ValidationError("sort", f"{sort!r} is not one of {', '.join(store_read.SORT_COLUMNS)}")
     if per_page < 1 or page < 1:
         raise ValidationError("page", "page and per_page start at 1")
-    rows = job_rows(path, status=status, limit=per_page, offset=(page - 1) * per_page, sort=sort, descending=descending)
-    return JobPage(rows, job_count(path, status=status), page, per_page)
+    rows = job_rows(path, status=status, limit=per_page, offset=(page - 1) * per_page, sort=sort,
+                    descending=descending, text=text)  # fmt: skip
+    return JobPage(rows, job_count(path, status=status, text=text), page, per_page)
 
 
 #: what ``job list --json`` prints of each row, under its JSON name
@@ -132,11 +136,11 @@ def job_details(record: JobRecord) -> dict[str, Any]:
     return out
 
 
-def job_count(path: Path | str | None = None, *, status: JobStatus | None = None) -> int:
-    """How many jobs the store holds (with ``status``, only those)."""
+def job_count(path: Path | str | None = None, *, status: JobStatus | None = None, text: str | None = None) -> int:
+    """How many jobs the store holds (with ``status``, and ``text`` in the name, id or Slurm id, only those)."""
     where = _path(path)
     value = status.value if status is not None else None
-    return _read(where, lambda: store_read.count_jobs(where, status=value))
+    return _read(where, lambda: store_read.count_jobs(where, status=value, text=text))
 
 
 def find_job(given: str, path: Path | str | None = None) -> tuple[JobRecord, IdMatch]:

@@ -68,19 +68,18 @@ def list_job_rows(
     offset: int = 0,
     sort: str = "created_at",
     descending: bool = True,
+    text: str | None = None,
 ) -> list[dict[str, Any]]:
     """The columns a job table shows, newest first by default (JSON columns decoded); ``sort`` is
-    one of :data:`SORT_COLUMNS`, ``limit``/``offset`` page through them in SQL."""
+    one of :data:`SORT_COLUMNS`, ``limit``/``offset`` page through them in SQL; ``text``: only jobs
+    whose name, id or Slurm id contain it (any case)."""
     if sort not in SORT_COLUMNS:
         raise ValueError(f"sort: {sort!r} is not one of {', '.join(SORT_COLUMNS)}")
     conn = _connect(path)
     if conn is None:
         return []
-    sql = f"SELECT {', '.join(LIST_COLUMNS)} FROM jobs"  # noqa: S608 - fixed column names, no user text
-    params: list[Any] = []
-    if status is not None:
-        sql += " WHERE status = ?"
-        params.append(status)
+    where, params = _where(status, text)
+    sql = f"SELECT {', '.join(LIST_COLUMNS)} FROM jobs{where}"  # noqa: S608 - fixed names; values are parameters
     sql += f" ORDER BY {sort} {'DESC' if descending else 'ASC'}, job_id"
     if limit:
         sql += " LIMIT ? OFFSET ?"
@@ -99,15 +98,29 @@ def list_job_rows(
     return out
 
 
-def count_jobs(path: Path, *, status: str | None = None) -> int:
-    """How many jobs (with ``status``, only those)."""
+def _where(status: str | None, text: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of a listing and its parameters (the text as a LIKE pattern, its own % and _
+    escaped: a name with an underscore matches only itself)."""
+    clauses, params = [], []
+    if status is not None:
+        clauses.append("status = ?")
+        params.append(status)
+    if text:
+        pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append("(lower(job_name) LIKE ? ESCAPE '\\' OR lower(job_id) LIKE ? ESCAPE '\\'"
+                       " OR COALESCE(slurm_job_id, '') LIKE ? ESCAPE '\\')")  # fmt: skip
+        params += [pattern, pattern, pattern]
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def count_jobs(path: Path, *, status: str | None = None, text: str | None = None) -> int:
+    """How many jobs (with ``status``, and ``text`` in the name, id or Slurm id, only those)."""
     conn = _connect(path)
     if conn is None:
         return 0
+    where, params = _where(status, text)
     try:
-        if status is None:
-            return int(conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
-        return int(conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
+        return int(conn.execute(f"SELECT COUNT(*) FROM jobs{where}", params).fetchone()[0])  # noqa: S608
     finally:
         conn.close()
 

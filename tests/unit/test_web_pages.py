@@ -15,6 +15,7 @@ import pytest
 from namdrunner_cli.web import app as web_app
 from namdrunner_cli.web import views
 from namdrunner_cli.web.state import UiState
+from namdrunner_core.errors import ValidationError
 from namdrunner_core.models import JobRecord
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
@@ -107,3 +108,29 @@ def test_a_bug_and_an_unknown_address_get_the_sites_own_pages(state: UiState, ca
     assert "boom" in caplog.text
     as_json = web_app.server_error_page(request("/jobs/x", "application/json"), RuntimeError("boom"))
     assert as_json.media_type == "application/json"
+
+
+def test_the_jobs_table_finds_by_name_id_or_slurm_id_and_filters_by_status(state: UiState) -> None:
+    state.store.add_job(attrs.evolve(_record("wat_50%_x", JobStatus.RUNNING), job_name="water 50%", slurm_job_id="777"))
+
+    def ids(**params: str) -> set[str]:
+        return {r["job_id"] for r in views.jobs_context(state, params)["rows"]}
+
+    assert ids(q="WATER") == {"wat_50%_x"}
+    assert ids(q="777") == {"wat_50%_x"}
+    assert ids(q="50%") == {"wat_50%_x"}  # % is the user's text, not a wildcard
+    assert ids(q="j_%") == set()
+    assert ids(q="water_50") == set()  # _ too (as a wildcard it would match "water 50%")
+    assert ids(status="Running") == {"j_running", "c_running", "wat_50%_x"}
+    assert ids(status="Running", q="c_") == {"c_running"}
+    ctx = views.jobs_context(state, {"q": "water 50%", "status": "Running"})
+    assert ctx["filters"] == "&q=water+50%25&status=Running"  # kept by sort links, pages, the live refresh
+    html = _render(state, "jobs.html", ctx)
+    assert 'value="water 50%"' in html
+    assert 'data-src="/fragments/jobs?sort=created&dir=desc&page=1&amp;q=water+50%25&amp;status=Running"' in html
+    none = _render(state, "_jobs.html", views.jobs_context(state, {"q": "nothing like this"}))
+    assert "No job matches" in none
+    with pytest.raises(ValidationError, match="status: 'Sleeping': one of Created"):
+        views.jobs_context(state, {"status": "Sleeping"})
+    with pytest.raises(ValidationError, match="search: at most 200 characters"):
+        views.jobs_context(state, {"q": "x" * 201})
