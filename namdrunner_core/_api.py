@@ -59,6 +59,14 @@ API: dict[str, list[tuple[str, str]]] = {
         ("usage_report", "namdrunner_core.usage"),
         ("UsageReport", "namdrunner_core.usage"),
     ],
+    "Is it equilibrated?": [
+        ("Analysis", "namdrunner_core.analysis.report"),
+        ("SeriesVerdict", "namdrunner_core.analysis.stats"),
+        ("StructureSeries", "namdrunner_core.analysis.structure"),
+        ("analyze_log", "namdrunner_core.analysis.report"),
+        ("analyze_files", "namdrunner_core.analysis.report"),
+        ("plot_analysis", "namdrunner_core.analysis.plot"),
+    ],
     "Errors": [
         ("NamdRunnerError", "namdrunner_core.errors"),
         ("ValidationError", "namdrunner_core.errors"),
@@ -78,6 +86,7 @@ SUBPACKAGES: dict[str, str] = {
     "namdrunner_core.transport": "SSH and local transports, verified transfers, the shared-session client",
     "namdrunner_core.template_library": "the NAMD config template library as a user sees it (builtin and own)",
     "namdrunner_core.answers": "the typed answers of commands (what --json prints)",
+    "namdrunner_core.analysis": "series from logs, .xst files and DCDs; equilibration, errors, drift; replicas; plots",
     "namdrunner_core.job_info": "the desktop app's job_info.json, both ways",
     "namdrunner_core.serde": "the one serialization layer",
     "namdrunner_core.usage": "the bill: SUs, efficiency, storage, purge and queue",

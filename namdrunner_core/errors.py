@@ -55,6 +55,20 @@ class ValidationErrors(ValidationError):
             self.args = (self.message,)
 
 
+def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every ``(field, message)`` of a validation error: its one, or all of :class:`ValidationErrors`."""
+    return list(exc.problems) if isinstance(exc, ValidationErrors) else [(exc.field, exc.reason)]
+
+
+def with_more(first: ValidationError, more: list[tuple[str, str]]) -> ValidationError:
+    """``first`` and the problems of other fields found by independent checks, as one error (a form
+    shows every mistake at once, not one per round trip)."""
+    problems = problems_of(first)
+    seen = {f for f, _ in problems}
+    problems += [(f, m) for f, m in more if f not in seen and not seen.add(f)]  # type: ignore[func-returns-value]
+    return first if len(problems) == 1 else ValidationErrors(problems)
+
+
 def under(prefix: str, exc: ValidationError) -> ValidationError:
     """``exc`` with every field put under ``prefix`` (``stage heat: steps``), every problem kept."""
     if isinstance(exc, ValidationErrors):

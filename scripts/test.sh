@@ -69,11 +69,12 @@ for f in tests/integration/test_*.py; do
     case " ${FAULTS[*]} ${LOGINS[*]} " in *" $f "*) ;; *) JOBS+=("$f") ;; esac
 done
 logs=$(mktemp -d)
-lane() {  # name, then what pytest runs
-    local name=$1
+lane() {  # name, then what pytest runs; its exit code kept (a failing lane must not end the script early:
+    # its log would go unprinted)
+    local name=$1 code=0
     shift
-    CI=true "$PY" -m pytest -q -p no:cacheprovider "$@" >"$logs/$name.log" 2>&1
-    echo $? >"$logs/$name.rc"
+    CI=true "$PY" -m pytest -q -p no:cacheprovider "$@" >"$logs/$name.log" 2>&1 || code=$?
+    echo "$code" >"$logs/$name.rc"
 }
 echo "== pytest: unit, logins and jobs side by side"
 lane unit tests/unit &

@@ -252,26 +252,16 @@ def analyze(app: AppContext, job_id: str | None, log_file: Path | None, xst_file
       namdrunner job analyze --dcd prod.dcd --psf sys.psf --select "name P"
     """
     from namdrunner_cli.render.job import print_analysis
-    from namdrunner_core.analysis.report import analyze_log, with_structure
-    from namdrunner_core.errors import ValidationError
+    from namdrunner_core.analysis.plot import plot_analysis
+    from namdrunner_core.analysis.report import analyze_files
 
-    if log_file is not None or dcd_file is not None:
-        result = analyze_log(log_file, xst=xst_file, psf=psf_file) if log_file is not None else None
-        if dcd_file is not None:
-            if psf_file is None:
-                raise ValidationError("--psf", "a DCD is read with its PSF: add --psf FILE")
-            result = with_structure(result, dcd_file, psf_file, selection or "all", reference=reference)
-    elif job_id is not None:
+    if job_id is not None and log_file is None and dcd_file is None:
         result = _load(app, job_id).analysis(select=selection, reference=reference, where=where)
     else:
-        raise ValidationError("JOB_ID", "give a job id, or --log FILE / --dcd FILE for files on this machine")
-    assert result is not None
+        result = analyze_files(log_file, xst=xst_file, psf=psf_file, dcd=dcd_file, selection=selection,
+                               reference=reference)  # fmt: skip
     result = result.only(names) if names else result
-    written = []
-    if plot_dir is not None:
-        from namdrunner_core.analysis.plot import plot_analysis
-
-        written = plot_analysis(result, plot_dir, dark=dark)
+    written = plot_analysis(result, plot_dir, dark=dark) if plot_dir is not None else []
     print_analysis(app.json, result, written)
 
 

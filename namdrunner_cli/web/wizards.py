@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import UploadFile
 
 from namdrunner_cli.web.views import save_upload
-from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors
+from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors, problems_of
 
 if TYPE_CHECKING:
     from namdrunner_cli.web.state import UiState
@@ -43,11 +43,6 @@ def _draft_folder(state: UiState, fields: Mapping[str, str]) -> tuple[str, Path]
     return draft, folder
 
 
-def _problems(exc: ValidationError) -> list[tuple[str, str]]:
-    """Every (field, message) of a validation error (one, or all of :class:`ValidationErrors`)."""
-    return exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, str(exc))]
-
-
 def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> dict[str, Any]:
     """The template picker and, for the chosen template, its variables as form fields, with the
     profile's partitions and limits for the resources."""
@@ -69,12 +64,21 @@ def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> d
     if ctx["template"] is not None:
         shown |= {v.key for v in ctx["template"].variables}
     ctx["other_errors"] = [(k, m) for k, m in ctx["errors"].items() if k not in shown]
+    ctx["labels"] = {**FIELD_LABELS, **{v.key: v.label for v in (ctx["template"].variables if ctx["template"] else [])}}
     return ctx
 
 
 #: the resource fields of the form, by the Resources attribute they fill
 RESOURCE_FIELDS = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus")
 
+
+#: the form's fields as the person reads them beside the boxes: an error names the field so
+FIELD_LABELS = {"name": "Name", "cores": "Cores", "memory_gb": "Memory (GB)", "memory": "Memory (GB)",
+                "walltime": "Wall time", "partition": "Partition", "qos": "QOS", "gpus": "GPUs", "nodes": "Nodes",
+                "gpu_type": "GPU type", "account": "Account", "resources": "Resources", "file": "Files"}  # fmt: skip
+
+#: what the form's plan is checked on in place of a resource field that is not a number yet
+STAND_IN = {"cores": "1", "memory_gb": "1", "walltime": "01:00:00", "gpus": "0", "partition": "", "qos": ""}
 
 #: field names the core's resource errors use that are shown with the resources
 RESOURCE_ALIASES = ("resources", "memory", "nodes", "gpu_type", "account")
@@ -98,15 +102,19 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
         fields[key] = Path(upload.filename or "").name
     errors: dict[str, str] = {}
     assignments = [f"{v.key}={fields[v.key]}" for v in template.variables if fields.get(v.key, "") != ""]
+    resources = _resources(fields, errors)
+    if resources is None:  # a resource that is not a number: the rest is still checked, on a stand-in for
+        # it, so that every mistake is shown at once (the field keeps its own message)
+        resources = _resources({**fields, **{k: v for k, v in STAND_IN.items() if k in errors}}, {})
     try:
-        resources = _resources(fields, errors)
+        planned: Planned[PreparedJob] = plan_job(
+            load_profile(state.profile), state.store, name=fields.get("name", ""), template=template,
+            assignments=assignments, resources=resources or _resources(STAND_IN, {}), files=sorted(folder.iterdir()),
+        )  # fmt: skip
         if errors:
             raise ValidationErrors(list(errors.items()))
-        planned: Planned[PreparedJob] = plan_job(load_profile(state.profile), state.store, name=fields.get("name", ""),
-                                                 template=template, assignments=assignments, resources=resources,
-                                                 files=sorted(folder.iterdir()))  # fmt: skip
     except ValidationError as exc:
-        for field, message in _problems(exc):
+        for field, message in problems_of(exc):
             errors.setdefault(field.split(".")[0].split("[")[0], message)
         state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": errors, "draft": draft,
                               "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
@@ -131,7 +139,7 @@ def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:
         return resources_from_text(fields)
     except ValidationErrors as exc:
         for field, message in exc.problems:
-            errors.setdefault(field, f"{field}: {message}")
+            errors.setdefault(field, message)
         return None
 
 
@@ -142,7 +150,7 @@ def _number(fields: Mapping[str, str], key: str, kind: type, errors: dict[str, s
     try:
         return kind(text)
     except ValueError:
-        errors[key] = f"{key}: {text!r} is not a number"
+        errors[key] = f"{text!r} is not a number"
         return 1
 
 
@@ -199,6 +207,10 @@ def workflows_context(state: UiState, params: Mapping[str, str], **extra: Any) -
                            "profile_obj": load_profile(state.profile), "values": dict(params), "errors": {},
                            "draft": "", "uploaded": []}  # fmt: skip
     ctx.update(extra)
+    labels = {**FIELD_LABELS, **{f"cell_{a}": f"Cell {a} (Å)" for a in "xyz"}}
+    labels.update({key: label for key, label, *_ in ORIGAMI_FILES})
+    labels.update({f"steps.{name}": f"Steps of {name}" for name, *_ in ORIGAMI_STAGES})
+    ctx["labels"] = labels
     return ctx
 
 
@@ -223,7 +235,7 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
     errors: dict[str, str] = {}
     for key, label, _ext, required in ORIGAMI_FILES:
         if required and kept.get(key) is None:
-            errors[key] = f"{key}: choose the {label} file"
+            errors[key] = f"choose the {label} file"
     cell = tuple(_number(fields, f"cell_{a}", float, errors) for a in "xyz")
     steps = {name: _number(fields, f"steps.{name}", int, errors) for name, *_ in ORIGAMI_STAGES}
     resources = _resources(fields, errors)
@@ -238,7 +250,7 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
                               resources=resources, cell=cell, steps=steps) as planned:  # fmt: skip
                 state.wf_plans[draft] = planned
         except ValidationError as exc:
-            errors.update(_problems(exc))
+            errors.update(problems_of(exc))
     state.forms[draft] = {"values": values, "errors": errors, "draft": draft, "uploaded": uploaded}
     return draft, not errors
 

@@ -114,3 +114,26 @@ def with_series(analysis: Analysis | None, s: StructureSeries) -> Analysis:
     verdicts = [judge(n, s.steps, v, timestep_fs=dt) for n, v in (("RMSD", s.rmsd), ("RGYR", s.radius_of_gyration))]
     points = {**base.points, "RMSD": (s.steps, s.rmsd), "RGYR": (s.steps, s.radius_of_gyration)}
     return attrs.evolve(base, series=[*base.series, *verdicts], structure=s, points=points)
+
+
+def analyze_files(
+    log: Path | None = None,
+    *,
+    xst: Path | None = None,
+    psf: Path | None = None,
+    dcd: Path | None = None,
+    selection: str | None = None,
+    reference: Path | None = None,
+) -> Analysis:
+    """Files on this machine analyzed (``job analyze --log/--dcd``): the log's series (and the cell of
+    the ``xst``, the density from the ``psf``), the DCD's structure series of ``selection`` (all atoms
+    by default) read with the ``psf``."""
+    if log is None and dcd is None:
+        raise ValidationError("--log", "give a NAMD log (--log FILE) or a trajectory (--dcd FILE with --psf FILE)")
+    analysis = analyze_log(log, xst=xst, psf=psf) if log is not None else None
+    if dcd is None:
+        assert analysis is not None
+        return analysis
+    if psf is None:
+        raise ValidationError("--psf", "a DCD is read with its PSF: add --psf FILE")
+    return with_structure(analysis, dcd, psf, selection or "all", reference=reference)

@@ -63,7 +63,8 @@ def choose_where(where: str, record: JobRecord, dcd_name: str, session: Session)
 
 def _script(session: Session, record: JobRecord, token: str, args: list[str]) -> str:
     p = session.profile
-    res = resolve_resources(Resources(cores=1, memory_gb=2.0, walltime=ANALYSIS_WALLTIME,
+    memory = min(2.0, p.partition(None).memory_per_core_gb)  # one core's share of the default partition
+    res = resolve_resources(Resources(cores=1, memory_gb=memory, walltime=ANALYSIS_WALLTIME,
                                       account=record.resources.account or p.account), p)  # fmt: skip
     lines = [
         "#!/bin/bash",

@@ -316,7 +316,9 @@ def resume(session: Session, record: JobRecord) -> JobRecord:
         raise ValidationError("status", f"campaign {record.job_id} has reached its target already")
     walltime = str(int((record.campaign or {}).get("walltime_s", 0)))
     out = session.run_remote(
-        CAMPAIGN_SUBMIT, [session.profile.campaign_python, record.scratch_dir, "-", walltime]
+        CAMPAIGN_SUBMIT,
+        [session.profile.campaign_python, session.scratch_root.rstrip("/"), record.scratch_dir, "-", walltime],
+        stdin=b"",
     ).stdout
     for line in out.splitlines():
         parts = line.split(" ", 3)

@@ -17,10 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from namdrunner_core.errors import (
-    NotFoundError,
-    ValidationError,
-)
+from namdrunner_core.errors import NotFoundError, ValidationError, problems_of, with_more
 from namdrunner_core.ids import check_display_name
 from namdrunner_core.jobs.campaign import check_budget, initial_state, psf_atoms, step_script, su_per_hour
 from namdrunner_core.models import JobRecord, utcnow
@@ -350,8 +347,31 @@ def plan_job(
     values = parse_assignments(list(assignments))
 
     def make(user: str, now: dt.datetime) -> PreparedJob:
-        return prepare_job(profile, user, store, name=name, template=template, values=values, files=files,
-                           resources=resources, run_preflight=run_preflight, now=now, target_ns=target_ns,
-                           su_budget=su_budget)  # fmt: skip
+        try:
+            return prepare_job(profile, user, store, name=name, template=template, values=values, files=files,
+                               resources=resources, run_preflight=run_preflight, now=now, target_ns=target_ns,
+                               su_budget=su_budget)  # fmt: skip
+        except ValidationError as exc:  # the values and the resources are checked on their own too
+            raise with_more(exc, _independent_problems(profile, store, template, values, resources)) from None
 
     return plan_ahead(profile, make)
+
+
+def _independent_problems(
+    profile: ClusterProfile, store: JobStore | None, template: str | Template, values: Mapping[str, Any],
+    resources: Resources,
+) -> list[tuple[str, str]]:  # fmt: skip
+    """The template values' and the resources' problems, each checked apart from the rest."""
+    found: list[tuple[str, str]] = []
+    try:
+        tmpl = resolve_template(store, template)
+    except ValidationError:
+        return found
+    checks = (lambda: validate_values(tmpl, tmpl.canonical(values)), lambda: resolve_resources(resources, profile))
+    files = {v.key for v in tmpl.file_variables()}  # matched to the uploads by the main path, not here
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            found += [(f, m) for f, m in problems_of(exc) if f not in files]
+    return found

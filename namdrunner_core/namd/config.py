@@ -14,7 +14,7 @@ import attrs
 import jinja2
 import jinja2.sandbox
 
-from namdrunner_core.errors import ValidationError
+from namdrunner_core.errors import ValidationError, ValidationErrors
 from namdrunner_core.namd.inputs import TCL_SPECIAL, check_file_name
 from namdrunner_core.namd.reader import NamdConfig as NamdConfig  # re-exported: the reader is namd.reader
 from namdrunner_core.namd.reader import read_config as read_config
@@ -196,31 +196,27 @@ def validate_values(template: Template, values: Mapping[str, Any]) -> dict[str, 
     """Defaults overlaid with ``values``, each coerced and bound-checked. Unknown keys are errors;
     the template's aliases (the desktop app's keys) are accepted."""
     values = template.canonical(values)
-    unknown = sorted(set(values) - set(template.keys()))
-    if unknown:
-        raise ValidationError(
-            unknown[0],
-            f"template {template.id!r} has no variable {unknown[0]!r}"
-            + (
-                f"; did you mean {close[0]}?"
-                if (close := difflib.get_close_matches(unknown[0], template.keys(), n=1))
-                else ""
-            )
-            + f" (`namdrunner template show {template.id}` lists its {len(template.keys())} variables)",
-        )
+    if unknown := sorted(set(values) - set(template.keys())):
+        close = difflib.get_close_matches(unknown[0], template.keys(), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        listed = f"`namdrunner template show {template.id}` lists its {len(template.keys())} variables"
+        raise ValidationError(unknown[0], f"template {template.id!r} has no variable {unknown[0]!r}{hint} ({listed})")
     out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []  # every variable's problem, all at once
     for v in template.variables:
         raw = values.get(v.key, v.default)
         if raw is None or raw == "":
             if v.required:
-                raise ValidationError(
-                    v.key,
-                    f"is required ({v.label})"
-                    + (f"; give a file ending in {' or '.join(v.extensions)}" if v.type is VariableType.FILE else ""),
-                )
+                ext = f"; give a file ending in {' or '.join(v.extensions)}" if v.type is VariableType.FILE else ""
+                problems.append((v.key, f"is required ({v.label}){ext}"))
             out[v.key] = None
             continue
-        out[v.key] = coerce_value(v, raw)
+        try:
+            out[v.key] = coerce_value(v, raw)
+        except ValidationError as exc:
+            problems.append((exc.field, exc.reason))
+    if problems:
+        raise ValidationErrors(problems) if len(problems) > 1 else ValidationError(*problems[0])
     return out
 
 

@@ -5,6 +5,7 @@ browser tests only reach the states their jobs pass through."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -134,3 +135,26 @@ def test_the_jobs_table_finds_by_name_id_or_slurm_id_and_filters_by_status(state
         views.jobs_context(state, {"status": "Sleeping"})
     with pytest.raises(ValidationError, match="search: at most 200 characters"):
         views.jobs_context(state, {"q": "x" * 201})
+
+
+def test_the_create_form_shows_every_mistake_at_its_field_in_one_round_trip(
+    state: UiState, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from namdrunner_cli.web import wizards
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    fields = {"template": "vacuum_optimization_v1", "name": "three mistakes", "cores": "1", "memory_gb": "lots",
+              "walltime": "99:99", "steps": "-5", "execution_command": "minimize"}  # fmt: skip
+    draft, planned = asyncio.run(wizards.review(state, fields, {}))
+    assert not planned
+    ctx = wizards.create_context(state, {"draft": draft})
+    html = _render(state, "create.html", ctx)
+    shown = dict(re.findall(r'<p class="error field-error" data-field="([^"]+)">([^<]+)</p>', html))
+    assert shown["memory_gb"] == "Memory (GB): &#39;lots&#39; is not a number"  # the label beside the box
+    assert shown["walltime"].startswith("Wall time: &#39;99:99&#39; is not HH:MM:SS")
+    assert shown["steps"] == "Steps: -5 is below the minimum 12"
+    assert "memory_gb:" not in html  # never the internal key
+    assert {"structure", "coordinates", "parameters"} <= set(shown)  # the files not given, too
+    assert 'value="lots"' in html  # what was typed is kept
