@@ -16,9 +16,7 @@ import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import jinja2
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
@@ -30,29 +28,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from namdrunner_cli.web import chart, views, wizards
-from namdrunner_cli.web.state import SESSION_MAX_S, LoginNeeded, SyncBusy, UiState
+from namdrunner_cli.web.html import PAGES, error_page, not_found_page, page, server_error_page
+from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 
 HERE = Path(__file__).parent
 COOKIE = "namdrunner_ui"
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "pages"),
-    autoescape=jinja2.select_autoescape(["html"], default=True),
-    undefined=jinja2.StrictUndefined,
-)
-_env.filters["duration"] = views.duration
-_env.filters["age"] = views.age
-_env.filters["bytes"] = views.size
-_env.filters["zip"] = lambda a, b: list(zip(a, b, strict=True))
-
-
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render ``templates/<name>`` with what every page shows (profile, CSRF token, sync state)."""
-    state: UiState = request.app.state.ui
-    html = _env.get_template(name).render(
-        request=request, profile=state.profile, csrf=state.csrf, state=state, nav=name.split(".")[0], **context
-    )
-    return HTMLResponse(html, status_code=status_code)
 
 
 def cookie_name(request: Request) -> str:
@@ -79,7 +60,7 @@ NO_STORE = "no-store"
 
 def key_page(request: Request, *, status_code: int = 401, wrong: bool = False) -> HTMLResponse:
     """The page a browser without a session gets: a form for the key `namdrunner ui` printed."""
-    html = _env.get_template("key.html").render(
+    html = PAGES.get_template("key.html").render(
         request=request, wrong=wrong, next=safe_next(request.query_params.get("next") or request.url.path)
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": NO_STORE})
@@ -156,51 +137,13 @@ class Guard(BaseHTTPMiddleware):
         if not state.token_ok(given):
             await asyncio.sleep(0.5)  # a guess costs time (the key is 256 random bits)
             return key_page(request, wrong=True)
-        html = _env.get_template("entered.html").render(target=target)
+        html = PAGES.get_template("entered.html").render(target=target)
         response = HTMLResponse(html, headers={"Cache-Control": NO_STORE})
         response.set_cookie(
             cookie_name(request), state.new_session(), httponly=True, samesite="strict", path="/",
             max_age=int(SESSION_MAX_S),
         )  # fmt: skip
         return response
-
-
-def error_page(request: Request, exc: Exception) -> Response:
-    """A core error as a page (or JSON for scripts' fetches): its own one-line message. A login
-    that needs a person's answers sends a page to Log in (and a fetch a 401 that says so)."""
-    if isinstance(exc, LoginNeeded):
-        if request.headers.get("accept", "").startswith("application/json"):
-            return JSONResponse({"error": str(exc), "login": "/login"}, status_code=401)
-        # back to the page the person was on (a form's POST address cannot be opened again)
-        back = request.url.path if request.method == "GET" else urllib.parse.urlparse(
-            request.headers.get("referer", "")).path or "/"  # fmt: skip
-        return RedirectResponse(f"/login?next={urllib.parse.quote(back)}", status_code=303)
-    status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, ValidationError) else 502
-    if request.headers.get("accept", "").startswith("application/json"):
-        return JSONResponse({"error": str(exc)}, status_code=status)
-    return page(request, "error.html", status_code=status, message=str(exc))
-
-
-def not_found_page(request: Request, exc: Exception) -> Response:
-    """An address the server does not have: the site's own page (a fetch gets JSON), not a bare 404."""
-    message = f"There is no page {request.url.path!r} here."
-    if request.headers.get("accept", "").startswith("application/json"):
-        return JSONResponse({"error": message}, status_code=404)
-    return page(request, "error.html", status_code=404, message=message)
-
-
-def server_error_page(request: Request, exc: Exception) -> Response:
-    """A bug: the traceback goes to the server's terminal, the person gets a page that says so."""
-    import logging
-
-    logging.getLogger("namdrunner.ui").error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    message = "Something went wrong on this server (its terminal shows what); the page may be tried again."
-    if request.headers.get("accept", "").startswith("application/json"):
-        return JSONResponse({"error": message}, status_code=500)
-    try:
-        return page(request, "error.html", status_code=500, message=message)
-    except Exception:  # noqa: BLE001 - the page itself may be what fails: plain words then
-        return PlainTextResponse(message, status_code=500)
 
 
 # -- the Jobs page -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
-from namdrunner_cli.web import app as web_app
+from namdrunner_cli.web import html as web_app
 from namdrunner_cli.web import views
 from namdrunner_cli.web.state import UiState
 from namdrunner_core.errors import ValidationError
