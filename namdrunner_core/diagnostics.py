@@ -37,6 +37,7 @@ from namdrunner_core.slurm.inventory import (
     profile_overrides,
     sections,
 )
+from namdrunner_core.slurm.pythons import AnalysisPython, parse_pythons, python_differences, python_overrides
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -127,13 +128,15 @@ class Detection:
     differences: list[Difference]
     #: profile keys that would make the profile match (``--write``; the cache keeps partitions/qos)
     overrides: dict[str, Any]
+    #: the Pythons an analysis job could run (``job analyze --where cluster``)
+    pythons: list[AnalysisPython] = attrs.Factory(list)
 
 
 def _detection_data(d: Detection) -> dict[str, Any]:
     """The ``--json`` form: the inventory's sections at the top (``partitions[]``, ``qos[]``,
     ``namd_modules[]``, ``accounts[]``) beside ``profile``, ``detected_at`` and ``differences[]``."""
     return {"profile": d.profile, "detected_at": d.detected_at, **to_data(d.inventory),
-            "differences": to_data(d.differences)}  # fmt: skip
+            "differences": to_data(d.differences), "pythons": to_data(d.pythons)}  # fmt: skip
 
 
 converter.register_unstructure_hook(Detection, _detection_data)
@@ -152,12 +155,14 @@ def detect_cluster(session: Session, *, cache: bool = True) -> Detection:
         raise RemoteError(
             "the cluster reported no partitions: " + ("; ".join(inv.errors) or result.stderr.strip()[-300:])
         )
+    pythons = parse_pythons(result.stdout)
     detection = Detection(
         profile=profile.name,
         detected_at=to_rfc3339(utcnow()) or "",
         inventory=inv,
-        differences=compare_profile(inv, profile),
-        overrides=profile_overrides(inv, profile),
+        differences=compare_profile(inv, profile) + python_differences(pythons, profile),
+        overrides={**profile_overrides(inv, profile), **python_overrides(pythons, profile)},
+        pythons=pythons,
     )
     if cache:
         limits = {k: v for k, v in detection.overrides.items() if k in ("partitions", "qos", "max_array_size")}

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # What the cluster offers, as sections for namdrunner_core.slurm.inventory to parse: partitions
-# (sinfo, scontrol), QOS and the user's associations (sacctmgr), and the NAMD builds (Lmod spider).
+# (sinfo, scontrol), QOS and the user's associations (sacctmgr), the NAMD builds (Lmod spider), and
+# the Pythons (with numpy? MDAnalysis?) an analysis job could run.
 nr_section() { # <name> <command...>: the command's output between @@NAME and @@NAME_RC <exit code>
   local name=$1; shift
   echo "@@$name"; "$@" 2>&1; echo "@@${name}_RC $?"
@@ -26,6 +27,22 @@ nr_detect_namd() {
   done
 }
 
+nr_detect_python() { # the Pythons an analysis job could use: the plain python3, and a few modules
+  local name
+  for name in - $( (type module >/dev/null 2>&1 && module -t avail 2>&1) \
+      | grep -iE '^(python|anaconda|miniconda|miniforge|mambaforge|conda)[0-9]*/[^/]+$' | head -n 6); do
+    # shellcheck disable=SC2016 # the Python program is single-quoted on purpose
+    (if [ "$name" != - ]; then module purge >/dev/null 2>&1; module load "$name" >/dev/null 2>&1 || exit 0; fi
+     timeout 60 python3 -c '
+import importlib.util as u, sys
+def v(m):
+    if u.find_spec(m) is None: return "-"
+    try: return __import__(m).__version__
+    except Exception: return "-"
+print("@@PYTHON %s|%s|%s|%s" % (sys.argv[1], sys.executable, v("numpy"), v("MDAnalysis")))' "$name" 2>/dev/null)
+  done
+}
+
 nr_detect() {
   echo "@@USER $(whoami)"
   nr_section SINFO sinfo -h -a -o '%P|%c|%m|%l|%G|%a|%D'
@@ -34,4 +51,5 @@ nr_detect() {
   nr_section ASSOC sacctmgr -n -P show assoc where user="$(whoami)" format=Account,Partition,QOS,DefaultQOS
   echo "@@ARRAY $(scontrol show config 2>/dev/null | awk '$1 == "MaxArraySize" {print $3}')"
   nr_detect_namd
+  nr_detect_python
 }

@@ -10,6 +10,7 @@ import re
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner, Result
 
@@ -109,6 +110,14 @@ def test_detect_costs_one_remote_command(session: Session, env: dict[str, str]) 
     detection = detect_cluster(session)
     assert len(session.command_log) - before == 1
     assert [d.field for d in detection.differences] == []
+    # the Pythons an analysis job could run: the module the profile names has numpy, the plain one not
+    by_module = {p.module: p for p in detection.pythons}
+    assert by_module["anaconda/2024.10"].numpy
+    assert by_module[None].numpy is None
+    bare = Session(attrs.evolve(session.profile, analysis_modules=[]), session.transport, session.user)
+    (told,) = detect_cluster(bare, cache=False).differences
+    assert (told.field, told.cluster) == ("analysis_modules", ["anaconda/2024.10"])
+    assert told.message.startswith("the analysis Python (the plain python3) has no numpy; module anaconda/2024.10 has")
 
 
 def test_a_stale_profile_is_reported_and_a_detected_one_fixes_it(env: dict[str, str]) -> None:

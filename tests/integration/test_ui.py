@@ -143,11 +143,17 @@ def shoot(driver: object, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS[:-1]:
         driver.set_window_size(width, 844)  # type: ignore[attr-defined]
+        driver.save_screenshot(str(SHOTS / f"{name}-{width}-light.png"))  # type: ignore[attr-defined]
         overflow = driver.execute_script(  # type: ignore[attr-defined]
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        assert overflow <= 1, f"{name} at {width} px: the page scrolls {overflow} px sideways"
-        driver.save_screenshot(str(SHOTS / f"{name}-{width}-light.png"))  # type: ignore[attr-defined]
+        if overflow > 1:  # name the element that sticks out furthest, for the one who fixes it
+            culprit = driver.execute_script(  # type: ignore[attr-defined]
+                "let w = null, r = 0; for (const e of document.querySelectorAll('main *')) {"
+                " const x = e.getBoundingClientRect().right; if (x > r) { r = x; w = e; } }"
+                "return w ? `${w.tagName.toLowerCase()}#${w.id}.${w.className} right=${Math.round(r)}` : ''"
+            )
+            raise AssertionError(f"{name} at {width} px: the page scrolls {overflow} px sideways ({culprit})")
     driver.set_window_size(1280, 800)  # type: ignore[attr-defined]
     for theme in ("light", "dark"):
         driver.execute_script(f"document.documentElement.dataset.theme = '{theme}'")  # type: ignore[attr-defined]
