@@ -86,3 +86,24 @@ def detect(app: AppContext, name: str, write_name: str | None, force: bool) -> N
     found = detect_cluster(session)
     written = write_detected_profile(found, session.profile, write_name, force=force) if write_name else None
     print_detection(app.json, found, written)
+
+
+@cluster.command("analysis-env")
+@click.argument("name", shell_complete=complete.profiles)
+@click.option("--mdanalysis", is_flag=True, help="MDAnalysis too (any selection keyword), beside numpy.")
+@click.option("--python", "python", default="python3", show_default=True, help="The Python to make it with.")
+@click.pass_obj
+def analysis_env(app: AppContext, name: str, mdanalysis: bool, python: str) -> None:
+    """Make a Python for analysis jobs in namdrunner's folder of your project space (numpy, and
+    MDAnalysis with --mdanalysis); a second call finds it ready. Then set in the profile:
+    analysis_python = the path it prints, analysis_modules = [].
+
+    \b
+    Examples:
+      namdrunner cluster analysis-env alpine
+      namdrunner cluster analysis-env alpine --mdanalysis --python python3.11
+    """
+    from namdrunner_cli.render.cluster import print_analysis_env
+    from namdrunner_core.jobs.analyze_remote import make_analysis_env
+
+    print_analysis_env(app.json, name, make_analysis_env(app.session(name), mdanalysis=mdanalysis, python=python))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import click
+
 from namdrunner_cli.render.base import (
     Column,
     console,
@@ -118,3 +120,14 @@ def print_detection(as_json: bool, found: Detection, written: Path | None) -> No
         c.print(f"[yellow]differs[/] {escape(d.field)}: {escape(d.message)}", highlight=False)
     if written:
         c.print(f"wrote {written} (use it with --profile {written.stem})", highlight=False)
+
+
+def print_analysis_env(as_json: bool, profile: str, python: str) -> None:
+    """``cluster analysis-env``: the Python made, and the two profile lines that use it."""
+    if as_json:
+        print_json({"profile": profile, "analysis_python": python, "analysis_modules": []})
+        return
+    click.echo(f"ready: {python}")
+    click.echo(f"in profile {profile!r} (a user profile that extends it):")
+    click.echo(f'  analysis_python = "{python}"')
+    click.echo("  analysis_modules = []")

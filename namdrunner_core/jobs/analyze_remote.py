@@ -26,6 +26,7 @@ from namdrunner_core.analysis.topology import read_psf
 from namdrunner_core.errors import NamdRunnerError, RemoteError, ValidationError
 from namdrunner_core.jobs.submission import new_token, submit_once
 from namdrunner_core.models import JobRecord
+from namdrunner_core.scripts import ANALYSIS_ENV
 from namdrunner_core.slurm.parse import parse_sacct, sacct_command
 from namdrunner_core.slurm.resources import Resources, resolve_resources
 from namdrunner_core.transport.transfer import get_tree, put_files, remote_sizes
@@ -152,3 +153,19 @@ def _wait(session: Session, slurm_id: str, sleep: Callable[[float], None]) -> st
         delay = POLL_FIRST_S if state != last else min(POLL_CAP_S, delay * 2)
         last = state
     raise NamdRunnerError(f"the analysis job {slurm_id} has not ended after 2 hours; see `squeue -j {slurm_id}`")
+
+
+def make_analysis_env(session: Session, *, mdanalysis: bool = False, python: str = "python3") -> str:
+    """A Python environment for analysis jobs, made with ``python -m venv`` in namdrunner's own folder of
+    the project space (``<jobs root>/.analysis-env``) with numpy (and MDAnalysis); found ready and left
+    alone when it has them. Returns its Python: the profile's ``analysis_python`` (with
+    ``analysis_modules = []``). ONE command; pip needs the login node's network."""
+    where = f"{session.jobs_root.rstrip('/')}/.analysis-env"
+    packages = ["numpy", *(["MDAnalysis"] if mdanalysis else [])]
+    out = session.run_remote(ANALYSIS_ENV, [where, python, *packages], check=False, timeout=2000).stdout
+    for line in out.splitlines():
+        if line.startswith("@@READY "):
+            return line[8:].strip()
+        if line.startswith("@@FAILED "):
+            raise RemoteError(f"the analysis environment could not be made in {where}: {line[9:].strip()[:400]}")
+    raise RemoteError(f"the analysis environment script gave no answer ({where}): {out.strip()[-300:]}")

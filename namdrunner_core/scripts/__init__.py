@@ -62,6 +62,9 @@ class RemoteScript:
         return ["bash", flag, self.text, f"namdrunner-{self.name}", *[str(a) for a in args]]
 
 
+#: an analysis jobs' Python environment made (or found ready) in namdrunner's folder of the project space
+ANALYSIS_ENV = RemoteScript("analysis_env", login_shell=True)
+
 # -- Slurm ----------------------------------------------------------------------------------------
 #: one Slurm command given as arguments (``scancel 123``)
 SLURM_EXEC = RemoteScript("exec", needs_slurm=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from namdrunner_core import Job, JobStatus, JobStore, Resources, Session
-from namdrunner_core.errors import ValidationError
+from namdrunner_core.errors import RemoteError, ValidationError
 from namdrunner_core.jobs import analyze_remote
 from namdrunner_core.jobs.sync import sync_jobs
 from tests.conftest import ClusterEnv
@@ -91,3 +91,29 @@ def test_auto_chooses_by_the_profile_threshold(finished: tuple[JobStore, Job], s
     assert analyze_remote.choose_where("auto", job.record, dcd.name, tiny_limit) == "cluster"
     with pytest.raises(ValidationError, match=r"--where: 'moon': give auto, local or cluster"):
         analyze_remote.choose_where("moon", job.record, dcd.name, session)
+
+
+def test_an_analysis_env_made_on_request_runs_the_analysis(
+    finished: tuple[JobStore, Job], session: Session, tmp_path: Path
+) -> None:
+    """No module with numpy: `cluster analysis-env` makes a venv in namdrunner's folder of the project
+    space (a second call finds it ready), and the analysis job runs with it."""
+    _, job = finished
+    python = analyze_remote.make_analysis_env(session)
+    assert python == f"{session.jobs_root}/.analysis-env/bin/python"
+    made = Path(python).parent.parent.stat().st_mtime_ns
+    assert analyze_remote.make_analysis_env(session) == python  # ready: nothing done again
+    assert Path(python).parent.parent.stat().st_mtime_ns == made
+    own = Session(attrs.evolve(session.profile, analysis_modules=[], analysis_python=python), session.transport,
+                  session.user)  # fmt: skip
+    there = Job(own, JobStore(tmp_path / "db.sqlite"), job.record).analysis(tmp_path / "v", select="all",
+                                                                           where="cluster")  # fmt: skip
+    here = job.analysis(tmp_path / "h", select="all", where="local")
+    assert there.structure is not None
+    assert here.structure is not None
+    np.testing.assert_allclose(there.structure.rmsd, here.structure.rmsd, atol=1e-9)
+    # MDAnalysis asked for with a Python that does not exist: refused in one line, the working one kept
+    with pytest.raises(RemoteError, match=r"could not be made in .*\.analysis-env: no-such-python3 -m venv"):
+        analyze_remote.make_analysis_env(session, mdanalysis=True, python="no-such-python3")
+    assert analyze_remote.make_analysis_env(session) == python
+    assert Path(python).parent.parent.stat().st_mtime_ns == made
