@@ -99,7 +99,9 @@ def analysis_svg(analysis: Analysis, name: str, *, dark: bool = False) -> str:
     width, height, pad, top = 640, 200, 52, 26
     fg, bg = ("#9aa7b8", "#1c222b") if dark else ("#5d6b7d", "#ffffff")
     line, good = ("#7fb0ff", "#5fcf83") if dark else ("#2457c5", "#1d7a3a")
-    ns = steps * analysis.timestep_fs * 1e-6
+    long_run = float(steps[-1]) * analysis.timestep_fs >= 1e5  # 0.1 ns: in ns, else in ps (not 9.6e-05 ns)
+    scale, unit = (1e-6, "ns") if long_run else (1e-3, "ps")
+    ns = steps * analysis.timestep_fs * scale
     t0, t1 = float(ns[0]), float(ns[-1]) if ns[-1] > ns[0] else float(ns[0]) + 1.0
     lo, hi = float(values.min()), float(values.max())
     if verdict.error is not None:
@@ -122,7 +124,7 @@ def analysis_svg(analysis: Analysis, name: str, *, dark: bool = False) -> str:
         f"{html.escape(name)}: {verdict.verdict} - mean {verdict.mean:.6g}{err}</text>",
     ]
     if verdict.equilibrated_from is not None:
-        te = verdict.equilibrated_from * analysis.timestep_fs * 1e-6
+        te = verdict.equilibrated_from * analysis.timestep_fs * scale
         if verdict.error is not None:
             y_hi, y_lo = y(verdict.mean + verdict.error), y(verdict.mean - verdict.error)
             parts.append(f'<rect class="band" x="{x(te):.1f}" y="{y_hi:.1f}" width="{x(t1) - x(te):.1f}" '
@@ -130,8 +132,8 @@ def analysis_svg(analysis: Analysis, name: str, *, dark: bool = False) -> str:
         parts.append(f'<line class="from" x1="{x(te):.1f}" x2="{x(te):.1f}" y1="{top}" y2="{height - 28}" '
                      f'stroke="{good}" stroke-dasharray="4 3"/>')  # fmt: skip
     parts.append(f'<polyline class="series" fill="none" stroke="{line}" stroke-width="1.2" points="{xy}"/>')
-    parts.append(f'<text x="{pad}" y="{height - 10}">{t0:.4g} ns</text>')
-    parts.append(f'<text x="{width - 10}" y="{height - 10}" text-anchor="end">{t1:.4g} ns</text>')
+    parts.append(f'<text x="{pad}" y="{height - 10}">{t0:.4g} {unit}</text>')
+    parts.append(f'<text x="{width - 10}" y="{height - 10}" text-anchor="end">{t1:.4g} {unit}</text>')
     parts.append(f'<text x="{pad - 4}" y="{top + 4}" text-anchor="end">{hi:.4g}</text>')
     parts.append(f'<text x="{pad - 4}" y="{height - 28}" text-anchor="end">{lo:.4g}</text>')
     parts.append("</svg>")

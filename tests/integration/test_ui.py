@@ -363,6 +363,8 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert loaded == len(rows)
     assert "5 frames" in find(By.ID, "analysis").text  # 2400 steps, a DCD frame every 480
     shoot(driver, "job-analysis")
+    driver.execute_script("document.querySelector('.analysis-plots img[alt^=\"RMSD\"]').scrollIntoView()")  # type: ignore[attr-defined]
+    shoot(driver, "job-analysis-charts")
     # -- download one output through the browser: the bytes of the project copy
     driver.get(server.base + f"/jobs/{planned}#outputs")  # type: ignore[attr-defined]
     link = next(a for a in driver.find_elements(By.CSS_SELECTOR, "#outputs a") if a.text.endswith(".coor"))  # type: ignore[attr-defined]
