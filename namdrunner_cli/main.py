@@ -40,6 +40,7 @@ COMMANDS = {
     "session": ("namdrunner_cli.commands.session", "session"),
     "usage": ("namdrunner_cli.commands.usage", "usage"),
     "ui": ("namdrunner_cli.commands.ui", "ui"),
+    "db": ("namdrunner_cli.commands.db", "db"),
 }
 
 
