@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import shutil
 import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -341,7 +342,8 @@ async def template_import(request: Request) -> Response:
 
 def cluster(request: Request) -> Response:
     """``/cluster``: the profile, and (on request) ``cluster check`` and ``usage``."""
-    return page(request, "cluster.html", **views.cluster_context(request.app.state.ui, {}))  # a GET runs nothing
+    done = {"done": request.query_params.get("done", "")}  # a GET runs nothing remote
+    return page(request, "cluster.html", **views.cluster_context(request.app.state.ui, done))
 
 
 def login(request: Request) -> Response:
@@ -396,6 +398,38 @@ async def cluster_run(request: Request) -> Response:
     return page(request, "cluster.html", **ctx)
 
 
+def local_backup(request: Request) -> Response:
+    """``/settings/backup``: a fresh, consistent backup of the local store, downloaded (then removed here)."""
+    from namdrunner_core.store.maintenance import backup_store
+
+    state: UiState = request.app.state.ui
+    folder = Path(tempfile.mkdtemp(dir=state.drafts))
+    made = backup_store(state.store, folder)
+    return FileResponse(made, filename=made.name, media_type="application/vnd.sqlite3",
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))  # fmt: skip
+
+
+async def local_action(request: Request) -> Response:
+    """POST ``/settings/(restore|reset|discover)``: the local store restored from an uploaded backup,
+    emptied (confirmed), or rebuilt from the cluster."""
+    state: UiState = request.app.state.ui
+    form = await request.form()
+    unexpected = [k for k, v in form.multi_items() if isinstance(v, UploadFile) and k != "backup"]
+    if unexpected:
+        raise ValidationError("file", f"{unexpected[0][:60]!r} is not a file field of this form")
+    upload = form.get("backup")
+    saved = None
+    folder = Path(tempfile.mkdtemp(dir=state.drafts))
+    try:
+        if isinstance(upload, UploadFile) and upload.filename:
+            await views.save_upload(upload, folder)
+            saved = next(folder.iterdir())
+        target = await asyncio.to_thread(views.local_action, state, request.path_params["action"], dict(form), saved)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return RedirectResponse(target, status_code=303)
+
+
 def health(request: Request) -> Response:
     """For the tests, benchmarks and the browser opener: the server answers (after the cookie check),
     and how many remote commands it ran, in all and within its polling budget."""
@@ -435,6 +469,8 @@ def build_app(state: UiState) -> Starlette:
         Route("/templates/{template_id}", template),
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),
+        Route("/settings/backup", local_backup),
+        Route("/settings/{action}", local_action, methods=["POST"]),
         Route("/cluster/profile", cluster_profile, methods=["POST"]),
         Route("/cluster/{what:str}", cluster_run, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

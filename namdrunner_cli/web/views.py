@@ -257,14 +257,46 @@ async def import_template_upload(state: UiState, upload: UploadFile) -> str:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+#: what the Cluster page says after an action on the local store (``?done=``)
+LOCAL_DONE = {"restored": "Restored from the backup; the store as it was is kept beside it.",
+              "reset": "The local store is empty; it was backed up beside itself first.",
+              "discovered": "The jobs on the cluster were found again (discover)."}  # fmt: skip
+
+
+def local_action(state: UiState, action: str, form: Mapping[str, Any], upload: Path | None) -> str:
+    """The local store's Restore (from an uploaded backup), Reset (confirmed) or Rebuild from the
+    cluster (``discover``); where to go next."""
+    from namdrunner_core.jobs.discover import discover_jobs
+    from namdrunner_core.store.maintenance import reset_store, restore_store
+
+    if action == "restore":
+        if upload is None:
+            raise ValidationError("backup", "choose a backup file (one `db backup` or Download a backup made)")
+        restore_store(state.store, upload)
+        return "/cluster?done=restored#local"
+    if action == "reset":
+        if str(form.get("confirm", "")) != "reset":
+            raise ValidationError("confirm", "type reset to empty the local store")
+        reset_store(state.store)
+        return "/cluster?done=reset#local"
+    if action == "discover":
+        with state.remote() as session:
+            discover_jobs(state.store, session)
+        return "/cluster?done=discovered#local"
+    raise NotFoundError(f"no action {action!r} (restore, reset, discover)")
+
+
 def cluster_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
     """The profile; with ``?check=1`` the ``cluster check`` results, with ``?usage=1`` the bill."""
+    from namdrunner_core._version import __version__
     from namdrunner_core.diagnostics import check_cluster
     from namdrunner_core.profile import load_profile, profile_infos
+    from namdrunner_core.store.maintenance import store_facts
     from namdrunner_core.usage import usage_from_store
 
     ctx: dict[str, Any] = {"profile_obj": load_profile(state.profile), "checks": None, "usage": None, "error": None,
-                           "profiles": profile_infos()}  # fmt: skip
+                           "profiles": profile_infos(), "store": store_facts(state.store), "version": __version__,
+                           "done": LOCAL_DONE.get(params.get("done", ""))}  # fmt: skip
     try:
         if params.get("check"):
             with state.remote() as session:

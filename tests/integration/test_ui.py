@@ -26,6 +26,7 @@ import pytest
 from namdrunner_core import JobStore, Resources, Workflow
 from namdrunner_core.workflow import StageSpec
 from tests.conftest import DATA, ROOT, ClusterEnv
+from tests.integration.conftest import vacuum_job
 
 pytestmark = pytest.mark.cluster
 
@@ -586,6 +587,62 @@ def test_settings_switch_the_profile(server: Server, browser: object, env: dict[
     find(By.ID, "run-check").click()
     wait_for(lambda: "namd module" in find(By.ID, "checks").text, what="the check's results")
     shoot(driver, "settings")
+
+
+def test_the_local_store_backed_up_reset_and_restored(
+    server: Server, browser: object, env: dict[str, str], cluster: ClusterEnv
+) -> None:
+    """Settings, This computer: a backup downloaded, the store reset (confirmed; the jobs page is empty),
+    the downloaded backup restored (the job is back), and the store rebuilt from the cluster."""
+    from selenium.webdriver.common.by import By
+
+    from namdrunner_core import Cluster
+
+    store = JobStore(env["NAMDRUNNER_DB"])
+    with Cluster.from_profile("loopback").connect() as session:
+        job = vacuum_job(session, store, "kept safe", Resources(cores=1, memory_gb=0.5, walltime="00:05:00"))
+    driver = browser
+    find = driver.find_element  # type: ignore[attr-defined]
+    server.open(driver)
+    driver.get(server.base + "/cluster#local")  # type: ignore[attr-defined]
+    assert find(By.ID, "store-holds").text.startswith("1 job(s)")
+    find(By.ID, "backup-download").click()
+    backup = wait_for(lambda: next((p for p in driver.downloads.iterdir() if p.suffix == ".sqlite"), None),  # type: ignore[attr-defined]
+                      what="the backup")  # fmt: skip
+    assert JobStore(backup).job_ids() == [job.id]  # type: ignore[arg-type]
+    find(By.ID, "reset").click()
+    driver.switch_to.alert.accept()  # type: ignore[attr-defined]
+    wait_for(lambda: find(By.ID, "local-done"), what="the reset")
+    assert find(By.ID, "store-holds").text.startswith("0 job(s)")
+    assert store.job_ids() == []
+    driver.get(server.base + "/")  # type: ignore[attr-defined]
+    assert job.id not in find(By.TAG_NAME, "main").text
+    driver.get(server.base + "/cluster#local")  # type: ignore[attr-defined]
+    find(By.ID, "restore-file").send_keys(str(backup))
+    find(By.ID, "restore").click()
+    driver.switch_to.alert.accept()  # type: ignore[attr-defined]
+    wait_for(lambda: "Restored from the backup" in find(By.ID, "local-done").text, what="the restore")
+    assert store.job_ids() == [job.id]
+    shoot(driver, "settings-local")
+    driver.get(server.base + "/")  # type: ignore[attr-defined]
+    assert job.id in find(By.TAG_NAME, "main").text
+    # a file that is not a backup: one line at the page, nothing changed
+    bogus = Path(env["NAMDRUNNER_DB"]).with_name("bogus.sqlite")
+    bogus.write_text("not a database")
+    driver.get(server.base + "/cluster#local")  # type: ignore[attr-defined]
+    find(By.ID, "restore-file").send_keys(str(bogus))
+    find(By.ID, "restore").click()
+    driver.switch_to.alert.accept()  # type: ignore[attr-defined]
+    wait_for(lambda: "is not a namdrunner store" in find(By.TAG_NAME, "main").text, what="the refusal")
+    assert store.job_ids() == [job.id]
+    # emptied again, then found again on the cluster (its job_info.json)
+    driver.get(server.base + "/cluster#local")  # type: ignore[attr-defined]
+    find(By.ID, "reset").click()
+    driver.switch_to.alert.accept()  # type: ignore[attr-defined]
+    wait_for(lambda: find(By.ID, "local-done"), what="the reset")
+    find(By.ID, "discover").click()
+    wait_for(lambda: "found again" in find(By.ID, "local-done").text, timeout=60, what="the rebuild")
+    assert job.id in store.job_ids()
 
 
 def multipart(fields: dict[str, tuple[str, bytes] | str]) -> tuple[str, bytes]:
