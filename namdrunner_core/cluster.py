@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from namdrunner_core.errors import RemoteError
 from namdrunner_core.paths import config_dir
 from namdrunner_core.profile import ClusterProfile, load_profile
-from namdrunner_core.scripts import SLURM_EXEC, SLURM_MODULE_FAILED, RemoteScript
+from namdrunner_core.scripts import HOSTQ_INSTALL, SLURM_EXEC, SLURM_MODULE_FAILED, RemoteScript
 from namdrunner_core.transport.base import BaseTransport
 from namdrunner_core.transport.broker_client import BrokerTransport, find_broker
 from namdrunner_core.transport.console import CommandLog
@@ -36,6 +37,8 @@ class Session:
     profile: ClusterProfile
     transport: BaseTransport
     user: str
+    #: scheduler = "none": the host runner is installed and up to date (checked once per session)
+    host_runner_ready: bool = attrs.field(default=False, init=False)
 
     @property
     def jobs_root(self) -> str:
@@ -81,8 +84,11 @@ class Session:
         """
         argv = list(args)
         login = script.login_shell
+        if script.needs_slurm and self.profile.scheduler == "none" and not self.host_runner_ready:
+            self.host_runner_ready = True  # first, before the Slurm command: its runner and commands in place
+            install_host_runner(self)
         if script.needs_slurm:
-            module = self.profile.slurm_module or ""
+            module = "@hostq" if self.profile.scheduler == "none" else self.profile.slurm_module or ""
             argv = [module, *argv]
             login = login or bool(module)
         command = script.argv(argv, login_shell=login)
@@ -103,6 +109,24 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def install_host_runner(session: Session) -> str:
+    """For a profile with ``scheduler = "none"``: namdrunner's host runner (``scripts/hostq.py``) and its
+    Slurm commands installed or brought up to date on the host, with its slots (``host_gpus``,
+    ``host_cores``); ONE command, changing nothing when all is in place. Returns the host's python3."""
+    from importlib import resources
+
+    p = session.profile
+    code = resources.files("namdrunner_core.scripts").joinpath("hostq.py").read_bytes()
+    cores = str(p.host_cores) if p.host_cores else "-"
+    out = session.run_remote(HOSTQ_INSTALL, [str(p.host_gpus), cores], stdin=code, check=False).stdout
+    for line in out.splitlines():
+        if line.startswith("@@READY "):
+            return line[8:].strip()
+        if line.startswith("@@FAILED "):
+            raise RemoteError(f"the host runner could not be installed on {p.host}: {line[9:].strip()}")
+    raise RemoteError(f"the host runner's installer gave no answer on {p.host}: {out.strip()[-300:]}")
 
 
 @attrs.define

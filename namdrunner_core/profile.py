@@ -156,6 +156,12 @@ class ClusterProfile:
     analysis_python: str = "python3"
     #: ... and above this size (GB) a DCD is analysed there, as a small Slurm job, instead of fetched
     analysis_local_max_gb: float = 2.0
+    #: "slurm", or "none": the host runs jobs itself (namdrunner's host runner, ``scripts/hostq.py``,
+    #: installed in ``~/.namdrunner/hostq`` with the Slurm commands namdrunner uses): a lab workstation
+    scheduler: Literal["slurm", "none"] = "slurm"
+    #: with ``scheduler = "none"``: the host's GPUs (one job per GPU) and cores (default: all it has)
+    host_gpus: int = 0
+    host_cores: int | None = None
     billing_su_per_core_hour: float = 1.0
     #: "auto": the first command that needs the cluster starts a shared session (``namdrunner session``)
     session: Literal["off", "auto"] = "off"

@@ -65,6 +65,9 @@ class RemoteScript:
 #: an analysis jobs' Python environment made (or found ready) in namdrunner's folder of the project space
 ANALYSIS_ENV = RemoteScript("analysis_env", login_shell=True)
 
+#: the host runner of a profile with scheduler = "none" installed or brought up to date (stdin: hostq.py)
+HOSTQ_INSTALL = RemoteScript("hostq_install")
+
 # -- Slurm ----------------------------------------------------------------------------------------
 #: one Slurm command given as arguments (``scancel 123``)
 SLURM_EXEC = RemoteScript("exec", needs_slurm=True)
