@@ -79,7 +79,7 @@ def test_five_gpu_jobs_run_two_at_a_time_in_order(
     starts = [j["start"] for j in ran]
     assert starts == sorted(starts)  # in the order they were submitted
     for j in ran:  # never more than the host's 2 GPUs at once, one job per GPU
-        overlapping = [k for k in ran if k["start"] < j["end"] and j["start"] < k["end"]]
+        overlapping = [k for k in ran if k["start"] <= j["start"] < k["end"]]  # running as j started
         assert len(overlapping) <= 2
         assert len({d for k in overlapping for d in k["devices"]}) == len(overlapping)
         assert len(j["devices"]) == 1
