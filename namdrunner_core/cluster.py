@@ -160,7 +160,7 @@ class Cluster:
         """
         log = command_log or CommandLog()
         limiter = RateLimiter(rate=self.profile.rate_limit_per_s, max_pending=self.profile.max_pending_requests)
-        if local:
+        if local or self.profile.local:
             transport: BaseTransport = LocalTransport(command_log=log, rate_limiter=limiter)
             return Session(self.profile, transport, user or getpass.getuser())
         p = self.profile

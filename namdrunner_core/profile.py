@@ -156,6 +156,8 @@ class ClusterProfile:
     analysis_python: str = "python3"
     #: ... and above this size (GB) a DCD is analysed there, as a small Slurm job, instead of fetched
     analysis_local_max_gb: float = 2.0
+    #: this machine itself: no SSH, commands run here (the roots may start with ``{home}``)
+    local: bool = False
     #: "slurm", or "none": the host runs jobs itself (namdrunner's host runner, ``scripts/hostq.py``,
     #: installed in ``~/.namdrunner/hostq`` with the Slurm commands namdrunner uses): a lab workstation
     scheduler: Literal["slurm", "none"] = "slurm"
@@ -215,8 +217,9 @@ class ClusterProfile:
         return self.user or getpass.getuser()
 
     def roots_for(self, user: str) -> tuple[str, str]:
-        """(jobs root, scratch root) with ``{user}`` filled in."""
-        return (self.jobs_root.format(user=user), self.scratch_root.format(user=user))
+        """(jobs root, scratch root) with ``{user}`` (and, for a local profile, ``{home}``) filled in."""
+        home = str(Path.home()) if self.local else "{home}"
+        return (self.jobs_root.format(user=user, home=home), self.scratch_root.format(user=user, home=home))
 
 
 def bundled_profile_names() -> list[str]:
@@ -368,6 +371,9 @@ def _check_profile(p: ClusterProfile) -> list[str]:
             problems.append(f"$.partitions[{i}]: cores_per_node, max_nodes and memory_per_core_gb must be positive")
     for key in ("jobs_root", "scratch_root"):
         value = getattr(p, key)
+        if p.local and value.startswith("{home}/"):
+            continue  # this machine's home
         if not value.startswith("/") or value.rstrip("/") in ("", "/"):
-            problems.append(f"$.{key}: must be an absolute directory below '/', got {value!r}")
+            problems.append(f"$.{key}: must be an absolute directory below '/' ({{home}}/... with local = true), "
+                            f"got {value!r}")  # fmt: skip
     return problems
