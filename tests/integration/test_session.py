@@ -125,13 +125,16 @@ def test_only_its_user_can_use_it(session_env: dict[str, str]) -> None:
         str(sock),
     ]
     # the socket's directory is the user's alone: another uid cannot even reach it
-    assert subprocess.run(as_nobody, capture_output=True, text=True, check=True).stdout.startswith("refused")
+    probed = subprocess.run(as_nobody, capture_output=True, text=True, check=False)
+    assert probed.stdout.startswith("refused"), (probed.returncode, probed.stdout, probed.stderr)
     # open the directory and the socket to everyone: the broker still refuses the other uid (SO_PEERCRED)
     modes = [(p, p.stat().st_mode & 0o777) for p in (sock.parent.parent, sock.parent, sock)]
     try:
         for p, _ in modes:
             p.chmod(0o777 if p != sock else 0o666)
-        out = subprocess.run(as_nobody, capture_output=True, text=True, check=True).stdout
+        probed = subprocess.run(as_nobody, capture_output=True, text=True, check=False)
+        out = probed.stdout
+        assert probed.returncode == 0, probed.stderr
         assert out.strip() in ("answer b''", "closed 104")  # closed without a word
     finally:
         for p, mode in modes:
