@@ -7,12 +7,13 @@ connects with are :mod:`namdrunner_core.profile` (re-exported here).
 from __future__ import annotations
 
 import getpass
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
-from namdrunner_core.errors import RemoteError
+from namdrunner_core.errors import ProfileError, RemoteError
 from namdrunner_core.paths import config_dir
 from namdrunner_core.profile import ClusterProfile, load_profile
 from namdrunner_core.scripts import HOSTQ_INSTALL, SLURM_EXEC, SLURM_MODULE_FAILED, RemoteScript
@@ -120,7 +121,11 @@ def install_host_runner(session: Session) -> str:
     p = session.profile
     code = resources.files("namdrunner_core.scripts").joinpath("hostq.py").read_bytes()
     cores = str(p.host_cores) if p.host_cores else "-"
-    out = session.run_remote(HOSTQ_INSTALL, [str(p.host_gpus), cores], stdin=code, check=False).stdout
+    names = [p.partition(None).name] + [x.name for x in p.partitions if x.name != p.partition(None).name]
+    if any(not re.fullmatch(r"[A-Za-z0-9_.-]+", n) for n in names):
+        raise ProfileError(f"profile {p.name!r}: partition names of a host runner are letters, digits, _ . -")
+    args = [str(p.host_gpus), cores, ",".join(names)]
+    out = session.run_remote(HOSTQ_INSTALL, args, stdin=code, check=False).stdout
     for line in out.splitlines():
         if line.startswith("@@READY "):
             return line[8:].strip()

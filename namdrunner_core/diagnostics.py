@@ -53,14 +53,21 @@ class Check:
     warning: bool = False
 
 
+def _host_namd(p: ClusterProfile) -> str:
+    """The NAMD program a host without Slurm runs: the launcher's word that names NAMD, else its first."""
+    words = shlex.split(p.cpu_launcher)
+    return next((w for w in words if "namd" in w.rsplit("/", 1)[-1].lower()), words[0] if words else "namd3")
+
+
 def check_cluster(session: Session) -> list[Check]:
     """Run every check in ONE remote command (login shell, as a user's terminal would); where the
     profile's partitions, QOS or limits differ from what the cluster reports, a warning each."""
     p = session.profile
     # through the one Slurm path: the profile's slurm_module is loaded first, as for every Slurm call
+    program = _host_namd(p) if p.scheduler == "none" else ""
     result = session.run_remote(
         CHECK_CLUSTER,
-        [" ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root],
+        [" ".join(shlex.quote(m) for m in p.modules), session.jobs_root, session.scratch_root, program],
         check=False,
         timeout=180,
     )
@@ -89,16 +96,21 @@ def check_cluster(session: Session) -> list[Check]:
             )
         )
     body, rc = sec.get("MODULE", ([], 1))
-    namd = [line for line in body if line.endswith(("/namd3", "/namd2"))]
-    checks.append(
-        Check(
-            "namd module",
-            rc == 0 and bool(namd),
-            f"module load {' '.join(p.modules)} -> {namd[0]}"
-            if namd
-            else f"`module load {' '.join(p.modules)}` gave no namd3/namd2: {' '.join(body)[:200]}",
+    if program:  # a host without Slurm: the NAMD the launcher names
+        said = f"{program} -> {body[0] if body else '?'}"
+        lacking = f"{' '.join(body)[:200]}; set cpu_launcher (and gpu_namd_bin) to this host's NAMD"
+        checks.append(Check("namd", rc == 0, said if rc == 0 else lacking))
+    else:
+        namd = [line for line in body if line.endswith(("/namd3", "/namd2"))]
+        checks.append(
+            Check(
+                "namd module",
+                rc == 0 and bool(namd),
+                f"module load {' '.join(p.modules)} -> {namd[0]}"
+                if namd
+                else f"`module load {' '.join(p.modules)}` gave no namd3/namd2: {' '.join(body)[:200]}",
+            )
         )
-    )
     for line in out.splitlines():
         if line.startswith("@@ROOT "):
             _, status, root = line.split(" ", 2)

@@ -84,6 +84,7 @@ def _config() -> dict[str, Any]:
         "gpus": int(cfg.get("gpus", 0)),
         "cores": int(cfg.get("cores") or os.cpu_count() or 1),
         "memory_mb": int(cfg.get("memory_mb", 0)),
+        "partitions": str(cfg.get("partitions") or "host").split(","),
     }
 
 
@@ -531,15 +532,19 @@ def scontrol(argv: list[str]) -> None:
         print("MaxArraySize            = 1")
     elif what == "partition":
         cfg = _config()
-        print(f"PartitionName=host Default=YES MaxTime=UNLIMITED MaxNodes=1 TotalCPUs={cfg['cores']} TotalNodes=1")
+        for i, name in enumerate(cfg["partitions"]):
+            print(f"PartitionName={name} Default={'YES' if i == 0 else 'NO'} MaxTime=UNLIMITED MaxNodes=1 "
+                  f"TotalCPUs={cfg['cores']} TotalNodes=1")  # fmt: skip
     else:
         _fail(f"scontrol: {' '.join(argv)}: not known to the host runner")
 
 
 def sinfo(argv: list[str]) -> None:
+    """The profile's partitions (all this one host), as ``sinfo -o '%P|%c|%m|%l|%G|%a|%D'`` prints them."""
     cfg = _config()
     gres = f"gpu:{cfg['gpus']}" if cfg["gpus"] else "(null)"
-    print(f"host*|{cfg['cores']}|{cfg['memory_mb']}|infinite|{gres}|up|1")
+    for i, name in enumerate(cfg["partitions"]):
+        print(f"{name}{'*' if i == 0 else ''}|{cfg['cores']}|{cfg['memory_mb']}|infinite|{gres}|up|1")
 
 
 def sacctmgr(argv: list[str]) -> None:

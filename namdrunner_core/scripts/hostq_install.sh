@@ -2,8 +2,9 @@
 # Install (or update) namdrunner's host runner for a profile with scheduler = "none": stdin is hostq.py,
 # written whole to ~/.namdrunner/hostq/bin (a temporary name, then renamed) with the Slurm commands
 # namdrunner uses linked to it, and the host's slots in config.json. Changes nothing when all is in place.
-# Args: <GPUs> <cores, or "-" for all the host has>. Prints "@@READY <python3>" or "@@FAILED <why>".
-gpus=$1 cores=$2
+# Args: <GPUs> <cores, or "-" for all the host has> <the profile's partitions, comma-separated, default
+# first>. Prints "@@READY <python3>" or "@@FAILED <why>".
+gpus=$1 cores=$2 partitions=$3
 home="$HOME/.namdrunner/hostq"
 if ! mkdir -p -- "$home/bin" || ! chmod 700 "$home"; then echo "@@FAILED cannot make $home"; exit 1; fi
 owner=$(stat -c %u -- "$home")
@@ -26,7 +27,7 @@ for c in sbatch squeue sacct scancel scontrol sinfo sacctmgr; do
   [ "$(readlink -- "$home/bin/$c")" = hostq.py ] || ln -sfn hostq.py "$home/bin/$c"
 done
 if [ "$cores" = - ]; then cores=$(nproc); fi
-config="{\"gpus\": $gpus, \"cores\": $cores}"
+config="{\"gpus\": $gpus, \"cores\": $cores, \"partitions\": \"$partitions\"}"
 if [ "$(cat -- "$home/config.json" 2>/dev/null)" != "$config" ]; then
   printf '%s' "$config" > "$home/.config.json.$$" && mv -f -- "$home/.config.json.$$" "$home/config.json"
 fi

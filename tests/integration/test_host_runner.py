@@ -165,6 +165,15 @@ def test_two_clients_at_once_get_distinct_slots(
 def test_what_cannot_run_is_refused_in_one_line(host: Session, store: JobStore, cluster: ClusterEnv) -> None:
     with pytest.raises(ValidationError, match=r"gpus"):
         paced(host, store, "three gpus", attrs.evolve(GPU, gpus=3))
+    # a host without the NAMD the profile names: `cluster check` says so in one line
+    from namdrunner_core.diagnostics import check_cluster
+
+    missing = attrs.evolve(host.profile, cpu_launcher="/opt/no-namd/namd3 +p$SLURM_NTASKS")
+    (namd,) = [c for c in check_cluster(Session(missing, host.transport, host.user)) if c.name == "namd"]
+    assert not namd.ok
+    assert namd.detail.startswith("/opt/no-namd/namd3: not found on this host; set cpu_launcher")
+    (good,) = [c for c in check_cluster(host) if c.name == "namd"]
+    assert good.ok
     # the runner's folder owned by someone else: refused, nothing started
     home = on_host(host, "bash", "-c", 'printf %s "$HOME"')
     env = {**os.environ}
