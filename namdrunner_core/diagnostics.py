@@ -59,6 +59,20 @@ def _host_namd(p: ClusterProfile) -> str:
     return next((w for w in words if "namd" in w.rsplit("/", 1)[-1].lower()), words[0] if words else "namd3")
 
 
+def _namd_check(p: ClusterProfile, program: str, body: list[str], rc: int) -> Check:
+    """NAMD from the profile's modules (``module load ... && command -v namd3 namd2``), or on a host
+    without Slurm the program its launcher names."""
+    if program:
+        said = f"{program} -> {body[0] if body else '?'}"
+        lacking = f"{' '.join(body)[:200]}; set cpu_launcher (and gpu_namd_bin) to this host's NAMD"
+        return Check("namd", rc == 0, said if rc == 0 else lacking)
+    namd = [line for line in body if line.endswith(("/namd3", "/namd2"))]
+    loaded = f"module load {' '.join(p.modules)}"
+    if rc == 0 and namd:
+        return Check("namd module", True, f"{loaded} -> {namd[0]}")
+    return Check("namd module", False, f"`{loaded}` gave no namd3/namd2: {' '.join(body)[:200]}")
+
+
 def check_cluster(session: Session) -> list[Check]:
     """Run every check in ONE remote command (login shell, as a user's terminal would); where the
     profile's partitions, QOS or limits differ from what the cluster reports, a warning each."""
@@ -96,21 +110,7 @@ def check_cluster(session: Session) -> list[Check]:
             )
         )
     body, rc = sec.get("MODULE", ([], 1))
-    if program:  # a host without Slurm: the NAMD the launcher names
-        said = f"{program} -> {body[0] if body else '?'}"
-        lacking = f"{' '.join(body)[:200]}; set cpu_launcher (and gpu_namd_bin) to this host's NAMD"
-        checks.append(Check("namd", rc == 0, said if rc == 0 else lacking))
-    else:
-        namd = [line for line in body if line.endswith(("/namd3", "/namd2"))]
-        checks.append(
-            Check(
-                "namd module",
-                rc == 0 and bool(namd),
-                f"module load {' '.join(p.modules)} -> {namd[0]}"
-                if namd
-                else f"`module load {' '.join(p.modules)}` gave no namd3/namd2: {' '.join(body)[:200]}",
-            )
-        )
+    checks.append(_namd_check(p, program, body, rc))
     for line in out.splitlines():
         if line.startswith("@@ROOT "):
             _, status, root = line.split(" ", 2)

@@ -71,4 +71,5 @@ def test_completion_of_ids_templates_and_profiles(tmp_path: Path, monkeypatch: p
     assert _complete(f"namdrunner job show {ids[0][:4]}", monkeypatch) == [i for i in ids if i.startswith(ids[0][:4])]
     assert _complete("namdrunner template show expl", monkeypatch) == ["explicit_solvent_npt_v1"]
     assert _complete("namdrunner --profile alp", monkeypatch) == ["alpine"]
-    assert _complete("namdrunner cluster check loop", monkeypatch) == ["loopback"]
+    assert _complete("namdrunner cluster check loop", monkeypatch) == ["loopback", "loopback-host"]
+    assert _complete("namdrunner cluster check loopback-", monkeypatch) == ["loopback-host"]

@@ -28,7 +28,6 @@ BIG_MODULES = {
 
 #: "module::function" -> (lines at most, why)
 LONG_FUNCTIONS = {
-    "namdrunner_core/diagnostics.py::check_cluster": (63, "one remote command's report, check by check"),
     "namdrunner_core/jobs/prepare.py::prepare_job": (112, "every input of a job checked before anything is uploaded"),
     "namdrunner_core/jobs/sync.py::_status_of": (71, "Slurm's states mapped one by one (the truth table)"),
     "namdrunner_core/jobs/sync.py::sync_jobs": (119, "one pass over every profile's jobs"),
