@@ -6,12 +6,13 @@
 # first>. Prints "@@READY <python3>" or "@@FAILED <why>".
 gpus=$1 cores=$2 partitions=$3
 home="$HOME/.namdrunner/hostq"
-if ! mkdir -p -- "$home/bin" || ! chmod 700 "$home"; then echo "@@FAILED cannot make $home"; exit 1; fi
-owner=$(stat -c %u -- "$home")
+mkdir -p -- "$home" 2>/dev/null
+owner=$(stat -c %u -- "$home" 2>/dev/null) || { echo "@@FAILED cannot make $home"; exit 1; }
 if [ "$owner" != "$(id -u)" ]; then
   echo "@@FAILED $home belongs to user id $owner, not to you ($(id -u)): the runner's folder must be yours"
   exit 1
 fi
+if ! mkdir -p -- "$home/bin" || ! chmod 700 "$home"; then echo "@@FAILED cannot make $home"; exit 1; fi
 python=$(command -v python3) || { echo "@@FAILED no python3 on this host (the runner needs 3.9 or newer)"; exit 1; }
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
   || { echo "@@FAILED $python is older than 3.9"; exit 1; }
