@@ -184,3 +184,22 @@ def test_what_cannot_run_is_refused_in_one_line(host: Session, store: JobStore, 
             fresh.slurm(["squeue", "-h"])
     finally:
         subprocess.run(["chown", "nrtest:", f"{home}/.namdrunner/hostq"], check=True, env=env)
+
+
+def test_a_campaign_continues_past_its_time_limit(
+    host: Session, store: JobStore, wait_until: Callable[..., object]
+) -> None:
+    """The autopilot on a host without Slurm: a two-minute segment is warned before its limit, stops NAMD
+    at a restart point and queues the next segment itself (the runner's sbatch), to the exact target."""
+    fast = Session(attrs.evolve(host.profile, campaign_warn_s=20, campaign_startup_s=3.0), host.transport, host.user)
+    values = {"steps": 1200, "execution_command": "run", "restart_freq": 1200}
+    job = Job.create(fast, store, name="host campaign", template="vacuum_optimization_v1", values=values, files=TINY,
+                     resources=attrs.evolve(CPU, walltime="00:02:00"), target_ns=0.36,
+                     extra_files={"namd-standin.control": b"pace 1500\n"}).submit()  # fmt: skip
+    settle(host, store, [job], wait_until, 420)
+    r = store.get_job(job.id)
+    assert r.status is JobStatus.COMPLETED, r.error_info
+    campaign = r.campaign or {}
+    assert campaign["state"] == "done"
+    assert len({a["segment"] for a in campaign["attempts"]}) >= 2  # 180,000 steps at 1,500/s: past one segment
+    assert campaign["attempts"][-1]["end_step"] == campaign["target_step"] == 180_000
