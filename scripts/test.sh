@@ -55,10 +55,11 @@ if [ "$#" -gt 0 ]; then  # a selection given: that, in one run
     exit
 fi
 # Most integration tests wait on Slurm, not on the CPU: three lanes run side by side - the unit tests,
-# the tests that log in with passwords and Duo (they switch the Duo stand-in's answers; the host runner's
-# tests, which use no Slurm, balance this lane), and the jobs tests - then, alone, the tests that fault the cluster itself (a node down, the controller paused or
-# reset, accounting off, a reservation, a preemption taking the node) and the one that proves a refused
-# command changed nothing on the whole cluster: nothing else may run then.
+# the tests that log in with passwords and Duo (they switch the Duo stand-in's answers; the host
+# runner's tests, which use no Slurm, balance this lane), and the jobs tests - then, alone, the tests
+# that fault the cluster itself (a node down, the controller paused or reset, accounting off, a
+# reservation, a preemption taking the node) and the one that proves a refused command changed nothing
+# on the whole cluster: nothing else may run then.
 # A new integration file goes to the jobs lane unless it is listed here.
 FAULTS=(tests/integration/test_slurm_faults.py tests/integration/test_campaigns.py tests/integration/test_id_safety.py)
 LOGINS=(tests/integration/test_duo.py tests/integration/test_real_site.py tests/integration/test_session.py
