@@ -5,8 +5,8 @@ run by the host's python3 (3.9 or newer). Installed by namdrunner as ``~/.namdru
 with ``sbatch``, ``squeue``, ``sacct``, ``scancel``, ``scontrol``, ``sinfo`` and ``sacctmgr`` linked to it.
 
 * ``sbatch`` queues a batch script (its ``#SBATCH`` lines and options as Slurm reads them: name, output,
-  error, time, tasks, GPUs, comment, ``afterok`` dependencies, ``--kill-on-invalid-dep``, ``--signal``);
-  job arrays are refused. It starts the runner when none runs.
+  error, time, tasks, GPUs, comment, ``afterok`` and ``aftercorr`` dependencies, ``--kill-on-invalid-dep``,
+  ``--signal``, ``--array``: one entry per task, ``<id>_<index>``). It starts the runner when none runs.
 * The runner (one per user and host: it holds ``runner.lock`` for its life; a second one exits at once)
   starts queued jobs in order when their dependencies are met and their slots free: the host's GPUs and
   cores (``config.json``: one job per GPU, ``CUDA_VISIBLE_DEVICES`` set), enforces time limits (the
@@ -215,20 +215,55 @@ def _signal(spec: str) -> list[int]:
     return [number, int(m.group(2) or 60)]
 
 
-def _dependencies(spec: str) -> list[str]:
-    deps: list[str] = []
+def _dependencies(spec: str) -> list[list[str]]:
+    """``afterok:1:2,aftercorr:3`` as [kind, id] pairs (afterok and aftercorr only)."""
+    deps: list[list[str]] = []
     for part in filter(None, spec.split(",")):
         kind, _, ids = part.partition(":")
-        if kind != "afterok":
-            _fail(f"sbatch: error: dependency {kind!r} is not supported by the host runner (afterok only)")
-        deps += [i.split("_")[0] for i in ids.split(":") if i]
+        if kind not in ("afterok", "aftercorr"):
+            _fail(f"sbatch: error: dependency {kind!r} is not supported by the host runner (afterok, aftercorr)")
+        deps += [[kind, i] for i in ids.split(":") if i]
     return deps
+
+
+def _indices(spec: str) -> tuple[list[int], int | None]:
+    """``--array=0-9``, ``0-9:2``, ``1,3,5``, ``0-9%2``: the task indices and the most at once."""
+    spec, _, most = spec.partition("%")
+    out: list[int] = []
+    for part in filter(None, spec.split(",")):
+        m = re.fullmatch(r"(\d+)(?:-(\d+)(?::(\d+))?)?", part)
+        if m is None:
+            _fail(f"sbatch: error: Invalid job array specification: {spec}")
+        first, last = int(m.group(1)), int(m.group(2) or m.group(1))
+        out += list(range(first, last + 1, int(m.group(3) or 1)))
+    if not out or len(out) > 1001:
+        _fail("sbatch: error: Batch job submission failed: Invalid job array specification")
+    return sorted(set(out)), int(most) if most.isdigit() else None
+
+
+def _order(job_id: str) -> tuple[int, int]:
+    """Jobs in the order they were queued: an array's tasks by index, after their array's number."""
+    parent, _, task = job_id.partition("_")
+    return int(parent), int(task) if task else -1
+
+
+def _resolved(deps: list[list[str]], jobs: dict[str, Any], task: int | None) -> list[str]:
+    """The ids a job (or array task ``task``) waits for: an array named whole is every task of it;
+    ``aftercorr`` is the task of the same index."""
+    out: list[str] = []
+    for kind, dep in deps:
+        tasks = [k for k in jobs if k.startswith(f"{dep}_")]
+        if kind == "aftercorr" and task is not None and tasks:
+            out.append(f"{dep}_{task}")
+        elif tasks:
+            out += tasks
+        else:
+            out.append(dep)
+    return out
 
 
 def _job(opts: dict[str, str], script: Path, rest: list[str]) -> dict[str, Any]:
     """A queued job from its options (refused when the host cannot run it)."""
-    if "array" in opts:
-        _fail('sbatch: error: job arrays are not supported by namdrunner\'s host runner (scheduler = "none")')
     cfg = _config()
     gpus = _gpus(opts)
     cores = int(opts.get("ntasks") or 1) * int(opts.get("cpus-per-task") or 1)
@@ -262,12 +297,17 @@ def sbatch(argv: list[str]) -> None:
     opts, _ = _options(_directives(script))
     opts.update(cli)
     job = _job(opts, script, rest)
+    tasks, most = _indices(opts["array"]) if opts.get("array") else ([None], None)
     with _state() as st:
-        if any(d not in st["jobs"] for d in job["deps"]):
-            _fail("sbatch: error: Batch job submission failed: Job dependency problem")
         job_id = str(st["next"])
+        for task in tasks:
+            one = f"{job_id}_{task}" if task is not None else job_id
+            deps = _resolved(job["deps"], st["jobs"], task)
+            if any(d not in st["jobs"] for d in deps):
+                _fail("sbatch: error: Batch job submission failed: Job dependency problem")
+            st["jobs"][one] = {**job, "id": one, "deps": deps, "array_job": job_id if task is not None else None,
+                               "array_task": task, "array_most": most}  # fmt: skip
         st["next"] += 1
-        st["jobs"][job_id] = {"id": job_id, **job}
     _ensure_runner()
     print(job_id if "parsable" in opts else f"Submitted batch job {job_id}")
 
@@ -355,7 +395,7 @@ def _start_pending(jobs: dict[str, dict[str, Any]], cfg: dict[str, Any], now: fl
     used_gpus = {d for j in running for d in j["devices"]}
     free_cores = cfg["cores"] - sum(j["cores"] for j in running)
     blocked = False
-    for job in sorted((j for j in jobs.values() if j["state"] == "PENDING"), key=lambda j: int(j["id"])):
+    for job in sorted((j for j in jobs.values() if j["state"] == "PENDING"), key=lambda j: _order(j["id"])):
         if job["cancel"]:
             job["state"], job["end"], job["reason"], job["exit"] = "CANCELLED", now, "None", "0:0"
             continue
@@ -370,6 +410,10 @@ def _start_pending(jobs: dict[str, dict[str, Any]], cfg: dict[str, Any], now: fl
             job["reason"] = "Dependency"
             continue
         free_gpus = [g for g in range(cfg["gpus"]) if g not in used_gpus]
+        siblings = [j for j in running if job.get("array_job") and j.get("array_job") == job["array_job"]]
+        if job.get("array_most") and len(siblings) >= job["array_most"]:
+            job["reason"] = "JobArrayTaskLimit"
+            continue
         if blocked or len(free_gpus) < job["gpus"] or free_cores < job["cores"]:
             job["reason"], blocked = "Resources", True
             continue
@@ -384,6 +428,7 @@ def _start_pending(jobs: dict[str, dict[str, Any]], cfg: dict[str, Any], now: fl
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True, close_fds=True, cwd=job["workdir"])  # fmt: skip
         job["wrapper"] = wrapper.pid
+        running.append(job)
 
 
 def runner() -> None:
@@ -427,11 +472,14 @@ def exec_job(job_id: str) -> None:
                 "SLURM_JOB_PARTITION": job["partition"], "SLURMD_NODENAME": os.uname().nodename,
                 "CUDA_VISIBLE_DEVICES": ",".join(str(d) for d in job["devices"]),
                 "SLURM_JOB_GPUS": ",".join(str(d) for d in job["devices"]),
+                "SLURM_ARRAY_JOB_ID": str(job.get("array_job") or ""),
+                "SLURM_ARRAY_TASK_ID": "" if job.get("array_task") is None else str(job["array_task"]),
                 "PATH": f"{Path(__file__).resolve().parent}:{env.get('PATH', '/usr/bin:/bin')}"})  # fmt: skip
     mode = "a" if job["append"] else "w"
 
     def where(pattern: str) -> Path:
         name = pattern.replace("%j", job_id).replace("%x", job["name"]).replace("%u", job["user"])
+        name = name.replace("%A", str(job.get("array_job") or job_id)).replace("%a", str(job.get("array_task") or 0))
         return Path(job["workdir"]) / name
 
     out = where(job["output"]).open(mode)
@@ -447,10 +495,10 @@ def exec_job(job_id: str) -> None:
 
 # -- the other commands ---------------------------------------------------------------------------
 def _selected(st: dict[str, Any], opts: dict[str, str]) -> list[dict[str, Any]]:
-    jobs = sorted(st["jobs"].values(), key=lambda j: int(j["id"]))
+    jobs = sorted(st["jobs"].values(), key=lambda j: _order(j["id"]))
     if opts.get("jobs"):
-        wanted = {i.split("_")[0] for i in opts["jobs"].split(",") if i}
-        jobs = [j for j in jobs if j["id"] in wanted]
+        wanted = {i for i in opts["jobs"].split(",") if i}
+        jobs = [j for j in jobs if j["id"] in wanted or j["id"].split("_")[0] in wanted]
     if opts.get("name"):
         names = set(opts["name"].split(","))
         jobs = [j for j in jobs if j["name"] in names]
@@ -515,11 +563,12 @@ def scancel(argv: list[str]) -> None:
     _, ids = _options(argv)
     with _state() as st:
         for raw in ids:
-            job = st["jobs"].get(raw.split("_")[0])
-            if job is None:
+            named = [j for k, j in st["jobs"].items() if k == raw or k.split("_")[0] == raw]
+            if not named:
                 sys.stderr.write(f"scancel: error: Invalid job id {raw}\n")
-            elif job["state"] in ACTIVE:
-                job["cancel"] = True
+            for job in named:
+                if job["state"] in ACTIVE:
+                    job["cancel"] = True
     _ensure_runner()
 
 
@@ -529,7 +578,7 @@ def scontrol(argv: list[str]) -> None:
     if what == "reservation":
         print("No reservations in the system")
     elif what == "config":
-        print("MaxArraySize            = 1")
+        print("MaxArraySize            = 1001")
     elif what == "partition":
         cfg = _config()
         for i, name in enumerate(cfg["partitions"]):

@@ -203,3 +203,20 @@ def test_a_campaign_continues_past_its_time_limit(
     assert campaign["state"] == "done"
     assert len({a["segment"] for a in campaign["attempts"]}) >= 2  # 180,000 steps at 1,500/s: past one segment
     assert campaign["attempts"][-1]["end_step"] == campaign["target_step"] == 180_000
+
+
+def test_a_sweep_runs_as_one_array_on_the_host(
+    host: Session, store: JobStore, wait_until: Callable[..., object]
+) -> None:
+    from namdrunner_core import Sweep
+
+    sweep = Sweep.create_sweep(host, store, name="host temps", template="vacuum_optimization_v1",
+                               grid={"temperature": [290, 300, 310]}, values={"execution_command": "run", "steps": 240},
+                               files=TINY, resources=CPU)  # fmt: skip
+    sweep.submit()
+    ids = [j.record.slurm_job_id or "" for j in sweep.jobs()]
+    assert len({i.split("_")[0] for i in ids}) == 1  # one array, a task per point
+    assert sorted(int(i.split("_")[1]) for i in ids) == [0, 1, 2]
+    settle(host, store, sweep.jobs(), wait_until)
+    assert sweep.refresh().status is JobStatus.COMPLETED
+    assert all(store.get_job(j.id).exit_code == "0:0" for j in sweep.jobs())

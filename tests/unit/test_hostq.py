@@ -132,11 +132,29 @@ def test_what_the_host_cannot_run_is_refused_in_one_line(hq: Any, tmp_path: Path
         "sbatch: error: Batch job submission failed: Requested node configuration is not available "
         "(this host has 2 GPU(s) and 4 core(s); the job asks for 3 and 1)"
     ]
-    array = hq("sbatch", "--array=0-3", script(tmp_path, "a.sh", "true"), check=False)
-    assert "job arrays are not supported by namdrunner's host runner" in array.stderr
+    bad_array = hq("sbatch", "--array=3-x", script(tmp_path, "a.sh", "true"), check=False)
+    assert bad_array.stderr.strip() == "sbatch: error: Invalid job array specification: 3-x"
     assert not (tmp_path / "hostq" / "state.json").exists() or state(tmp_path) == {}  # nothing queued
     (tmp_path / "hostq").chmod(0o755)
     os.chown(tmp_path / "hostq", 65534, 65534)  # someone else's folder
     foreign = hq("squeue", "-h", check=False)
     assert foreign.returncode == 1
     assert "belongs to user id 65534, not to you" in foreign.stderr
+
+
+def test_job_arrays_their_tasks_and_corresponding_dependencies(hq: Any, tmp_path: Path) -> None:
+    body = 'echo "$SLURM_ARRAY_JOB_ID $SLURM_ARRAY_TASK_ID" > "task_${SLURM_ARRAY_TASK_ID}_$1"'
+    task = script(tmp_path, "task.sh", body, "--array=0-3%2", "--output=/dev/null")
+    first = hq("sbatch", "--parsable", task, "a").stdout.strip()
+    second = hq("sbatch", "--parsable", f"--dependency=aftercorr:{first}", "--kill-on-invalid-dep=yes", task,
+                "b").stdout.strip()  # fmt: skip
+    ids = [f"{first}_{i}" for i in range(4)] + [f"{second}_{i}" for i in range(4)]
+    jobs = wait_done(tmp_path, ids)
+    assert all(jobs[i]["state"] == "COMPLETED" for i in ids)
+    for i in range(4):  # task i of the second array after task i of the first
+        assert jobs[f"{second}_{i}"]["start"] >= jobs[f"{first}_{i}"]["end"]
+        assert (tmp_path / f"task_{i}_a").read_text().split() == [first, str(i)]
+    running_at = [[k for k in ids[:4] if jobs[k]["start"] <= jobs[j]["start"] < jobs[k]["end"]] for j in ids[:4]]
+    assert max(len(r) for r in running_at) <= 2  # %2: at most two tasks at once
+    rows = hq("sacct", "-P", "-n", "-j", first, "-o", "JobID,State").stdout.split()
+    assert rows == [f"{first}_{i}|COMPLETED" for i in range(4)]
