@@ -158,3 +158,25 @@ def test_job_arrays_their_tasks_and_corresponding_dependencies(hq: Any, tmp_path
     assert max(len(r) for r in running_at) <= 2  # %2: at most two tasks at once
     rows = hq("sacct", "-P", "-n", "-j", first, "-o", "JobID,State").stdout.split()
     assert rows == [f"{first}_{i}|COMPLETED" for i in range(4)]
+
+
+def test_a_job_running_before_the_host_restarted_is_a_node_failure(hq: Any, tmp_path: Path) -> None:
+    long = script(tmp_path, "long.sh", "sleep 30")
+    job_id = hq("sbatch", "--parsable", long).stdout.strip()
+    deadline = time.monotonic() + 10
+    while state(tmp_path)[job_id]["state"] != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    subprocess.run(["pkill", "-KILL", "-f", f"{tmp_path}/bin/hostq.py runner"], check=False)
+    shell = state(tmp_path)[job_id]["shell"]
+    path = tmp_path / "hostq" / "state.json"  # as if the machine had booted since: another boot id
+    data = json.loads(path.read_text())
+    data["jobs"][job_id]["boot"] = "an earlier boot"
+    path.write_text(json.dumps(data))
+    try:
+        hq("squeue", "-h")  # a look starts the runner again
+        jobs = wait_done(tmp_path, [job_id], 10)
+        assert (jobs[job_id]["state"], jobs[job_id]["reason"]) == ("NODE_FAIL", "the host restarted")
+        assert hq("sacct", "-P", "-n", "-j", job_id, "-o", "State").stdout.strip() == "NODE_FAIL"
+    finally:
+        if shell:
+            os.killpg(shell, 9)
