@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from namdrunner_core.analysis.topology import natom_rows
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.namd.log import CPU_TITLES, PERIODIC_TITLES, EnergyRow
 
@@ -194,19 +195,4 @@ def xst_series(path: Path, *, total_mass_amu: float | None = None) -> Series:
 
 def psf_mass(path: Path) -> float:
     """The total mass (amu) of a PSF's atoms, read from its ``!NATOM`` section (streamed)."""
-    total, left = 0.0, None
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if left is None:
-                if "!NATOM" in line:
-                    left = int(line.split()[0])
-                continue
-            if left <= 0:
-                break
-            words = line.split()
-            if len(words) >= 8:
-                total += float(words[7])
-                left -= 1
-    if left is None:
-        raise ValidationError("psf", f"{path}: no !NATOM section (is it a PSF?)")
-    return total
+    return sum(float(words[7]) for words in natom_rows(path, "psf"))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,33 +58,60 @@ class Atoms:
         return int(self.mass.size)
 
 
-def read_psf(path: Path) -> Atoms:
-    """The ``!NATOM`` section of a PSF (X-PLOR or CHARMM types, standard or EXT widths)."""
+#: atoms turned into numpy columns at a time (a multi-million-atom PSF never lives as Python lists)
+_CHUNK = 100_000
+
+
+def natom_rows(path: Path, field: str = "--psf") -> Iterator[list[str]]:
+    """The words of each atom line of a PSF's ``!NATOM`` section, streamed (X-PLOR or CHARMM types,
+    standard or EXT widths); a file without one, or with fewer lines than it says, is refused."""
     if not path.is_file():
-        raise ValidationError("--psf", f"{path}: no such file")
-    rows: list[list[str]] = []
+        raise ValidationError(field, f"{path}: no such file")
     left: int | None = None
+    seen = 0
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if left is None:
                 if "!NATOM" in line:
                     left = int(line.split()[0])
                 continue
-            if len(rows) >= left:
+            if seen >= left:
                 break
             words = line.split()
             if len(words) >= 8:
-                rows.append(words)
+                seen += 1
+                yield words
     if left is None:
-        raise ValidationError("--psf", f"{path}: no !NATOM section (is it a PSF?)")
-    if len(rows) != left:
-        raise ValidationError("--psf", f"{path}: !NATOM says {left} atoms, {len(rows)} are listed")
-    cols = list(zip(*rows, strict=False)) if rows else [()] * 8
-    numbers = [re.match(r"-?\d+", r) for r in cols[2]]  # a resid may carry an insertion code: 52A
-    resid = [int(m.group(0)) if m else 0 for m in numbers]
-    text = [np.array(cols[i], dtype=str) for i in (1, 3, 4, 5)]
-    mass = np.array(cols[7], dtype=np.float64)
-    return Atoms(path, text[0], np.array(resid, dtype=np.int64), text[1], text[2], text[3], mass)
+        raise ValidationError(field, f"{path}: no !NATOM section (is it a PSF?)")
+    if seen != left:
+        raise ValidationError(field, f"{path}: !NATOM says {left} atoms, {seen} are listed")
+
+
+def read_psf(path: Path) -> Atoms:
+    """The atoms of a PSF as numpy columns, built a chunk of atoms at a time."""
+    chunks: list[list[NDArray[Any]]] = []
+    rows: list[list[str]] = []
+
+    def flush() -> None:
+        cols = list(zip(*rows, strict=False))
+        numbers = [re.match(r"-?\d+", r) for r in cols[2]]  # a resid may carry an insertion code: 52A
+        resid = np.array([int(m.group(0)) if m else 0 for m in numbers], dtype=np.int64)
+        text = [np.array(cols[i], dtype=str) for i in (1, 3, 4, 5)]
+        chunks.append([text[0], resid, text[1], text[2], text[3], np.array(cols[7], dtype=np.float64)])
+        rows.clear()
+
+    for words in natom_rows(path):
+        rows.append(words)
+        if len(rows) >= _CHUNK:
+            flush()
+    if rows:
+        flush()
+    if not chunks:
+        empty: list[NDArray[Any]] = [np.array([], dtype=str), np.array([], dtype=np.int64)] + [
+            np.array([], dtype=str)] * 3 + [np.array([], dtype=np.float64)]  # fmt: skip
+        chunks.append(empty)
+    c = [np.concatenate([ch[k] for ch in chunks]) for k in range(6)]
+    return Atoms(path, c[0], c[1], c[2], c[3], c[4], c[5])
 
 
 def select(atoms: Atoms, selection: str, *, use_mdanalysis: bool = True) -> NDArray[np.int64]:
