@@ -126,12 +126,18 @@ def install_host_runner(session: Session) -> str:
         raise ProfileError(f"profile {p.name!r}: partition names of a host runner are letters, digits, _ . -")
     args = [str(p.host_gpus), cores, ",".join(names)]
     out = session.run_remote(HOSTQ_INSTALL, args, stdin=code, check=False).stdout
+    return ready(out, f"the host runner could not be installed on {p.host}")
+
+
+def ready(out: str, failed: str) -> str:
+    """What a set-up script answered: the path after ``@@READY``, or ``failed`` and the script's own
+    reason (``@@FAILED ...``) as a :class:`RemoteError`."""
     for line in out.splitlines():
         if line.startswith("@@READY "):
             return line[8:].strip()
         if line.startswith("@@FAILED "):
-            raise RemoteError(f"the host runner could not be installed on {p.host}: {line[9:].strip()}")
-    raise RemoteError(f"the host runner's installer gave no answer on {p.host}: {out.strip()[-300:]}")
+            raise RemoteError(f"{failed}: {line[9:].strip()[:400]}")
+    raise RemoteError(f"{failed}: the script gave no answer ({out.strip()[-300:]})")
 
 
 @attrs.define

@@ -23,6 +23,7 @@ import numpy as np
 from namdrunner_core.analysis.remote import bundle
 from namdrunner_core.analysis.structure import StructureSeries, assemble
 from namdrunner_core.analysis.topology import read_psf
+from namdrunner_core.cluster import ready
 from namdrunner_core.errors import NamdRunnerError, RemoteError, ValidationError
 from namdrunner_core.jobs.submission import new_token, submit_once
 from namdrunner_core.models import JobRecord
@@ -163,9 +164,4 @@ def make_analysis_env(session: Session, *, mdanalysis: bool = False, python: str
     where = f"{session.jobs_root.rstrip('/')}/.analysis-env"
     packages = ["numpy", *(["MDAnalysis"] if mdanalysis else [])]
     out = session.run_remote(ANALYSIS_ENV, [where, python, *packages], check=False, timeout=2000).stdout
-    for line in out.splitlines():
-        if line.startswith("@@READY "):
-            return line[8:].strip()
-        if line.startswith("@@FAILED "):
-            raise RemoteError(f"the analysis environment could not be made in {where}: {line[9:].strip()[:400]}")
-    raise RemoteError(f"the analysis environment script gave no answer ({where}): {out.strip()[-300:]}")
+    return ready(out, f"the analysis environment could not be made in {where}")
