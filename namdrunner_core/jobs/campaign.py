@@ -235,27 +235,26 @@ def _laptop_decides(before: JobRecord, new: JobRecord, state: dict[str, Any]) ->
         step.end_attempt(attempt, slurm_state, "", None)
         attempt["decided_by"] = "namdrunner (the segment was killed before it could decide)"
     action = attempt["action"] if attempt else step.CONTINUE
+    # the reason of THIS decision, never the one an earlier segment left in campaign.json
+    reason = (attempt or {}).get("reason") or "the campaign cannot say why its segment ended"
     if action == step.MORE_MEMORY:
         earlier = [a for a in state["attempts"][:-1] if a["segment"] == attempt["segment"]] if attempt else []
         if any(a.get("outcome") == "OUT_OF_MEMORY" for a in earlier):
             action = step.PAUSE
-            state["reason"] = "out of memory twice, the second time with more memory; give it more (--memory)"
+            reason = "out of memory twice, the second time with more memory; give it more (--memory)"
         else:
             memory = round(new.resources.memory_gb * MEMORY_STEP, 1)
-            state["reason"] = f"out of memory: the next attempt asks for {memory} GB"
+            reason = f"out of memory: the next attempt asks for {memory} GB"
+    state["reason"] = reason
     if action in (step.CONTINUE, step.SHORTER, step.MORE_MEMORY) and state["state"] == "running":
         waiting = attrs.evolve(new, status=JobStatus.PENDING, campaign=state, error_info=None, finalized=False)
         return waiting, False, Advance(new.job_id, new.scratch_dir, state, True, memory)
     if action == step.STOP:
-        state["state"], state["reason"] = "stopped", attempt["reason"] if attempt else "stopped"
-        stopped = attrs.evolve(new, status=JobStatus.FAILED, campaign=state,
-                               error_info=f"campaign stopped: {state['reason']}")  # fmt: skip
+        state["state"] = "stopped"
+        stopped = attrs.evolve(new, status=JobStatus.FAILED, campaign=state, error_info=f"campaign stopped: {reason}")
         return stopped, True, Advance(new.job_id, new.scratch_dir, state, False)
     state["state"] = step.PAUSE
-    state["reason"] = state.get("reason") or (attempt["reason"] if attempt else "unknown")
-    paused = attrs.evolve(
-        new, status=JobStatus.FAILED, campaign=state, error_info=_paused_text(new.job_id, state["reason"])
-    )
+    paused = attrs.evolve(new, status=JobStatus.FAILED, campaign=state, error_info=_paused_text(new.job_id, reason))
     return paused, True, Advance(new.job_id, new.scratch_dir, state, False)
 
 

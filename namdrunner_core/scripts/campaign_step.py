@@ -44,14 +44,8 @@ SCHEMA = 1
 # -- how a segment ended, and what the campaign does about it ------------------------------------------
 
 #: the actions, in the words ``job show`` uses
-CONTINUE, SHORTER, MORE_MEMORY, STOP, PAUSE, DONE = (
-    "continue",
-    "continue-shorter",
-    "more-memory",
-    "stop",
-    "pause",
-    "done",
-)
+CONTINUE, SHORTER, MORE_MEMORY, STOP, PAUSE, DONE = ("continue", "continue-shorter", "more-memory", "stop",
+                                                     "pause", "done")  # fmt: skip
 
 #: Slurm's final state (or what the segment saw itself) -> (action, why). The table in docs/guide.md.
 POLICY = {
@@ -61,6 +55,8 @@ POLICY = {
     "NODE_FAIL": (CONTINUE, "a node failed; continues from the newest restart files"),
     "BOOT_FAIL": (CONTINUE, "the node did not boot; continues from the newest restart files"),
     "REQUEUED": (CONTINUE, "Slurm requeued the segment; it continues from the newest restart files"),
+    # the laptop side's only (the batch script decides every way NAMD ends): killed, or its launch refused
+    "FAILED": (CONTINUE, "Slurm ended the segment before it could decide (FAILED); another attempt"),
     "OUT_OF_MEMORY": (MORE_MEMORY, "out of memory: once more with more memory, then the campaign pauses"),
     "CANCELLED": (STOP, "cancelled"),
     "NAMD_ERROR": (STOP, "NAMD stopped with an error; a retry would fail the same way"),

@@ -955,6 +955,16 @@ cmd_node() { # node down|resume: the node fails under its jobs (NODE_FAIL), or c
     esac
 }
 
+cmd_release() { # release JOBID: an admin lets a requeued job start at once (no two-minute BeginTime hold)
+    need_root
+    [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: release JOBID"
+    # as at a site, where the hold gives it time: the node first finishes killing the job's old run (a
+    # launch onto a node still cleaning up is refused and the job ends FAILED)
+    wait_for 90 "the old run of job $1 to be cleaned up" bash -c \
+        "! pgrep -f 'slurmstepd: \\[$1\\.' && ! scontrol show node $NODE_NAME | grep -q 'State=[A-Z+]*COMPLETING'"
+    scontrol update jobid="$1" starttime=now
+}
+
 cmd_reservation() { # reservation maint IN_MINUTES DURATION_MINUTES | clear: a site's maintenance window
     need_root
     case "${1:-}" in
@@ -984,10 +994,11 @@ case "${1:-}" in
     requeue) shift; cmd_requeue "$@" ;;
     node) shift; cmd_node "$@" ;;
     reservation) shift; cmd_reservation "$@" ;;
+    release) shift; cmd_release "$@" ;;
     up) cmd_up ;;
     down) shift; cmd_down "${1:-}" ;;
     status) cmd_status ;;
     env) cmd_env ;;
-    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N|controller pause|resume|reset N|requeue on|off|node down|resume|reservation maint IN DURATION|clear" >&2
+    *) echo "usage: $0 up|down [--purge|--dry-run]|status|env|fault sbatch MODE|accounting on|off|min-job-age N|controller pause|resume|reset N|requeue on|off|node down|resume|release JOBID|reservation maint IN DURATION|clear" >&2
        exit 2 ;;
 esac

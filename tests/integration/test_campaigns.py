@@ -97,12 +97,13 @@ def test_a_campaign_reaches_its_target_through_a_time_limit_and_a_node_failure(
                    what="the segment's node failure in Slurm's accounting")  # fmt: skip
     finally:
         cluster_sh("node", "resume")
-    as_root(cluster, "scontrol", "update", f"jobid={sid}", "starttime=now")  # no two-minute requeue hold
+    cluster_sh("release", sid)  # no two-minute requeue hold (once the node has cleaned up, as at a site)
     r = settled(store, fast, job, wait_until, 900)
     state = remote_state(cluster, job)
-    assert r.status is JobStatus.COMPLETED, (r.status, r.error_info)
-    assert state["state"] == "done"
     attempts = state["attempts"]
+    said = [(a["segment"], a["attempt"], a["slurm_id"], a["outcome"], a.get("decided_by")) for a in attempts]
+    assert r.status is JobStatus.COMPLETED, (r.status, r.slurm_state, r.error_info, said)
+    assert state["state"] == "done"
     outcomes = [(a["segment"], a["attempt"], a["outcome"]) for a in attempts]
     assert outcomes[0][:2] == (1, 1)
     assert outcomes[0][2] == "TIMEOUT"  # the probe segment: stopped by Slurm's warning, restart files whole
@@ -197,7 +198,7 @@ def test_a_preempted_segment_is_continued_after_the_urgent_job(
     wait_until(lambda: "PREEMPTED" in as_root(cluster, "sacct", "-n", "-D", "-j", sid, "-o", "State"), 90, 2,
                what="the segment preempted")  # fmt: skip
     wait_until(lambda: as_root(cluster, "squeue", "-h", "-j", urgent).strip() == "", 90, 2, what="the urgent job done")
-    as_root(cluster, "scontrol", "update", f"jobid={sid}", "starttime=now")  # no requeue hold
+    cluster_sh("release", sid)  # no requeue hold
     r = settled(store, fast, job, wait_until, 600)
     state = remote_state(cluster, job)
     assert r.status is JobStatus.COMPLETED, (r.status, r.error_info)

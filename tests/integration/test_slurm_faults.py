@@ -326,7 +326,7 @@ def test_a_node_failure_is_said_and_a_requeue_tracked_from_its_own_start(
         if requeue:
             # Slurm holds a requeued job until two minutes after the requeue (BeginTime); an admin
             # releases it at once here, so the test does not wait for that
-            as_root(cluster, "scontrol", "update", f"jobid={r.slurm_job_id}", "starttime=now")
+            cluster_sh("release", r.slurm_job_id or "")
 
             def rerunning() -> bool:
                 sync_jobs(store, session)

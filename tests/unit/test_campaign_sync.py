@@ -164,3 +164,31 @@ def test_where_compute_nodes_may_not_submit_sync_queues_the_next_segment(tmp_pat
         assert len(attempts) >= 2
         assert len({a["slurm_id"] for a in attempts}) == len(attempts)  # each segment queued once, by sync
         assert attempts[-1]["end_step"] == r.campaign["target_step"]
+
+
+def test_a_pause_the_laptop_decides_says_its_own_reason_not_an_earlier_segments() -> None:
+    ended = _attempt(1, 1, "101", "ended", outcome="TIMEOUT", action="continue-shorter")
+    now = _state(ended, _attempt(2, 1, "102"), reason="the time limit came first; the next segment is shorter")
+    before = _record(now, JobStatus.RUNNING, "102")
+    odd = attrs.evolve(before, status=JobStatus.FAILED, slurm_state="DEADLINE")  # a state the policy does not know
+    new, final, adv = campaign.apply_state(before, odd, True, raw(now))
+    assert (new.status, final) == (JobStatus.FAILED, True)
+    assert adv is not None
+    assert adv.state["state"] == "pause"
+    assert "ended DEADLINE and namdrunner does not know why" in (new.error_info or "")
+    assert "time limit came first" not in (new.error_info or "")
+
+
+def test_a_segment_slurm_failed_before_it_could_decide_is_tried_again_then_pauses() -> None:
+    # a requeued segment whose launch the node refused (still cleaning up after its failure): Slurm says
+    # FAILED and the batch script never ran its end step
+    seg1 = _attempt(1, 1, "101", "ended", outcome="TIMEOUT", action="continue-shorter", reason="time limit")
+    now = _state(seg1, _attempt(2, 1, "102"), reason="the time limit came first; the next segment is shorter")
+    before = _record(now, JobStatus.RUNNING, "102")
+    failed = attrs.evolve(before, status=JobStatus.FAILED, slurm_state="FAILED")
+    new, final, adv = campaign.apply_state(before, failed, True, raw(now))
+    assert (new.status, final) == (JobStatus.PENDING, False)
+    assert adv is not None
+    assert adv.submit is True
+    assert adv.state["attempts"][-1]["outcome"] == "FAILED"
+    assert "before it could decide (FAILED)" in adv.state["reason"]
