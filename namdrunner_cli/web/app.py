@@ -28,7 +28,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainT
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from namdrunner_cli.web import chart, views, wizards
+from namdrunner_cli.web import chart, downloads, views, wizards
 from namdrunner_cli.web.html import PAGES, error_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
@@ -186,7 +186,9 @@ def commands(request: Request) -> Response:
 # -- one job -----------------------------------------------------------------------------------
 def job(request: Request) -> Response:
     """``/jobs/<id>``: overview, inputs, outputs, logs, energy plot and actions."""
-    return page(request, "job.html", **views.job_context(request.app.state.ui, request.path_params["job_id"]))
+    job_id = request.path_params["job_id"]
+    fetches = request.app.state.fetches.of_job(job_id)
+    return page(request, "job.html", fetches=fetches, **views.job_context(request.app.state.ui, job_id))
 
 
 def job_logs(request: Request) -> Response:
@@ -217,16 +219,6 @@ def job_analysis_svg(request: Request) -> Response:
         raise NotFoundError(f"job {job_id} has not been analyzed here yet: press Analyze on its Analysis tab")
     svg = chart.analysis_svg(analysis, request.path_params["name"], dark=request.query_params.get("theme") == "dark")
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
-
-
-def job_file(request: Request) -> Response:
-    """One output file, streamed from a verified download into a temporary dir (removed after)."""
-    state: UiState = request.app.state.ui
-    name = request.path_params["name"]
-    views.check_listed_output(state, request.path_params["job_id"], name)
-    tmp = Path(tempfile.mkdtemp(prefix="nr-dl-", dir=state.drafts))
-    path = views.fetch_output(state, request.path_params["job_id"], name, tmp)
-    return FileResponse(path, filename=Path(name).name, background=BackgroundTask(views.remove_tree, tmp))
 
 
 async def jobs_bulk(request: Request) -> Response:
@@ -454,7 +446,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/jobs/{job_id}/logs", job_logs),
         Route("/jobs/{job_id}/energy.svg", job_energy),
         Route("/jobs/{job_id}/analysis/{name}.svg", job_analysis_svg),
-        Route("/jobs/{job_id}/files/{name:path}", job_file),
+        *downloads.ROUTES,
         Route("/jobs/{job_id}/{action}", job_action, methods=["POST"]),
         Route("/create", create),
         Route("/create/review", create_review, methods=["POST"]),
@@ -496,4 +488,5 @@ def build_app(state: UiState) -> Starlette:
         lifespan=lifespan,
     )
     app.state.ui = state
+    app.state.fetches = downloads.Fetches(state.drafts, state.store, downloads.job_files(state.store, state.connect))
     return app

@@ -258,16 +258,22 @@ class UiState:
         session`` when one runs, else a key login; a password or Duo prompt is refused with the fix)."""
         with self._remote:
             if self._session is None:
-                from namdrunner_core.cluster import Cluster
-
-                def no_prompt(prompt: AuthPrompt) -> str:
-                    raise LoginNeeded(
-                        f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r}: log in on the Log in page "
-                        f"(or start the shared login in a terminal: `namdrunner session start {self.profile}`)"
-                    )
-
-                self._session = Cluster.from_profile(self.profile).connect(auth=no_prompt)
+                self._session = self.connect()
             yield self._session
+
+    def connect(self) -> Session:
+        """A new session of the profile (through the shared login when one runs, else a key login; a
+        password or Duo prompt is refused with the fix): the one of :meth:`remote`, or a background
+        download's own, which then never holds up the page's commands."""
+        from namdrunner_core.cluster import Cluster
+
+        def no_prompt(prompt: AuthPrompt) -> str:
+            raise LoginNeeded(
+                f"{prompt.user}@{prompt.host} asks {prompt.text.strip()!r}: log in on the Log in page "
+                f"(or start the shared login in a terminal: `namdrunner session start {self.profile}`)"
+            )
+
+        return Cluster.from_profile(self.profile).connect(auth=no_prompt)
 
     @contextmanager
     def counted(self, *, charge: bool = True, reserved: int = 0) -> Iterator[Session]:

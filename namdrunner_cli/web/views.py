@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 from namdrunner_cli.render.base import humanize_age, humanize_bytes, humanize_duration
 from namdrunner_cli.web.state import LoginNeeded
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+from namdrunner_core.namd.config import INPUT_DIR
 from namdrunner_core.namd.inputs import check_file_name
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def check_listed_output(state: UiState, job_id: str, name: str) -> None:
     if not name or name.startswith("/") or ".." in parts or "\\" in name:
         raise ValidationError("file", f"{name!r} is not a file of this job")
     record = state.store.get_job(job_id)
-    listed = {o.name for o in record.output_files}
+    listed = {o.name for o in record.output_files} | {f"{INPUT_DIR}/{n}" for n in record.input_files}
     if name in listed:
         return
     with state.remote() as session:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -375,6 +376,32 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
                    what="the download")  # fmt: skip
     original = Path(record.project_dir) / name
     assert hashlib.sha256(got.read_bytes()).hexdigest() == hashlib.sha256(original.read_bytes()).hexdigest()  # type: ignore[union-attr]
+    # -- download all: fetched in the background (the bytes shown as they arrive), then one zip holding
+    #    every file of the job, inputs included, byte for byte the project copy
+    find(By.CSS_SELECTOR, 'form[action$="/download-all"] button').click()
+    wait_for(lambda: driver.current_url.endswith("#outputs"), what="back on the files")  # type: ignore[attr-defined]
+    save = wait_for(lambda: next(iter(driver.find_elements(By.CSS_SELECTOR, "#fetches a[href$='.zip']")), None),  # type: ignore[attr-defined]
+                    timeout=120, what="the zip ready")  # fmt: skip
+    assert re.search(r"\d+ files, [\d.]+ ([KMG]i)?B, verified", find(By.ID, "fetches").text), find(By.ID, "fetches").text
+    shoot(driver, "job-download-all")
+    save.click()  # type: ignore[attr-defined]
+    zipped = wait_for(lambda: next((p for p in driver.downloads.iterdir() if p.name == f"{planned}.zip"), None),  # type: ignore[attr-defined]
+                      what="the zip")  # fmt: skip
+    wait_for(lambda: not any(p.suffix == ".crdownload" for p in driver.downloads.iterdir()), what="the zip saved")  # type: ignore[attr-defined]
+    with zipfile.ZipFile(Path(str(zipped))) as zf:
+        assert zf.testzip() is None
+        there = {
+            p.relative_to(record.project_dir).as_posix() for p in Path(record.project_dir).rglob("*") if p.is_file()
+        }
+        assert set(zf.namelist()) == {f"{planned}/{n}" for n in there}
+        assert zf.read(f"{planned}/input_files/tiny.psf") == TINY["tiny.psf"].read_bytes()
+        assert zf.read(f"{planned}/{name}") == original.read_bytes()
+    # an input file, one click on the Input files tab
+    driver.get(server.base + f"/jobs/{planned}#inputs")  # type: ignore[attr-defined]
+    next(a for a in driver.find_elements(By.CSS_SELECTOR, "#inputs a") if a.text == "tiny.pdb").click()  # type: ignore[attr-defined]
+    pdb = wait_for(lambda: next((p for p in driver.downloads.iterdir() if p.name == "tiny.pdb"), None), what="tiny.pdb")  # type: ignore[attr-defined]
+    assert Path(str(pdb)).read_bytes() == TINY["tiny.pdb"].read_bytes()
+    driver.get(server.base + f"/jobs/{planned}#outputs")  # type: ignore[attr-defined]
     shoot(driver, "job-outputs")
     # -- restart from the checkpoint, then delete the restart (the dialog names what goes)
     driver.get(server.base + f"/jobs/{planned}")  # type: ignore[attr-defined]

@@ -232,6 +232,17 @@
     loadLogs();
   }
 
+  // -- "Download all": the bytes arriving from the cluster, shown each second while a fetch runs
+  //    (a local read: the server counts them, no remote command) -----------------------------------
+  const fetches = $("#fetches");
+  async function followFetches() {
+    if (!$('[data-state="running"]', fetches)) return;
+    const r = await fetch(fetches.dataset.src, { credentials: "same-origin" });
+    if (r.ok) fetches.innerHTML = await r.text(); // server-rendered, escaped
+    setTimeout(followFetches, 1000);
+  }
+  if (fetches) setTimeout(followFetches, 1000);
+
   // -- the login page: follows the login running on the server, one question at a time ---------
   const login = $("#login");
   if (login && login.dataset.running === "1") {
