@@ -225,8 +225,9 @@ async def jobs_bulk(request: Request) -> Response:
     """POST ``/jobs/bulk``: cancel or delete the selected jobs; ``confirm`` must list exactly them."""
     form = await request.form()
     ids = [str(v) for v in form.getlist("job")]
-    views.bulk_action(request.app.state.ui, str(form.get("action", "")), ids, str(form.get("confirm", "")))
-    return RedirectResponse("/", status_code=303)
+    action = str(form.get("action", ""))
+    views.bulk_action(request.app.state.ui, action, ids, str(form.get("confirm", "")))
+    return RedirectResponse("/?done=jobs-cancelled" if action == "cancel" else "/?done=jobs-deleted", status_code=303)
 
 
 async def job_action(request: Request) -> Response:
@@ -270,7 +271,7 @@ async def create_submit(request: Request) -> Response:
     """POST ``/create/submit``: create the reviewed draft on the cluster (and submit it)."""
     form = await request.form()
     job_id = wizards.create_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
-    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+    return RedirectResponse(f"/jobs/{job_id}?done=created", status_code=303)
 
 
 # -- workflows ---------------------------------------------------------------------------------
@@ -297,7 +298,7 @@ async def workflows_submit(request: Request) -> Response:
     """POST ``/workflows/submit``: create the reviewed ladder (and submit it)."""
     form = await request.form()
     wizards.create_workflow_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse("/?done=workflow-created", status_code=303)
 
 
 # -- templates, workflows, cluster ---------------------------------------------------------------

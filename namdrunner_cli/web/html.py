@@ -30,6 +30,8 @@ PAGES.filters["zip"] = lambda a, b: list(zip(a, b, strict=True))
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render ``templates/<name>`` with what every page shows (profile, CSRF token, sync state)."""
     state: UiState = request.app.state.ui
+    query = getattr(request, "query_params", None) or {}
+    context.setdefault("toast", views.ACTION_DONE.get(query.get("done", "")) if not name.startswith("_") else None)
     html = PAGES.get_template(name).render(
         request=request, profile=state.profile, csrf=state.csrf, state=state, nav=name.split(".")[0], **context
     )

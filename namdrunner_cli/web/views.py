@@ -191,22 +191,22 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
         job = _job(state, session, job_id)
         if action == "cancel":
             job.cancel()
-            return f"/jobs/{job_id}"
+            return f"/jobs/{job_id}?done=cancelled"
         if action == "submit":  # a created job, or a campaign that paused, stopped or was cancelled
             job.submit()
-            return f"/jobs/{job_id}"
+            return f"/jobs/{job_id}?done=submitted"
         if action == "delete":
             job.delete(force=str(form.get("force", "")) == "1")
-            return "/"
+            return "/?done=deleted"
         if action == "rerun":
-            return f"/jobs/{job.rerun(submit=True).id}"
+            return f"/jobs/{job.rerun(submit=True).id}?done=rerun"
         if action == "analyze":  # the log (and .xst, PSF; with a selection the DCD) fetched once, judged
             selection = str(form.get("select", "")).strip()
             state.analyses[job_id] = job.analysis(select=selection or None)
-            return f"/jobs/{job_id}#analysis"
+            return f"/jobs/{job_id}?done=analyzed#analysis"
         steps = str(form.get("steps", "")).strip()
         new = job.restart(steps=_positive(steps, "steps") if steps else None, submit=True)
-        return f"/jobs/{new.id}"
+        return f"/jobs/{new.id}?done=restarted"
 
 
 def bulk_action(state: UiState, action: str, job_ids: list[str], confirm: str) -> None:
@@ -257,6 +257,20 @@ async def import_template_upload(state: UiState, upload: UploadFile) -> str:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
+
+#: what a page says, as a toast, after an action the person took (``?done=``; a fixed word, never their text)
+ACTION_DONE = {
+    "submitted": "Submitted: Slurm has it, and this page follows it.",
+    "cancelled": "Cancelled.",
+    "deleted": "Deleted: its record and its project and scratch directories.",
+    "rerun": "Running again from the start: this new job is submitted.",
+    "restarted": "Restarted from the newest checkpoint: this new job is submitted.",
+    "analyzed": "Analyzed: the verdicts are below.",
+    "created": "Created on the cluster.",
+    "jobs-cancelled": "The selected jobs are cancelled.",
+    "jobs-deleted": "The selected jobs are deleted, with their directories.",
+    "workflow-created": "The workflow is created.",
+}
 
 #: what the Cluster page says after an action on the local store (``?done=``)
 LOCAL_DONE = {"restored": "Restored from the backup; the store as it was is kept beside it.",

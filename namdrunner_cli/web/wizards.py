@@ -52,6 +52,11 @@ def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> d
     kept = _kept_form(state, params, extra)
     if kept is not None:
         return create_context(state, kept["values"], **{k: v for k, v in kept.items() if k != "values"})
+    if params.get("from") and not extra and not params.get("draft"):  # "Clone into a new job"
+        from namdrunner_core.jobs.restart import clone_form
+
+        parent = state.store.get_job(params["from"])
+        return create_context(state, {**clone_form(parent), "from": parent.job_id}, uploaded=[])
     profile = load_profile(state.profile)
     chosen = params.get("template") or ""
     ctx: dict[str, Any] = {"templates": list_templates(state.store), "template": None, "profile_obj": profile,
@@ -100,6 +105,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     for key, upload in uploads.items():
         await save_upload(upload, folder)
         fields[key] = Path(upload.filename or "").name
+    remote = _cloned(state, template, fields, folder)
     errors: dict[str, str] = {}
     assignments = [f"{v.key}={fields[v.key]}" for v in template.variables if fields.get(v.key, "") != ""]
     resources = _resources(fields, errors)
@@ -110,6 +116,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
         planned: Planned[PreparedJob] = plan_job(
             load_profile(state.profile), state.store, name=fields.get("name", ""), template=template,
             assignments=assignments, resources=resources or _resources(STAND_IN, {}), files=sorted(folder.iterdir()),
+            remote_inputs=remote,
         )  # fmt: skip
         if errors:
             raise ValidationErrors(list(errors.items()))
@@ -123,6 +130,22 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": {}, "draft": draft,
                           "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
     return draft, True
+
+
+def _cloned(state: UiState, template: Any, fields: dict[str, str], folder: Path) -> dict[str, str] | None:
+    """For a job cloned from another (``from``): its file fields left empty keep that job's files, which are
+    copied on the cluster unless a new upload of the same name replaces them (the core's
+    ``cloned_inputs``); None for a job from scratch."""
+    source = fields.get("from", "")
+    if not source:
+        return None
+    from namdrunner_core.jobs.restart import cloned_inputs
+
+    parent = state.store.get_job(source)
+    for v in template.file_variables():
+        if not fields.get(v.key) and parent.template_values.get(v.key):
+            fields[v.key] = str(parent.template_values[v.key])
+    return cloned_inputs(parent, replaced=[p.name for p in folder.iterdir()])
 
 
 def review_context(state: UiState, draft: str) -> dict[str, Any]:

@@ -340,17 +340,19 @@ def plan_job(
     run_preflight: bool = True,
     target_ns: float | None = None,
     su_budget: float | None = None,
+    remote_inputs: Mapping[str, str] | None = None,
 ) -> Planned[PreparedJob]:
     """``job create``'s plan, made before login: ``KEY=VALUE`` assignments parsed and every value,
     file and resource checked (:func:`prepare_job`), ready for the session's user
-    (:meth:`Planned.for_session`)."""
+    (:meth:`Planned.for_session`). ``remote_inputs`` (name -> path on the cluster) are copied there, not
+    uploaded (a job cloned from another: :func:`~namdrunner_core.jobs.restart.cloned_inputs`)."""
     values = parse_assignments(list(assignments))
 
     def make(user: str, now: dt.datetime) -> PreparedJob:
         try:
             return prepare_job(profile, user, store, name=name, template=template, values=values, files=files,
                                resources=resources, run_preflight=run_preflight, now=now, target_ns=target_ns,
-                               su_budget=su_budget)  # fmt: skip
+                               su_budget=su_budget, remote_inputs=remote_inputs)  # fmt: skip
         except ValidationError as exc:  # the values and the resources are checked on their own too
             raise with_more(exc, _independent_problems(profile, store, template, values, resources)) from None
 

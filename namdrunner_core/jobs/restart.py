@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,7 +11,7 @@ import attrs
 from namdrunner_core.errors import ValidationError
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job, resolve_template
 from namdrunner_core.models import JobRecord
-from namdrunner_core.namd.config import Template, read_config
+from namdrunner_core.namd.config import INPUT_DIR, Template, read_config
 from namdrunner_core.scripts import FIND_CHECKPOINT
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
@@ -147,11 +147,31 @@ def plan_rerun(
     check_restartable(parent)
     if parent.campaign is not None:
         raise ValidationError("job", f"job {parent.job_id} is a campaign: `job submit` continues it where it stopped")
-    remote = {fname: f"{parent.project_dir}/input_files/{fname}" for fname in parent.input_files}
+    remote = cloned_inputs(parent)
     return prepare_job(profile, user, store, name=name or f"{parent.job_name} (again)",
                        template=resolve_template(store, parent.template_id), values=dict(parent.template_values),
                        resources=resources or parent.resources, remote_inputs=remote, parent_job_id=parent.job_id,
                        workflow_id=parent.workflow_id, workflow_stage=parent.workflow_stage)  # fmt: skip
+
+
+def cloned_inputs(parent: JobRecord, replaced: Iterable[str] = ()) -> dict[str, str]:
+    """The input files a new job made like ``parent`` takes from it, copied on the cluster from its
+    project directory (nothing uploaded again): every one but those ``replaced`` by a new upload of the
+    same name. For :func:`~namdrunner_core.jobs.prepare.plan_job`'s ``remote_inputs``."""
+    gone = set(replaced)
+    return {n: f"{parent.project_dir}/{INPUT_DIR}/{n}" for n in parent.input_files if n not in gone}
+
+
+def clone_form(parent: JobRecord) -> dict[str, str]:
+    """``parent`` as the Create job form's fields: its template, values (file names included: kept unless
+    replaced), resources and name + " (copy)" - the start of a new job made like it."""
+    r = parent.resources
+    form = {"template": parent.template_id, "name": f"{parent.job_name} (copy)", "cores": str(r.cores),
+            "memory_gb": f"{r.memory_gb:g}", "walltime": r.walltime, "partition": r.partition or "",
+            "qos": r.qos or "", "gpus": str(r.gpus or 0)}  # fmt: skip
+    for key, value in parent.template_values.items():
+        form[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return form
 
 
 def _stepspercycle_of(tmpl: Template, values: Mapping[str, Any]) -> int:

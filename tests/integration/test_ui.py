@@ -326,6 +326,8 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     shoot(driver, "review")
     find(By.ID, "create").click()
     wait_for(lambda: driver.current_url.endswith(f"/jobs/{planned}"), timeout=120, what="the job page")  # type: ignore[attr-defined]
+    assert find(By.ID, "toast").text.startswith("Created on the cluster.")  # said once: the address forgot it
+    shoot(driver, "job-created-toast")
     # -- the page follows the job to Completed (its own polite sync), with progress and the plot
     wait_for(lambda: find(By.ID, "job-status").text == "Completed", timeout=240, what="Completed")
     record = store.get_job(planned)
@@ -382,7 +384,8 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     wait_for(lambda: driver.current_url.endswith("#outputs"), what="back on the files")  # type: ignore[attr-defined]
     save = wait_for(lambda: next(iter(driver.find_elements(By.CSS_SELECTOR, "#fetches a[href$='.zip']")), None),  # type: ignore[attr-defined]
                     timeout=120, what="the zip ready")  # fmt: skip
-    assert re.search(r"\d+ files, [\d.]+ ([KMG]i)?B, verified", find(By.ID, "fetches").text), find(By.ID, "fetches").text
+    said = find(By.ID, "fetches").text
+    assert re.search(r"\d+ files, [\d.]+ ([KMG]i)?B, verified", said), said
     shoot(driver, "job-download-all")
     save.click()  # type: ignore[attr-defined]
     zipped = wait_for(lambda: next((p for p in driver.downloads.iterdir() if p.name == f"{planned}.zip"), None),  # type: ignore[attr-defined]
@@ -403,6 +406,25 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert Path(str(pdb)).read_bytes() == TINY["tiny.pdb"].read_bytes()
     driver.get(server.base + f"/jobs/{planned}#outputs")  # type: ignore[attr-defined]
     shoot(driver, "job-outputs")
+    # -- clone into a new job: the form filled in like this one, one value changed, nothing uploaded again
+    #    (the input files copied on the cluster from its project directory)
+    driver.get(server.base + f"/jobs/{planned}")  # type: ignore[attr-defined]
+    find(By.ID, "clone").click()
+    wait_for(lambda: find(By.ID, "clone-note"), what="the form filled in like the job")
+    assert find(By.ID, "f-walltime").get_attribute("value") == "00:10:00"
+    steps = find(By.ID, "f-steps")
+    steps.clear()
+    steps.send_keys("480")
+    shoot(driver, "create-clone")
+    find(By.ID, "review").click()
+    wait_for(lambda: find(By.ID, "planned-id"), timeout=60, what="the clone's review")
+    clone_id = find(By.ID, "planned-id").text
+    find(By.ID, "create").click()
+    wait_for(lambda: driver.current_url.endswith(f"/jobs/{clone_id}"), timeout=120, what="the clone's page")  # type: ignore[attr-defined]
+    clone = store.get_job(clone_id)
+    assert (clone.template_values["steps"], clone.job_name) == (480, "browser job (copy)")
+    for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb"):
+        assert (Path(clone.project_dir) / "input_files" / n).read_bytes() == TINY[n].read_bytes()
     # -- restart from the checkpoint, then delete the restart (the dialog names what goes)
     driver.get(server.base + f"/jobs/{planned}")  # type: ignore[attr-defined]
     find(By.NAME, "steps").send_keys("480")

@@ -158,3 +158,56 @@ def test_the_create_form_shows_every_mistake_at_its_field_in_one_round_trip(
     assert "memory_gb:" not in html  # never the internal key
     assert {"structure", "coordinates", "parameters"} <= set(shown)  # the files not given, too
     assert 'value="lots"' in html  # what was typed is kept
+
+
+def test_clone_into_a_new_job_keeps_values_and_copies_the_inputs_on_the_cluster(
+    state: UiState, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from namdrunner_cli.web import wizards
+    from namdrunner_core.jobs.prepare import plan_job
+    from namdrunner_core.profile import load_profile
+    from tests.conftest import DATA
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    tiny = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
+    res = Resources(cores=2, memory_gb=1.5, walltime="00:30:00")
+    parent = plan_job(load_profile("loopback"), state.store, name="original", template="vacuum_optimization_v1",
+                      assignments=["steps=960", "execution_command=run"], files=tiny,
+                      resources=res).plan.record  # fmt: skip
+    parent = attrs.evolve(parent, status=JobStatus.COMPLETED)
+    state.store.add_job(parent)
+    # the form opens filled in like the original, files "kept"
+    ctx = wizards.create_context(state, {"from": parent.job_id})
+    html = _render(state, "create.html", ctx)
+    assert ctx["template"].id == "vacuum_optimization_v1"
+    assert 'value="original (copy)"' in html
+    assert 'id="f-steps" value="960"' in html
+    assert 'id="f-cores" inputmode="numeric" value="2"' in html
+    assert "kept: tiny.psf" in html
+    assert f'name="from" value="{parent.job_id}"' in html
+    # reviewed with one value changed and no upload: the same files, copied from the original's project dir
+    fields = {k: v for k, v in ctx["values"].items() if k not in ("structure", "coordinates", "parameters")}
+    fields["steps"] = "1920"
+    draft, planned = asyncio.run(wizards.review(state, fields, {}))
+    assert planned, state.forms[draft]["errors"]
+    plan = state.plans[draft].plan
+    assert plan.record.template_values["steps"] == 1920
+    assert plan.record.template_values["structure"] == "tiny.psf"
+    got = plan.record.resources
+    assert (got.cores, got.memory_gb, got.walltime) == (2, 1.5, "00:30:00")
+    assert plan.remote_inputs == {n.name: f"{parent.project_dir}/input_files/{n.name}" for n in tiny}
+    assert plan.files == {}  # nothing uploaded again
+
+
+def test_an_action_done_is_said_in_a_toast_and_only_in_the_pages_own_words(state: UiState) -> None:
+    def shown(done: str) -> str:
+        request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ui=state)), url=None,
+                                  query_params={"done": done})  # fmt: skip
+        return bytes(web_app.page(request, "job.html", **views.job_context(state, "j_cancelled")).body).decode()  # type: ignore[arg-type]
+
+    assert '<div class="toast" id="toast" role="status">Cancelled.' in shown("cancelled")
+    assert 'class="toast"' not in shown("<script>alert(1)</script>")  # an unknown word says nothing
+    assert "alert(1)" not in shown("<script>alert(1)</script>")
+    assert 'class="toast"' not in shown("")

@@ -26,6 +26,17 @@
   }
   themed();
 
+  // -- a toast says what the action just done did; the address forgets it (a reload says nothing) --
+  const toast = $("#toast");
+  if (toast) {
+    const url = new URL(window.location.href);
+    url.searchParams.delete("done");
+    window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+    const hide = () => toast.classList.add("gone");
+    $(".toast-close", toast).addEventListener("click", hide);
+    setTimeout(hide, 6000);
+  }
+
   // -- the command log panel: loaded when opened, and after every sync --------------------------
   const cmdlog = $("#cmdlog");
   async function loadCommands() {
