@@ -12,25 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shutil
-import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from namdrunner_cli.web import chart, downloads, views, wizards
+from namdrunner_cli.web import chart, downloads, settings, views, wizards
 from namdrunner_cli.web.html import PAGES, error_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
+from namdrunner_cli.web.tasks import Tasks
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 
 HERE = Path(__file__).parent
@@ -226,7 +224,7 @@ async def jobs_bulk(request: Request) -> Response:
     form = await request.form()
     ids = [str(v) for v in form.getlist("job")]
     action = str(form.get("action", ""))
-    views.bulk_action(request.app.state.ui, action, ids, str(form.get("confirm", "")))
+    await asyncio.to_thread(views.bulk_action, request.app.state.ui, action, ids, str(form.get("confirm", "")))
     return RedirectResponse("/?done=jobs-cancelled" if action == "cancel" else "/?done=jobs-deleted", status_code=303)
 
 
@@ -234,7 +232,8 @@ async def job_action(request: Request) -> Response:
     """POST ``/jobs/<id>/(submit|cancel|restart|delete)``; delete needs ``confirm`` = the job id."""
     form = await request.form()
     action = request.path_params["action"]
-    target = views.job_action(request.app.state.ui, request.path_params["job_id"], action, dict(form))
+    target = await asyncio.to_thread(views.job_action, request.app.state.ui, request.path_params["job_id"], action,
+                                     dict(form))  # fmt: skip
     return RedirectResponse(target, status_code=303)
 
 
@@ -268,10 +267,23 @@ async def create_review(request: Request) -> Response:
 
 
 async def create_submit(request: Request) -> Response:
-    """POST ``/create/submit``: create the reviewed draft on the cluster (and submit it)."""
+    """POST ``/create/submit``: create the reviewed draft on the cluster (and submit it) in the
+    background; its page shows the bytes going up, then opens the job."""
     form = await request.form()
-    job_id = wizards.create_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
-    return RedirectResponse(f"/jobs/{job_id}?done=created", status_code=303)
+    task = wizards.start_create(request.app.state.ui, request.app.state.creating, {k: str(v) for k, v in form.items()})
+    return RedirectResponse(f"/create/progress/{task.id}", status_code=303)
+
+
+def create_progress(request: Request) -> Response:
+    """``/create/progress/<task>``: the upload to the cluster as it goes (JSON for the page's poll); the
+    job's page once it is created."""
+    task = request.app.state.creating.get(request.path_params["task"], "create")
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"state": task.state, "done": task.done, "total": task.total, "percent": task.percent,
+                             "job": task.result, "error": task.error})  # fmt: skip
+    if task.state == "ready":
+        return RedirectResponse(f"/jobs/{task.result}?done=created", status_code=303)
+    return page(request, "creating.html", task=task)
 
 
 # -- workflows ---------------------------------------------------------------------------------
@@ -297,7 +309,8 @@ def workflows_reviewed(request: Request) -> Response:
 async def workflows_submit(request: Request) -> Response:
     """POST ``/workflows/submit``: create the reviewed ladder (and submit it)."""
     form = await request.form()
-    wizards.create_workflow_from_draft(request.app.state.ui, {k: str(v) for k, v in form.items()})
+    fields = {k: str(v) for k, v in form.items()}
+    await asyncio.to_thread(wizards.create_workflow_from_draft, request.app.state.ui, fields)
     return RedirectResponse("/?done=workflow-created", status_code=303)
 
 
@@ -368,7 +381,7 @@ def login_state(request: Request) -> Response:
 async def cluster_profile(request: Request) -> Response:
     """POST ``/cluster/profile``: serve another profile (Settings)."""
     form = await request.form()
-    request.app.state.ui.switch_profile(str(form.get("profile", "")))
+    await asyncio.to_thread(request.app.state.ui.switch_profile, str(form.get("profile", "")))
     return RedirectResponse("/cluster", status_code=303)
 
 
@@ -387,40 +400,8 @@ async def cluster_run(request: Request) -> Response:
     what = request.path_params["what"]
     if what not in ("check", "usage"):
         raise NotFoundError(f"no page /cluster/{what}")
-    ctx = views.cluster_context(request.app.state.ui, {what: "1"})
+    ctx = await asyncio.to_thread(views.cluster_context, request.app.state.ui, {what: "1"})
     return page(request, "cluster.html", **ctx)
-
-
-def local_backup(request: Request) -> Response:
-    """``/settings/backup``: a fresh, consistent backup of the local store, downloaded (then removed here)."""
-    from namdrunner_core.store.maintenance import backup_store
-
-    state: UiState = request.app.state.ui
-    folder = Path(tempfile.mkdtemp(dir=state.drafts))
-    made = backup_store(state.store, folder)
-    return FileResponse(made, filename=made.name, media_type="application/vnd.sqlite3",
-                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))  # fmt: skip
-
-
-async def local_action(request: Request) -> Response:
-    """POST ``/settings/(restore|reset|discover)``: the local store restored from an uploaded backup,
-    emptied (confirmed), or rebuilt from the cluster."""
-    state: UiState = request.app.state.ui
-    form = await request.form()
-    unexpected = [k for k, v in form.multi_items() if isinstance(v, UploadFile) and k != "backup"]
-    if unexpected:
-        raise ValidationError("file", f"{unexpected[0][:60]!r} is not a file field of this form")
-    upload = form.get("backup")
-    saved = None
-    folder = Path(tempfile.mkdtemp(dir=state.drafts))
-    try:
-        if isinstance(upload, UploadFile) and upload.filename:
-            await views.save_upload(upload, folder)
-            saved = next(folder.iterdir())
-        target = await asyncio.to_thread(views.local_action, state, request.path_params["action"], dict(form), saved)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return RedirectResponse(target, status_code=303)
 
 
 def health(request: Request) -> Response:
@@ -453,6 +434,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/create/review", create_review, methods=["POST"]),
         Route("/create/review/{draft}", create_reviewed),
         Route("/create/submit", create_submit, methods=["POST"]),
+        Route("/create/progress/{task}", create_progress),
         Route("/workflows", workflows),
         Route("/workflows/review", workflows_review, methods=["POST"]),
         Route("/workflows/review/{draft}", workflows_reviewed),
@@ -462,8 +444,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/templates/{template_id}", template),
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),
-        Route("/settings/backup", local_backup),
-        Route("/settings/{action}", local_action, methods=["POST"]),
+        *settings.ROUTES,
         Route("/cluster/profile", cluster_profile, methods=["POST"]),
         Route("/cluster/{what:str}", cluster_run, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
@@ -489,5 +470,6 @@ def build_app(state: UiState) -> Starlette:
         lifespan=lifespan,
     )
     app.state.ui = state
+    app.state.creating = Tasks(state.drafts, 4, "creations")
     app.state.fetches = downloads.Fetches(state.drafts, state.store, downloads.job_files(state.store, state.connect))
     return app

@@ -4,16 +4,11 @@ the job page shows the bytes as they arrive), then streamed to the browser as on
 
 from __future__ import annotations
 
-import secrets
-import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response, StreamingResponse
@@ -21,38 +16,15 @@ from starlette.routing import Route
 
 from namdrunner_cli.web import views
 from namdrunner_cli.web.html import page
+from namdrunner_cli.web.tasks import Task, Tasks
 from namdrunner_core.archive import zip_stream
 from namdrunner_core.cluster import Session
-from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+from namdrunner_core.errors import ValidationError
 from namdrunner_core.jobs.job import Job
 from namdrunner_core.store.jobstore import JobStore
 
-#: a fetched job waits this long for its zip to be saved (then its folder is removed)
-KEEP_S = 3600.0
 #: downloads running at once; another is refused with the reason
 MAX_RUNNING = 2
-
-
-@attrs.define
-class Fetch:
-    """One "Download all": ``done``/``total`` bytes to this computer; ``state`` running, ready or failed."""
-
-    id: str
-    job_id: str
-    folder: Path
-    started: float
-    state: str = "running"
-    done: int = 0
-    total: int = 0
-    files: int = 0
-    error: str | None = None
-    finished: float | None = None
-
-    @property
-    def percent(self) -> int | None:
-        """Bytes arrived, in whole per cent (None until the size is known)."""
-        return int(100 * self.done / self.total) if self.total else None
-
 
 #: (job id, into, progress(done, total)): every file of the job fetched, verified, into the folder
 FetchFiles = Callable[[str, Path, Callable[[int, int], None]], object]
@@ -70,69 +42,31 @@ def job_files(store: JobStore, connect: Callable[[], Session]) -> FetchFiles:
 
 
 class Fetches:
-    """The background downloads of one server (thread-safe)."""
+    """The "Download all" of each job: :class:`~namdrunner_cli.web.tasks.Task` s of kind ``fetch``."""
 
     def __init__(self, root: Path, store: JobStore, fetch_files: FetchFiles) -> None:
-        self.root = root
+        self.tasks = Tasks(root, MAX_RUNNING, "downloads")
         self.store = store
         self.fetch_files = fetch_files
-        self._lock = threading.Lock()
-        self._all: dict[str, Fetch] = {}
 
-    def start(self, job_id: str) -> Fetch:
+    def start(self, job_id: str) -> Task:
         """Start fetching every file of ``job_id`` (one at a time per job: a running one is returned)."""
         self.store.get_job(job_id)  # an unknown job: NotFoundError before anything starts
-        self.expire()
-        with self._lock:
-            for f in self._all.values():
-                if f.job_id == job_id and f.state == "running":
-                    return f
-            if sum(f.state == "running" for f in self._all.values()) >= MAX_RUNNING:
-                raise ValidationError("download", f"{MAX_RUNNING} downloads are running; start this one when one ends")
-            fetch = Fetch(secrets.token_hex(8), job_id, Path(tempfile.mkdtemp(prefix="all-", dir=self.root)),
-                          time.monotonic())  # fmt: skip
-            self._all[fetch.id] = fetch
-        threading.Thread(target=self._run, args=(fetch,), name=f"namdrunner-ui-fetch-{job_id}", daemon=True).start()
-        return fetch
 
-    def _run(self, fetch: Fetch) -> None:
-        def progress(done: int, total: int) -> None:
-            fetch.done, fetch.total = done, total
+        def work(task: Task) -> None:
+            assert task.folder is not None
+            self.fetch_files(job_id, task.folder / "files", task.progress)
+            here = [p.stat().st_size for p in (task.folder / "files").rglob("*") if p.is_file()]
+            task.files, task.done, task.total = len(here), sum(here), sum(here)  # what the zip holds
 
-        try:
-            self.fetch_files(fetch.job_id, fetch.folder / "files", progress)
-            here = [p.stat().st_size for p in (fetch.folder / "files").rglob("*") if p.is_file()]
-            fetch.files, fetch.done, fetch.total = len(here), sum(here), sum(here)  # what the zip holds
-            fetch.state = "ready"
-        except NamdRunnerError as exc:
-            fetch.state, fetch.error = "failed", str(exc)
-            shutil.rmtree(fetch.folder, ignore_errors=True)
-        except Exception as exc:  # noqa: BLE001 - a background thread: said on the page, never lost
-            fetch.state, fetch.error = "failed", f"{type(exc).__name__}: {exc}"
-            shutil.rmtree(fetch.folder, ignore_errors=True)
-        finally:
-            fetch.finished = time.monotonic()
+        return self.tasks.start("fetch", job_id, work, folder=True)
 
-    def of_job(self, job_id: str) -> list[Fetch]:
+    def of_job(self, job_id: str) -> list[Task]:
         """The job's downloads, newest first."""
-        self.expire()
-        with self._lock:
-            return sorted((f for f in self._all.values() if f.job_id == job_id), key=lambda f: -f.started)
+        return self.tasks.of("fetch", job_id)
 
-    def get(self, fetch_id: str, job_id: str) -> Fetch:
-        with self._lock:
-            fetch = self._all.get(fetch_id)
-        if fetch is None or fetch.job_id != job_id:
-            raise NotFoundError(f"no download {fetch_id!r} of job {job_id} (they are kept an hour)")
-        return fetch
-
-    def expire(self, now: float | None = None) -> None:
-        """Forget (and remove the files of) downloads that ended more than :data:`KEEP_S` ago."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            old = [k for k, f in self._all.items() if f.finished is not None and now - f.finished > KEEP_S]
-            for k in old:
-                shutil.rmtree(self._all.pop(k).folder, ignore_errors=True)
+    def get(self, fetch_id: str, job_id: str) -> Task:
+        return self.tasks.get(fetch_id, "fetch", job_id)
 
 
 def _fetches(request: Request) -> Fetches:
@@ -174,6 +108,7 @@ def fetched_zip(request: Request) -> Response:
     fetch = _fetches(request).get(request.path_params["fetch"], job_id)
     if fetch.state != "ready":
         raise ValidationError("download", f"the files of {job_id} are {fetch.state}: wait until they are all here")
+    assert fetch.folder is not None
     stream: Iterator[bytes] = zip_stream(fetch.folder / "files", folder=job_id)
     headers = {"Content-Disposition": f'attachment; filename="{job_id}.zip"'}
     return StreamingResponse(stream, media_type="application/zip", headers=headers)

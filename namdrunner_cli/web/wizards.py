@@ -4,6 +4,7 @@ created on the cluster from the reviewed plan."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErr
 
 if TYPE_CHECKING:
     from namdrunner_cli.web.state import UiState
+    from namdrunner_cli.web.tasks import Task, Tasks
     from namdrunner_core.jobs.prepare import Planned, PreparedJob
 
 
@@ -184,13 +186,14 @@ def _reviewed(plans: Mapping[str, Any], draft: str) -> Any:
     return planned
 
 
-def _create_reviewed(state: UiState, plans: dict[str, Any], fields: Mapping[str, str], create: Any) -> str:
+def _create_reviewed(state: UiState, plans: dict[str, Any], fields: Mapping[str, str], create: Any,
+                     session: Any = None) -> str:  # fmt: skip
     """Create a reviewed plan on the cluster - the ids the review showed -, submit it when asked,
-    and drop its draft (uploads included)."""
+    and drop its draft (uploads included). In ``session`` when given, else in the page's own."""
     draft = fields.get("draft", "")
     planned = _reviewed(plans, draft)
-    with state.remote() as session:
-        made = create(session, state.store, planned.for_session(session))
+    with contextlib.nullcontext(session) if session is not None else state.remote() as using:
+        made = create(using, state.store, planned.for_session(using))
         if fields.get("submit") == "1":
             made.submit()
     plans.pop(draft, None)
@@ -199,11 +202,23 @@ def _create_reviewed(state: UiState, plans: dict[str, Any], fields: Mapping[str,
     return str(made.id)
 
 
-def create_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
-    """Create the reviewed job (and submit it)."""
+def start_create(state: UiState, tasks: Tasks, fields: Mapping[str, str]) -> Task:
+    """Create the reviewed job (and submit it) in the BACKGROUND, over a session of its own: its uploads'
+    bytes to the cluster in the task (``done``/``total``), the created job's id its ``result``; the page
+    and its sync never wait on it. A second click while it runs is the same task."""
     from namdrunner_core import Job
 
-    return _create_reviewed(state, state.plans, fields, Job.create_prepared)
+    draft = fields.get("draft", "")
+    _reviewed(state.plans, draft)  # a review that is gone: said now, not in the background
+
+    def work(task: Task) -> None:
+        def create(session: Any, store: Any, prepared: Any) -> Any:
+            return Job.create_prepared(session, store, prepared, progress=task.progress)
+
+        with state.connect() as session:
+            task.result = _create_reviewed(state, state.plans, fields, create, session)
+
+    return tasks.start("create", draft, work)
 
 
 # -- workflows -----------------------------------------------------------------------------------

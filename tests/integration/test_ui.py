@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import zipfile
@@ -864,3 +865,36 @@ def test_three_tabs_on_running_jobs_stay_within_one_command_per_10_s(
         finally:
             for j in jobs:
                 session.slurm(["scancel", j.record.slurm_job_id or ""], check=False)
+
+
+def test_the_server_answers_while_a_remote_action_runs(server: Server, cluster: ClusterEnv) -> None:
+    """A POST that runs remote commands (here `cluster check`, seconds of them) holds up only itself:
+    pages, fragments and static files are served meanwhile (the issue measured a static file waiting
+    1.3 s behind a cluster upload)."""
+    cookie = server.cookie()
+    page = server.request("GET", "/cluster", headers={"Cookie": cookie}).read().decode()
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    server.request("POST", "/cluster/check", headers=form, body=f"csrf={csrf}").read()  # the session is open
+    done: dict[str, float] = {}
+
+    def check() -> None:
+        t0 = time.monotonic()
+        r = server.request("POST", "/cluster/check", headers=form, body=f"csrf={csrf}")
+        assert r.status == 200
+        assert "namd module" in r.read().decode()
+        done["check_s"], done["at"] = time.monotonic() - t0, time.monotonic()
+
+    worker = threading.Thread(target=check)
+    worker.start()
+    time.sleep(0.3)  # the check is running its remote commands
+    waits = []
+    for path in ("/health", "/static/app.css", "/fragments/jobs", "/"):
+        t0 = time.monotonic()
+        assert server.request("GET", path, headers={"Cookie": cookie}).status == 200
+        waits.append((path, time.monotonic() - t0))
+    answered_at = time.monotonic()
+    worker.join(120)
+    assert "check_s" in done
+    assert answered_at < done["at"], f"the check ({done['check_s']:.2f} s) ended before the pages were asked"
+    assert max(w for _, w in waits) < 0.5, waits

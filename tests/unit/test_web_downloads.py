@@ -16,6 +16,7 @@ import pytest
 from namdrunner_cli.web import downloads, views
 from namdrunner_cli.web import html as web_app
 from namdrunner_cli.web.state import UiState
+from namdrunner_cli.web.tasks import KEEP_S, Task, Tasks
 from namdrunner_core.archive import zip_stream
 from namdrunner_core.errors import NotFoundError, TransferError, ValidationError
 from namdrunner_core.slurm.states import JobStatus
@@ -30,7 +31,7 @@ def _wait(predicate: Callable[[], bool]) -> None:
         time.sleep(0.01)
 
 
-def _render(state: UiState, job_id: str, fetches: list[downloads.Fetch]) -> str:
+def _render(state: UiState, job_id: str, fetches: list[Task]) -> str:
     request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ui=state)), url=None)
     response = web_app.page(request, "_fetches.html", job_id=job_id, fetches=fetches)  # type: ignore[arg-type]
     return bytes(response.body).decode()
@@ -74,7 +75,7 @@ def test_download_all_shows_its_bytes_then_offers_one_zip(tmp_path: Path) -> Non
     assert sorted(zf.namelist()) == ["prod_1/input_files/tiny.psf", "prod_1/namd_output.log"]
     with pytest.raises(NotFoundError):
         fetches.get(first.id, "another_job")  # a download of one job is never served as another's
-    fetches.expire(now=time.monotonic() + downloads.KEEP_S + 1)
+    fetches.tasks.expire(now=time.monotonic() + KEEP_S + 1)
     assert not first.folder.exists()
     assert fetches.of_job("prod_1") == []
 
@@ -97,6 +98,7 @@ def test_a_failed_download_is_said_and_leaves_nothing(tmp_path: Path) -> None:
     assert "Download all failed: the connection dropped" in _render(UiState("loopback", store), "prod_1", [f])
     with pytest.raises(NotFoundError):
         fetches.start("no_such_job")
+    assert list((tmp_path / "drafts").iterdir()) == []  # nothing left behind
 
 
 def test_no_more_than_two_downloads_run_at_once(tmp_path: Path) -> None:
@@ -111,3 +113,65 @@ def test_no_more_than_two_downloads_run_at_once(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="2 downloads are running"):
         fetches.start("c_1")
     release.set()
+
+
+def test_create_runs_in_the_background_with_its_bytes_and_opens_the_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Create button: the reviewed job is created over a session of its own, in the background; the
+    task counts the bytes of its uploads and ends with the job's id; the draft is dropped after."""
+    import asyncio
+
+    from namdrunner_cli.web import wizards
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.testing import FakeSlurm
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    tiny = ROOT / "tests" / "data" / "tiny"
+    with FakeSlurm(tmp_path / "fake", namd=ROOT / "tests" / "cluster" / "namd3_standin.py") as fake:
+        fake.install_profile("fake")
+        state = UiState("fake", JobStore(tmp_path / "db.sqlite"))
+        opened: list[object] = []
+
+        def connect() -> object:
+            opened.append(object())
+            return fake.session(load_profile("fake"))
+
+        monkeypatch.setattr(state, "connect", connect)
+        monkeypatch.setattr(state, "remote", None)  # the page's own session is never taken for it
+        fields = {"template": "vacuum_optimization_v1", "name": "made in the background", "cores": "1",
+                  "memory_gb": "0.5", "walltime": "00:10:00", "steps": "120",
+                  "execution_command": "minimize"}  # fmt: skip
+        uploads = {}
+        for key, name in (("structure", "tiny.psf"), ("coordinates", "tiny.pdb"), ("parameters", "par_tiny.prm")):
+            uploads[key] = _Upload(name, (tiny / name).read_bytes())
+        draft, planned = asyncio.run(wizards.review(state, fields, uploads))  # type: ignore[arg-type]
+        assert planned, state.forms[draft]["errors"]
+        job_id = state.plans[draft].plan.record.job_id
+        tasks = Tasks(state.drafts, 4, "creations")
+        task = wizards.start_create(state, tasks, {"draft": draft})
+        _wait(lambda: task.state != "running")
+        assert task.state == "ready", task.error
+        assert task.result == job_id
+        sizes = sum((tiny / n).stat().st_size for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm"))
+        assert task.total >= sizes
+        assert task.done == task.total
+        assert len(opened) == 1
+        record = state.store.get_job(job_id)
+        assert (Path(record.project_dir) / "input_files" / "tiny.psf").read_bytes() == (tiny / "tiny.psf").read_bytes()
+        assert draft not in state.plans
+        assert not (state.drafts / draft).exists()
+        with pytest.raises(NotFoundError, match="no longer there"):
+            wizards.start_create(state, tasks, {"draft": draft})  # a second click after it is made
+
+
+class _Upload:
+    """What Starlette hands the wizard for one chosen file."""
+
+    def __init__(self, filename: str, data: bytes) -> None:
+        self.filename = filename
+        self._data = [data, b""]
+
+    async def read(self, size: int = -1) -> bytes:
+        return self._data.pop(0) if self._data else b""

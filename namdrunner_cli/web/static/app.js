@@ -254,6 +254,28 @@
   }
   if (fetches) setTimeout(followFetches, 1000);
 
+  // -- creating a job: its uploads to the cluster, followed each second; the job's page when it exists
+  const creating = $("#creating");
+  async function followCreating() {
+    const r = await fetch(creating.dataset.src, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    if (!r.ok) { setTimeout(followCreating, 2000); return; }
+    const t = await r.json();
+    if (t.state === "ready") { window.location.assign(`/jobs/${encodeURIComponent(t.job)}?done=created`); return; }
+    const bar = $("#create-progress"), text = $("#create-status");
+    if (t.state === "failed") {
+      bar.hidden = true; text.textContent = "";
+      $("#create-error").textContent = "Not created: " + t.error;
+      $("#create-error").hidden = false; $("#create-back").hidden = false;
+      return;
+    }
+    if (t.total) {
+      bar.value = t.percent;
+      text.textContent = `${(t.done / 1048576).toFixed(1)} of ${(t.total / 1048576).toFixed(1)} MiB to the cluster (${t.percent} %)`;
+    }
+    setTimeout(followCreating, 1000);
+  }
+  if (creating && creating.dataset.state === "running") setTimeout(followCreating, 300);
+
   // -- the login page: follows the login running on the server, one question at a time ---------
   const login = $("#login");
   if (login && login.dataset.running === "1") {
