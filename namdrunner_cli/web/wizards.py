@@ -151,8 +151,14 @@ def _cloned(state: UiState, template: Any, fields: dict[str, str], folder: Path)
 
 
 def review_context(state: UiState, draft: str) -> dict[str, Any]:
-    """The review page of a planned draft."""
-    return {"plan": _reviewed(state.plans, draft).plan, "draft": draft}
+    """The review page of a planned draft, with what it may cost: its whole wall time at the profile's
+    billing rule (``usage``'s: cores, or the cores its memory takes, + GPU weight)."""
+    from namdrunner_core.jobs.campaign import su_per_hour
+    from namdrunner_core.profile import load_profile
+
+    plan = _reviewed(state.plans, draft).plan
+    rate = su_per_hour(plan.resources, load_profile(state.profile))
+    return {"plan": plan, "draft": draft, "su_per_hour": rate, "su_at_most": rate * plan.resources.walltime_s / 3600}
 
 
 def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:

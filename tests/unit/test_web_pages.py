@@ -211,3 +211,30 @@ def test_an_action_done_is_said_in_a_toast_and_only_in_the_pages_own_words(state
     assert 'class="toast"' not in shown("<script>alert(1)</script>")  # an unknown word says nothing
     assert "alert(1)" not in shown("<script>alert(1)</script>")
     assert 'class="toast"' not in shown("")
+
+
+def test_the_review_says_what_the_job_may_cost(state: UiState, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import asyncio
+
+    from namdrunner_cli.web import wizards
+    from tests.conftest import DATA
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+
+    class Upload:
+        def __init__(self, path: Path) -> None:
+            self.filename, self._data = path.name, [path.read_bytes()]
+
+        async def read(self, size: int = -1) -> bytes:
+            return self._data.pop() if self._data else b""
+
+    fields = {"template": "vacuum_optimization_v1", "name": "costed", "cores": "4", "memory_gb": "2",
+              "walltime": "02:30:00", "steps": "120", "execution_command": "minimize"}  # fmt: skip
+    uploads = {k: Upload(DATA / "tiny" / n) for k, n in (("structure", "tiny.psf"), ("coordinates", "tiny.pdb"),
+                                                         ("parameters", "par_tiny.prm"))}  # fmt: skip
+    draft, planned = asyncio.run(wizards.review(state, fields, uploads))  # type: ignore[arg-type]
+    assert planned, state.forms[draft]["errors"]
+    html = _render(state, "review.html", wizards.review_context(state, draft))
+    # loopback bills a core-hour as 1 SU: 4 cores x 2.5 h (2 GB fits in 4 cores' memory)
+    assert re.search(r'id="su-estimate">at most 10\.0 SU', html), html
+    assert 'href="/create?draft=' in html  # Back to the form, everything kept
