@@ -17,11 +17,16 @@ RESOURCE_KEYS = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus", "
 
 def resource_options(*, required: bool) -> Callable[[Any], Any]:
     """The resource options; with ``required=False`` (a restart) every one defaults to the parent's."""
-    keep = " (default: the parent job's)" if not required else ""
+    keep = " (default: the parent job's)" if not required else " (or from --preset)"
     options = [
-        click.option("--cores", type=int, required=required, help=f"Cores (MPI tasks){keep}."),
-        click.option("--memory", "memory_gb", type=float, required=required, help=f"Memory per node in GB{keep}."),
-        click.option("--walltime", required=required, help=f"Wall time, HH:MM:SS or D-HH:MM:SS{keep}."),
+        click.option(
+            "--preset",
+            help="Start from the profile's resource preset NAME (`cluster show` lists them); "
+            "the options given beside it win.",
+        ),
+        click.option("--cores", type=int, help=f"Cores (MPI tasks){keep}."),
+        click.option("--memory", "memory_gb", type=float, help=f"Memory per node in GB{keep}."),
+        click.option("--walltime", help=f"Wall time, HH:MM:SS or D-HH:MM:SS{keep}."),
         click.option("--partition", help=f"Partition (default: the profile's default){keep}."),
         click.option("--qos", help=f"QOS (default: the partition's default){keep}."),
         click.option("--gpus", type=int, help="GPUs (GPU partitions only; e.g. --partition aa100 --gpus 1)."),
@@ -38,11 +43,25 @@ def resource_options(*, required: bool) -> Callable[[Any], Any]:
     return decorate
 
 
-def pop_resources(kw: dict[str, Any], base: Resources | None = None) -> Resources:
-    """Take the resource options out of a command's keyword arguments (``base``: what a restart keeps)."""
-    from namdrunner_core.slurm.resources import Resources
+def pop_resources(kw: dict[str, Any], base: Resources | None = None, *, profile: str | None = None) -> Resources:
+    """Take the resource options out of a command's keyword arguments: over ``--preset`` (of ``profile``)
+    when given, else over ``base`` (what a restart keeps); without either, --cores, --memory and
+    --walltime are needed."""
+    from namdrunner_core.errors import ValidationError
+    from namdrunner_core.profile import load_profile
+    from namdrunner_core.slurm.resources import Resources, preset_resources
 
-    given = {k: kw.pop(k) for k in RESOURCE_KEYS if k in kw}
+    preset = kw.pop("preset", None)
+    given = {k: v for k, v in ((k, kw.pop(k)) for k in RESOURCE_KEYS if k in kw) if v is not None}
+    if preset:
+        if profile is None:
+            raise ValidationError("--preset", "this command takes no preset")
+        base = preset_resources(load_profile(profile), preset)
     if base is not None:
-        return base.overridden(**{k: v for k, v in given.items() if v is not None})
-    return Resources(**{k: v for k, v in given.items() if v is not None})
+        return base.overridden(**given)
+    missing = [f"--{k.removesuffix('_gb')}" for k in ("cores", "memory_gb", "walltime") if k not in given]
+    if missing:
+        raise ValidationError(
+            missing[0], f"missing: give {', '.join(missing)}, or --preset NAME (`cluster show` lists them)"
+        )
+    return Resources(**given)

@@ -87,6 +87,21 @@ class Qos:
     gpu_types: list[str] = attrs.Factory(list)
 
 
+@attrs.frozen(slots=True)
+class Preset:
+    """A named set of resources a site's users start from (the desktop app's "Small Test", "Production
+    Run"...): ``job create --preset NAME`` and the Create job form's buttons; anything given beside it wins."""
+
+    name: str
+    cores: int
+    memory_gb: float
+    walltime: str
+    partition: str
+    qos: str | None = None
+    gpus: int = 0
+    description: str = ""
+
+
 HostKeyPolicyName = Literal["accept-new", "strict", "ignore"]
 
 
@@ -101,6 +116,8 @@ class ClusterProfile:
     partitions: list[Partition]
     qos: list[Qos]
     description: str = ""
+    #: named resource sets to start a job from ([[presets]]; each checked against the partitions and QOS)
+    presets: list[Preset] = attrs.Factory(list)
     port: int | None = None
     user: str | None = None
     identity_file: str | None = None
@@ -369,6 +386,14 @@ def _check_profile(p: ClusterProfile) -> list[str]:
             problems.append(f"$.partitions[{i}].default_qos: {part.default_qos!r} is not a QOS of this profile")
         if part.cores_per_node < 1 or part.max_nodes < 1 or part.memory_per_core_gb <= 0:
             problems.append(f"$.partitions[{i}]: cores_per_node, max_nodes and memory_per_core_gb must be positive")
+    qos_names = {q.name for q in p.qos}
+    for i, preset in enumerate(p.presets):
+        if preset.partition not in names:
+            problems.append(f"$.presets[{i}].partition: {preset.partition!r} is not a partition of this profile")
+        if preset.qos and preset.qos not in qos_names:
+            problems.append(f"$.presets[{i}].qos: {preset.qos!r} is not a QOS of this profile")
+    if len({x.name.lower() for x in p.presets}) < len(p.presets):
+        problems.append("$.presets: two presets have the same name")
     for key in ("jobs_root", "scratch_root"):
         value = getattr(p, key)
         if p.local and value.startswith("{home}/"):

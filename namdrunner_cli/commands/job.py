@@ -109,8 +109,9 @@ def create(
     from namdrunner_core.profile import load_profile
 
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
+    resources = pop_resources(resource_kw, profile=app.profile)
     planned = plan_job(load_profile(app.profile), store, name=name, template=template_id,
-                       assignments=list(assignments), files=list(files), resources=pop_resources(resource_kw),
+                       assignments=list(assignments), files=list(files), resources=resources,
                        run_preflight=not no_preflight, target_ns=target_ns,
                        su_budget=su_budget)  # fmt: skip
     app.warn_not_checked(planned.plan.record.preflight_notes)
@@ -328,7 +329,9 @@ def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool
 
     parent = _load_for_change(app, job_id)
     child = parent.restart(
-        steps=steps, resources=pop_resources(resource_kw, parent.record.resources), submit=submit_now
+        steps=steps,
+        resources=pop_resources(resource_kw, parent.record.resources, profile=app.profile),
+        submit=submit_now,
     )
     print_job(app.json, child.record)
 
@@ -351,7 +354,8 @@ def rerun(app: AppContext, /, job_id: str, submit_now: bool, **resource_kw: Any)
     from namdrunner_cli.render.job import print_job
 
     parent = _load_for_change(app, job_id)
-    child = parent.rerun(resources=pop_resources(resource_kw, parent.record.resources), submit=submit_now)
+    child = parent.rerun(resources=pop_resources(resource_kw, parent.record.resources, profile=app.profile),
+                         submit=submit_now)  # fmt: skip
     print_job(app.json, child.record)
 
 

@@ -107,6 +107,12 @@ def create(app: AppContext, /, workflow_file: Path | None, from_library: str | N
 
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
     profile = load_profile(app.profile)
+    preset = kw.pop("preset", None)
+    if preset:  # the preset fills what the options leave out
+        from namdrunner_core.slurm.resources import preset_resources
+
+        chosen = preset_resources(profile, preset)
+        kw.update({k: getattr(chosen, k) for k in RESOURCE_KEYS if kw.get(k) is None and getattr(chosen, k)})
     workflow_file = workflow_file_path(from_library) if from_library else workflow_file
     if workflow_file is not None:
         overrides = {k: kw[k] for k in RESOURCE_KEYS if kw.get(k) is not None}
@@ -422,7 +428,7 @@ def sweep_create(
     from namdrunner_core.workflow import Sweep, plan_sweep_ahead
 
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
-    resources, profile = pop_resources(resource_kw), load_profile(app.profile)
+    resources, profile = pop_resources(resource_kw, profile=app.profile), load_profile(app.profile)
     planned = plan_sweep_ahead(profile, store, name=name, template=template_id, grid_items=grid_items,
                                assignments=assignments, files=list(files), resources=resources)  # fmt: skip
     if dry_run:

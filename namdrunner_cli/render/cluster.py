@@ -35,7 +35,7 @@ def print_profiles(as_json: bool, infos: Sequence[ProfileInfo]) -> None:
 
 
 def print_profile(as_json: bool, p: ClusterProfile) -> None:
-    """``cluster show``: host, roots, modules, partitions and QOS."""
+    """``cluster show``: host, roots, modules, partitions, QOS and resource presets."""
     if as_json:
         print_json(p)
         return
@@ -57,6 +57,12 @@ def print_profile(as_json: bool, p: ClusterProfile) -> None:
     for qos in p.qos:
         q.add_row(qos.name + (" *" if qos.default else ""), f"{qos.max_walltime_hours:g}", ", ".join(qos.partitions))
     c.print(q)
+    if p.presets:  # `job create --preset NAME`
+        r = Table("Preset", "Cores", "GB", "Wall time", "Partition / QOS", "GPUs", "", header_style="bold")
+        for x in p.presets:
+            r.add_row(x.name, str(x.cores), f"{x.memory_gb:g}", x.walltime, f"{x.partition} / {x.qos or '-'}",
+                      str(x.gpus or "-"), x.description)  # fmt: skip
+        c.print(r)
 
 
 def print_checks(as_json: bool, results: Sequence[Check]) -> None:

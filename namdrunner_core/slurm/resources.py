@@ -66,6 +66,17 @@ class Resources:
         return attrs.evolve(self, **{**keep, **changes})  # type: ignore[arg-type]
 
 
+def preset_resources(profile: ClusterProfile, name: str) -> Resources:
+    """The profile's preset ``name`` (case does not matter) as :class:`Resources`; a name the profile
+    does not have is refused with the ones it has."""
+    for p in profile.presets:
+        if p.name.lower() == name.strip().lower():
+            return Resources(cores=p.cores, memory_gb=p.memory_gb, walltime=p.walltime, partition=p.partition,
+                             qos=p.qos, gpus=p.gpus)  # fmt: skip
+    have = ", ".join(repr(p.name) for p in profile.presets) or "none (add [[presets]] to the profile)"
+    raise ValidationError("preset", f"{name!r} is not a preset of profile {profile.name}: it has {have}")
+
+
 #: the text fields a form gives for :class:`Resources`, and the type each must parse as
 RESOURCE_TEXT_FIELDS: dict[str, type] = {
     "cores": int, "memory_gb": float, "walltime": str, "partition": str, "qos": str, "gpus": int,

@@ -194,6 +194,16 @@
   }
   if (tabs.length) { window.addEventListener("hashchange", showTab); showTab(); }
 
+  // -- resource presets (the profile's [[presets]]): a click fills the resource fields ------------
+  $$("button.preset").forEach((b) => b.addEventListener("click", () => {
+    const form = b.closest("form");
+    for (const key of ["cores", "memory_gb", "walltime", "partition", "qos", "gpus"]) {
+      const field = form.elements.namedItem(key);
+      if (field) field.value = b.dataset[key];
+    }
+    $$("button.preset", form).forEach((x) => x.classList.toggle("on", x === b));
+  }));
+
   // -- the template picker opens the chosen template's form -------------------------------------
   const picker = $("#template-picker");
   if (picker) picker.addEventListener("change", () => { if (picker.value) picker.form.submit(); });

@@ -1,0 +1,71 @@
+"""Resource presets (profile ``[[presets]]``): every bundled one is a request its profile's own rules
+accept; a preset naming what the profile lacks is refused when the profile loads; a name it does not
+have is refused with the ones it has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from namdrunner_core.errors import ProfileError, ValidationError
+from namdrunner_core.profile import bundled_profile_names, load_profile
+from namdrunner_core.slurm.resources import parse_walltime, preset_resources, resolve_resources
+
+
+def test_every_bundled_preset_is_accepted_by_its_own_profile() -> None:
+    seen = 0
+    for name in bundled_profile_names():
+        profile = load_profile(name)
+        for p in profile.presets:
+            r = resolve_resources(preset_resources(profile, p.name), profile)
+            assert (r.cores, r.walltime_s, r.partition.name) == (p.cores, parse_walltime(p.walltime), p.partition), p
+            seen += 1
+    assert seen >= 6  # alpine's four, loopback's two
+
+
+def test_a_preset_by_name_and_a_name_the_profile_lacks() -> None:
+    alpine = load_profile("alpine")
+    gpu = preset_resources(alpine, "gpu ACCELERATED")
+    assert (gpu.partition, gpu.qos, gpu.gpus, gpu.cores) == ("aa100", "gpu-normal", 1, 16)
+    with pytest.raises(ValidationError, match="'Huge' is not a preset of profile alpine: it has 'Small test'"):
+        preset_resources(alpine, "Huge")
+
+
+def test_a_preset_of_a_partition_the_profile_lacks_is_refused_when_it_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "profiles").mkdir()
+    text = (Path(__file__).parents[2] / "namdrunner_core" / "profiles" / "loopback.toml").read_text()
+    text += '\n[[presets]]\nname = "Old"\ncores = 1\nmemory_gb = 1\nwalltime = "01:00:00"\npartition = "amilan128c"\n'
+    (tmp_path / "profiles" / "mine.toml").write_text(text)
+    with pytest.raises(ProfileError, match=r"\$\.presets\[2\]\.partition: 'amilan128c' is not a partition"):
+        load_profile("mine")
+
+
+def test_the_command_line_takes_a_preset_and_the_options_beside_it_win() -> None:
+    from namdrunner_cli.options import pop_resources
+
+    r = pop_resources({"preset": "small TEST", "cores": 32, "walltime": None}, profile="alpine")
+    assert (r.cores, r.memory_gb, r.walltime, r.partition, r.qos) == (32, 16.0, "04:00:00", "acpu", "cpu-normal")
+    with pytest.raises(ValidationError, match="missing: give --memory, --walltime, or --preset NAME"):
+        pop_resources({"cores": 4, "memory_gb": None})
+    with pytest.raises(ValidationError, match="'Tiny' is not a preset of profile loopback"):
+        pop_resources({"preset": "Tiny"}, profile="loopback")
+
+
+def test_the_create_form_offers_the_profiles_presets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from namdrunner_cli.web import html, wizards
+    from namdrunner_cli.web.state import UiState
+    from namdrunner_core.store import JobStore
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path))
+    state = UiState("alpine", JobStore(tmp_path / "db.sqlite"))
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(ui=state)), url=None)
+    ctx = wizards.create_context(state, {"template": "vacuum_optimization_v1"})
+    page = bytes(html.page(request, "create.html", **ctx).body).decode()  # type: ignore[arg-type]
+    assert 'data-cores="16" data-memory_gb="48" data-walltime="24:00:00" data-partition="aa100"' in page
+    assert ">Large scale</button>" in page
