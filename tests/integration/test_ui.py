@@ -307,7 +307,13 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     driver.get(server.base + "/create")  # type: ignore[attr-defined]
     Select(find(By.ID, "template-picker")).select_by_value("vacuum_optimization_v1")
     wait_for(lambda: find(By.ID, "create-form"), what="the template's form")
+    # a preset fills the resource fields (then the test's own values replace them)
+    next(b for b in driver.find_elements(By.CSS_SELECTOR, "button.preset") if b.text == "Toy test").click()  # type: ignore[attr-defined]
+    assert (find(By.ID, "f-cores").get_attribute("value"), find(By.ID, "f-walltime").get_attribute("value"),
+            find(By.ID, "f-partition").get_attribute("value")) == ("1", "00:10:00", "atesting")  # fmt: skip
     shoot(driver, "create")
+    Select(find(By.ID, "f-partition")).select_by_value("amilan")
+    find(By.NAME, "qos").clear()
     fill = {"f-name": "browser job", "f-cores": "1", "f-memory": "0.5", "f-walltime": "00:10:00", "f-steps": "2400",
             "f-energy_freq": "48", "f-restart_freq": "480", "f-dcd_freq": "480", "f-xst_freq": "480"}  # fmt: skip
     for field, value in fill.items():
