@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.slurm.resources import Resources
 
 RESOURCE_KEYS = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus", "gpu_type", "account", "constraint")
@@ -65,3 +66,14 @@ def pop_resources(kw: dict[str, Any], base: Resources | None = None, *, profile:
             missing[0], f"missing: give {', '.join(missing)}, or --preset NAME (`cluster show` lists them)"
         )
     return Resources(**given)
+
+
+def preset_into(kw: dict[str, Any], profile: ClusterProfile) -> None:
+    """``--preset`` taken out of a command's keyword arguments: the resource options left out are filled
+    from the profile's preset (for commands that pass the options on one by one)."""
+    from namdrunner_core.slurm.resources import preset_resources
+
+    name = kw.pop("preset", None)
+    if name:
+        chosen = preset_resources(profile, name)
+        kw.update({k: getattr(chosen, k) for k in RESOURCE_KEYS if kw.get(k) is None and getattr(chosen, k)})

@@ -9,7 +9,7 @@ import click
 
 from namdrunner_cli import complete
 from namdrunner_cli.context import AppContext
-from namdrunner_cli.options import RESOURCE_KEYS, pop_resources, resource_options
+from namdrunner_cli.options import RESOURCE_KEYS, pop_resources, preset_into, resource_options
 
 if TYPE_CHECKING:
     from namdrunner_core.jobs.prepare import Planned
@@ -107,12 +107,7 @@ def create(app: AppContext, /, workflow_file: Path | None, from_library: str | N
 
     store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
     profile = load_profile(app.profile)
-    preset = kw.pop("preset", None)
-    if preset:  # the preset fills what the options leave out
-        from namdrunner_core.slurm.resources import preset_resources
-
-        chosen = preset_resources(profile, preset)
-        kw.update({k: getattr(chosen, k) for k in RESOURCE_KEYS if kw.get(k) is None and getattr(chosen, k)})
+    preset_into(kw, profile)
     workflow_file = workflow_file_path(from_library) if from_library else workflow_file
     if workflow_file is not None:
         overrides = {k: kw[k] for k in RESOURCE_KEYS if kw.get(k) is not None}

@@ -69,3 +69,12 @@ def test_the_create_form_offers_the_profiles_presets(tmp_path: Path, monkeypatch
     page = bytes(html.page(request, "create.html", **ctx).body).decode()  # type: ignore[arg-type]
     assert 'data-cores="16" data-memory_gb="48" data-walltime="24:00:00" data-partition="aa100"' in page
     assert ">Large scale</button>" in page
+
+
+def test_a_preset_fills_only_what_the_options_leave_out() -> None:
+    from namdrunner_cli.options import preset_into
+
+    kw = {"preset": "Production run", "cores": 64, "walltime": None, "gpus": None, "structure": "x.psf"}
+    preset_into(kw, load_profile("alpine"))
+    assert kw == {"cores": 64, "walltime": "24:00:00", "memory_gb": 32.0, "partition": "acpu", "qos": "cpu-normal",
+                  "gpus": None, "structure": "x.psf"}  # fmt: skip
