@@ -127,6 +127,10 @@ def check_cluster(session: Session) -> list[Check]:
     for d in compare_profile(inv, p):
         if "." in d.field and not d.field.startswith("modules"):
             checks.append(Check("profile", True, f"{d.message} ({d.field})", warning=True))
+    for preset in p.presets:  # one that does not fit is not offered: said here, so that it gets fixed
+        problem = p.preset_problem(preset)
+        if problem:
+            checks.append(Check("presets", True, f"preset {preset.name!r} is not offered: {problem}", warning=True))
     return checks
 
 

@@ -116,7 +116,7 @@ class ClusterProfile:
     partitions: list[Partition]
     qos: list[Qos]
     description: str = ""
-    #: named resource sets to start a job from ([[presets]]; each checked against the partitions and QOS)
+    #: named resource sets to start a job from ([[presets]]; those that fit the partitions and QOS are offered)
     presets: list[Preset] = attrs.Factory(list)
     port: int | None = None
     user: str | None = None
@@ -192,6 +192,19 @@ class ClusterProfile:
     rate_limit_per_s: float = 5.0
     max_pending_requests: int = 20
     extends: str | None = None
+
+    def preset_problem(self, preset: Preset) -> str | None:
+        """Why ``preset`` does not fit this profile (a partition or QOS it lacks), or None."""
+        if preset.partition not in {p.name for p in self.partitions}:
+            return f"partition {preset.partition!r} is not in profile {self.name!r} (renamed?)"
+        if preset.qos and preset.qos not in {q.name for q in self.qos}:
+            return f"QOS {preset.qos!r} is not in profile {self.name!r} (renamed?)"
+        return None
+
+    @property
+    def usable_presets(self) -> list[Preset]:
+        """The presets that fit this profile's partitions and QOS (those offered)."""
+        return [p for p in self.presets if self.preset_problem(p) is None]
 
     def partition(self, name: str | None) -> Partition:
         """The named partition, or the default one when ``name`` is None."""
@@ -386,12 +399,9 @@ def _check_profile(p: ClusterProfile) -> list[str]:
             problems.append(f"$.partitions[{i}].default_qos: {part.default_qos!r} is not a QOS of this profile")
         if part.cores_per_node < 1 or part.max_nodes < 1 or part.memory_per_core_gb <= 0:
             problems.append(f"$.partitions[{i}]: cores_per_node, max_nodes and memory_per_core_gb must be positive")
-    qos_names = {q.name for q in p.qos}
-    for i, preset in enumerate(p.presets):
-        if preset.partition not in names:
-            problems.append(f"$.presets[{i}].partition: {preset.partition!r} is not a partition of this profile")
-        if preset.qos and preset.qos not in qos_names:
-            problems.append(f"$.presets[{i}].qos: {preset.qos!r} is not a QOS of this profile")
+    # a preset naming a partition or QOS the profile lacks does not stop the profile loading (a user
+    # profile that renames partitions inherits the presets, and detected limits replace the partitions):
+    # it is not offered (`usable_presets`), refused when asked for by name, and `cluster check` says so
     if len({x.name.lower() for x in p.presets}) < len(p.presets):
         problems.append("$.presets: two presets have the same name")
     for key in ("jobs_root", "scratch_root"):

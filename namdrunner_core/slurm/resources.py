@@ -71,9 +71,12 @@ def preset_resources(profile: ClusterProfile, name: str) -> Resources:
     does not have is refused with the ones it has."""
     for p in profile.presets:
         if p.name.lower() == name.strip().lower():
+            problem = profile.preset_problem(p)
+            if problem:
+                raise ValidationError("preset", f"{p.name!r} cannot be used: {problem}; fix it in the profile")
             return Resources(cores=p.cores, memory_gb=p.memory_gb, walltime=p.walltime, partition=p.partition,
                              qos=p.qos, gpus=p.gpus)  # fmt: skip
-    have = ", ".join(repr(p.name) for p in profile.presets) or "none (add [[presets]] to the profile)"
+    have = ", ".join(repr(p.name) for p in profile.usable_presets) or "none (add [[presets]] to the profile)"
     raise ValidationError("preset", f"{name!r} is not a preset of profile {profile.name}: it has {have}")
 
 

@@ -77,6 +77,9 @@ def test_cluster_check_catches_a_stale_profile(env: dict[str, str]) -> None:
     assert "FAIL partitions" in result.stdout
     assert "gone" in result.stdout
     assert "FAIL namd module" in result.stdout
+    # the presets it inherits name partitions it no longer has: not offered, and said
+    assert "WARN presets" in result.stdout
+    assert "preset 'Toy test' is not offered: partition 'atesting' is not in profile 'stale'" in result.stdout
 
 
 def test_template_commands(env: dict[str, str], tmp_path: Path) -> None:

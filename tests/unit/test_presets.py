@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from namdrunner_core.errors import ProfileError, ValidationError
+from namdrunner_core.errors import ValidationError
 from namdrunner_core.profile import bundled_profile_names, load_profile
 from namdrunner_core.slurm.resources import parse_walltime, preset_resources, resolve_resources
 
@@ -32,16 +32,22 @@ def test_a_preset_by_name_and_a_name_the_profile_lacks() -> None:
         preset_resources(alpine, "Huge")
 
 
-def test_a_preset_of_a_partition_the_profile_lacks_is_refused_when_it_loads(
+def test_a_preset_of_a_partition_the_profile_lacks_is_not_offered_and_refused_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # a user profile that renames the partitions inherits the presets: it still loads
     monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path))
     (tmp_path / "profiles").mkdir()
-    text = (Path(__file__).parents[2] / "namdrunner_core" / "profiles" / "loopback.toml").read_text()
-    text += '\n[[presets]]\nname = "Old"\ncores = 1\nmemory_gb = 1\nwalltime = "01:00:00"\npartition = "amilan128c"\n'
-    (tmp_path / "profiles" / "mine.toml").write_text(text)
-    with pytest.raises(ProfileError, match=r"\$\.presets\[2\]\.partition: 'amilan128c' is not a partition"):
-        load_profile("mine")
+    (tmp_path / "profiles" / "mine.toml").write_text(
+        'extends = "loopback"\n[[partitions]]\nname = "acpu"\ncores_per_node = 16\nmax_nodes = 1\n'
+        'memory_per_core_gb = 1.95\ndefault = true\n[[qos]]\nname = "normal"\nmax_walltime_hours = 24\n'
+        'partitions = ["acpu"]\ndefault = true\n'
+    )
+    mine = load_profile("mine")
+    assert [p.name for p in mine.presets] == ["Toy test", "Two GPUs"]  # inherited
+    assert mine.usable_presets == []  # neither fits: not offered
+    with pytest.raises(ValidationError, match="'Toy test' cannot be used: partition 'atesting' is not in"):
+        preset_resources(mine, "toy test")
 
 
 def test_the_command_line_takes_a_preset_and_the_options_beside_it_win() -> None:
