@@ -958,8 +958,10 @@ cmd_node() { # node down|resume: the node fails under its jobs (NODE_FAIL), or c
 cmd_release() { # release JOBID: an admin lets a requeued job start at once (no two-minute BeginTime hold)
     need_root
     [[ "${1:-}" =~ ^[0-9]+$ ]] || die "usage: release JOBID"
-    # as at a site, where the hold gives it time: the node first finishes killing the job's old run (a
-    # launch onto a node still cleaning up is refused and the job ends FAILED)
+    # The node first finishes killing the job's old run. Slurm's hold is the credential lifetime
+    # (cred_expire, 120 s): until it passes, a node may still refuse the revoked credential of the old
+    # run ("Job credential revoked") and Slurm ends the job FAILED at once - as it does at a site when an
+    # admin releases a requeued job early.
     wait_for 90 "the old run of job $1 to be cleaned up" bash -c \
         "! pgrep -f 'slurmstepd: \\[$1\\.' && ! scontrol show node $NODE_NAME | grep -q 'State=[A-Z+]*COMPLETING'"
     scontrol update jobid="$1" starttime=now
