@@ -23,8 +23,8 @@ from namdrunner_core.namd.config import (
     VariableType,
     check_config,
     preview_config,
-    template_problems,
 )
+from namdrunner_core.namd.template_check import template_problems
 from namdrunner_core.namd.template_files import builtin_templates
 from namdrunner_core.store import JobStore
 from namdrunner_core.template_library import get_template

@@ -18,12 +18,12 @@ from namdrunner_core.namd.config import (
     Template,
     Variable,
     VariableType,
-    check_template,
     preview_config,
     read_config,
     render_config,
 )
 from namdrunner_core.namd.reader import split_commands
+from namdrunner_core.namd.template_check import check_template
 from namdrunner_core.serde import converter, structure
 
 
