@@ -108,6 +108,15 @@ class Imported:
 
 
 @attrs.frozen(slots=True)
+class Duplicated:
+    """``template duplicate``: the copy's id, the template it copies and the variables it asks for."""
+
+    id: str
+    duplicated_from: str
+    variables: list[str]
+
+
+@attrs.frozen(slots=True)
 class StageCheck:
     """One stage of a validated workflow file."""
 

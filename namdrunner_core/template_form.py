@@ -114,9 +114,15 @@ def form_from_fields(fields: Mapping[str, str], checked: set[str] | frozenset[st
         ))  # fmt: skip
     return TemplateForm(
         id=fields.get("id", "").strip(), name=fields.get("name", "").strip(),
-        description=fields.get("description", "").strip(), text=fields.get("text", "").replace("\r\n", "\n"),
+        description=fields.get("description", "").strip(), text=_one_final_newline(fields.get("text", "")),
         variables=tuple(rows), was=fields.get("was", "").strip(),
     )  # fmt: skip
+
+
+def _one_final_newline(text: str) -> str:
+    """Browsers post CRLF, and an editor keeps a blank last line for its caret: neither is the user's."""
+    text = text.replace("\r\n", "\n").rstrip("\n")
+    return text + "\n" if text.strip() else ""
 
 
 def check_form(store: JobStore | None, form: TemplateForm) -> TemplateCheck:

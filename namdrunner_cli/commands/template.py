@@ -1,4 +1,4 @@
-"""``namdrunner template list|show|preview|import|export|delete``."""
+"""``namdrunner template list|show|preview|import|export|delete|duplicate``."""
 
 from __future__ import annotations
 
@@ -122,3 +122,21 @@ def delete(app: AppContext, template_id: str) -> None:
 
     delete_template(app.store, template_id)
     click.echo(f"deleted template {template_id}")
+
+
+@template.command("duplicate")
+@click.argument("template_id", shell_complete=complete.template_ids)
+@click.option("--id", "new_id", help="The copy's id (default: <id>_copy, or the next free one).")
+@click.pass_obj
+def duplicate(app: AppContext, template_id: str, new_id: str | None) -> None:
+    """Copy a template (a builtin too: how you change one) as yours, to edit on the page or with
+    export/import.
+
+    \b
+    Examples:
+      namdrunner template duplicate explicit_solvent_npt_v1 --id my_npt
+    """
+    from namdrunner_cli.render.template import print_duplicated
+    from namdrunner_core.template_form import duplicate_template
+
+    print_duplicated(app.json, template_id, duplicate_template(app.store, template_id, new_id))

@@ -68,3 +68,14 @@ def print_imported(as_json: bool, t: Template) -> None:
         print_json(Imported(t.id, [v.key for v in t.variables]))
     else:
         click.echo(f"imported template {t.id}: {', '.join(v.key for v in t.variables) or 'no variables'}")
+
+
+def print_duplicated(as_json: bool, source: str, t: Template) -> None:
+    """``template duplicate``: the copy's id (and where to change it)."""
+    if as_json:
+        from namdrunner_core.answers import Duplicated
+
+        print_json(Duplicated(t.id, source, [v.key for v in t.variables]))
+    else:
+        click.echo(f"duplicated {source} as {t.id}: change it on the page (Templates) or with "
+                   f"`template export {t.id} -o {t.id}.toml` + `template import`")  # fmt: skip

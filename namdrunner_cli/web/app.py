@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from namdrunner_cli.web import chart, downloads, settings, views, wizards
+from namdrunner_cli.web import chart, downloads, settings, template_editor, views, wizards
 from namdrunner_cli.web.html import PAGES, error_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
@@ -441,6 +441,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/workflows/submit", workflows_submit, methods=["POST"]),
         Route("/templates", templates),
         Route("/templates/import", template_import, methods=["POST"]),
+        *template_editor.ROUTES,
         Route("/templates/{template_id}", template),
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),

@@ -270,6 +270,9 @@ ACTION_DONE = {
     "jobs-cancelled": "The selected jobs are cancelled.",
     "jobs-deleted": "The selected jobs are deleted, with their directories.",
     "workflow-created": "The workflow is created.",
+    "template-saved": "Saved: jobs created from now on use this text.",
+    "template-duplicated": "Duplicated: this copy is yours to change.",
+    "template-deleted": "Deleted. Jobs created from it keep their rendered config.",
 }
 
 #: what the Cluster page says after an action on the local store (``?done=``)

@@ -13,6 +13,7 @@ from namdrunner_core import Cluster, Job, JobStore, Resources, Session
 from namdrunner_core.transport.ratelimit import RateLimiter
 from namdrunner_core.transport.ssh import SSHTransport
 from tests.conftest import CLUSTER_SCRIPT, DATA, ClusterEnv
+from tests.integration.browser import CHROMEDRIVER, CHROMIUM, SHOTS, Server
 
 #: The toy system every integration job runs.
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
@@ -86,3 +87,36 @@ def accounting_off(cluster: ClusterEnv) -> Iterator[None]:
     finally:
         cluster_sh("accounting", "on")
         cluster_sh("min-job-age", "30")
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[Server]:
+    s = Server(env)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.fail("Debian's chromium and chromium-driver are needed (scripts/test.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
+        opts.add_argument(arg)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})  # fmt: skip
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.downloads = downloads  # type: ignore[attr-defined]
+    try:
+        yield driver
+    finally:
+        SHOTS.mkdir(parents=True, exist_ok=True)  # where the test ended: a picture and the page's HTML
+        driver.save_screenshot(str(SHOTS / f"last-{request.node.name}.png"))
+        (SHOTS / f"last-{request.node.name}.html").write_text(driver.page_source)
+        driver.quit()

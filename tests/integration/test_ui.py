@@ -20,175 +20,17 @@ import threading
 import time
 import urllib.parse
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from namdrunner_core import JobStore, Resources, Workflow
 from namdrunner_core.workflow import StageSpec
-from tests.conftest import DATA, ROOT, ClusterEnv
+from tests.conftest import ClusterEnv
+from tests.integration.browser import SHOTS, TINY, Server, find_all, shoot, wait_for
 from tests.integration.conftest import vacuum_job
 
 pytestmark = pytest.mark.cluster
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SHOTS = ROOT / "test-output" / "screenshots"
-TINY = {n: DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")}
-
-
-class Server:
-    """A `namdrunner ui --no-browser` process and what it printed."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "namdrunner_cli", "ui", "--no-browser"],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        m = re.search(r"(http://127\.0\.0\.1:(\d+)/)$", line.strip())
-        assert m, line
-        key = re.fullmatch(r"key: (\S+)", self.proc.stdout.readline().strip())
-        assert key, "the key is printed on its own line, apart from the address"
-        self.url, self.port, self.token = m.group(1), int(m.group(2)), key.group(1)
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: str | None = None,
-                host: str | None = None) -> http.client.HTTPResponse:  # fmt: skip
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        conn.putrequest(method, path, skip_host=True)
-        conn.putheader("Host", host or f"127.0.0.1:{self.port}")
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        data = body.encode() if body is not None else b""
-        if body is not None:
-            conn.putheader("Content-Length", str(len(data)))
-        conn.endheaders(data if body is not None else None)
-        return conn.getresponse()
-
-    def cookie(self) -> str:
-        response = self.request("POST", "/key", headers={"Content-Type": "application/x-www-form-urlencoded"},
-                                body=urllib.parse.urlencode({"key": self.token}))  # fmt: skip
-        assert response.status == 200
-        set_cookie = response.getheader("Set-Cookie") or ""
-        return set_cookie.split(";", 1)[0]
-
-    def open(self, driver: object, path: str = "/") -> None:
-        """Open ``path`` in the browser, giving the key on the key page when the browser has no session."""
-        from selenium.webdriver.common.by import By
-
-        driver.get(self.base + path)  # type: ignore[attr-defined]
-        if driver.find_elements(By.ID, "key"):  # type: ignore[attr-defined]
-            driver.find_element(By.ID, "key").send_keys(self.token)  # type: ignore[attr-defined]
-            driver.find_element(By.ID, "key-submit").click()  # type: ignore[attr-defined]
-            wait_for(lambda: not driver.find_elements(By.ID, "key"), what="the key page to let the browser in")  # type: ignore[attr-defined]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-@pytest.fixture
-def server(env: dict[str, str]) -> Iterator[Server]:
-    s = Server(env)
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def browser(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[object]:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("Debian's chromium and chromium-driver are needed (scripts/test.sh installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800"):
-        opts.add_argument(arg)
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})  # fmt: skip
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.downloads = downloads  # type: ignore[attr-defined]
-    try:
-        yield driver
-    finally:
-        SHOTS.mkdir(parents=True, exist_ok=True)  # where the test ended: a picture and the page's HTML
-        driver.save_screenshot(str(SHOTS / f"last-{request.node.name}.png"))
-        (SHOTS / f"last-{request.node.name}.html").write_text(driver.page_source)
-        driver.quit()
-
-
-def find_all(driver: object, element_id: str) -> list[object]:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.ID, element_id)  # type: ignore[attr-defined,no-any-return]
-
-
-#: the widths every page is pictured at: a phone, a small laptop, a desktop
-WIDTHS = (390, 1024, 1280)
-
-
-def shoot(driver: object, name: str) -> None:
-    """Screenshots of the page in light and dark (the theme button) at 1280 px, and light at 390 and
-    1024 px, under test-output/; at every width nothing of the page is cut off sideways (a wide table
-    scrolls inside its own box)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in WIDTHS[:-1]:
-        driver.set_window_size(width, 844)  # type: ignore[attr-defined]
-        driver.save_screenshot(str(SHOTS / f"{name}-{width}-light.png"))  # type: ignore[attr-defined]
-        overflow = driver.execute_script(  # type: ignore[attr-defined]
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        if overflow > 1:  # name the element that sticks out furthest, for the one who fixes it
-            culprit = driver.execute_script(  # type: ignore[attr-defined]
-                "let w = null, r = 0; for (const e of document.querySelectorAll('main *')) {"
-                " const x = e.getBoundingClientRect().right; if (x > r) { r = x; w = e; } }"
-                "return w ? `${w.tagName.toLowerCase()}#${w.id}.${w.className} right=${Math.round(r)}` : ''"
-            )
-            raise AssertionError(f"{name} at {width} px: the page scrolls {overflow} px sideways ({culprit})")
-    driver.set_window_size(1280, 800)  # type: ignore[attr-defined]
-    for theme in ("light", "dark"):
-        driver.execute_script(f"document.documentElement.dataset.theme = '{theme}'")  # type: ignore[attr-defined]
-        redrawn = driver.execute_script(  # type: ignore[attr-defined]
-            "const p = document.getElementById('energy-plot'); if (!p || !p.src) return false;"
-            f"p.src = p.dataset.src + '?theme={theme}&t=' + Date.now(); return true;"
-        )
-        if redrawn:  # the server draws the plot for one theme: wait for the new picture
-            wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
-                "const p = document.getElementById('energy-plot'); return p.complete && p.naturalWidth > 0"),
-                what="the redrawn plot")  # fmt: skip
-        driver.execute_script(  # type: ignore[attr-defined]
-            f"document.querySelectorAll('img.themed').forEach(i => i.src = i.dataset.src + '?theme={theme}')"
-        )
-        wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
-            "return [...document.querySelectorAll('img.themed')].every(i => i.complete && i.naturalWidth > 0)"),
-            what="the analysis charts in the theme")  # fmt: skip
-        driver.save_screenshot(str(SHOTS / f"{name}-{theme}.png"))  # type: ignore[attr-defined]
-    driver.execute_script("document.documentElement.dataset.theme = 'light'")  # type: ignore[attr-defined]
-
-
-def wait_for(predicate: object, timeout: float = 60, what: str = "condition") -> object:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            value = predicate()  # type: ignore[operator]
-        except Exception:  # noqa: BLE001 - the page may be reloading
-            value = None
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_security_rules(server: Server, env: dict[str, str], cluster: ClusterEnv) -> None:

@@ -167,6 +167,9 @@ def test_templates_profiles_and_checks(fake: FakeSlurm, tmp_path: Path) -> None:
     assert imported["id"] == "mine_v1"
     assert imported["imported"] is True
     run(fake, "template", "delete", "mine_v1")
+    copy = run_json(fake, "template", "duplicate", "vacuum_optimization_v1")
+    assert (copy["id"], copy["duplicated_from"]) == ("vacuum_optimization_v1_copy", "vacuum_optimization_v1")
+    assert run_json(fake, "template", "show", copy["id"])["variables"] == shown["variables"]
     profiles = run_json(fake, "cluster", "list")
     assert {"fake", "alpine"} <= {p["name"] for p in profiles}
     assert run_json(fake, "cluster", "show", "fake")["name"] == "fake"

@@ -62,7 +62,9 @@ def test_a_builtin_shown_as_a_form_makes_the_same_template_back(store: JobStore)
     made = template_from_form(store, form)
     # a new template keeps nothing hidden (no variable to keep it from): everything the form shows
     assert made.variables == [attrs.evolve(v, multiple_of=None, original=None) for v in builtin.variables]
-    assert made.text == builtin.text and made.id == "mine" and not made.builtin
+    assert made.text == builtin.text
+    assert made.id == "mine"
+    assert not made.builtin
 
 
 def test_every_mistake_is_named_at_its_field_at_once(store: JobStore) -> None:
@@ -82,13 +84,16 @@ def test_every_mistake_is_named_at_its_field_at_once(store: JobStore) -> None:
     assert "'ten' is not a number" in problems["variables.3.min"]
     assert "{{ margin }}" in problems["text"]
     check = check_form(store, form)
-    assert dict(check.problems) == problems and check.config == ""
+    assert dict(check.problems) == problems
+    assert check.config == ""
 
 
 def test_the_live_check_renders_with_the_defaults_and_says_what_namd_would_refuse(store: JobStore) -> None:
     check = check_form(store, good_form())
-    assert check.problems == () and check.refused == ()
-    assert "temperature 300\n" in check.config and "input_files/structure.psf" in check.config
+    assert check.problems == ()
+    assert check.refused == ()
+    assert "temperature 300\n" in check.config
+    assert "input_files/structure.psf" in check.config
     refused = check_form(store, good_form(text=GOOD_TEXT.replace("pairlistdist 14", "pairlistdist 11")))
     assert any("pairlistdist 11 must be >= cutoff 12" in p for p in refused.refused)
     unused = check_form(store, good_form(text=GOOD_TEXT.replace("{{ temperature }}", "300")))
@@ -122,8 +127,11 @@ def test_editing_keeps_what_the_form_does_not_show(store: JobStore) -> None:
     edited = attrs.evolve(form, name="Kept, renamed", variables=(attrs.evolve(form.variables[0], label="Steps!"),))
     saved = save_template_form(store, edited)
     back = store.get_template("kept")
-    assert back == saved and back.name == "Kept, renamed" and back.variables[0].label == "Steps!"
-    assert back.variables[0].multiple_of == 12 and back.aliases == {"number_of_steps": "steps"}
+    assert back == saved
+    assert back.name == "Kept, renamed"
+    assert back.variables[0].label == "Steps!"
+    assert back.variables[0].multiple_of == 12
+    assert back.aliases == {"number_of_steps": "steps"}
 
 
 def test_fields_as_a_browser_posts_them(store: JobStore) -> None:
@@ -133,10 +141,12 @@ def test_fields_as_a_browser_posts_them(store: JobStore) -> None:
             fields[f"var.{i * 3}.{attr}"] = getattr(row, attr)  # gaps in the numbering: rows removed by the page
     form = form_from_fields(fields, checked={"var.0.required", "var.3.required"})
     made = template_from_form(store, form)
-    assert made.id == "my_npt" and "\r" not in made.text
+    assert made.id == "my_npt"
+    assert "\r" not in made.text
     assert [v.key for v in made.variables] == ["structure", "coordinates", "temperature", "steps"]
     assert [v.required for v in made.variables] == [True, True, False, False]
-    assert made.variables[0].extensions == [".psf"] and made.variables[2].default == 300
+    assert made.variables[0].extensions == [".psf"]
+    assert made.variables[2].default == 300
 
 
 def test_duplicating_a_builtin_makes_it_yours_under_a_free_id(store: JobStore) -> None:
@@ -144,7 +154,8 @@ def test_duplicating_a_builtin_makes_it_yours_under_a_free_id(store: JobStore) -
     second = duplicate_template(store, BUILTIN)
     assert (first.id, second.id) == (f"{BUILTIN}_copy", f"{BUILTIN}_copy2")
     assert get_template(store, first.id).text == builtin_templates()[BUILTIN].text
-    assert not get_template(store, first.id).builtin and first.name.endswith("(copy)")
+    assert not get_template(store, first.id).builtin
+    assert first.name.endswith("(copy)")
     assert free_template_id(store, f"{BUILTIN}_copy") == f"{BUILTIN}_copy3"
     with pytest.raises(ValidationError, match="exists already"):
         duplicate_template(store, BUILTIN, first.id)
