@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from namdrunner_cli.web import chart, downloads, settings, template_editor, views, wizards
-from namdrunner_cli.web.html import PAGES, error_page, not_found_page, page, server_error_page
+from namdrunner_cli.web.html import PAGES, error_page, not_allowed_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
@@ -394,6 +394,14 @@ def logout(request: Request) -> Response:
     return response
 
 
+async def disconnect(request: Request) -> Response:
+    """POST ``/disconnect``: the page's connection closed (``end_shared``: the shared login ended too)."""
+    form = await request.form()
+    await asyncio.to_thread(request.app.state.ui.disconnect, end_shared=form.get("end_shared") == "1")
+    back = safe_next(str(form.get("next") or "")).split("?")[0]
+    return RedirectResponse(f"{back}?done=disconnected", status_code=303)
+
+
 async def cluster_run(request: Request) -> Response:
     """POST ``/cluster/check`` or ``/cluster/usage``: run `cluster check` or `usage` (remote
     commands: never on a GET, which a browser may repeat or prefetch) and show the Cluster page."""
@@ -449,6 +457,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/cluster/profile", cluster_profile, methods=["POST"]),
         Route("/cluster/{what:str}", cluster_run, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/disconnect", disconnect, methods=["POST"]),
         Route("/login", login),
         Route("/login/start", login_start, methods=["POST"]),
         Route("/login/answer", login_answer, methods=["POST"]),
@@ -467,7 +476,12 @@ def build_app(state: UiState) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(Guard)],
-        exception_handlers={NamdRunnerError: error_page, 404: not_found_page, Exception: server_error_page},
+        exception_handlers={
+            NamdRunnerError: error_page,
+            404: not_found_page,
+            405: not_allowed_page,
+            Exception: server_error_page,
+        },
         lifespan=lifespan,
     )
     app.state.ui = state

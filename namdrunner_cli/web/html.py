@@ -62,6 +62,14 @@ def not_found_page(request: Request, exc: Exception) -> Response:
     return page(request, "error.html", status_code=404, message=message)
 
 
+def not_allowed_page(request: Request, exc: Exception) -> Response:
+    """An address opened the wrong way (a form's answer reloaded as a page): the site's own page."""
+    message = f"{request.url.path!r} is the answer to a form, not a page to open: go back and use the form."
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"error": message}, status_code=405)
+    return page(request, "error.html", status_code=405, message=message)
+
+
 def server_error_page(request: Request, exc: Exception) -> Response:
     """A bug: the traceback goes to the server's terminal, the person gets a page that says so."""
     import logging

@@ -114,6 +114,21 @@ class CachedRead:
     active: bool = True
 
 
+@attrs.frozen(slots=True)
+class Connection:
+    """The header's connection status: ``target`` is user@host, ``via`` the login it uses."""
+
+    connected: bool
+    target: str
+    via: str
+    shared: bool = False
+
+
+def _hours(seconds: float) -> str:
+    minutes = max(0, int(seconds // 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
 class LoginNeeded(AuthenticationError):
     """The cluster asks for a password or a code: the person answers on the Log in page."""
 
@@ -181,6 +196,7 @@ class UiState:
         #: the newest analysis of each job analyzed from the page (its Analysis tab), kept while the server runs
         self.analyses: dict[str, Analysis] = {}
         self._session: Session | None = None
+        self._broker_seen: tuple[float, Any] = (-1e9, None)
         self._remote = threading.RLock()
         self._sync = threading.Lock()
         self.last_sync_at: float | None = None
@@ -292,6 +308,38 @@ class UiState:
     def logged_in(self) -> bool:
         """True once a session is open."""
         return self._session is not None
+
+    def connection(self) -> Connection:
+        """What the header says of the connection: to whom, and through which login."""
+        from namdrunner_core.broker import session_status
+        from namdrunner_core.transport.broker_client import BrokerTransport
+
+        session = self._session
+        if session is None:
+            return Connection(False, "", "")
+        target = f"{session.user}@{session.profile.host}"
+        if isinstance(session.transport, BrokerTransport):
+            asked, info = self._broker_seen
+            if time.monotonic() - asked > 15:  # a local question, asked at most every 15 s
+                info = session_status(self.profile)
+                self._broker_seen = (time.monotonic(), info)
+            left = f", ends in {_hours(info.expires_at - time.time())}" if info is not None else ""
+            return Connection(True, target, f"the shared login{left}", shared=True)
+        return Connection(True, target, "a key login")
+
+    def disconnect(self, *, end_shared: bool = False) -> None:
+        """Close the page's session (the next remote action connects again); with ``end_shared`` also
+        end the shared login (``namdrunner session stop``: the terminal's commands log in again too)."""
+        from namdrunner_core.broker import stop_session
+
+        with self._remote:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+            self.login = None
+            self._broker_seen = (-1e9, None)
+        if end_shared:
+            stop_session(self.profile)
 
     def start_login(self) -> LoginFlow:
         """Start the shared session (``namdrunner session start``) in the background, its questions

@@ -270,6 +270,7 @@ ACTION_DONE = {
     "jobs-cancelled": "The selected jobs are cancelled.",
     "jobs-deleted": "The selected jobs are deleted, with their directories.",
     "workflow-created": "The workflow is created.",
+    "disconnected": "Disconnected. The next action that needs the cluster connects again.",
     "template-saved": "Saved: jobs created from now on use this text.",
     "template-duplicated": "Duplicated: this copy is yours to change.",
     "template-deleted": "Deleted. Jobs created from it keep their rendered config.",

@@ -417,6 +417,29 @@ def test_log_in_on_the_page_with_password_and_code(
         assert "namdrunner-check_cluster" in log
         assert cluster.password not in log
         assert cluster.password not in driver.page_source  # type: ignore[attr-defined]
+        # the header says so; Disconnect closes the page's connection, keeps the shared login
+        find(By.CSS_SELECTOR, "#connection summary").click()
+        said = find(By.CSS_SELECTOR, "#connection .conn-menu").text
+        assert "through the shared login, ends in" in said, said
+        shoot(driver, "connected")
+        find(By.ID, "disconnect").click()
+        wait_for(lambda: find(By.ID, "login-link"), what="the header to say it is disconnected")
+        assert "Disconnected" in find(By.ID, "toast").text
+        assert session_status("twofactor") is not None
+        driver.get(server.base + "/cluster/check")  # type: ignore[attr-defined]  # a form's answer, reopened
+        assert "is the answer to a form" in find(By.TAG_NAME, "main").text
+        driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
+        find(By.ID, "run-check").click()  # connects again through the shared login: no question
+        wait_for(lambda: "namd module" in find(By.ID, "checks").text, what="the check through the shared login")
+        # ... and ending the shared login too: the next command asks again
+        find(By.CSS_SELECTOR, "#connection summary").click()
+        find(By.ID, "end-shared").click()
+        driver.switch_to.alert.accept()  # type: ignore[attr-defined]
+        wait_for(lambda: find(By.ID, "login-link"), what="disconnected, the shared login ended")
+        assert session_status("twofactor") is None
+        driver.get(server.base + "/cluster")  # type: ignore[attr-defined]
+        find(By.ID, "run-check").click()
+        wait_for(lambda: "/login" in driver.current_url, what="the login page again")  # type: ignore[attr-defined]
     finally:
         stop_session("twofactor")
         server.stop()
