@@ -61,7 +61,8 @@ fi
 # reservation, a preemption taking the node) and the one that proves a refused command changed nothing
 # on the whole cluster: nothing else may run then.
 # A new integration file goes to the jobs lane unless it is listed here.
-FAULTS=(tests/integration/test_slurm_faults.py tests/integration/test_campaigns.py tests/integration/test_id_safety.py)
+FAULTS=(tests/integration/test_slurm_faults.py tests/integration/test_campaigns.py tests/integration/test_id_safety.py
+        tests/integration/test_start_estimate.py)
 LOGINS=(tests/integration/test_duo.py tests/integration/test_real_site.py tests/integration/test_session.py
         tests/integration/test_cli.py tests/integration/test_ui.py tests/integration/test_foundation.py
         tests/integration/test_transport_ssh.py tests/integration/test_host_runner.py)

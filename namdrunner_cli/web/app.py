@@ -258,6 +258,13 @@ def create_reviewed(request: Request) -> Response:
     return page(request, "review.html", **wizards.review_context(request.app.state.ui, request.path_params["draft"]))
 
 
+async def create_estimate(request: Request) -> Response:
+    """POST ``/create/review/<draft>/estimate``: Slurm's start estimate for the plan, then the review."""
+    draft = request.path_params["draft"]
+    await asyncio.to_thread(wizards.estimate_start, request.app.state.ui, draft)
+    return RedirectResponse(f"/create/review/{urllib.parse.quote(draft)}#start-estimate", status_code=303)
+
+
 async def create_review(request: Request) -> Response:
     """POST ``/create/review``: the uploads kept as a draft and the job planned (nothing remote);
     then the review page, or the form again with each error at its field (a redirect either way)."""
@@ -441,6 +448,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/create", create),
         Route("/create/review", create_review, methods=["POST"]),
         Route("/create/review/{draft}", create_reviewed),
+        Route("/create/review/{draft}/estimate", create_estimate, methods=["POST"]),
         Route("/create/submit", create_submit, methods=["POST"]),
         Route("/create/progress/{task}", create_progress),
         Route("/workflows", workflows),

@@ -157,8 +157,20 @@ def review_context(state: UiState, draft: str) -> dict[str, Any]:
     from namdrunner_core.profile import load_profile
 
     plan = _reviewed(state.plans, draft).plan
-    rate = su_per_hour(plan.resources, load_profile(state.profile))
-    return {"plan": plan, "draft": draft, "su_per_hour": rate, "su_at_most": rate * plan.resources.walltime_s / 3600}
+    profile = load_profile(state.profile)
+    rate = su_per_hour(plan.resources, profile)
+    return {"plan": plan, "draft": draft, "su_per_hour": rate, "su_at_most": rate * plan.resources.walltime_s / 3600,
+            "estimate": state.estimates.get(draft), "can_estimate": profile.scheduler != "none"}  # fmt: skip
+
+
+def estimate_start(state: UiState, draft: str) -> None:
+    """Ask Slurm when the reviewed plan would start (``sbatch --test-only``: nothing submitted); the
+    answer is kept for the review page. A person asked: not charged to the polling budget."""
+    from namdrunner_core.start_estimate import estimate_start as ask
+
+    planned = _reviewed(state.plans, draft)
+    with state.counted(charge=False) as session:
+        state.estimates[draft] = ask(session, planned.for_session(session).sbatch_text)
 
 
 def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:
@@ -204,6 +216,7 @@ def _create_reviewed(state: UiState, plans: dict[str, Any], fields: Mapping[str,
             made.submit()
     plans.pop(draft, None)
     state.forms.pop(draft, None)
+    state.estimates.pop(draft, None)
     shutil.rmtree(state.drafts / draft, ignore_errors=True)
     return str(made.id)
 

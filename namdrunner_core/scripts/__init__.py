@@ -71,6 +71,8 @@ HOSTQ_INSTALL = RemoteScript("hostq_install")
 # -- Slurm ----------------------------------------------------------------------------------------
 #: one Slurm command given as arguments (``scancel 123``)
 SLURM_EXEC = RemoteScript("exec", needs_slurm=True)
+#: Slurm's estimate of when the batch script on stdin would start (``sbatch --test-only``: read-only)
+START_ESTIMATE = RemoteScript("start_estimate", needs_slurm=True)
 #: ``sbatch`` inside a directory: never retried blindly (see :mod:`namdrunner_core.jobs.submission`)
 SBATCH_IN = RemoteScript("sbatch_in", needs_slurm=True, idempotent=False)
 #: squeue + sacct for many jobs, and their NAMD log tails (progress refreshed in the same round trip)

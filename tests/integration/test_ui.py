@@ -172,6 +172,12 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert "run 2400" in config.replace("  ", " ") or re.search(r"run\s+2400", config)
     assert "#SBATCH" in find(By.ID, "sbatch-text").text
     planned = find(By.ID, "planned-id").text
+    # Slurm's estimate, asked by a person (a POST): at once or later, as the shared test queue is now
+    find(By.ID, "estimate-start").click()
+    said = wait_for(lambda: "Asked at" in find(By.ID, "start-estimate").text and find(By.ID, "start-estimate").text,
+                    what="Slurm's start estimate")  # fmt: skip
+    assert re.search(r"Slurm would start it at once, on nr-node1|Slurm expects it to start in about", str(said)), said
+    assert find(By.ID, "planned-id").text == planned  # the same plan, reviewed again
     shoot(driver, "review")
     find(By.ID, "create").click()
     wait_for(lambda: driver.current_url.endswith(f"/jobs/{planned}"), timeout=120, what="the job page")  # type: ignore[attr-defined]

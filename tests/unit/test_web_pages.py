@@ -238,3 +238,13 @@ def test_the_review_says_what_the_job_may_cost(state: UiState, monkeypatch: pyte
     # loopback bills a core-hour as 1 SU: 4 cores x 2.5 h (2 GB fits in 4 cores' memory)
     assert re.search(r'id="su-estimate">at most 10\.0 SU', html), html
     assert 'href="/create?draft=' in html  # Back to the form, everything kept
+    assert "When would it start?" in html  # asked for by a person (a remote command), never on a GET
+    from namdrunner_core.start_estimate import parse_start_estimate
+
+    state.estimates[draft] = parse_start_estimate(
+        "@@NOW 1796664000 +0000\nsbatch: Job 7 to start at 2026-12-07T19:20:00 using 4 processors on nodes n1 "
+        "in partition amilan\n@@RC 0\n"
+    )
+    html = _render(state, "review.html", wizards.review_context(state, draft))
+    assert "Slurm expects it to start in about 2.0 h" in html
+    assert "2026-12-07 19:20 cluster time, on n1" in html
