@@ -88,8 +88,15 @@ def check_workflow_chain_and_planned_ids(session: Session, store: JobStore) -> N
         StageSpec("run", "vacuum_optimization_v1", {"execution_command": "run", "steps": 240}, RES),
     ]
     plan = plan_workflow(session.profile, session.user, store, name="contract wf", stages=stages, shared_files=TINY)
-    wf = Workflow.create_planned(session, store, plan)
+    seen: list[tuple[int, int]] = []
+    wf = Workflow.create_planned(session, store, plan, progress=lambda done, total: seen.append((done, total)))
     assert [j.id for j in wf.jobs()] == [p.record.job_id for p in plan.prepared]  # what a dry run printed
+    # the bytes of every stage's upload, as one count that only grows, ending at the sum of the files sent
+    sent = sum(int(session.transport.run(["stat", "-c", "%s", f"{p.record.project_dir}/{rel}"]).stdout)
+               for p in plan.prepared for rel in p.payload())  # fmt: skip
+    assert {total for _, total in seen} == {sent}
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert seen[-1] == (sent, sent)
     wf.submit()
     ids = [j.id for j in wf.jobs()]
     assert _wait(store, session, ids) == [JobStatus.COMPLETED, JobStatus.COMPLETED]

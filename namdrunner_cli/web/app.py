@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from namdrunner_cli.web import chart, downloads, settings, template_editor, views, wizards
+from namdrunner_cli.web import chart, downloads, settings, template_editor, views, wizard_routes
 from namdrunner_cli.web.html import PAGES, error_page, not_allowed_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
@@ -57,10 +57,15 @@ _SAFE_NEXT = re.compile(r"/[A-Za-z0-9_\-./?=&%]*")
 NO_STORE = "no-store"
 
 
+def _here(request: Request) -> str:
+    """The address asked for, its query kept (a bookmark of a filled-in form opens as it was)."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def key_page(request: Request, *, status_code: int = 401, wrong: bool = False) -> HTMLResponse:
     """The page a browser without a session gets: a form for the key `namdrunner ui` printed."""
     html = PAGES.get_template("key.html").render(
-        request=request, wrong=wrong, next=safe_next(request.query_params.get("next") or request.url.path)
+        request=request, wrong=wrong, next=safe_next(request.query_params.get("next") or _here(request))
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": NO_STORE})
 
@@ -238,89 +243,6 @@ async def job_action(request: Request) -> Response:
 
 
 # -- create a job ------------------------------------------------------------------------------
-async def _fields_and_uploads(request: Request) -> tuple[dict[str, str], dict[str, UploadFile]]:
-    """A multipart form: its text fields, and its chosen files (spooled to disk by the parser)."""
-    form = await request.form()
-    uploads = {k: v for k, v in form.multi_items() if isinstance(v, UploadFile) and v.filename}
-    fields = {k: str(v) for k, v in form.multi_items() if not isinstance(v, UploadFile)}
-    return fields, uploads
-
-
-def create(request: Request) -> Response:
-    """``/create``: template picker, and the form made from the chosen template's variables (or a
-    draft's form again, each error at its field)."""
-    ctx = wizards.create_context(request.app.state.ui, request.query_params)
-    return page(request, "create.html", status_code=400 if ctx["errors"] else 200, **ctx)
-
-
-def create_reviewed(request: Request) -> Response:
-    """``/create/review/<draft>``: the rendered config and sbatch script of a planned job."""
-    return page(request, "review.html", **wizards.review_context(request.app.state.ui, request.path_params["draft"]))
-
-
-async def create_estimate(request: Request) -> Response:
-    """POST ``/create/review/<draft>/estimate``: Slurm's start estimate for the plan, then the review."""
-    draft = request.path_params["draft"]
-    await asyncio.to_thread(wizards.estimate_start, request.app.state.ui, draft)
-    return RedirectResponse(f"/create/review/{urllib.parse.quote(draft)}#start-estimate", status_code=303)
-
-
-async def create_review(request: Request) -> Response:
-    """POST ``/create/review``: the uploads kept as a draft and the job planned (nothing remote);
-    then the review page, or the form again with each error at its field (a redirect either way)."""
-    fields, uploads = await _fields_and_uploads(request)
-    draft, ok = await wizards.review(request.app.state.ui, fields, uploads)
-    return RedirectResponse(f"/create/review/{draft}" if ok else f"/create?draft={draft}", status_code=303)
-
-
-async def create_submit(request: Request) -> Response:
-    """POST ``/create/submit``: create the reviewed draft on the cluster (and submit it) in the
-    background; its page shows the bytes going up, then opens the job."""
-    form = await request.form()
-    task = wizards.start_create(request.app.state.ui, request.app.state.creating, {k: str(v) for k, v in form.items()})
-    return RedirectResponse(f"/create/progress/{task.id}", status_code=303)
-
-
-def create_progress(request: Request) -> Response:
-    """``/create/progress/<task>``: the upload to the cluster as it goes (JSON for the page's poll); the
-    job's page once it is created."""
-    task = request.app.state.creating.get(request.path_params["task"], "create")
-    if request.headers.get("accept", "").startswith("application/json"):
-        return JSONResponse({"state": task.state, "done": task.done, "total": task.total, "percent": task.percent,
-                             "job": task.result, "error": task.error})  # fmt: skip
-    if task.state == "ready":
-        return RedirectResponse(f"/jobs/{task.result}?done=created", status_code=303)
-    return page(request, "creating.html", task=task)
-
-
-# -- workflows ---------------------------------------------------------------------------------
-def workflows(request: Request) -> Response:
-    """``/workflows``: every workflow and sweep, and the DNA-origami ladder form."""
-    ctx = wizards.workflows_context(request.app.state.ui, request.query_params)
-    return page(request, "workflows.html", status_code=400 if ctx["errors"] else 200, **ctx)
-
-
-async def workflows_review(request: Request) -> Response:
-    """POST ``/workflows/review``: uploads kept, the ladder planned (nothing remote), then its review."""
-    fields, uploads = await _fields_and_uploads(request)
-    draft, ok = await wizards.workflow_review(request.app.state.ui, fields, uploads)
-    return RedirectResponse(f"/workflows/review/{draft}" if ok else f"/workflows?draft={draft}", status_code=303)
-
-
-def workflows_reviewed(request: Request) -> Response:
-    """``/workflows/review/<draft>``: the planned stages with their configs."""
-    ctx = wizards.workflow_review_context(request.app.state.ui, request.path_params["draft"])
-    return page(request, "workflow_review.html", **ctx)
-
-
-async def workflows_submit(request: Request) -> Response:
-    """POST ``/workflows/submit``: create the reviewed ladder (and submit it)."""
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items()}
-    await asyncio.to_thread(wizards.create_workflow_from_draft, request.app.state.ui, fields)
-    return RedirectResponse("/?done=workflow-created", status_code=303)
-
-
 # -- templates, workflows, cluster ---------------------------------------------------------------
 def templates(request: Request) -> Response:
     """``/templates``: every template, builtin and the user's."""
@@ -445,16 +367,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/jobs/{job_id}/analysis/{name}.svg", job_analysis_svg),
         *downloads.ROUTES,
         Route("/jobs/{job_id}/{action}", job_action, methods=["POST"]),
-        Route("/create", create),
-        Route("/create/review", create_review, methods=["POST"]),
-        Route("/create/review/{draft}", create_reviewed),
-        Route("/create/review/{draft}/estimate", create_estimate, methods=["POST"]),
-        Route("/create/submit", create_submit, methods=["POST"]),
-        Route("/create/progress/{task}", create_progress),
-        Route("/workflows", workflows),
-        Route("/workflows/review", workflows_review, methods=["POST"]),
-        Route("/workflows/review/{draft}", workflows_reviewed),
-        Route("/workflows/submit", workflows_submit, methods=["POST"]),
+        *wizard_routes.ROUTES,
         Route("/templates", templates),
         Route("/templates/import", template_import, methods=["POST"]),
         *template_editor.ROUTES,

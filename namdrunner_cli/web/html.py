@@ -24,6 +24,7 @@ PAGES = jinja2.Environment(
 PAGES.filters["duration"] = views.duration
 PAGES.filters["age"] = views.age
 PAGES.filters["bytes"] = views.size
+PAGES.filters["num"] = lambda x: int(x) if isinstance(x, float) and x.is_integer() else x
 PAGES.filters["zip"] = lambda a, b: list(zip(a, b, strict=True))
 
 

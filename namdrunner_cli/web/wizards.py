@@ -107,6 +107,10 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     for key, upload in uploads.items():
         await save_upload(upload, folder)
         fields[key] = Path(upload.filename or "").name
+    kept = state.forms.get(draft, {}).get("values", {})  # a file uploaded in an earlier round stays its field's
+    for key in file_keys - set(uploads):
+        if kept.get(key) and (folder / kept[key]).is_file():
+            fields[key] = kept[key]
     remote = _cloned(state, template, fields, folder)
     errors: dict[str, str] = {}
     assignments = [f"{v.key}={fields[v.key]}" for v in template.variables if fields.get(v.key, "") != ""]
@@ -317,8 +321,20 @@ def workflow_review_context(state: UiState, draft: str) -> dict[str, Any]:
     return {"plan": _reviewed(state.wf_plans, draft).plan, "draft": draft}
 
 
-def create_workflow_from_draft(state: UiState, fields: Mapping[str, str]) -> str:
-    """Create the reviewed ladder (and submit it)."""
+def start_create_workflow(state: UiState, tasks: Tasks, fields: Mapping[str, str]) -> Task:
+    """Create the reviewed ladder (and submit it) in the BACKGROUND, over a session of its own, every
+    stage's upload counted in the task's bytes (as :func:`start_create` does for one job); its id the
+    task's ``result``."""
     from namdrunner_core import Workflow
 
-    return _create_reviewed(state, state.wf_plans, fields, Workflow.create_planned)
+    draft = fields.get("draft", "")
+    _reviewed(state.wf_plans, draft)
+
+    def work(task: Task) -> None:
+        def create(session: Any, store: Any, plan: Any) -> Any:
+            return Workflow.create_planned(session, store, plan, progress=task.progress)
+
+        with state.connect() as session:
+            task.result = _create_reviewed(state, state.wf_plans, fields, create, session)
+
+    return tasks.start("workflow", draft, work)

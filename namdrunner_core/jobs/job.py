@@ -23,7 +23,6 @@ from namdrunner_core.errors import (
     SubmissionUncertainError,
     ValidationError,
 )
-from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs import campaign
 from namdrunner_core.jobs.analyze import analyze_job
 from namdrunner_core.jobs.prepare import PreparedJob, prepare_job
@@ -58,7 +57,7 @@ from namdrunner_core.paths import cache_dir
 from namdrunner_core.scripts import CAT_FIRST, LIST_OUTPUTS, LOG_TAIL, STAGE_JOB
 from namdrunner_core.serde import converter
 from namdrunner_core.slurm.resources import Resources
-from namdrunner_core.slurm.script import CONFIG_NAME, NAMD_LOG_NAME, SCRIPT_NAME
+from namdrunner_core.slurm.script import NAMD_LOG_NAME, SCRIPT_NAME
 from namdrunner_core.slurm.states import JobStatus
 from namdrunner_core.transport.protocol import ProgressCallback
 from namdrunner_core.transport.transfer import TreeTransferReport, get_tree, put_files
@@ -155,13 +154,7 @@ class Job:
             t.run(["mkdir", "-m", "0755", "--", f"{d}/{INPUT_DIR}", f"{d}/outputs"])
             if prepared.remote_inputs:
                 copy_remote_inputs(session, prepared.remote_inputs, f"{d}/{INPUT_DIR}")
-            payload: dict[str, Path | bytes] = dict(prepared.files)
-            for rel, data in {**prepared.extra_files, **(extra_files or {})}.items():
-                payload[rel] = data
-            payload[CONFIG_NAME] = prepared.config_text.encode()
-            payload[SCRIPT_NAME] = prepared.sbatch_text.encode()
-            payload[JOB_INFO_NAME] = job_info_bytes(record)
-            put_files(t, payload, d, progress=progress, incremental=False)
+            put_files(t, prepared.payload(extra_files), d, progress=progress, incremental=False)
             store.add_job(record)
         except BaseException:
             # The original error matters more; if cleanup fails too, the dir is left for `job delete`.

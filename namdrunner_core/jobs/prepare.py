@@ -19,6 +19,7 @@ import attrs
 
 from namdrunner_core.errors import NotFoundError, ValidationError, problems_of, with_more
 from namdrunner_core.ids import check_display_name
+from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs.campaign import check_budget, initial_state, psf_atoms, step_script, su_per_hour
 from namdrunner_core.models import JobRecord, utcnow
 from namdrunner_core.namd.config import (
@@ -36,7 +37,7 @@ from namdrunner_core.namd.inputs import check_file_name, check_input_files
 from namdrunner_core.namd.template_files import builtin_templates
 from namdrunner_core.scripts import campaign_step as step
 from namdrunner_core.slurm.resources import ResolvedResources, Resources, resolve_resources
-from namdrunner_core.slurm.script import CampaignScript, render_sbatch
+from namdrunner_core.slurm.script import CONFIG_NAME, SCRIPT_NAME, CampaignScript, render_sbatch
 from namdrunner_core.slurm.states import JobStatus
 
 if TYPE_CHECKING:
@@ -147,6 +148,22 @@ class PreparedJob:
     remote_inputs: dict[str, str] = attrs.Factory(dict)
     #: files written beside the config (a campaign's campaign.json and campaign_step.py)
     extra_files: dict[str, bytes] = attrs.Factory(dict)
+
+    def payload(self, extra_files: Mapping[str, bytes] | None = None) -> dict[str, Path | bytes]:
+        """What :meth:`~namdrunner_core.jobs.job.Job.create_prepared` uploads into the job's directory:
+        the input files, the extra files, the config, the batch script and ``job_info.json``."""
+        payload: dict[str, Path | bytes] = dict(self.files)
+        for rel, data in {**self.extra_files, **(extra_files or {})}.items():
+            payload[rel] = data
+        payload[CONFIG_NAME] = self.config_text.encode()
+        payload[SCRIPT_NAME] = self.sbatch_text.encode()
+        payload[JOB_INFO_NAME] = job_info_bytes(self.record)
+        return payload
+
+    @property
+    def upload_size(self) -> int:
+        """The bytes its creation sends (the upload progress's total), known before it starts."""
+        return sum(src.stat().st_size if isinstance(src, Path) else len(src) for src in self.payload().values())
 
 
 _MAX_SOURCE_BYTES = 4 * 1024 * 1024

@@ -29,6 +29,7 @@ from namdrunner_core.namd.config import Template, parse_assignments, read_config
 from namdrunner_core.serde import HIDDEN, converter, to_data, to_rfc3339
 from namdrunner_core.slurm.resources import Resources
 from namdrunner_core.slurm.states import JobStatus
+from namdrunner_core.transport.protocol import ProgressCallback
 
 if TYPE_CHECKING:
     from namdrunner_core.cluster import Session
@@ -86,12 +87,19 @@ def _store_group(
     store: JobStore,
     group: GroupRecord,
     prepared: Sequence[PreparedJob],
+    progress: ProgressCallback | None = None,
 ) -> None:
-    """Upload every prepared job and store the group; on any failure the jobs already made are deleted."""
+    """Upload every prepared job and store the group; on any failure the jobs already made are deleted.
+    ``progress`` gets the bytes of all of them: (sent so far, in all)."""
     created: list[Job] = []
+    total = sum(p.upload_size for p in prepared) if progress is not None else 0
+    sent = 0
     try:
         for p in prepared:
-            created.append(Job.create_prepared(session, store, p))
+            before = sent
+            each = None if progress is None else lambda done, _t, before=before: progress(before + done, total)
+            created.append(Job.create_prepared(session, store, p, progress=each))
+            sent += p.upload_size if progress is not None else 0
         store.save_workflow(group)
     except BaseException:
         for job in created:
@@ -300,8 +308,11 @@ class Workflow:
         session: Session,
         store: JobStore,
         plan: WorkflowPlan,
+        *,
+        progress: ProgressCallback | None = None,
     ) -> Workflow:
-        """Create what :func:`plan_workflow` planned (the ids a ``--dry-run`` printed are the ids made).
+        """Create what :func:`plan_workflow` planned (the ids a ``--dry-run`` printed are the ids made);
+        ``progress`` gets the bytes of every stage's upload: (sent so far, in all).
 
         The plan must have been made for this session's user (its paths hold the user's name)."""
         check_plan_user(plan.prepared, session)
@@ -316,7 +327,7 @@ class Workflow:
             created_at=to_rfc3339(first.created_at) or "",
             template_id=plan.template_id,
         )
-        _store_group(session, store, group, plan.prepared)
+        _store_group(session, store, group, plan.prepared, progress)
         return cls(session, store, group)
 
     @classmethod

@@ -149,23 +149,32 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     driver.get(server.base + "/create")  # type: ignore[attr-defined]
     Select(find(By.ID, "template-picker")).select_by_value("vacuum_optimization_v1")
     wait_for(lambda: find(By.ID, "create-form"), what="the template's form")
-    # a preset fills the resource fields (then the test's own values replace them)
-    next(b for b in driver.find_elements(By.CSS_SELECTOR, "button.preset") if b.text == "Toy test").click()  # type: ignore[attr-defined]
-    assert (find(By.ID, "f-cores").get_attribute("value"), find(By.ID, "f-walltime").get_attribute("value"),
-            find(By.ID, "f-partition").get_attribute("value")) == ("1", "00:10:00", "atesting")  # fmt: skip
+    # the form is steps, one shown at a time: the template's values, then the files, then the resources
+    assert not find(By.ID, "f-cores").is_displayed()
     shoot(driver, "create")
-    Select(find(By.ID, "f-partition")).select_by_value("amilan")
-    find(By.NAME, "qos").clear()
-    fill = {"f-name": "browser job", "f-cores": "1", "f-memory": "0.5", "f-walltime": "00:10:00", "f-steps": "2400",
-            "f-energy_freq": "48", "f-restart_freq": "480", "f-dcd_freq": "480", "f-xst_freq": "480"}  # fmt: skip
+    fill = {"f-name": "browser job", "f-steps": "2400", "f-energy_freq": "48", "f-restart_freq": "480",
+            "f-dcd_freq": "480", "f-xst_freq": "480"}  # fmt: skip
     for field, value in fill.items():
         element = find(By.ID, field)
         element.clear()
         element.send_keys(value)
     Select(find(By.ID, "f-execution_command")).select_by_value("run")
+    find(By.CSS_SELECTOR, "#step-template button[data-go=files]").click()
     for key, name in (("structure", "tiny.psf"), ("coordinates", "tiny.pdb"), ("parameters", "par_tiny.prm"),
                       ("extrabonds", "tiny.exb")):  # fmt: skip
         find(By.ID, f"f-{key}").send_keys(str(TINY[name]))
+    find(By.CSS_SELECTOR, "#step-files button[data-go=resources]").click()
+    # a preset fills the resource fields (then the test's own values replace them)
+    next(b for b in driver.find_elements(By.CSS_SELECTOR, "button.preset") if b.text == "Toy test").click()  # type: ignore[attr-defined]
+    assert (find(By.ID, "f-cores").get_attribute("value"), find(By.ID, "f-walltime").get_attribute("value"),
+            find(By.ID, "f-partition").get_attribute("value")) == ("1", "00:10:00", "atesting")  # fmt: skip
+    shoot(driver, "create-resources")
+    Select(find(By.ID, "f-partition")).select_by_value("amilan")
+    find(By.NAME, "qos").clear()
+    for field, value in {"f-cores": "1", "f-memory": "0.5", "f-walltime": "00:10:00"}.items():
+        element = find(By.ID, field)
+        element.clear()
+        element.send_keys(value)
     find(By.ID, "review").click()
     wait_for(lambda: find(By.ID, "config-text"), timeout=60, what="the review page")
     config = find(By.ID, "config-text").text

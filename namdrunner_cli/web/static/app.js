@@ -270,7 +270,7 @@
     const r = await fetch(creating.dataset.src, { credentials: "same-origin", headers: { "Accept": "application/json" } });
     if (!r.ok) { setTimeout(followCreating, 2000); return; }
     const t = await r.json();
-    if (t.state === "ready") { window.location.assign(`/jobs/${encodeURIComponent(t.job)}?done=created`); return; }
+    if (t.state === "ready") { window.location.assign(t.next); return; }
     const bar = $("#create-progress"), text = $("#create-status");
     if (t.state === "failed") {
       bar.hidden = true; text.textContent = "";
