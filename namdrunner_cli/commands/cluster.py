@@ -44,6 +44,27 @@ def show(app: AppContext, name: str) -> None:
     print_profile(app.json, load_profile(name))
 
 
+@cluster.command("edit")
+@click.argument("name", shell_complete=complete.profiles)
+@click.pass_obj
+def edit(app: AppContext, name: str) -> None:
+    """Edit a profile in $EDITOR: your file, or for a bundled profile a new one that extends it. Saved
+    only when it loads; otherwise nothing changes and the loader says why.
+
+    \b
+    Examples:
+      namdrunner cluster edit alpine
+    """
+    from namdrunner_core.profile_files import profile_text, save_profile_text
+
+    current = profile_text(name)
+    text = click.edit(current.text, extension=".toml")
+    if text is None or text == current.text:
+        click.echo(f"profile {name} unchanged")
+        return
+    click.echo(f"saved {save_profile_text(name, text)}")
+
+
 @cluster.command("check")
 @click.argument("name", shell_complete=complete.profiles)
 @click.pass_obj

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from namdrunner_cli.web import chart, downloads, settings, template_editor, views, wizard_routes
+from namdrunner_cli.web import chart, downloads, profile_editor, settings, template_editor, views, wizard_routes
 from namdrunner_cli.web.html import PAGES, error_page, not_allowed_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
@@ -375,6 +375,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/templates/{template_id}/export", template_export),
         Route("/cluster", cluster),
         *settings.ROUTES,
+        *profile_editor.ROUTES,
         Route("/cluster/profile", cluster_profile, methods=["POST"]),
         Route("/cluster/{what:str}", cluster_run, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

@@ -205,6 +205,8 @@ class UiState:
         self._login_lock = threading.Lock()
         #: reviewed job plans by draft id (their uploads are in ``drafts/<id>``)
         self.plans: dict[str, Planned[PreparedJob]] = {}
+        #: what the last ``cluster detect`` from the page found (for the page that shows and applies it)
+        self.detection: Any = None
         #: Slurm's start estimates of reviewed job plans, by draft id (asked for on the review)
         self.estimates: dict[str, Any] = {}
         #: reviewed workflow plans by draft id (uploads and scaled ENM files in ``drafts/<id>``)

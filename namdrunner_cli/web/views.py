@@ -270,6 +270,8 @@ ACTION_DONE = {
     "jobs-cancelled": "The selected jobs are cancelled.",
     "jobs-deleted": "The selected jobs are deleted, with their directories.",
     "workflow-created": "The workflow is created.",
+    "profile-saved": "The profile is saved; the pages use it from now on.",
+    "detected-applied": "The cluster's partitions and QOS are saved in the profile; the pages use it now.",
     "disconnected": "Disconnected. The next action that needs the cluster connects again.",
     "template-saved": "Saved: jobs created from now on use this text.",
     "template-duplicated": "Duplicated: this copy is yours to change.",

@@ -248,3 +248,20 @@ def test_the_review_says_what_the_job_may_cost(state: UiState, monkeypatch: pyte
     html = _render(state, "review.html", wizards.review_context(state, draft))
     assert "Slurm expects it to start in about 2.0 h" in html
     assert "2026-12-07 19:20 cluster time, on n1" in html
+
+
+def test_the_settings_pages_render(state: UiState, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from namdrunner_core.diagnostics import Detection
+    from namdrunner_core.profile_files import profile_text
+    from namdrunner_core.slurm.inventory import Difference, Inventory
+
+    monkeypatch.setenv("NAMDRUNNER_CONFIG_DIR", str(tmp_path / "cfg"))
+    html = _render(
+        state, "profile_edit.html", {"editing": profile_text("loopback"), "text": "port = <x>", "error": "bad"}
+    )
+    assert "port = &lt;x&gt;" in html  # what was typed, kept and escaped
+    differs = [Difference("partitions[amilan].cores_per_node", 64, 16, "amilan: nodes have 16 cores")]
+    found = Detection("loopback", "2026-12-07T17:39:47.562606Z", Inventory("u", [], [], [], []), differs, {})
+    html = _render(state, "detected.html", {"found": found, "save_as": "loopback", "error": None})
+    assert "amilan: nodes have 16 cores" in html
+    assert "2026-12-07 17:39:47 UTC" in html
