@@ -138,7 +138,8 @@ def check_form(store: JobStore | None, form: TemplateForm) -> TemplateCheck:
     except ValidationError as exc:
         return TemplateCheck((), warnings=(f"no preview with the defaults alone: {exc.reason}",))
     report = check_config(config)
-    unused = [v.key for v in template.variables if v.key not in _used_names(template.text)]
+    used = _used_names(template.text)
+    unused = [v.key for v in template.variables if v.key not in used]
     warnings = report.warnings + [f"variable {key!r} is not used in the config text" for key in unused]
     return TemplateCheck((), config, tuple(report.problems + report.escapes), tuple(warnings))
 
