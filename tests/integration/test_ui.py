@@ -344,6 +344,20 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     # the command log panel lists the remote commands the server ran
     find(By.CSS_SELECTOR, "#cmdlog summary").click()
     wait_for(lambda: "namdrunner-" in find(By.ID, "cmdlog-body").text, what="the command log")
+    # ... live: a remote action asked for elsewhere (another tab, a script) appears without a reload
+    before = len(find(By.ID, "cmdlog-body").find_elements(By.TAG_NAME, "li"))
+    driver.execute_script("window.notReloaded = true")  # type: ignore[attr-defined]
+    form = {"Cookie": server.cookie(), "Content-Type": "application/x-www-form-urlencoded"}
+    checked = server.request("POST", "/cluster/check", headers=form, body=f"csrf={urllib.parse.quote(csrf_of(driver))}")
+    assert checked.status == 200
+    rows = lambda: len(find(By.ID, "cmdlog-body").find_elements(By.TAG_NAME, "li"))  # noqa: E731
+    wait_for(lambda: rows() > before, what="the new command, without a reload")
+    assert driver.execute_script("return window.notReloaded === true")  # type: ignore[attr-defined]
+
+
+def csrf_of(driver: object) -> str:
+    """The page's CSRF token (what its own scripts send)."""
+    return str(driver.execute_script("return document.querySelector('meta[name=csrf-token]').content"))  # type: ignore[attr-defined]
 
 
 def test_an_idle_page_costs_the_cluster_nothing(server: Server, browser: object) -> None:

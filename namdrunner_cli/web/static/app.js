@@ -37,13 +37,27 @@
     setTimeout(hide, 6000);
   }
 
-  // -- the command log panel: loaded when opened, and after every sync --------------------------
+  // -- the command log panel ("SSH console"): live while open - every 2 s (10 s in a hidden tab) it
+  //    shows the remote commands the server ran, from the server's memory: no remote command itself.
+  //    It stays at its end while you are there, and where you scrolled when you scrolled up.
   const cmdlog = $("#cmdlog");
+  let cmdTimer = null;
   async function loadCommands() {
+    clearTimeout(cmdTimer);
     if (!cmdlog || !cmdlog.open) return;
     const body = $("#cmdlog-body");
-    const r = await fetch(body.dataset.src, { credentials: "same-origin" });
-    if (r.ok) body.innerHTML = await r.text(); // server-rendered, escaped
+    const atEnd = cmdlog.scrollTop + cmdlog.clientHeight >= cmdlog.scrollHeight - 8;
+    try {
+      const r = await fetch(body.dataset.src, { credentials: "same-origin" });
+      const html = r.ok ? await r.text() : null;  // server-rendered, escaped
+      if (html !== null && html !== body.dataset.shown) {
+        body.innerHTML = html;
+        body.dataset.shown = html;
+        if (atEnd) cmdlog.scrollTop = cmdlog.scrollHeight;
+      }
+    } finally {
+      cmdTimer = setTimeout(loadCommands, document.hidden ? 10000 : 2000);
+    }
   }
   if (cmdlog) cmdlog.addEventListener("toggle", loadCommands);
 
