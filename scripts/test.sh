@@ -46,6 +46,16 @@ echo "== ruff format";       "$PY" -m ruff format --check .
 echo "== mypy --strict";     "$PY" -m mypy --strict namdrunner_core namdrunner_cli
 echo "== lint-imports (layers point down)"; "$ROOT/.venv/bin/lint-imports" --no-cache
 echo "== shellcheck (remote scripts)"; "$ROOT/.venv/bin/shellcheck" -s bash namdrunner_core/scripts/*.sh
+echo "== node --check (the page's scripts: one syntax error stops every script of a page)"
+jsdir=$(mktemp -d)
+for js in namdrunner_cli/web/static/*.js; do
+    if grep -q '^import ' "$js"; then  # an ES module: checked as one
+        cp "$js" "$jsdir/$(basename "$js" .js).mjs" && node --check "$jsdir/$(basename "$js" .js).mjs"
+    else
+        node --check "$js"
+    fi
+done
+rm -rf "$jsdir"
 echo "== mkdocs build --strict"
 NO_MKDOCS_2_WARNING=1 "$PY" -m mkdocs build --strict -q -d "$(mktemp -d)"
 # CI=true makes a missing cluster an error instead of a skip.

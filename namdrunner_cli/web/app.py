@@ -152,8 +152,11 @@ class Guard(BaseHTTPMiddleware):
 
 # -- the Jobs page -----------------------------------------------------------------------------
 def jobs(request: Request) -> Response:
-    """``/``: groups (expandable) and the paged, sortable job table."""
-    return page(request, "jobs.html", **views.jobs_context(request.app.state.ui, request.query_params))
+    """``/``: groups (expandable) and the paged, sortable job table (``?bulk=``: a bulk delete's progress)."""
+    wanted = request.query_params.get("bulk")
+    bulk = request.app.state.bulk.get(wanted, "bulk") if wanted else None
+    return page(request, "jobs.html", bulk=bulk, bulk_said=views.bulk_said(bulk) if bulk else "",
+                **views.jobs_context(request.app.state.ui, request.query_params))  # fmt: skip
 
 
 def jobs_fragment(request: Request) -> Response:
@@ -229,8 +232,16 @@ async def jobs_bulk(request: Request) -> Response:
     form = await request.form()
     ids = [str(v) for v in form.getlist("job")]
     action = str(form.get("action", ""))
-    await asyncio.to_thread(views.bulk_action, request.app.state.ui, action, ids, str(form.get("confirm", "")))
-    return RedirectResponse("/?done=jobs-cancelled" if action == "cancel" else "/?done=jobs-deleted", status_code=303)
+    task = await asyncio.to_thread(
+        views.bulk_action, request.app.state.ui, request.app.state.bulk, action, ids, str(form.get("confirm", ""))
+    )
+    return RedirectResponse("/?done=jobs-cancelled" if task is None else f"/?bulk={task.id}", status_code=303)
+
+
+def bulk_progress(request: Request) -> Response:
+    """``/jobs/bulk/<task>``: a bulk delete as it goes (JSON for the Jobs page's poll)."""
+    task = request.app.state.bulk.get(request.path_params["task"], "bulk")
+    return JSONResponse({"state": task.state, "done": task.done, "total": task.total, "said": views.bulk_said(task)})
 
 
 async def job_action(request: Request) -> Response:
@@ -361,6 +372,7 @@ def build_app(state: UiState) -> Starlette:
         Route("/fragments/job/{job_id}", job_fragment),
         Route("/sync", sync, methods=["POST"]),
         Route("/jobs/bulk", jobs_bulk, methods=["POST"]),
+        Route("/jobs/bulk/{task}", bulk_progress),
         Route("/jobs/{job_id}", job),
         Route("/jobs/{job_id}/logs", job_logs),
         Route("/jobs/{job_id}/energy.svg", job_energy),
@@ -408,5 +420,6 @@ def build_app(state: UiState) -> Starlette:
     )
     app.state.ui = state
     app.state.creating = Tasks(state.drafts, 4, "creations")
+    app.state.bulk = Tasks(state.drafts, 1, "bulk deletes")
     app.state.fetches = downloads.Fetches(state.drafts, state.store, downloads.job_files(state.store, state.connect))
     return app

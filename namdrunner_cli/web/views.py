@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 
 from namdrunner_cli.render.base import humanize_age, humanize_bytes, humanize_duration
 from namdrunner_cli.web.state import LoginNeeded
+from namdrunner_cli.web.tasks import Task, Tasks
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
 from namdrunner_core.namd.config import INPUT_DIR
 from namdrunner_core.namd.inputs import check_file_name
@@ -209,18 +210,40 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
         return f"/jobs/{new.id}?done=restarted"
 
 
-def bulk_action(state: UiState, action: str, job_ids: list[str], confirm: str) -> None:
+def bulk_action(state: UiState, tasks: Tasks, action: str, job_ids: list[str], confirm: str) -> Task | None:
     """Cancel (the active ones) or delete the jobs ``job_ids``, all or nothing
     (:func:`~namdrunner_core.jobs.bulk.cancel_jobs`, :func:`~namdrunner_core.jobs.bulk.delete_jobs`);
-    ``confirm`` must list the same ids (what the dialog showed)."""
+    ``confirm`` must list the same ids (what the dialog showed). A delete runs in the BACKGROUND
+    (its task: how many are deleted so far); a cancel is one command, done before this returns."""
     from namdrunner_core.jobs.bulk import cancel_jobs, delete_jobs
 
     if action not in ("cancel", "delete"):
         raise ValidationError("action", "cancel or delete")
     if sorted(confirm.split(",")) != sorted(job_ids):
         raise ValidationError("confirm", "the confirmation does not name exactly the selected jobs; try again")
-    with state.remote() as session:
-        (cancel_jobs if action == "cancel" else delete_jobs)(session, state.store, job_ids)
+    if action == "cancel":  # ONE scancel and a sync: the page waits for it
+        with state.remote() as session:
+            cancel_jobs(session, state.store, job_ids)
+        return None
+
+    def work(task: Task) -> None:
+        with state.connect() as session:  # a session of its own: the page's commands never wait on it
+            delete_jobs(session, state.store, job_ids, progress=task.progress)
+
+    return tasks.start("bulk", "delete", work)
+
+
+def bulk_said(task: Task) -> str:
+    """What the Jobs page says of a bulk delete running in the background (true at every moment)."""
+    if task.state == "running":
+        if not task.total:
+            return "Checking the selected jobs..."
+        return f"Deleting the selected jobs: {task.done} of {task.total} deleted"
+    if task.state == "failed":
+        if not task.done:
+            return f"Nothing was deleted: {task.error}"
+        return f"{task.done} of {task.total} jobs deleted, then: {task.error}"
+    return f"Deleted {task.done} job(s), with their directories."
 
 
 # -- templates, cluster --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ act on one job (:meth:`Job.cancel`, :meth:`Job.delete`).
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from namdrunner_core.errors import ValidationError
@@ -40,19 +40,30 @@ def cancel_jobs(session: Session, store: JobStore, job_ids: Sequence[str]) -> li
     return [j.id for j in active]
 
 
-def delete_jobs(session: Session, store: JobStore, job_ids: Sequence[str], *, force: bool = False) -> list[str]:
+def delete_jobs(
+    session: Session,
+    store: JobStore,
+    job_ids: Sequence[str],
+    *,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
     """Delete ``job_ids`` (local rows and both remote directories, through the delete safety check):
     every job is checked first (:meth:`Job.check_deletable`: results still only on scratch, an
     uncertain submission) and one refusal deletes nothing; the active ones are cancelled with ONE
-    ``scancel``. The ids deleted, in order."""
+    ``scancel``. ``progress`` hears (deleted so far, in all) after each job. The ids deleted, in order."""
     jobs = _jobs(session, store, job_ids)
     for job in jobs:
         job.check_deletable(force=force)
     active = [j.record.slurm_job_id for j in jobs if j.record.slurm_job_id and j.status.is_active]
     if active:
         session.slurm(["scancel", *[i for i in active if i]], check=False)
-    for job in jobs:
+    if progress is not None:
+        progress(0, len(jobs))  # every job checked: the deleting begins
+    for done, job in enumerate(jobs, 1):
         job.delete(force=True, cancel=False)
+        if progress is not None:
+            progress(done, len(jobs))
     return [j.id for j in jobs]
 
 

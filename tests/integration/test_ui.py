@@ -340,6 +340,8 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert "project and scratch" in alert.text
     alert.accept()
     wait_for(lambda: not set(extra) & set(store.job_ids()), timeout=60, what="the bulk delete")
+    # it ran in the background; the page followed it, then says it is done
+    wait_for(lambda: "deleted" in find(By.ID, "toast").text, what="the bulk delete said done")
     assert not any(Path(f"{cluster.projects}/namdrunner_jobs/{j}").exists() for j in extra)
     # the command log panel lists the remote commands the server ran
     find(By.CSS_SELECTOR, "#cmdlog summary").click()

@@ -55,3 +55,21 @@ def test_sync_refreshes_progress(session: Session, store: JobStore) -> None:
 
 def test_campaign_as_the_last_stage(session: Session, store: JobStore) -> None:
     contract.check_campaign_as_the_last_stage(session, store)
+
+
+def test_a_bulk_delete_counts_what_it_deleted_and_refuses_all_or_nothing(session: Session, store: JobStore) -> None:
+    from namdrunner_core import Job
+    from namdrunner_core.errors import NotFoundError
+    from namdrunner_core.jobs.bulk import delete_jobs
+
+    values = {"execution_command": "minimize", "steps": 240}
+    ids = [Job.create(session, store, name=f"bulk {n}", template="vacuum_optimization_v1", values=values,
+                      files=contract.TINY, resources=contract.RES).id for n in "abc"]  # fmt: skip
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(NotFoundError):  # one unknown id: nothing deleted, nothing counted
+        delete_jobs(session, store, [*ids, "no_such_job"], progress=lambda d, t: seen.append((d, t)))
+    assert seen == []
+    assert set(ids) <= set(store.job_ids())
+    assert delete_jobs(session, store, ids, progress=lambda d, t: seen.append((d, t))) == ids
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert not set(ids) & set(store.job_ids())

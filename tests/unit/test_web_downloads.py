@@ -175,3 +175,17 @@ class _Upload:
 
     async def read(self, size: int = -1) -> bytes:
         return self._data.pop(0) if self._data else b""
+
+
+def test_a_bulk_delete_is_said_as_it_is() -> None:
+    task = Task("t", "bulk", "delete", 0.0)
+    assert views.bulk_said(task) == "Checking the selected jobs..."
+    task.progress(2, 5)
+    assert views.bulk_said(task) == "Deleting the selected jobs: 2 of 5 deleted"
+    task.error, task.state = "lost the connection", "failed"
+    assert views.bulk_said(task) == "2 of 5 jobs deleted, then: lost the connection"
+    refused = Task("u", "bulk", "delete", 0.0, state="failed", error="results only on scratch")
+    assert views.bulk_said(refused) == "Nothing was deleted: results only on scratch"
+    task.state = "ready"
+    task.progress(5, 5)
+    assert views.bulk_said(task) == "Deleted 5 job(s), with their directories."

@@ -300,6 +300,19 @@
   }
   if (creating && creating.dataset.state === "running") setTimeout(followCreating, 300);
 
+  // -- a bulk delete running in the background: how many are deleted, each second; the table when done
+  const bulkProgress = $("#bulk-progress");
+  async function followBulk() {
+    const r = await fetch(bulkProgress.dataset.src, { credentials: "same-origin", headers: { "Accept": "application/json" } });
+    if (!r.ok) { setTimeout(followBulk, 2000); return; }
+    const t = await r.json();
+    bulkProgress.textContent = t.said;
+    if (t.state === "ready") { window.location.assign("/?done=jobs-deleted"); return; }
+    if (t.state === "failed") { window.location.reload(); return; }  // the table as it is now, and why
+    setTimeout(followBulk, 1000);
+  }
+  if (bulkProgress && bulkProgress.dataset.state === "running") setTimeout(followBulk, 300);
+
   // -- the login page: follows the login running on the server, one question at a time ---------
   const login = $("#login");
   if (login && login.dataset.running === "1") {
