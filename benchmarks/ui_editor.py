@@ -14,12 +14,11 @@ import json
 import resource
 import statistics
 import tempfile
-import threading
 import time
 import urllib.parse
 from pathlib import Path
 
-from benchmarks.ui_jobs_page import key_cookie
+from benchmarks.ui_jobs_page import key_cookie, serve
 
 
 def _form_fields(template_id: str) -> dict[str, str]:
@@ -41,10 +40,6 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     args = ap.parse_args()
 
-    import uvicorn
-
-    from namdrunner_cli.web.app import build_app
-    from namdrunner_cli.web.server import bind
     from namdrunner_cli.web.state import UiState
     from namdrunner_core import JobStore
     from namdrunner_core.cluster import Cluster
@@ -52,12 +47,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as d:
         state = UiState("loopback", JobStore(Path(d) / "bench.db"))
-        sock = bind(0)
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(build_app(state), log_level="warning", lifespan="off"))
-        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-        while not server.started:
-            time.sleep(0.05)
+        server, port = serve(state)
         cookie = key_cookie(port, state.token)
         body = urllib.parse.urlencode({**_form_fields("vacuum_optimization_v1"), "csrf": state.csrf})
 
@@ -76,7 +66,7 @@ def main() -> None:
         ask("POST", "/templates/check", body)  # warm: imports, Jinja's first compile
         health = [ask("GET", "/health") for _ in range(args.rounds)]
         checks = [ask("POST", "/templates/check", body) for _ in range(args.rounds)]
-        server.should_exit = True
+        server.should_exit = True  # type: ignore[attr-defined]
         state.close()
 
     script = "#!/bin/bash\n#SBATCH --partition=amilan\n#SBATCH --ntasks=1\n#SBATCH --time=00:10:00\nsrun hostname\n"

@@ -31,6 +31,22 @@ def key_cookie(port: int, key: str) -> str:
     return (conn.getresponse().getheader("Set-Cookie") or "").split(";", 1)[0]
 
 
+def serve(state: object) -> tuple[object, int]:
+    """``namdrunner ui``'s app for ``state`` on a free loopback port, in a thread: (server, port); set
+    ``server.should_exit`` to stop it."""
+    import uvicorn
+
+    from namdrunner_cli.web.app import build_app
+    from namdrunner_cli.web.server import bind
+
+    sock = bind(0)
+    server = uvicorn.Server(uvicorn.Config(build_app(state), log_level="warning", lifespan="off"))  # type: ignore[arg-type]
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, sock.getsockname()[1]
+
+
 def main() -> None:
     import uvicorn
 

@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks.ui_jobs_page import key_cookie
+from benchmarks.ui_jobs_page import key_cookie, serve
 
 PATHS = ("/health", "/static/app.css", "/fragments/jobs", "/")
 
@@ -28,21 +28,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
 
-    import uvicorn
-
-    from namdrunner_cli.web.app import build_app
-    from namdrunner_cli.web.server import bind
     from namdrunner_cli.web.state import UiState
     from namdrunner_core import JobStore
 
     with tempfile.TemporaryDirectory() as d:
         state = UiState("loopback", JobStore(Path(d) / "busy.db"))
-        sock = bind(0)
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(build_app(state), log_level="warning", lifespan="off"))
-        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-        while not server.started:
-            time.sleep(0.05)
+        server, port = serve(state)
         cookie = key_cookie(port, state.token)
         form = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
 
@@ -67,7 +58,7 @@ def main() -> None:
             busy += [ask("GET", p) for p in PATHS]
             worker.join()
             actions += took
-        server.should_exit = True
+        server.should_exit = True  # type: ignore[attr-defined]
         state.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

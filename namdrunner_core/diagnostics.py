@@ -17,16 +17,14 @@ import attrs
 import tomli_w
 
 from namdrunner_core.errors import ProfileError, RemoteError
-from namdrunner_core.files import write_text_atomic
 from namdrunner_core.models import utcnow
-from namdrunner_core.paths import config_dir
 from namdrunner_core.profile import (
     ClusterProfile,
     bundled_profile_names,
-    load_profile,
     save_detected_limits,
     user_profile_names,
 )
+from namdrunner_core.profile_files import profile_path, write_profile_file
 from namdrunner_core.scripts import CHECK_CLUSTER, DETECT_CLUSTER
 from namdrunner_core.serde import converter, to_data, to_rfc3339
 from namdrunner_core.slurm.inventory import (
@@ -189,10 +187,11 @@ def detect_cluster(session: Session, *, cache: bool = True) -> Detection:
 def write_detected_profile(detection: Detection, base: ClusterProfile, name: str, *, force: bool = False) -> Path:
     """Save user profile ``name`` that ``extends`` ``base`` with what was detected; it is loaded back
     before this returns (a profile that would not load is not left in place)."""
-    target = config_dir() / "profiles" / f"{name}.toml"
     is_user = name in user_profile_names()
     if is_user and not force:
-        raise ProfileError(f"profile {name!r} exists ({target}); choose another name for --write, or --force")
+        raise ProfileError(
+            f"profile {name!r} exists ({profile_path(name)}); choose another name for --write, or --force"
+        )
     if name == base.name and name not in bundled_profile_names():
         raise ProfileError(f"--write {name}: a user profile cannot extend itself; give a new name")
     parent = base.name
@@ -205,15 +204,4 @@ def write_detected_profile(detection: Detection, base: ClusterProfile, name: str
         f"# Written by `namdrunner cluster detect {base.name} --write {name}` at {detection.detected_at}:\n"
         f"# partitions, QOS (and modules) as the cluster reported them; everything else from {parent!r}.\n"
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    backup = target.read_text(encoding="utf-8") if target.is_file() else None
-    write_text_atomic(target, header + tomli_w.dumps(doc))
-    try:
-        load_profile(name)
-    except ProfileError:
-        if backup is None:
-            target.unlink(missing_ok=True)
-        else:
-            write_text_atomic(target, backup)
-        raise
-    return target
+    return write_profile_file(name, header + tomli_w.dumps(doc))

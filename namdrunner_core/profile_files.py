@@ -54,9 +54,15 @@ def profile_text(name: str) -> ProfileText:
 
 
 def save_profile_text(name: str, text: str) -> Path:
-    """Write user profile ``name`` from ``text`` - only if it then loads (:class:`ProfileError` with
-    the loader's message otherwise, the earlier file put back)."""
+    """Write user profile ``name`` (an existing profile) from ``text`` - only if it then loads
+    (:class:`ProfileError` with the loader's message otherwise, the earlier file put back)."""
     check_profile_name(name)
+    return write_profile_file(name, text)
+
+
+def write_profile_file(name: str, text: str) -> Path:
+    """Write user profile ``name`` (new or not) from ``text``, kept only if it then loads: else the
+    earlier file is put back (or none left) and the loader's :class:`ProfileError` raised."""
     path = profile_path(name)
     before = path.read_text(encoding="utf-8") if path.is_file() else None
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -231,17 +231,26 @@ def start_create(state: UiState, tasks: Tasks, fields: Mapping[str, str]) -> Tas
     and its sync never wait on it. A second click while it runs is the same task."""
     from namdrunner_core import Job
 
+    def make(session: Any, store: Any, plan: Any, progress: Any) -> Any:
+        return Job.create_prepared(session, store, plan, progress=progress)
+
+    return _start_reviewed(state, tasks, "create", state.plans, fields, make)
+
+
+def _start_reviewed(state: UiState, tasks: Tasks, kind: str, plans: dict[str, Any], fields: Mapping[str, str],
+                    make: Callable[[Any, Any, Any, Any], Any]) -> Task:  # fmt: skip
+    """A reviewed plan of ``plans`` made in the background by ``make(session, store, plan, progress)``."""
     draft = fields.get("draft", "")
-    _reviewed(state.plans, draft)  # a review that is gone: said now, not in the background
+    _reviewed(plans, draft)  # a review that is gone: said now, not in the background
 
     def work(task: Task) -> None:
-        def create(session: Any, store: Any, prepared: Any) -> Any:
-            return Job.create_prepared(session, store, prepared, progress=task.progress)
+        def create(session: Any, store: Any, plan: Any) -> Any:
+            return make(session, store, plan, task.progress)
 
         with state.connect() as session:
-            task.result = _create_reviewed(state, state.plans, fields, create, session)
+            task.result = _create_reviewed(state, plans, fields, create, session)
 
-    return tasks.start("create", draft, work)
+    return tasks.start(kind, draft, work)
 
 
 # -- workflows -----------------------------------------------------------------------------------
@@ -327,14 +336,7 @@ def start_create_workflow(state: UiState, tasks: Tasks, fields: Mapping[str, str
     task's ``result``."""
     from namdrunner_core import Workflow
 
-    draft = fields.get("draft", "")
-    _reviewed(state.wf_plans, draft)
+    def make(session: Any, store: Any, plan: Any, progress: Any) -> Any:
+        return Workflow.create_planned(session, store, plan, progress=progress)
 
-    def work(task: Task) -> None:
-        def create(session: Any, store: Any, plan: Any) -> Any:
-            return Workflow.create_planned(session, store, plan, progress=task.progress)
-
-        with state.connect() as session:
-            task.result = _create_reviewed(state, state.wf_plans, fields, create, session)
-
-    return tasks.start("workflow", draft, work)
+    return _start_reviewed(state, tasks, "workflow", state.wf_plans, fields, make)
