@@ -15,6 +15,7 @@ import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -362,10 +363,10 @@ def health(request: Request) -> Response:
                          "budgeted_commands": state.budget.spent})  # fmt: skip
 
 
-def build_app(state: UiState) -> Starlette:
-    """The ASGI app for ``state``. Its lifespan's end closes the state (drafts, launcher file,
-    session): uvicorn runs it on Ctrl-C and on SIGTERM, before it ends the process by that signal."""
-    routes = [
+def _routes() -> list[Any]:
+    """Every address of the server (the concepts' own route lists included, before the addresses that
+    would take their names as ids)."""
+    return [
         Route("/", jobs),
         Route("/fragments/jobs", jobs_fragment),
         Route("/fragments/commands", commands),
@@ -399,6 +400,12 @@ def build_app(state: UiState) -> Starlette:
         Route("/health", health),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+
+
+def build_app(state: UiState) -> Starlette:
+    """The ASGI app for ``state``. Its lifespan's end closes the state (drafts, launcher file,
+    session): uvicorn runs it on Ctrl-C and on SIGTERM, before it ends the process by that signal."""
+    routes = _routes()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
