@@ -17,7 +17,7 @@ import attrs
 
 from namdrunner_core.campaign_view import SLURM_ID
 from namdrunner_core.errors import RemoteError, SchedulerError, ValidationError
-from namdrunner_core.models import GroupRecord, JobRecord, named_as
+from namdrunner_core.models import SLURM_UNNAMED, GroupRecord, JobRecord, named_as
 from namdrunner_core.scripts import USAGE
 from namdrunner_core.serde import from_rfc3339, rounded
 from namdrunner_core.slurm.accounting import (
@@ -207,7 +207,10 @@ def usage_report(
         # only the record that is this job's: after a controller lost its state, another job may have
         # been given the same id (a plain job's Slurm name is its id; array tasks carry the array's)
         mine = [u for u in usage.get(sid, []) if named_as(record, u.name)]
-        u = mine[-1] if mine else None
+        # a record slurmdbd could not name ("allocation") may be a stranger's given the id after ours:
+        # one that names this job wins over it
+        named = [u for u in mine if u.name.strip() not in SLURM_UNNAMED]
+        u = (named or mine)[-1] if mine else None
         if u is None:
             continue
         cpu_eff = cpu_efficiency(u)

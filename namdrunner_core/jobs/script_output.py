@@ -27,6 +27,18 @@ class ClusterClock:
 
     epoch: float
     local: dt.datetime  # the same instant as the cluster's local wall time, naive
+    #: the laptop's clock (epoch seconds) when the answer arrived, and how long the command took:
+    #: ``arrived - epoch`` is the clocks' difference plus at most ``flight_s``
+    arrived: float | None = None
+    flight_s: float = 0.0
+
+    def laptop_time(self, text: str) -> dt.datetime | None:
+        """A time Slurm printed, on the laptop's clock (the two clocks' difference measured by this
+        answer: late by at most ``flight_s``); None when it cannot be said."""
+        cluster = self.to_utc(text)
+        if cluster is None or self.arrived is None:
+            return None
+        return cluster + dt.timedelta(seconds=self.arrived - self.epoch)
 
     def to_utc(self, text: str) -> dt.datetime | None:
         """A time Slurm printed (``2026-12-07T07:27:02``), in UTC; None for ``Unknown``/empty/odd."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -66,6 +67,10 @@ RUNAWAY_GRACE_S = 600.0
 LEFT_QUEUE_GRACE_S = 180.0
 #: A record of the same Slurm id submitted this long before ours belongs to an earlier job.
 SUBMIT_SKEW_S = 600.0
+#: A record slurmdbd could not name, submitted (by Slurm, on the laptop's clock) this long after ours
+#: was stamped - beside the status answer's own time in flight - is another job's: a stranger given
+#: our id after a controller reset. Slurm stamps its whole seconds: 2 s of rounding, 3 of margin.
+UNNAMED_AFTER_S = 5.0
 #: ``slurm_state`` of a job that left the queue while nobody could say how it ended: a guess,
 #: replaced by Slurm's verdict when accounting answers (within :data:`TRUTH_WINDOW_S`).
 GUESSED = "UNKNOWN"
@@ -136,6 +141,12 @@ def belongs(r: JobRecord, name: str, submit: str, clock: ClusterClock | None) ->
     if when is not None and r.submitted_at is not None:
         skew = (r.submitted_at - when).total_seconds()
         if skew > SUBMIT_SKEW_S or (unnamed and abs(skew) > SUBMIT_SKEW_S):
+            return False
+    if unnamed and clock is not None and r.submitted_at is not None:
+        # ours was stamped when sbatch had returned its id: a record Slurm submitted after that (on
+        # the laptop's clock, the clocks' difference measured by this very answer) is another job's
+        seen = clock.laptop_time(submit)
+        if seen is not None and (seen - r.submitted_at).total_seconds() > UNNAMED_AFTER_S + clock.flight_s:
             return False
     return True
 
@@ -233,8 +244,24 @@ def _status_of(
 
 
 def _own_records(r: JobRecord, rows: Sequence[SacctRow], clock: ClusterClock | None) -> list[SacctRow]:
-    """The sacct records of ``r``'s Slurm id that are ``r``'s own (:func:`belongs`), in sacct's order."""
-    return [row for row in rows if belongs(r, row.name, row.submit, clock)]
+    """The sacct records of ``r``'s Slurm id that are ``r``'s own (:func:`belongs`), in sacct's order.
+
+    A record slurmdbd could not name (``allocation``: a stranger's too, for a moment after a controller
+    reset handed our id out again) is ours only when Slurm says it was submitted when the first of our
+    records was: strangers get the id after ours, so within the laptop's clock skew is not enough."""
+    mine = [row for row in rows if belongs(r, row.name, row.submit, clock)]
+    submits = [row.submit for row in mine if row.submit and row.submit != "Unknown"]
+    if not submits:
+        return mine
+    first = min(submits)  # sacct's local ISO times: the string order is the time order
+
+    def same_time(submit: str) -> bool:
+        if submit == first:
+            return True
+        a, b = (clock.to_utc(submit), clock.to_utc(first)) if clock is not None else (None, None)
+        return a is not None and b is not None and abs((a - b).total_seconds()) <= 2
+
+    return [row for row in mine if row.name.strip() not in SLURM_UNNAMED or same_time(row.submit)]
 
 
 def _left_queue_at(r: JobRecord) -> dt.datetime | None:
@@ -382,8 +409,12 @@ def _ask(session: Session, to_ask: Sequence[JobRecord], unsure: Sequence[JobReco
         if r.status.is_active
         for x in (r.job_id, f"{r.scratch_dir}/{NAMD_LOG_NAME}", str(log_offset(r.log_state)))
     ] + [x for r in to_ask if r.campaign is not None for x in ("@@FILE", r.job_id, f"{r.scratch_dir}/{STATE_NAME}")]
+    sent = time.time()
     out = session.run_remote(STATUS, [ids, SQUEUE_FORMAT, ",".join(SACCT_FIELDS), names, *tails], check=False).stdout
     status = parse_status_output(out)
+    if status.clock is not None:  # the two clocks compared: when this answer arrived, by the laptop's
+        arrived = time.time()
+        status = attrs.evolve(status, clock=attrs.evolve(status.clock, arrived=arrived, flight_s=arrived - sent))
     asked = _Asked(status, squeue_ok=status.squeue_ok, sacct_ok=status.sacct_ok, chunks=parse_log_output(out),
                    files=parse_file_sections(out))  # fmt: skip
     if to_ask:

@@ -20,6 +20,7 @@ from namdrunner_core.jobs.sync import (
     GUESSED,
     _awaiting_truth,
     _count_runs,
+    _own_records,
     _resolve_submission,
     _status_of,
     _truth_after_guess,
@@ -87,6 +88,40 @@ def test_a_strangers_completed_job_never_completes_ours(tmp_path: Path) -> None:
     # with no record of ours left at all: not Completed - a guess the exit marker decides
     nothing, final = _status_of(r, None, None, True, True, NOW, clock=CLOCK)
     assert (nothing.status, nothing.slurm_state, final) == (JobStatus.RUNNING, GUESSED, True)
+
+
+def test_a_strangers_unnamed_record_right_after_ours_is_not_ours(tmp_path: Path) -> None:
+    """Seen on the real Slurm: 13 s after the reset, a stranger's job with our id had finished while
+    slurmdbd still called it "allocation" (its name came later): within the clock skew of ours, so it
+    passed as ours and completed our killed job. Our own first record sets the time an unnamed one
+    must have."""
+    r = job(tmp_path)
+    text = (
+        f"42|CANCELLED|0:0|00:00:06|2026-12-07T04:00:27|2026-12-07T04:00:33|None|2026-12-07T04:00:05|{r.job_id}\n"
+        "42|COMPLETED|0:0|00:00:01|2026-12-07T04:00:38|2026-12-07T04:00:39|None|2026-12-07T04:00:18|allocation\n"
+    )
+    rows = parse_sacct_all(text)["42"]
+    assert all(belongs(r, x.name, x.submit, CLOCK) for x in rows)  # each alone passes the skew test
+    mine = _own_records(r, rows, CLOCK)
+    assert [x.state for x in mine] == ["CANCELLED"]
+    new, final = _status_of(r, None, mine[-1], True, True, NOW, earlier=mine[:-1], clock=CLOCK)
+    assert (new.status, final) == (JobStatus.CANCELLED, True)
+    # our job's own record left unnamed by the reset (submitted when ours was) stays ours
+    unnamed_ours = parse_sacct_all(text.replace(f"|{r.job_id}\n", "|allocation\n"))["42"]
+    assert [x.state for x in _own_records(r, unnamed_ours, CLOCK)] == ["CANCELLED"]
+
+
+def test_an_unnamed_record_submitted_after_ours_was_stamped_is_a_strangers(tmp_path: Path) -> None:
+    """Seen on the real Slurm too: a job of ours that never ran had no record left after the reset,
+    and a stranger's, 8 s later and still unnamed, completed it. Ours is stamped when sbatch has
+    returned its id, so Slurm cannot have submitted it later than that; the status answer measures
+    the two clocks' difference (here the laptop runs 30 s ahead, the command took 0.5 s)."""
+    r = job(tmp_path, submitted_at=dt.datetime(2026, 12, 7, 11, 0, 35, 500_000, tzinfo=dt.UTC))
+    clock = attrs.evolve(CLOCK, arrived=NOW.timestamp() + 30.3, flight_s=0.5)
+    assert belongs(r, "allocation", "2026-12-07T04:00:05", clock)  # ours, left unnamed by the reset
+    assert not belongs(r, "allocation", "2026-12-07T04:00:13", clock)  # a stranger 8 s later
+    assert belongs(r, r.job_id, "2026-12-07T04:00:13", clock)  # a named record: the name decides
+    assert belongs(r, "allocation", "2026-12-07T04:00:13", CLOCK)  # clocks not compared: no verdict
 
 
 def test_a_guess_made_while_accounting_was_down_is_replaced_by_the_truth(tmp_path: Path) -> None:
