@@ -22,6 +22,7 @@ from namdrunner_core.scripts import USAGE
 from namdrunner_core.serde import from_rfc3339, rounded
 from namdrunner_core.slurm.accounting import (
     USAGE_FIELDS,
+    SacctUsage,
     StorageUse,
     cpu_efficiency,
     memory_efficiency,
@@ -204,13 +205,7 @@ def usage_report(
     group_map = {g.id: g for g in groups}
     jobs = []
     for sid, record in by_slurm.items():
-        # only the record that is this job's: after a controller lost its state, another job may have
-        # been given the same id (a plain job's Slurm name is its id; array tasks carry the array's)
-        mine = [u for u in usage.get(sid, []) if named_as(record, u.name)]
-        # a record slurmdbd could not name ("allocation") may be a stranger's given the id after ours:
-        # one that names this job wins over it
-        named = [u for u in mine if u.name.strip() not in SLURM_UNNAMED]
-        u = (named or mine)[-1] if mine else None
+        u = _own_usage(record, usage.get(sid, []))
         if u is None:
             continue
         cpu_eff = cpu_efficiency(u)
@@ -252,6 +247,15 @@ def usage_report(
         pending=pending,
         missing=[sid for sid in by_slurm if sid not in usage],
     )
+
+
+def _own_usage(record: JobRecord, rows: Sequence[SacctUsage]) -> SacctUsage | None:
+    """The accounting record that is this job's: after a controller lost its state, another job may have
+    been given the same id (a plain job's Slurm name is its id; array tasks carry the array's), and
+    slurmdbd may not have named it yet (``allocation``): a record that names the job wins over that."""
+    mine = [u for u in rows if named_as(record, u.name)]
+    named = [u for u in mine if u.name.strip() not in SLURM_UNNAMED]
+    return (named or mine)[-1] if mine else None
 
 
 def _pending(lines: Sequence[str], ours: dict[str, str]) -> list[PendingJob]:

@@ -19,6 +19,7 @@ import attrs
 from namdrunner_core.errors import NamdRunnerError, ValidationError
 from namdrunner_core.job_info import JOB_INFO_NAME, job_info_bytes
 from namdrunner_core.jobs import campaign
+from namdrunner_core.jobs.ownership import belongs, own_records
 from namdrunner_core.jobs.script_output import (
     ClusterClock,
     FinalizeOutput,
@@ -34,7 +35,7 @@ from namdrunner_core.jobs.script_output import (
 )
 from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN, match_token, settle_uncertain
-from namdrunner_core.models import SLURM_UNNAMED, JobRecord, OutputFile, named_as, utcnow
+from namdrunner_core.models import JobRecord, OutputFile, utcnow
 from namdrunner_core.namd.log import LogOutcome
 from namdrunner_core.scripts import FINALIZE, STATUS, WRITE_FILES
 from namdrunner_core.scripts.campaign_step import STATE_NAME
@@ -65,12 +66,6 @@ RUNAWAY_GRACE_S = 600.0
 #: A job gone from squeue this long while accounting still calls it active is not running: the
 #: accounting record is a runaway (its end was never written), the exit marker and log decide.
 LEFT_QUEUE_GRACE_S = 180.0
-#: A record of the same Slurm id submitted this long before ours belongs to an earlier job.
-SUBMIT_SKEW_S = 600.0
-#: A record slurmdbd could not name, submitted (by Slurm, on the laptop's clock) this long after ours
-#: was stamped - beside the status answer's own time in flight - is another job's: a stranger given
-#: our id after a controller reset. Slurm stamps its whole seconds: 2 s of rounding, 3 of margin.
-UNNAMED_AFTER_S = 5.0
 #: ``slurm_state`` of a job that left the queue while nobody could say how it ended: a guess,
 #: replaced by Slurm's verdict when accounting answers (within :data:`TRUTH_WINDOW_S`).
 GUESSED = "UNKNOWN"
@@ -126,29 +121,6 @@ def _needs_sync(r: JobRecord, now: dt.datetime | None = None) -> bool:
         or (r.status.is_terminal and not r.results_safe)
         or _awaiting_truth(r, now or utcnow())
     )
-
-
-def belongs(r: JobRecord, name: str, submit: str, clock: ClusterClock | None) -> bool:
-    """Whether a squeue/sacct record of ``r``'s Slurm id is ``r``'s own: after a controller lost its
-    state, ids are handed out again, and another job's record must never be taken for ours. A plain
-    job's name must be ours (array tasks carry the array's name: not checked), and it may not have
-    been submitted before ours (beyond the clocks' skew). A record slurmdbd could not name
-    (:data:`~namdrunner_core.models.SLURM_UNNAMED`) is ours only when it was submitted when ours was."""
-    if not named_as(r, name):
-        return False
-    unnamed = name.strip() in SLURM_UNNAMED
-    when = clock.to_utc(submit) if submit and clock is not None else None
-    if when is not None and r.submitted_at is not None:
-        skew = (r.submitted_at - when).total_seconds()
-        if skew > SUBMIT_SKEW_S or (unnamed and abs(skew) > SUBMIT_SKEW_S):
-            return False
-    if unnamed and clock is not None and r.submitted_at is not None:
-        # ours was stamped when sbatch had returned its id: a record Slurm submitted after that (on
-        # the laptop's clock, the clocks' difference measured by this very answer) is another job's
-        seen = clock.laptop_time(submit)
-        if seen is not None and (seen - r.submitted_at).total_seconds() > UNNAMED_AFTER_S + clock.flight_s:
-            return False
-    return True
 
 
 _ARRAY_RANGE = re.compile(r"^(\d+)_\[([\d,\-]+)(?:%\d+)?\]$")
@@ -241,27 +213,6 @@ def _status_of(
     # Not queued and unknown to accounting (it did not answer, or purged the job): the job's exit
     # marker and log decide, and Slurm's own verdict is asked for again later.
     return attrs.evolve(r, slurm_state=GUESSED), True
-
-
-def _own_records(r: JobRecord, rows: Sequence[SacctRow], clock: ClusterClock | None) -> list[SacctRow]:
-    """The sacct records of ``r``'s Slurm id that are ``r``'s own (:func:`belongs`), in sacct's order.
-
-    A record slurmdbd could not name (``allocation``: a stranger's too, for a moment after a controller
-    reset handed our id out again) is ours only when Slurm says it was submitted when the first of our
-    records was: strangers get the id after ours, so within the laptop's clock skew is not enough."""
-    mine = [row for row in rows if belongs(r, row.name, row.submit, clock)]
-    submits = [row.submit for row in mine if row.submit and row.submit != "Unknown"]
-    if not submits:
-        return mine
-    first = min(submits)  # sacct's local ISO times: the string order is the time order
-
-    def same_time(submit: str) -> bool:
-        if submit == first:
-            return True
-        a, b = (clock.to_utc(submit), clock.to_utc(first)) if clock is not None else (None, None)
-        return a is not None and b is not None and abs((a - b).total_seconds()) <= 2
-
-    return [row for row in mine if row.name.strip() not in SLURM_UNNAMED or same_time(row.submit)]
 
 
 def _left_queue_at(r: JobRecord) -> dt.datetime | None:
@@ -471,7 +422,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         slurm_id = r.slurm_job_id or ""
         if not r.status.is_active:
             if _awaiting_truth(r, now):
-                mine = _own_records(r, acct_rows.get(slurm_id, []), clock)
+                mine = own_records(r, acct_rows.get(slurm_id, []), clock)
                 truth = _truth_after_guess(r, mine[-1] if mine else None)
                 if truth is not None and truth != r:
                     updated[r.job_id] = attrs.evolve(truth, updated_at=now)
@@ -483,7 +434,7 @@ def sync_jobs(store: JobStore, session: Session, jobs: Sequence[JobRecord] | Non
         if sq is not None and not belongs(r, sq.name, sq.submit, clock):
             warnings.append(f"Slurm id {slurm_id} of {r.job_id} now belongs to another job ({sq.name!r})")
             sq, reused = None, True
-        mine = _own_records(r, acct_rows.get(slurm_id, []), clock)
+        mine = own_records(r, acct_rows.get(slurm_id, []), clock)
         if len(mine) < len(acct_rows.get(slurm_id, [])) and sq is None and not mine:
             reused = True
             warnings.append(f"Slurm id {slurm_id} of {r.job_id} was given to another job: its own record is gone")

@@ -29,18 +29,42 @@ SSHD_LOG = Path("/var/tmp/namdrunner-cluster/log/sshd.log")
 NAMDRUNNER = [sys.executable, "-m", "namdrunner_cli"]
 
 
+AUTHORIZED = Path("/var/tmp/namdrunner-cluster/ssh/authorized_keys/nrtest")
+#: the fingerprint of the key of the test running now (its logins are the ones counted)
+COUNTED: list[str] = []
+
+
 def accepted_logins() -> int:
-    """Successful logins the test sshd logged (the server's own count)."""
-    return sum(1 for line in SSHD_LOG.read_text(errors="replace").splitlines() if line.startswith("Accepted publickey"))
+    """Successful logins the test sshd logged with THIS test's own key (the server's own count; tests
+    in the other CI lanes log in at the same time with the common key)."""
+    lines = SSHD_LOG.read_text(errors="replace").splitlines()
+    return sum(1 for line in lines if line.startswith("Accepted publickey") and line.endswith(COUNTED[-1]))
+
+
+def _authorize(text: str) -> None:
+    """``AUTHORIZED`` replaced whole (never half-written under an sshd reading it for another login)."""
+    tmp = AUTHORIZED.with_name(f".{AUTHORIZED.name}.{os.getpid()}")
+    tmp.write_text(text)
+    tmp.chmod(0o644)
+    tmp.replace(AUTHORIZED)
 
 
 @pytest.fixture
 def session_env(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     runtime = Path(tempfile.mkdtemp(prefix="nrrun-", dir="/tmp"))  # 0700; below /tmp, not pytest's tree
-    del tmp_path
+    key = tmp_path / "id_counted"  # a key of this test's own: its logins are told from the other lanes'
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "counted", "-f", str(key)], check=True)
+    public = Path(f"{key}.pub").read_text().strip()
+    COUNTED.append(subprocess.run(["ssh-keygen", "-lf", f"{key}.pub"], capture_output=True, text=True,
+                                  check=True).stdout.split()[1])  # fmt: skip
+    _authorize(AUTHORIZED.read_text() + public + "\n")
+    profiles = Path(env["NAMDRUNNER_CONFIG_DIR"]) / "profiles"
+    profiles.mkdir(parents=True, exist_ok=True)
+    (profiles / "loopback.toml").write_text(f'extends = "loopback"\nidentity_file = "{key}"\n')
     monkeypatch.setenv("NAMDRUNNER_RUNTIME_DIR", str(runtime))
     values = {**os.environ, **env, "NAMDRUNNER_RUNTIME_DIR": str(runtime)}
     yield values
+    _authorize("".join(ln for ln in AUTHORIZED.read_text().splitlines(True) if ln.strip() != public))
     subprocess.run([*NAMDRUNNER, "session", "stop", "loopback"], env=values, capture_output=True, check=False)
     shutil.rmtree(runtime, ignore_errors=True)
 

@@ -16,7 +16,7 @@ PACKAGES = ("namdrunner_core", "namdrunner_cli")
 
 #: module -> (lines at most, why it is one module)
 BIG_MODULES = {
-    "namdrunner_core/jobs/sync.py": (572, "Slurm's truth for every job in one pass (3 remote commands)"),
+    "namdrunner_core/jobs/sync.py": (554, "Slurm's truth for every job in one pass (3 remote commands)"),
     "namdrunner_core/namd/config.py": (523, "NAMD's config rules: values, refusals and confinement"),
     "namdrunner_core/namd/log.py": (624, "one streaming parser of NAMD's log formats"),
     "namdrunner_core/scripts/campaign_step.py": (617, "ONE standalone file the compute nodes run with python3"),

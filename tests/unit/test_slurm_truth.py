@@ -13,6 +13,7 @@ import attrs
 import pytest
 
 from benchmarks._fixtures import make_store
+from namdrunner_core.jobs.ownership import belongs, own_records
 from namdrunner_core.jobs.script_output import ClusterClock, LogChunk, LookupRow, StatusOutput, advance_log
 from namdrunner_core.jobs.settle import plan_settlement
 from namdrunner_core.jobs.submission import SUBMIT_UNCERTAIN, uncertain
@@ -20,11 +21,9 @@ from namdrunner_core.jobs.sync import (
     GUESSED,
     _awaiting_truth,
     _count_runs,
-    _own_records,
     _resolve_submission,
     _status_of,
     _truth_after_guess,
-    belongs,
 )
 from namdrunner_core.models import GroupRecord, JobRecord, ProgressSummary
 from namdrunner_core.slurm.parse import SacctRow, SqueueRow, parse_sacct_all
@@ -102,13 +101,13 @@ def test_a_strangers_unnamed_record_right_after_ours_is_not_ours(tmp_path: Path)
     )
     rows = parse_sacct_all(text)["42"]
     assert all(belongs(r, x.name, x.submit, CLOCK) for x in rows)  # each alone passes the skew test
-    mine = _own_records(r, rows, CLOCK)
+    mine = own_records(r, rows, CLOCK)
     assert [x.state for x in mine] == ["CANCELLED"]
     new, final = _status_of(r, None, mine[-1], True, True, NOW, earlier=mine[:-1], clock=CLOCK)
     assert (new.status, final) == (JobStatus.CANCELLED, True)
     # our job's own record left unnamed by the reset (submitted when ours was) stays ours
     unnamed_ours = parse_sacct_all(text.replace(f"|{r.job_id}\n", "|allocation\n"))["42"]
-    assert [x.state for x in _own_records(r, unnamed_ours, CLOCK)] == ["CANCELLED"]
+    assert [x.state for x in own_records(r, unnamed_ours, CLOCK)] == ["CANCELLED"]
 
 
 def test_an_unnamed_record_submitted_after_ours_was_stamped_is_a_strangers(tmp_path: Path) -> None:
