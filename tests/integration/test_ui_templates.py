@@ -94,7 +94,8 @@ def test_templates_created_edited_duplicated_and_deleted_in_the_page(
     # Save as it is: the same three, each at its field, and nothing stored
     find(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
     wait_for(lambda: driver.find_elements(By.ID, "form-errors"), what="the refused save")  # type: ignore[attr-defined]
-    assert set(_errors(driver)) == three
+    # the page's own live check runs again on load and rebuilds the messages: read them once it is done
+    wait_for(lambda: set(_errors(driver)) == three, what="the same 3 mistakes at their fields")
     assert [t.id for t in _store(env).list_templates()] == [f"{BUILTIN}_copy"]
 
     # fixed: the live check renders the config and says what NAMD would refuse (pairlistdist < cutoff)
@@ -109,7 +110,7 @@ def test_templates_created_edited_duplicated_and_deleted_in_the_page(
     editor.click()
     editor.send_keys(TEXT)
     wait_for(lambda: "temperature 310" in find(By.ID, "check-config").text, what="the rendered config")
-    assert not _errors(driver)
+    wait_for(lambda: not _errors(driver), what="no mistake left")
     assert "pairlistdist 11 must be >= cutoff 12" in find(By.ID, "check-refused").text
     shoot(driver, "template-editor")
     find(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
