@@ -184,6 +184,13 @@ def detect_cluster(session: Session, *, cache: bool = True) -> Detection:
     return detection
 
 
+def detected_profile_name(base: str) -> str:
+    """The name what ``cluster detect`` found is saved under when none is given: a bundled profile's
+    own (the user file of that name takes its place and extends it), else ``<name>-detected`` (a user
+    profile cannot extend itself)."""
+    return base if base in bundled_profile_names() else f"{base}-detected"
+
+
 def write_detected_profile(detection: Detection, base: ClusterProfile, name: str, *, force: bool = False) -> Path:
     """Save user profile ``name`` that ``extends`` ``base`` with what was detected; it is loaded back
     before this returns (a profile that would not load is not left in place)."""

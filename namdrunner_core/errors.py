@@ -55,6 +55,12 @@ class ValidationErrors(ValidationError):
             self.args = (self.message,)
 
 
+def validation_error(problems: list[tuple[str, str]]) -> ValidationError:
+    """The error for one or more ``(field, message)`` problems: :class:`ValidationError` for one,
+    :class:`ValidationErrors` for several (``problems`` must not be empty)."""
+    return ValidationErrors(problems) if len(problems) > 1 else ValidationError(*problems[0])
+
+
 def problems_of(exc: ValidationError) -> list[tuple[str, str]]:
     """Every ``(field, message)`` of a validation error: its one, or all of :class:`ValidationErrors`."""
     return list(exc.problems) if isinstance(exc, ValidationErrors) else [(exc.field, exc.reason)]

@@ -9,11 +9,12 @@ was there before is put back.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import attrs
 
-from namdrunner_core.errors import ProfileError
+from namdrunner_core.errors import ProfileError, ValidationError
 from namdrunner_core.files import write_text_atomic
 from namdrunner_core.paths import config_dir
 from namdrunner_core.profile import bundled_profile_names, check_profile_name, load_profile, user_profile_names
@@ -31,8 +32,15 @@ class ProfileText:
     bundled: bool
 
 
+#: what a profile's name may be: it is a file's name in the config folder's ``profiles/``
+PROFILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 def profile_path(name: str) -> Path:
-    """Where the user profile ``name`` is (or would be) written."""
+    """Where the user profile ``name`` is (or would be) written; a name that is not a plain file name
+    (``../x``, ``a/b``, empty) is refused (:class:`ValidationError`): nothing lands outside ``profiles/``."""
+    if not PROFILE_NAME.fullmatch(name):
+        raise ValidationError("name", f"{name[:64]!r}: a profile name is letters, digits, '_', '-' or '.'")
     return config_dir() / "profiles" / f"{name}.toml"
 
 

@@ -9,6 +9,7 @@ changes one by duplicating it (the copy is theirs, under a new id).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -16,7 +17,7 @@ import attrs
 import jinja2
 import jinja2.meta
 
-from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors
+from namdrunner_core.errors import NotFoundError, ValidationError, problems_of, validation_error
 from namdrunner_core.namd.config import (
     Template,
     Variable,
@@ -24,7 +25,7 @@ from namdrunner_core.namd.config import (
     check_config,
     preview_config,
 )
-from namdrunner_core.namd.template_check import template_problems
+from namdrunner_core.namd.template_check import check_template, template_problems
 from namdrunner_core.namd.template_files import builtin_templates
 from namdrunner_core.store import JobStore
 from namdrunner_core.template_library import get_template
@@ -131,8 +132,7 @@ def check_form(store: JobStore | None, form: TemplateForm) -> TemplateCheck:
     try:
         template = template_from_form(store, form)
     except ValidationError as exc:
-        problems = exc.problems if isinstance(exc, ValidationErrors) else [(exc.field, exc.reason)]
-        return TemplateCheck(tuple(problems))
+        return TemplateCheck(tuple(problems_of(exc)))
     try:
         config = preview_config(template, {})
     except ValidationError as exc:
@@ -173,7 +173,7 @@ def template_from_form(store: JobStore | None, form: TemplateForm) -> Template:
     if not any(f == "text" for f, _ in problems):
         problems += [("text", m) for m in _undefined_names(template)]
     if problems:
-        raise ValidationErrors(problems) if len(problems) > 1 else ValidationError(*problems[0])
+        raise validation_error(problems)
     return template
 
 
@@ -192,8 +192,7 @@ def duplicate_template(store: JobStore, template_id: str, new_id: str | None = N
     new_id = new_id or free_template_id(store, f"{template_id}_copy")
     copy = attrs.evolve(source, id=new_id, name=f"{source.name} (copy)", builtin=False)
     _refuse_taken(store, new_id)
-    if problems := template_problems(copy):
-        raise ValidationErrors(problems) if len(problems) > 1 else ValidationError(*problems[0])
+    check_template(copy)
     store.save_template(copy)
     return copy
 
@@ -304,11 +303,12 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _used_names(text: str) -> set[str]:
+@functools.lru_cache(maxsize=8)  # one parse per text: the form's checks and the live check's warnings
+def _used_names(text: str) -> frozenset[str]:
     try:
-        return set(jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text)))  # noqa: S701 - parsed, never rendered
+        return frozenset(jinja2.meta.find_undeclared_variables(jinja2.Environment().parse(text)))  # noqa: S701 - parsed, never rendered
     except jinja2.TemplateSyntaxError:
-        return set()
+        return frozenset()
 
 
 def _undefined_names(template: Template) -> list[str]:

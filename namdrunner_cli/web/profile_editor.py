@@ -5,7 +5,6 @@ differences applied as a user profile (``cluster detect --write``)."""
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -14,10 +13,8 @@ from starlette.routing import Route
 
 from namdrunner_cli.web.html import page
 from namdrunner_cli.web.state import UiState
-from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+from namdrunner_core.errors import NamdRunnerError, NotFoundError
 from namdrunner_core.profile_files import profile_text, save_profile_text
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def edit(request: Request) -> Response:
@@ -46,7 +43,7 @@ async def detect(request: Request) -> Response:
     state: UiState = request.app.state.ui
 
     def run() -> None:
-        with state.counted(charge=False) as session:
+        with state.remote() as session:  # asked for by a person: not the polling budget's
             state.detection = detect_cluster(session)
 
     await asyncio.to_thread(run)
@@ -55,14 +52,14 @@ async def detect(request: Request) -> Response:
 
 def detected(request: Request, *, status: int = 200, error: str | None = None, name: str | None = None) -> Response:
     """``/cluster/detected``: what the last ``cluster detect`` found and where the profile differs."""
-    from namdrunner_core.profile import bundled_profile_names
+    from namdrunner_core.diagnostics import detected_profile_name
 
     state: UiState = request.app.state.ui
     found = state.detection
     if found is None or found.profile != state.profile:
         raise NotFoundError("no detection of this profile yet: press Detect on the Cluster page")
-    default = state.profile if state.profile in bundled_profile_names() else f"{state.profile}-detected"
-    return page(request, "detected.html", status_code=status, found=found, save_as=name or default, error=error)
+    save_as = name or detected_profile_name(state.profile)
+    return page(request, "detected.html", status_code=status, found=found, save_as=save_as, error=error)
 
 
 async def apply(request: Request) -> Response:
@@ -76,11 +73,9 @@ async def apply(request: Request) -> Response:
     found = state.detection
     if found is None or found.profile != state.profile:
         raise NotFoundError("no detection of this profile to apply: press Detect on the Cluster page")
-    try:
-        if not _NAME.fullmatch(name):
-            raise ValidationError("name", f"{name[:64]!r}: a profile name is letters, digits, '_', '-' or '.'")
+    try:  # the name is checked by the core: a plain file name in the config folder's profiles/
         await asyncio.to_thread(write_detected_profile, found, load_profile(state.profile), name, force=True)
-    except (ValidationError, NamdRunnerError) as exc:
+    except NamdRunnerError as exc:
         return detected(request, status=400, error=str(exc), name=name)
     if name != state.profile:
         await asyncio.to_thread(state.switch_profile, name)

@@ -173,7 +173,7 @@ def estimate_start(state: UiState, draft: str) -> None:
     from namdrunner_core.start_estimate import estimate_start as ask
 
     planned = _reviewed(state.plans, draft)
-    with state.counted(charge=False) as session:
+    with state.remote() as session:
         state.estimates[draft] = ask(session, planned.for_session(session).sbatch_text)
 
 

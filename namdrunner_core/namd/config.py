@@ -14,7 +14,7 @@ import attrs
 import jinja2
 import jinja2.sandbox
 
-from namdrunner_core.errors import ValidationError, ValidationErrors
+from namdrunner_core.errors import ValidationError, validation_error
 from namdrunner_core.namd.inputs import TCL_SPECIAL, check_file_name
 from namdrunner_core.namd.reader import NamdConfig as NamdConfig  # re-exported: the reader is namd.reader
 from namdrunner_core.namd.reader import read_config as read_config
@@ -190,7 +190,7 @@ def validate_values(template: Template, values: Mapping[str, Any]) -> dict[str, 
         except ValidationError as exc:
             problems.append((exc.field, exc.reason))
     if problems:
-        raise ValidationErrors(problems) if len(problems) > 1 else ValidationError(*problems[0])
+        raise validation_error(problems)
     return out
 
 

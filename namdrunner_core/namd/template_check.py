@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import jinja2
 
-from namdrunner_core.errors import ValidationError, ValidationErrors
+from namdrunner_core.errors import ValidationError, validation_error
 from namdrunner_core.namd.config import _KEY, _TEMPLATE_ID, Template, Variable, VariableType, _jinja, coerce_value
 
 
 def check_template(t: Template) -> None:
     """Reject a malformed template (bad id, keys, bounds, Jinja2 syntax): every problem at once."""
     if problems := template_problems(t):
-        raise ValidationErrors(problems) if len(problems) > 1 else ValidationError(*problems[0])
+        raise validation_error(problems)
 
 
 def template_problems(t: Template, *, row_fields: bool = False) -> list[tuple[str, str]]:

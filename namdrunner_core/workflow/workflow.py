@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Self
@@ -92,14 +93,12 @@ def _store_group(
     """Upload every prepared job and store the group; on any failure the jobs already made are deleted.
     ``progress`` gets the bytes of all of them: (sent so far, in all)."""
     created: list[Job] = []
-    total = sum(p.upload_size for p in prepared) if progress is not None else 0
-    sent = 0
-    try:
-        for p in prepared:
-            before = sent
+    sizes = [p.upload_size for p in prepared] if progress is not None else [0] * len(prepared)
+    total = sum(sizes)
+    try:  # each stage's bytes counted after the stages before it (their sizes known up front)
+        for p, before in zip(prepared, itertools.accumulate(sizes, initial=0), strict=False):
             each = None if progress is None else lambda done, _t, before=before: progress(before + done, total)
             created.append(Job.create_prepared(session, store, p, progress=each))
-            sent += p.upload_size if progress is not None else 0
         store.save_workflow(group)
     except BaseException:
         for job in created:

@@ -63,3 +63,14 @@ def test_cluster_edit_saves_what_the_editor_wrote_only_when_it_loads(config: Pat
     assert bad.exit_code != 0
     assert "not valid TOML" in bad.output
     assert 'account = "ucb-general"' in (config / "profiles" / "alpine.toml").read_text()
+
+
+def test_a_profile_name_that_is_not_a_plain_file_name_writes_nothing(config: Path) -> None:
+    from namdrunner_core.errors import ValidationError
+    from namdrunner_core.profile_files import write_profile_file
+
+    for name in ("../outside", "a/b", "", ".hidden"):
+        with pytest.raises(ValidationError, match="a profile name is letters"):
+            write_profile_file(name, 'extends = "alpine"\n')
+    assert not (config / "outside.toml").exists()
+    assert not list(config.parent.glob("*.toml"))
