@@ -68,12 +68,12 @@ fi
 # the tests that log in with passwords and Duo (they switch the Duo stand-in's answers; the host
 # runner's tests, which use no Slurm, balance this lane), and the jobs tests - then, alone, the tests
 # that fault the cluster itself (a node down, the controller paused or reset, accounting off, a
-# reservation, a preemption taking the node) and the one that proves a refused command changed nothing
+# reservation, a preemption taking the node, sbatch made to hang) and the one that proves a refused command changed nothing
 # on the whole cluster: nothing else may run then.
 # A new integration file goes to the jobs lane unless it is listed here.
 FAULTS=(tests/integration/test_slurm_faults.py tests/integration/test_campaigns.py tests/integration/test_id_safety.py
-        tests/integration/test_start_estimate.py)
-LOGINS=(tests/integration/test_duo.py tests/integration/test_real_site.py tests/integration/test_session.py
+        tests/integration/test_start_estimate.py tests/integration/test_real_site.py)
+LOGINS=(tests/integration/test_duo.py tests/integration/test_session.py
         tests/integration/test_cli.py tests/integration/test_ui.py tests/integration/test_foundation.py
         tests/integration/test_transport_ssh.py tests/integration/test_host_runner.py)
 JOBS=()

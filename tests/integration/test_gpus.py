@@ -34,10 +34,11 @@ def alloc_tres(cluster: ClusterEnv, slurm_id: str) -> str:
         ["sacct", "-X", "-n", "-P", "-j", slurm_id, "-o", "AllocTRES"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         env={**os.environ, "SLURM_CONF": cluster.slurm_conf},
-    ).stdout
-    return out.strip()
+    )
+    assert out.returncode == 0, out.stderr  # sacct's own words (accounting must be on in this lane)
+    return out.stdout.strip()
 
 
 def finish(session: Session, store: JobStore, ids: list[str], wait_until: Callable[..., object]) -> None:
