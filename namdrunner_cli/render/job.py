@@ -302,6 +302,8 @@ def live_view(*, enabled: bool) -> Iterator[Callable[[list[JobRecord]], None]]:
 
     with Live(watch_table([]), console=console(), refresh_per_second=4, transient=False) as live:
         yield lambda records: live.update(watch_table(records))
+    if not console().is_terminal:  # piped or logged: rich writes the last table without its line's end
+        console().line()
 
 
 def print_watch_result(as_json: bool, final: Sequence[JobRecord]) -> None:

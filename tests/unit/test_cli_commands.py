@@ -140,6 +140,9 @@ def test_sync_watch_discover_usage_and_session(fake: FakeSlurm) -> None:
     watched = run_json(fake, "watch", "--timeout", "60")
     assert [j["id"] for j in watched] == [created["id"]]
     assert watched[0]["status"] == "Completed"
+    run(fake, "job", "create", "--name", "w2", "--template", "vacuum_optimization_v1", *FILES, *RES, *STEPS, "--submit")
+    shown = run(fake, "watch", "--timeout", "60").stdout  # piped: the last table, then the count on its own line
+    assert shown.endswith("┘\n1 of 1 job finished\n"), shown[-120:]
     synced = run_json(fake, "sync")
     assert "fake" in synced
     assert set(synced["fake"]) >= {"changed", "warnings"}
