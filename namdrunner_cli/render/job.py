@@ -313,6 +313,9 @@ def print_watch_result(as_json: bool, final: Sequence[JobRecord]) -> None:
 
         print_json([job_json(r) for r in final])
         return
+    if not final:
+        click.echo("No job was queued or running: nothing to watch.")
+        return
     done = sum(1 for r in final if r.status.is_terminal)
     click.echo(f"{done} of {plural(len(final), 'job')} finished")
 

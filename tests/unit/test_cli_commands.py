@@ -143,6 +143,7 @@ def test_sync_watch_discover_usage_and_session(fake: FakeSlurm) -> None:
     run(fake, "job", "create", "--name", "w2", "--template", "vacuum_optimization_v1", *FILES, *RES, *STEPS, "--submit")
     shown = run(fake, "watch", "--timeout", "60").stdout  # piped: the last table, then the count on its own line
     assert shown.endswith("┘\n1 of 1 job finished\n"), shown[-120:]
+    assert run(fake, "watch").stdout.endswith("\nNo job was queued or running: nothing to watch.\n")
     synced = run_json(fake, "sync")
     assert "fake" in synced
     assert set(synced["fake"]) >= {"changed", "warnings"}
