@@ -12,11 +12,14 @@ import attrs
 
 from namdrunner_core.models import job_json
 from namdrunner_core.serde import converter, to_data
+from namdrunner_core.start_estimate import StartEstimate
 from namdrunner_core.transport.broker_client import BrokerInfo
 
 if TYPE_CHECKING:
+    from namdrunner_core.cluster import Session
     from namdrunner_core.jobs.prepare import PreparedJob
     from namdrunner_core.jobs.script_output import SlurmLogs
+    from namdrunner_core.profile import ClusterProfile
     from namdrunner_core.transport.transfer import TreeTransferReport
     from namdrunner_core.workflow.workflow import WorkflowPlan
 
@@ -33,6 +36,32 @@ class PreparedView:
     def of(cls, prepared: PreparedJob) -> PreparedView:
         """The view of ``prepared``."""
         return cls(job_json(prepared.record), prepared.config_text, prepared.sbatch_text)
+
+
+@attrs.frozen(slots=True)
+class StartView:
+    """``job create --estimate-start``: what the planned job would cost at most (its whole wall time, by
+    the profile's billing rule) and Slurm's answer to when it would start; nothing was created."""
+
+    job: dict[str, Any]
+    su_per_hour: float
+    su_at_most: float
+    estimate: StartEstimate
+
+    @classmethod
+    def of(cls, prepared: PreparedJob, profile: ClusterProfile, estimate: StartEstimate) -> StartView:
+        """The view of ``prepared`` with Slurm's ``estimate``."""
+        from namdrunner_core.jobs.campaign import su_at_most, su_per_hour
+
+        res = prepared.resources
+        return cls(job_json(prepared.record), su_per_hour(res, profile), su_at_most(res, profile), estimate)
+
+    @classmethod
+    def ask(cls, session: Session, prepared: PreparedJob) -> StartView:
+        """Ask Slurm now when ``prepared`` would start (one command, nothing submitted); its view."""
+        from namdrunner_core.start_estimate import estimate_start
+
+        return cls.of(prepared, session.profile, estimate_start(session, prepared.sbatch_text))
 
 
 @attrs.frozen(slots=True)

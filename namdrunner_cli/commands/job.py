@@ -69,6 +69,12 @@ def _load_for_change(app: AppContext, job_id: str) -> Job:
     "before a segment that could exceed it.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the NAMD config and sbatch script; touch nothing.")
+@click.option(
+    "--estimate-start",
+    is_flag=True,
+    help="Ask Slurm when this job would start (sbatch --test-only) and say what it would cost at most; "
+    "nothing is created or submitted.",
+)
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.option(
     "--no-preflight",
@@ -86,6 +92,7 @@ def create(
     target_ns: float | None,
     su_budget: float | None,
     dry_run: bool,
+    estimate_start: bool,
     submit_now: bool,
     no_preflight: bool,
     **resource_kw: Any,
@@ -99,28 +106,37 @@ def create(
           --file hextube.psf --file hextube.pdb --file par_all36_na.prm \\
           --cores 24 --memory 16GB --walltime 04:00:00 --submit
       namdrunner job create ... --dry-run     # print config.namd and job.sbatch, touch nothing
+      namdrunner job create ... --estimate-start   # when Slurm would start it, and its SUs at most
       namdrunner job create --name prod --template explicit_solvent_npt_v1 ... \
           --walltime 24:00:00 --target-ns 500 --submit   # a campaign: 500 ns over ~20 jobs, unattended
     """
     from namdrunner_cli.render.base import transfer_progress
-    from namdrunner_cli.render.job import print_dry_run, print_job
+    from namdrunner_cli.render.job import print_dry_run, print_job, print_start_estimate
+    from namdrunner_core.answers import StartView
     from namdrunner_core.jobs.job import Job
     from namdrunner_core.jobs.prepare import plan_job
     from namdrunner_core.profile import load_profile
 
-    store = app.existing_store if dry_run else app.store  # a dry run creates nothing, not even a database
-    resources = pop_resources(resource_kw, profile=app.profile)
-    planned = plan_job(load_profile(app.profile), store, name=name, template=template_id,
-                       assignments=list(assignments), files=list(files), resources=resources,
-                       run_preflight=not no_preflight, target_ns=target_ns,
-                       su_budget=su_budget)  # fmt: skip
+    store = app.existing_store if _creates_nothing(dry_run, estimate_start, submit_now) else app.store
+    planned = plan_job(load_profile(app.profile), store, name=name, template=template_id, files=list(files),
+                       assignments=list(assignments), resources=pop_resources(resource_kw, profile=app.profile),
+                       run_preflight=not no_preflight, target_ns=target_ns, su_budget=su_budget)  # fmt: skip
     app.warn_not_checked(planned.plan.record.preflight_notes)
     if dry_run:
         return print_dry_run(app.json, planned.plan)
     session = app.session()
+    if estimate_start:
+        return print_start_estimate(app.json, StartView.ask(session, planned.for_session(session)))
     with transfer_progress("upload", enabled=not app.json) as progress:
         j = Job.create_prepared(session, app.store, planned.for_session(session), progress=progress)
     print_job(app.json, j.submit().record if submit_now else j.record)
+
+
+def _creates_nothing(dry_run: bool, estimate_start: bool, submit_now: bool) -> bool:
+    """Whether ``job create`` only shows (a dry run or a start estimate): no job, not even a database."""
+    if estimate_start and (dry_run or submit_now):
+        raise click.UsageError("--estimate-start creates nothing: leave out --dry-run and --submit")
+    return dry_run or estimate_start
 
 
 @job.command("submit")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from namdrunner_core.analysis.report import Analysis
     from namdrunner_core.analysis.stats import SeriesVerdict
+    from namdrunner_core.answers import StartView
     from namdrunner_core.jobs.prepare import PreparedJob
     from namdrunner_core.jobs.script_output import JobOutputs, SlurmLogs
     from namdrunner_core.models import JobRecord
@@ -195,6 +196,25 @@ def print_dry_run(as_json: bool, prepared: PreparedJob) -> None:
         print_json(PreparedView.of(prepared))
         return
     echo_prepared(prepared, f"config.namd ({prepared.record.job_id})")
+
+
+def print_start_estimate(as_json: bool, view: StartView) -> None:
+    """``job create --estimate-start``: when Slurm would start the job (nothing submitted) and what it
+    would cost at most."""
+    if as_json:
+        return print_json(view)
+    est = view.estimate
+    walltime = view.job["resources"]["walltime"]
+    click.echo(f"Cost:  at most {view.su_at_most:.1f} SU ({view.su_per_hour:g} SU an hour by the profile's "
+               f"billing, for its whole wall time of {walltime}; less if it ends sooner)")  # fmt: skip
+    if est.refused:
+        click.echo(f"Queue: Slurm would refuse it as it is: {est.refused}")
+    elif est.start is None or (est.wait_s or 0) < 60:
+        click.echo(f"Queue: Slurm would start it at once, on {est.nodes} ({est.partition}).")
+    else:
+        click.echo(f"Queue: Slurm expects it to start in about {humanize_duration(est.wait_s)}, at "
+                   f"{est.start:%Y-%m-%d %H:%M} cluster time, on {est.nodes} ({est.partition}).")  # fmt: skip
+    click.echo(f"       Asked at {est.asked_at:%H:%M:%S} cluster time; nothing was submitted.")
 
 
 def echo_prepared(prepared: PreparedJob, config_title: str = "config.namd") -> None:

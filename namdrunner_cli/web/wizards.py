@@ -157,24 +157,24 @@ def _cloned(state: UiState, template: Any, fields: dict[str, str], folder: Path)
 def review_context(state: UiState, draft: str) -> dict[str, Any]:
     """The review page of a planned draft, with what it may cost: its whole wall time at the profile's
     billing rule (``usage``'s: cores, or the cores its memory takes, + GPU weight)."""
-    from namdrunner_core.jobs.campaign import su_per_hour
+    from namdrunner_core.jobs.campaign import su_at_most, su_per_hour
     from namdrunner_core.profile import load_profile
 
     plan = _reviewed(state.plans, draft).plan
     profile = load_profile(state.profile)
-    rate = su_per_hour(plan.resources, profile)
-    return {"plan": plan, "draft": draft, "su_per_hour": rate, "su_at_most": rate * plan.resources.walltime_s / 3600,
-            "estimate": state.estimates.get(draft), "can_estimate": profile.scheduler != "none"}  # fmt: skip
+    return {"plan": plan, "draft": draft, "su_per_hour": su_per_hour(plan.resources, profile),
+            "su_at_most": su_at_most(plan.resources, profile), "estimate": state.estimates.get(draft),
+            "can_estimate": profile.scheduler != "none"}  # fmt: skip
 
 
 def estimate_start(state: UiState, draft: str) -> None:
     """Ask Slurm when the reviewed plan would start (``sbatch --test-only``: nothing submitted); the
     answer is kept for the review page. A person asked: not charged to the polling budget."""
-    from namdrunner_core.start_estimate import estimate_start as ask
+    from namdrunner_core.answers import StartView
 
     planned = _reviewed(state.plans, draft)
     with state.remote() as session:
-        state.estimates[draft] = ask(session, planned.for_session(session).sbatch_text)
+        state.estimates[draft] = StartView.ask(session, planned.for_session(session)).estimate
 
 
 def _resources(fields: Mapping[str, str], errors: dict[str, str]) -> Any:

@@ -128,6 +128,11 @@ def su_per_hour(resources: ResolvedResources, profile: ClusterProfile) -> float:
     return cores * profile.billing_su_per_core_hour + resources.gpus * part.gpu_su_weight
 
 
+def su_at_most(resources: ResolvedResources, profile: ClusterProfile) -> float:
+    """What a job costs at most: :func:`su_per_hour` for its whole wall time (less if it ends sooner)."""
+    return su_per_hour(resources, profile) * resources.walltime_s / 3600
+
+
 def check_budget(state: dict[str, Any], su_budget: float | None, rate: float) -> dict[str, Any]:
     """``state`` with its SU budget, or a :class:`ValidationError` when the budget is not a positive number
     or smaller than one segment's whole wall time."""

@@ -149,12 +149,6 @@ class ResolvedResources:
         kind = f"{self.gpu_type}:" if self.gpu_type else ""
         return f"gpu:{kind}{self.gpus}"
 
-    @property
-    def su_estimate(self) -> float:
-        """Service units if the job ran its full wall time (cores plus GPU weight)."""
-        hours = self.walltime_s / 3600
-        return hours * (self.cores + self.gpus * self.partition.gpu_su_weight)
-
 
 #: The least memory a job may ask for: less than NAMD itself needs to start (Slurm's --mem is in MB).
 MIN_MEMORY_GB = 0.1

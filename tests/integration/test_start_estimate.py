@@ -5,16 +5,24 @@ the whole node for a moment, so it runs in the lane that runs alone (scripts/tes
 
 from __future__ import annotations
 
+import json
+import re
 import time
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from namdrunner_cli.main import cli
 from namdrunner_core import Session
 from namdrunner_core.start_estimate import estimate_start
-from tests.conftest import ClusterEnv
+from tests.conftest import DATA, ClusterEnv
 
 pytestmark = pytest.mark.cluster
 
+CREATE = ["job", "create", "--name", "asked", "--template", "vacuum_optimization_v1", "--set", "steps=240",
+          *(f"--file={DATA / 'tiny' / n}" for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")),
+          "--cores", "2", "--memory", "1", "--walltime", "00:10:00", "--estimate-start"]  # fmt: skip
 SCRIPT = "#!/bin/bash\n#SBATCH --partition=amilan\n#SBATCH --ntasks={n}\n#SBATCH --time=00:10:00\nsrun hostname\n"
 
 
@@ -23,7 +31,9 @@ def _squeue_ids(session: Session) -> set[str]:
     return set(out.split())
 
 
-def test_the_estimate_follows_the_queue_and_submits_nothing(session: Session, cluster: ClusterEnv) -> None:
+def test_the_estimate_follows_the_queue_and_submits_nothing(
+    session: Session, cluster: ClusterEnv, env: dict[str, str]
+) -> None:
     before = _squeue_ids(session)
     idle = estimate_start(session, SCRIPT.format(n=1))
     assert idle.refused == ""
@@ -44,6 +54,15 @@ def test_the_estimate_follows_the_queue_and_submits_nothing(session: Session, cl
         assert busy.refused == ""
         assert busy.wait_s is not None
         assert 15 * 60 < busy.wait_s <= 21 * 60, busy  # when the blocker's 20 min limit ends
+        # the CLI: `job create ... --estimate-start` asks the same, says the cost, creates nothing
+        said = CliRunner().invoke(cli, CREATE, catch_exceptions=False)
+        assert said.exit_code == 0, said.output
+        assert "Cost:  at most 0.3 SU (2 SU an hour by the profile's billing" in said.stdout
+        assert re.search(r"Queue: Slurm expects it to start in about (1[5-9]|2[01]) min, at ", said.stdout), said.stdout
+        assert "cluster time, on nr-node1 (amilan)." in said.stdout
+        answer = json.loads(CliRunner().invoke(cli, ["--json", *CREATE], catch_exceptions=False).stdout)
+        assert 15 * 60 < answer["estimate"]["wait_s"] <= 21 * 60
+        assert not Path(env["NAMDRUNNER_DB"]).exists()  # no job stored, not even a database
     finally:
         session.slurm(["scancel", blocker])
 

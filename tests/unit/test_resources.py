@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from namdrunner_core.errors import ValidationError
+from namdrunner_core.jobs.campaign import su_per_hour
 from namdrunner_core.profile import load_profile
 from namdrunner_core.slurm.resources import Resources, format_walltime, parse_walltime, resolve_resources
 
@@ -70,7 +71,8 @@ def test_gpu_job_resolves_gres() -> None:
     r = resolve_resources(res(partition="ah200", gpus=2, cores=48, memory_gb=200), ALPINE)
     assert r.gres == "gpu:h200:2"
     assert r.qos.name == "gpu-normal"
-    assert r.su_estimate == pytest.approx(4 * (48 + 2 * 370.4))
+    # billed by usage's rule: 48 cores + 2 GPUs x the partition's weight, an hour
+    assert su_per_hour(r, ALPINE) == pytest.approx(48 + 2 * 370.4)
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("00:01:00", 60), ("1-00:00:00", 86400), ("168:00:00", 604800)])
