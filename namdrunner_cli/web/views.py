@@ -299,12 +299,10 @@ ACTION_DONE = {
     "template-saved": "Saved: jobs created from now on use this text.",
     "template-duplicated": "Duplicated: this copy is yours to change.",
     "template-deleted": "Deleted. Jobs created from it keep their rendered config.",
+    "store-restored": "Restored from the backup; the store as it was is kept beside it.",
+    "store-reset": "The local store is empty; it was backed up beside itself first.",
+    "store-discovered": "The jobs on the cluster were found again (discover).",
 }
-
-#: what the Cluster page says after an action on the local store (``?done=``)
-LOCAL_DONE = {"restored": "Restored from the backup; the store as it was is kept beside it.",
-              "reset": "The local store is empty; it was backed up beside itself first.",
-              "discovered": "The jobs on the cluster were found again (discover)."}  # fmt: skip
 
 
 def local_action(state: UiState, action: str, form: Mapping[str, Any], upload: Path | None) -> str:
@@ -317,16 +315,16 @@ def local_action(state: UiState, action: str, form: Mapping[str, Any], upload: P
         if upload is None:
             raise ValidationError("backup", "choose a backup file (one `db backup` or Download a backup made)")
         restore_store(state.store, upload)
-        return "/cluster?done=restored#local"
+        return "/cluster?done=store-restored#local"
     if action == "reset":
         if str(form.get("confirm", "")) != "reset":
             raise ValidationError("confirm", "type reset to empty the local store")
         reset_store(state.store)
-        return "/cluster?done=reset#local"
+        return "/cluster?done=store-reset#local"
     if action == "discover":
         with state.remote() as session:
             discover_jobs(state.store, session)
-        return "/cluster?done=discovered#local"
+        return "/cluster?done=store-discovered#local"
     raise NotFoundError(f"no action {action!r} (restore, reset, discover)")
 
 
@@ -339,8 +337,8 @@ def cluster_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]
     from namdrunner_core.usage import usage_from_store
 
     ctx: dict[str, Any] = {"profile_obj": load_profile(state.profile), "checks": None, "usage": None, "error": None,
-                           "profiles": profile_infos(), "store": store_facts(state.store), "version": __version__,
-                           "done": LOCAL_DONE.get(params.get("done", ""))}  # fmt: skip
+                           "profiles": profile_infos(), "store": store_facts(state.store),
+                           "version": __version__}  # fmt: skip
     try:
         if params.get("check"):
             with state.remote() as session:

@@ -564,7 +564,7 @@ def test_the_local_store_backed_up_reset_and_restored(
     assert JobStore(backup).job_ids() == [job.id]  # type: ignore[arg-type]
     find(By.ID, "reset").click()
     driver.switch_to.alert.accept()  # type: ignore[attr-defined]
-    wait_for(lambda: find(By.ID, "local-done"), what="the reset")
+    wait_for(lambda: "local store is empty" in find(By.ID, "toast").text, what="the reset")
     assert find(By.ID, "store-holds").text.startswith("0 job(s)")
     assert store.job_ids() == []
     driver.get(server.base + "/")  # type: ignore[attr-defined]
@@ -573,7 +573,7 @@ def test_the_local_store_backed_up_reset_and_restored(
     find(By.ID, "restore-file").send_keys(str(backup))
     find(By.ID, "restore").click()
     driver.switch_to.alert.accept()  # type: ignore[attr-defined]
-    wait_for(lambda: "Restored from the backup" in find(By.ID, "local-done").text, what="the restore")
+    wait_for(lambda: "Restored from the backup" in find(By.ID, "toast").text, what="the restore")
     assert store.job_ids() == [job.id]
     shoot(driver, "settings-local")
     driver.get(server.base + "/")  # type: ignore[attr-defined]
@@ -591,9 +591,10 @@ def test_the_local_store_backed_up_reset_and_restored(
     driver.get(server.base + "/cluster#local")  # type: ignore[attr-defined]
     find(By.ID, "reset").click()
     driver.switch_to.alert.accept()  # type: ignore[attr-defined]
-    wait_for(lambda: find(By.ID, "local-done"), what="the reset")
+    wait_for(lambda: "local store is empty" in find(By.ID, "toast").text, what="the reset")
+    find(By.CSS_SELECTOR, "#toast .toast-close").click()  # it sits over the button, as a person sees
     find(By.ID, "discover").click()
-    wait_for(lambda: "found again" in find(By.ID, "local-done").text, timeout=60, what="the rebuild")
+    wait_for(lambda: "found again" in find(By.ID, "toast").text, timeout=60, what="the rebuild")
     assert job.id in store.job_ids()
 
 
