@@ -58,11 +58,34 @@ def print_profile(as_json: bool, p: ClusterProfile) -> None:
         q.add_row(qos.name + (" *" if qos.default else ""), f"{qos.max_walltime_hours:g}", ", ".join(qos.partitions))
     c.print(q)
     if p.presets:  # `job create --preset NAME`
-        r = Table("Preset", "Cores", "GB", "Wall time", "Partition / QOS", "GPUs", "", header_style="bold")
+        _print_presets(p)
+
+
+def _print_presets(p: ClusterProfile) -> None:
+    """The presets, each on one line; their descriptions beside them on a wide terminal, under the table
+    (a line each) on a narrow one - never a column a word wide."""
+    from rich.markup import escape
+    from rich.padding import Padding
+    from rich.table import Table
+
+    c = console()
+    beside = c.width >= 120
+    r = Table(title="presets (job create --preset NAME)", header_style="bold")
+    for head in ("Preset", "Cores", "GB", "Wall time", "Partition", "QOS", "GPUs"):
+        r.add_column(head, no_wrap=True)
+    if beside:
+        r.add_column("")
+    for x in p.presets:
+        row = [x.name, str(x.cores), f"{x.memory_gb:g}", x.walltime, x.partition, x.qos or "-", str(x.gpus or "-")]
+        r.add_row(*row, *([x.description] if beside else []))
+    c.print(r)
+    if not beside:
         for x in p.presets:
-            r.add_row(x.name, str(x.cores), f"{x.memory_gb:g}", x.walltime, f"{x.partition} / {x.qos or '-'}",
-                      str(x.gpus or "-"), x.description)  # fmt: skip
-        c.print(r)
+            if x.description:
+                c.print(
+                    Padding(f"[bold]{escape(x.name)}[/]: {escape(x.description)}", (0, 0, 0, 2), expand=False),
+                    highlight=False,
+                )
 
 
 def print_checks(as_json: bool, results: Sequence[Check]) -> None:

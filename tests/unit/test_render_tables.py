@@ -134,3 +134,26 @@ def test_usage_at_80_columns_keeps_ids_state_and_su_whole(
     assert "49" in out
     assert "total 97 SU over 2 job(s)" in out
     assert "[df /dev/sda1 on /projects]" in " ".join(out.split())  # shown, not eaten as markup
+
+
+@pytest.mark.parametrize("width", [80, 140])
+def test_cluster_show_keeps_every_preset_on_one_line(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from namdrunner_cli.main import cli
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    out = CliRunner().invoke(cli, ["cluster", "show", "alpine"]).stdout
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= width
+    row = next(line for line in out.splitlines() if "Production run" in line)
+    assert row.split("│")[1:7] == [
+        " Production run  ",
+        " 48    ",
+        " 32 ",
+        " 24:00:00   ",
+        " acpu      ",
+        " cpu-normal ",
+    ]
+    said = "a day on CPUs (a campaign continues it: --target-ns)"
+    assert (f"  Production run: {said}" in out) == (width < 120)  # under the table, or beside its row
+    assert (said in row) == (width >= 120)
