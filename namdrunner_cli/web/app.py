@@ -30,7 +30,7 @@ from namdrunner_cli.web import chart, downloads, profile_editor, settings, templ
 from namdrunner_cli.web.html import PAGES, error_page, not_allowed_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
-from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, problems_of
 
 HERE = Path(__file__).parent
 COOKIE = "namdrunner_ui"
@@ -248,9 +248,18 @@ def bulk_progress(request: Request) -> Response:
 async def job_action(request: Request) -> Response:
     """POST ``/jobs/<id>/(submit|cancel|restart|delete)``; delete needs ``confirm`` = the job id."""
     form = await request.form()
-    action = request.path_params["action"]
-    target = await asyncio.to_thread(views.job_action, request.app.state.ui, request.path_params["job_id"], action,
-                                     dict(form))  # fmt: skip
+    action, job_id = request.path_params["action"], request.path_params["job_id"]
+    try:
+        target = await asyncio.to_thread(views.job_action, request.app.state.ui, job_id, action, dict(form))
+    except ValidationError as exc:
+        if action not in ("restart", "rerun"):
+            raise
+        # the job page again, every mistake at its field, what was typed kept
+        ctx = views.job_context(request.app.state.ui, job_id)
+        ctx.update(again_values={k: str(v) for k, v in form.items() if k != "csrf"},
+                   again_errors=dict(problems_of(exc)))  # fmt: skip
+        fetches = request.app.state.fetches.of_job(job_id)
+        return page(request, "job.html", status_code=400, fetches=fetches, **ctx)
     return RedirectResponse(target, status_code=303)
 
 

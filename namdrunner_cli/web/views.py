@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
     from namdrunner_cli.web.state import UiState
     from namdrunner_core.jobs.sync import SyncReport
+    from namdrunner_core.models import JobRecord
+    from namdrunner_core.profile import ClusterProfile
+    from namdrunner_core.slurm.resources import Resources
 
 
 PER_PAGE = 50
@@ -94,9 +97,9 @@ def jobs_context(state: UiState, params: Mapping[str, str]) -> dict[str, Any]:
             "filters": "&" + filters if filters else ""}  # fmt: skip
 
 
-def _positive(text: str, field: str) -> int:
+def _positive(text: str, field: str, what: str = "a page number") -> int:
     if not text.isdigit() or len(text) > 9 or int(text) < 1:
-        raise ValidationError(field, f"{text!r} is not a page number (1, 2, ...)")
+        raise ValidationError(field, f"{text!r} is not {what} (1, 2, ...)")
     return int(text)
 
 
@@ -116,7 +119,54 @@ def job_context(state: UiState, job_id: str) -> dict[str, Any]:
     children = state.store.list_jobs(parent_job_id=record.job_id)
     return {"job": record, "details": job_details(record), "group": group,
             "stage": group.stage_name(record.job_id) if group else None, "children": children,
-            "analysis": state.analyses.get(job_id)}  # fmt: skip
+            "analysis": state.analyses.get(job_id), "profile_obj": _profile_or_none(state), "labels": AGAIN_LABELS,
+            "again_values": {}, "again_errors": {}}  # fmt: skip
+
+
+#: the Restart / Run again form's fields as the person reads them beside the boxes
+AGAIN_LABELS = {"steps": "Steps", "cores": "Cores", "memory_gb": "Memory (GB)", "memory": "Memory (GB)",
+                "walltime": "Wall time", "partition": "Partition", "qos": "QOS", "gpus": "GPUs", "nodes": "Nodes",
+                "gpu_type": "GPU type", "account": "Account", "resources": "Resources"}  # fmt: skip
+
+
+def _profile_or_none(state: UiState) -> Any:
+    """The served profile (a job page shows its partitions and presets), or None when it cannot be read
+    (the page still opens; the Restart form then keeps the job's resources)."""
+    from namdrunner_core.profile import load_profile
+
+    try:
+        return load_profile(state.profile)
+    except NamdRunnerError:
+        return None
+
+
+def again_plan(
+    record: JobRecord, form: Mapping[str, Any], profile: ClusterProfile | None = None
+) -> tuple[int | None, Resources | None]:
+    """What a Restart / Run again form asks, checked before any remote command: the steps (blank: what
+    the job had left) and the resources (the job's own where a field is blank or unchanged; checked
+    against ``profile``'s rules when given). Every mistake at once, named by the form's fields."""
+    from namdrunner_core.errors import problems_of, validation_error
+    from namdrunner_core.slurm.resources import RESOURCE_TEXT_FIELDS, resolve_resources, resources_over
+
+    problems: list[tuple[str, str]] = []
+    steps = resources = None
+    text = str(form.get("steps", "")).strip()
+    if text:
+        try:
+            steps = _positive(text, "steps", "a number of steps")
+        except ValidationError as exc:
+            problems += problems_of(exc)
+    if any(str(form.get(k, "")).strip() for k in RESOURCE_TEXT_FIELDS):
+        try:
+            resources = resources_over(record.resources, {k: str(form.get(k, "")) for k in RESOURCE_TEXT_FIELDS})
+            if profile is not None:
+                resolve_resources(resources, profile)  # the site's limits too, in the same round trip
+        except ValidationError as exc:
+            problems += problems_of(exc)
+    if problems:
+        raise validation_error(problems)
+    return steps, resources
 
 
 def _job(state: UiState, session: Any, job_id: str) -> Any:
@@ -188,6 +238,8 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
         raise NotFoundError(f"no action {action!r} (submit, cancel, restart, rerun, delete, analyze)")
     if action == "delete" and str(form.get("confirm", "")) != record.job_id:
         raise ValidationError("confirm", f"type the job id {record.job_id} to delete it")
+    again = action in ("restart", "rerun")
+    steps, resources = again_plan(record, form, _profile_or_none(state)) if again else (None, None)
     with state.remote() as session:
         job = _job(state, session, job_id)
         if action == "cancel":
@@ -200,14 +252,12 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
             job.delete(force=str(form.get("force", "")) == "1")
             return "/?done=deleted"
         if action == "rerun":
-            return f"/jobs/{job.rerun(submit=True).id}?done=rerun"
+            return f"/jobs/{job.rerun(resources=resources, submit=True).id}?done=rerun"
         if action == "analyze":  # the log (and .xst, PSF; with a selection the DCD) fetched once, judged
             selection = str(form.get("select", "")).strip()
             state.analyses[job_id] = job.analysis(select=selection or None)
             return f"/jobs/{job_id}?done=analyzed#analysis"
-        steps = str(form.get("steps", "")).strip()
-        new = job.restart(steps=_positive(steps, "steps") if steps else None, submit=True)
-        return f"/jobs/{new.id}?done=restarted"
+        return f"/jobs/{job.restart(steps=steps, resources=resources, submit=True).id}?done=restarted"
 
 
 def bulk_action(state: UiState, tasks: Tasks, action: str, job_ids: list[str], confirm: str) -> Task | None:

@@ -87,11 +87,9 @@ RESOURCE_TEXT_FIELDS: dict[str, type] = {
 }  # fmt: skip
 
 
-def resources_from_text(fields: Mapping[str, str]) -> Resources:
-    """:class:`Resources` from a form's text fields (the web page's wizard): blanks are "not given"
-    (``gpus`` 0), numbers must be numbers. Every field that is not is named at once
-    (:class:`ValidationErrors`, one problem per field, in the form's own names); the resource rules
-    themselves are :func:`resolve_resources`'s."""
+def _form_values(fields: Mapping[str, str]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The resource fields a form filled in, parsed (blanks left out), and one problem per field that is
+    not the number it must be."""
     values: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for key, kind in RESOURCE_TEXT_FIELDS.items():
@@ -110,12 +108,32 @@ def resources_from_text(fields: Mapping[str, str]) -> Resources:
             problems.append((key, f"{text!r} is not a finite number"))
             continue
         values[key] = number
+    return values, problems
+
+
+def resources_from_text(fields: Mapping[str, str]) -> Resources:
+    """:class:`Resources` from a form's text fields (the web page's wizard): blanks are "not given"
+    (``gpus`` 0), numbers must be numbers. Every field that is not is named at once
+    (:class:`ValidationErrors`, one problem per field, in the form's own names); the resource rules
+    themselves are :func:`resolve_resources`'s."""
+    values, problems = _form_values(fields)
     for key in ("cores", "memory_gb", "walltime"):
         if key not in values and not any(k == key for k, _ in problems):
             problems.append((key, "required"))
     if problems:
         raise ValidationErrors(problems)
     return Resources(**values)
+
+
+def resources_over(base: Resources, fields: Mapping[str, str]) -> Resources:
+    """``base`` (a job's own resources) with what a form changed: a field left blank or as ``base`` has
+    it keeps ``base``'s value, so a new partition drops the old one's QOS, GRES type and constraint unless
+    they were changed too (:meth:`Resources.overridden`, as ``job restart --partition`` does). Every field
+    that is not the number it must be is named at once (:class:`ValidationErrors`)."""
+    values, problems = _form_values(fields)
+    if problems:
+        raise ValidationErrors(problems)
+    return base.overridden(**{k: v for k, v in values.items() if v != getattr(base, k)})
 
 
 @attrs.frozen(slots=True)

@@ -67,7 +67,9 @@ class Server:
         if driver.find_elements(By.ID, "key"):  # type: ignore[attr-defined]
             driver.find_element(By.ID, "key").send_keys(self.token)  # type: ignore[attr-defined]
             driver.find_element(By.ID, "key-submit").click()  # type: ignore[attr-defined]
-            wait_for(lambda: not driver.find_elements(By.ID, "key"), what="the key page to let the browser in")  # type: ignore[attr-defined]
+            # the key page, then the "Key accepted" page that moves on by itself, then the page asked for
+            wait_for(lambda: not driver.find_elements(By.CSS_SELECTOR, "#key, #enter") and driver.find_elements(By.TAG_NAME, "main"),  # type: ignore[attr-defined]  # noqa: E501
+                     what="the key page to let the browser in")  # fmt: skip
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -289,14 +289,45 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert (clone.template_values["steps"], clone.job_name) == (480, "browser job (copy)")
     for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb"):
         assert (Path(clone.project_dir) / "input_files" / n).read_bytes() == TINY[n].read_bytes()
-    # -- restart from the checkpoint, then delete the restart (the dialog names what goes)
+    # -- restart from the checkpoint on other resources: two mistakes at their fields in one round trip,
+    #    then fixed; then delete the restart (the dialog names what goes)
     driver.get(server.base + f"/jobs/{planned}")  # type: ignore[attr-defined]
-    find(By.NAME, "steps").send_keys("480")
+    find(By.CSS_SELECTOR, "#again-resources summary").click()
+    find(By.ID, "again-steps").send_keys("lots")
+    for field, value in (("again-cores", "-3"), ("again-walltime", "00:15:00")):
+        find(By.ID, field).clear()
+        find(By.ID, field).send_keys(value)
+    find(By.ID, "restart").click()
+
+    def mistakes() -> dict[str, str]:
+        return {
+            e.get_attribute("data-field"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "#again .field-error")
+        }  # type: ignore[attr-defined]
+
+    said = wait_for(mistakes, what="the mistakes at their fields")
+    assert said == {"steps": "Steps: 'lots' is not a number of steps (1, 2, ...)",
+                    "cores": "Cores: -3 is not a positive whole number"}, said  # fmt: skip
+    assert find(By.ID, "again-walltime").get_attribute("value") == "00:15:00"  # what was typed is kept
+    shoot(driver, "job-restart-mistakes")
+    assert store.list_jobs(parent_job_id=planned) == []  # nothing created
+    for field, value in (("again-steps", "480"), ("again-cores", "2")):
+        find(By.ID, field).clear()
+        find(By.ID, field).send_keys(value)
     find(By.ID, "restart").click()
     wait_for(lambda: "/jobs/" in driver.current_url and planned not in driver.current_url, timeout=120,  # type: ignore[attr-defined]
              what="the restart's page")  # fmt: skip
     restart_id = driver.current_url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
-    assert store.get_job(restart_id).parent_job_id == planned
+    restarted = store.get_job(restart_id)
+    assert restarted.parent_job_id == planned
+    assert (restarted.resources.cores, restarted.resources.walltime) == (2, "00:15:00")
+    assert restarted.slurm_job_id
+
+    def asked_of_slurm() -> str:
+        return subprocess.run(["sacct", "-X", "-n", "-P", "-j", str(restarted.slurm_job_id), "-o", "Timelimit,ReqCPUS"],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "SLURM_CONF": cluster.slurm_conf}).stdout.strip()  # fmt: skip
+
+    assert wait_for(lambda: asked_of_slurm() == "00:15:00|2", what="Slurm's record of the restart as asked")
     assert planned in find(By.ID, "overview").text
     find(By.ID, "delete").click()
     alert = driver.switch_to.alert  # type: ignore[attr-defined]

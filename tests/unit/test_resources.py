@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from namdrunner_core.errors import ValidationError
@@ -79,3 +80,20 @@ def test_gpu_job_resolves_gres() -> None:
 def test_walltime_round_trip(text: str, seconds: int) -> None:
     assert parse_walltime(text) == seconds
     assert parse_walltime(format_walltime(seconds)) == seconds
+
+
+def test_a_form_over_a_jobs_resources_changes_only_what_was_changed() -> None:
+    from namdrunner_core.errors import ValidationErrors
+    from namdrunner_core.slurm.resources import resources_over
+
+    base = res(partition="acpu", qos="cpu-long", walltime="24:00:00")
+    same = {"partition": "acpu", "qos": "cpu-long", "cores": "24", "memory_gb": "16", "walltime": "24:00:00"}
+    assert resources_over(base, same) == base
+    assert resources_over(base, {**same, "walltime": "", "cores": "48"}) == attrs.evolve(base, cores=48)
+    # another partition: the QOS shown (the old one's) is dropped, as `job restart --partition` does
+    moved = resources_over(base, {**same, "partition": "aa100", "gpus": "1"})
+    assert (moved.partition, moved.qos, moved.gpus) == ("aa100", None, 1)
+    assert resources_over(base, {**same, "partition": "aa100", "qos": "gpu-normal"}).qos == "gpu-normal"
+    with pytest.raises(ValidationErrors) as err:
+        resources_over(base, {**same, "cores": "x", "memory_gb": "inf"})
+    assert err.value.problems == [("cores", "'x' is not an integer"), ("memory_gb", "'inf' is not a finite number")]

@@ -265,3 +265,46 @@ def test_the_settings_pages_render(state: UiState, monkeypatch: pytest.MonkeyPat
     html = _render(state, "detected.html", {"found": found, "save_as": "loopback", "error": None})
     assert "amilan: nodes have 16 cores" in html
     assert "2026-12-07 17:39:47 UTC" in html
+
+
+def test_restart_or_run_again_on_other_resources_every_mistake_at_its_field(state: UiState) -> None:
+    """The job page's Restart / Run again form: the job's own resources shown (and kept where a field is
+    left as it is), three mistakes named at once at their fields before any remote command, and the job
+    page again with what was typed."""
+    record = state.store.get_job("j_completed")
+    assert views.again_plan(record, {"steps": "", "cores": "1", "memory_gb": "2", "walltime": "01:00:00"}) == (
+        None,
+        record.resources,
+    )
+    steps, moved = views.again_plan(record, {"steps": "4800", "cores": "4", "memory_gb": "2", "walltime": "04:00:00"})
+    assert (steps, moved) == (4800, attrs.evolve(record.resources, cores=4, walltime="04:00:00"))
+    typed = {"steps": "many", "cores": "1e999", "memory_gb": "2", "walltime": "01:00:00", "gpus": "two"}
+    with pytest.raises(ValidationError) as err:
+        views.again_plan(record, typed)
+    from namdrunner_core.errors import problems_of
+
+    mistakes = dict(problems_of(err.value))
+    assert mistakes == {"steps": "'many' is not a number of steps (1, 2, ...)",
+                        "cores": "'1e999' is not an integer", "gpus": "'two' is not an integer"}  # fmt: skip
+    from namdrunner_core.profile import load_profile
+
+    with pytest.raises(ValidationError) as err:  # the site's limits in the same round trip as the typing
+        views.again_plan(
+            record, {**typed, "steps": "x", "cores": "-3", "memory_gb": "1", "gpus": ""}, load_profile("loopback")
+        )
+    assert dict(problems_of(err.value)) == {"steps": "'x' is not a number of steps (1, 2, ...)",
+                                            "cores": "-3 is not a positive whole number"}  # fmt: skip
+    ctx = {**views.job_context(state, "j_completed"), "again_values": typed, "again_errors": mistakes}
+    html = _render(state, "job.html", ctx)
+    shown = dict(re.findall(r'<p class="error field-error" data-field="([^"]+)">([^<]+)</p>', html))
+    assert shown == {"steps": "Steps: &#39;many&#39; is not a number of steps (1, 2, ...)",
+                     "cores": "Cores: &#39;1e999&#39; is not an integer",
+                     "gpus": "GPUs: &#39;two&#39; is not an integer"}  # fmt: skip
+    assert '<details id="again-resources" open>' in html  # opened where the mistakes are
+    assert 'id="again-cores" inputmode="numeric" value="1e999"' in html  # what was typed is kept
+    calm = _render(state, "job.html", views.job_context(state, "j_completed"))
+    assert '<details id="again-resources">' in calm
+    assert 'id="again-memory" inputmode="decimal" value="2"' in calm  # the job's own resources to start from
+    assert 'formaction="/jobs/j_completed/rerun"' in calm
+    running = _render(state, "job.html", views.job_context(state, "j_running"))
+    assert 'id="again"' not in running  # no restart of a job still running

@@ -61,12 +61,22 @@
   }
   if (cmdlog) cmdlog.addEventListener("toggle", loadCommands);
 
+  // -- a Restart / Run again refused: the page comes back at its form, the first mistake's box focused --
+  const againError = $("form.again .field-error");
+  if (againError) {
+    const box = $(`form.again [name="${CSS.escape(againError.dataset.field || "")}"]`);
+    (box || againError).scrollIntoView({ block: "center" });
+    if (box) box.focus({ preventScroll: true });
+  }
+
   // -- confirmations that name what will be removed ---------------------------------------------
   //    (one listener for the whole page: forms that a live update put in place are covered too)
   document.addEventListener("submit", (ev) => {
     const form = ev.target;
-    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
-    if (!window.confirm(form.dataset.confirm)) { ev.preventDefault(); return; }
+    // the button pressed may ask its own question (Run again, in the Restart form)
+    const ask = (ev.submitter && ev.submitter.dataset.confirm) || (form instanceof HTMLFormElement && form.dataset.confirm);
+    if (!(form instanceof HTMLFormElement) || !ask) return;
+    if (!window.confirm(ask)) { ev.preventDefault(); return; }
     const field = $('input[name="confirm"]', form);
     if (field && form.dataset.confirmId) field.value = form.dataset.confirmId;
   });
