@@ -30,7 +30,7 @@ from namdrunner_cli.web import chart, downloads, profile_editor, settings, templ
 from namdrunner_cli.web.html import PAGES, error_page, not_allowed_page, not_found_page, page, server_error_page
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
-from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, problems_of
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ProfileError, ValidationError, problems_of
 
 HERE = Path(__file__).parent
 COOKIE = "namdrunner_ui"
@@ -252,12 +252,16 @@ async def job_action(request: Request) -> Response:
     try:
         target = await asyncio.to_thread(views.job_action, request.app.state.ui, job_id, action, dict(form))
     except ValidationError as exc:
-        if action not in ("restart", "rerun"):
+        if action not in ("restart", "rerun", "analyze", "delete"):
             raise
         # the job page again, every mistake at its field, what was typed kept
         ctx = views.job_context(request.app.state.ui, job_id)
-        ctx.update(again_values={k: str(v) for k, v in form.items() if k != "csrf"},
-                   again_errors=dict(problems_of(exc)))  # fmt: skip
+        if action in ("restart", "rerun"):
+            ctx.update(again_values={k: str(v) for k, v in form.items() if k != "csrf"},
+                       again_errors=dict(problems_of(exc)))  # fmt: skip
+        else:  # the analysis's one field (its selection, the run's DCD it reads), or Delete's confirmation
+            said = "; ".join(m for _, m in problems_of(exc))
+            ctx["form_errors"] = {"select" if action == "analyze" else "confirm": said}
         fetches = request.app.state.fetches.of_job(job_id)
         return page(request, "job.html", status_code=400, fetches=fetches, **ctx)
     return RedirectResponse(target, status_code=303)
@@ -292,7 +296,12 @@ async def template_import(request: Request) -> Response:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise ValidationError("file", "choose a template file (.toml or .json)")
-    tid = await views.import_template_upload(request.app.state.ui, upload)
+    try:
+        tid = await views.import_template_upload(request.app.state.ui, upload)
+    except ValidationError as exc:  # the list again, the reason at the file picker
+        said = "; ".join(m for _, m in problems_of(exc))
+        return page(request, "templates.html", status_code=400, form_errors={"file": said},
+                    **views.templates_context(request.app.state.ui))  # fmt: skip
     return RedirectResponse(f"/templates/{tid}", status_code=303)
 
 
@@ -331,7 +340,13 @@ def login_state(request: Request) -> Response:
 async def cluster_profile(request: Request) -> Response:
     """POST ``/cluster/profile``: serve another profile (Settings)."""
     form = await request.form()
-    await asyncio.to_thread(request.app.state.ui.switch_profile, str(form.get("profile", "")))
+    state = request.app.state.ui
+    try:
+        await asyncio.to_thread(state.switch_profile, str(form.get("profile", "")))
+    except (ValidationError, ProfileError) as exc:  # the page again, the reason at the picker
+        said = "; ".join(m for _, m in problems_of(exc)) if isinstance(exc, ValidationError) else str(exc)
+        return page(request, "cluster.html", status_code=400, form_errors={"profile": said},
+                    **views.cluster_context(state, {}))  # fmt: skip
     return RedirectResponse("/cluster", status_code=303)
 
 

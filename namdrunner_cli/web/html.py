@@ -33,6 +33,7 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     state: UiState = request.app.state.ui
     query = getattr(request, "query_params", None) or {}
     context.setdefault("toast", views.ACTION_DONE.get(query.get("done", "")) if not name.startswith("_") else None)
+    context.setdefault("form_errors", {})  # a form refused: its page again, each mistake at its field
     html = PAGES.get_template(name).render(
         request=request, profile=state.profile, csrf=state.csrf, state=state, nav=name.split(".")[0], **context
     )

@@ -16,8 +16,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from namdrunner_cli.web import views
+from namdrunner_cli.web.html import page
 from namdrunner_cli.web.state import UiState
-from namdrunner_core.errors import ValidationError
+from namdrunner_core.errors import ValidationError, problems_of
 
 
 def local_backup(request: Request) -> Response:
@@ -44,9 +45,16 @@ async def local_action(request: Request) -> Response:
     folder = Path(tempfile.mkdtemp(dir=state.drafts))
     try:
         if isinstance(upload, UploadFile) and upload.filename:
-            await views.save_upload(upload, folder)
+            await views.save_upload(upload, folder, as_name="backup.sqlite")  # its name is not what is restored
             saved = next(folder.iterdir())
         target = await asyncio.to_thread(views.local_action, state, request.path_params["action"], dict(form), saved)
+    except ValidationError as exc:  # the Cluster page again, the reason at the form's field, of the file chosen
+        field = {"restore": "backup", "reset": "confirm"}.get(request.path_params["action"], "action")
+        said = "; ".join(m for _, m in problems_of(exc))
+        if saved is not None and isinstance(upload, UploadFile):
+            said = said.replace(str(saved), repr(upload.filename))
+        return page(request, "cluster.html", status_code=400, form_errors={field: said},
+                    **views.cluster_context(state, {}))  # fmt: skip
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return RedirectResponse(target, status_code=303)

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from namdrunner_cli.render.base import humanize_age, humanize_bytes, humanize_duration
 from namdrunner_cli.web.state import LoginNeeded
 from namdrunner_cli.web.tasks import Task, Tasks
-from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, problems_of
 from namdrunner_core.namd.config import INPUT_DIR
 from namdrunner_core.namd.inputs import check_file_name
 
@@ -146,7 +146,7 @@ def again_plan(
     """What a Restart / Run again form asks, checked before any remote command: the steps (blank: what
     the job had left) and the resources (the job's own where a field is blank or unchanged; checked
     against ``profile``'s rules when given). Every mistake at once, named by the form's fields."""
-    from namdrunner_core.errors import problems_of, validation_error
+    from namdrunner_core.errors import validation_error
     from namdrunner_core.slurm.resources import RESOURCE_TEXT_FIELDS, resolve_resources, resources_over
 
     problems: list[tuple[str, str]] = []
@@ -326,7 +326,12 @@ async def import_template_upload(state: UiState, upload: UploadFile) -> str:
     folder.mkdir()
     try:
         await save_upload(upload, folder)
-        return import_template_file(state.store, folder / Path(upload.filename or "").name).id
+        saved = folder / Path((upload.filename or "").replace("\\", "/")).name
+        try:
+            return import_template_file(state.store, saved).id
+        except ValidationError as exc:  # said of the file the person chose, not of the server's copy
+            said = "; ".join(m.replace(str(saved), saved.name) for _, m in problems_of(exc))
+            raise ValidationError("file", said) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -426,12 +431,13 @@ def login_json(state: UiState) -> dict[str, Any]:
     }
 
 
-async def save_upload(upload: UploadFile, folder: Path) -> None:
-    """Stream one upload into the draft folder under its base name (never a path of the browser's)."""
-    name = Path((upload.filename or "").replace("\\", "/")).name
+async def save_upload(upload: UploadFile, folder: Path, *, field: str = "file", as_name: str | None = None) -> None:
+    """Stream one upload into the draft folder under its base name (never a path of the browser's), or
+    ``as_name`` where the name does not matter; a name that cannot be kept is refused at ``field``."""
+    name = as_name or Path((upload.filename or "").replace("\\", "/")).name
     if not name or name.startswith("."):
-        raise ValidationError("file", f"{upload.filename!r} is not a file name to keep")
-    check_file_name(name, field="file")  # length, control characters, what NAMD's Tcl would read
+        raise ValidationError(field, f"{upload.filename!r} is not a file name to keep")
+    check_file_name(name, field=field)  # length, control characters, what NAMD's Tcl would read
     tmp = folder / f".{name}.part"
     with tmp.open("wb") as out:
         while chunk := await upload.read(UPLOAD_CHUNK):

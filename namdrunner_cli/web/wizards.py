@@ -104,9 +104,10 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
         if key not in file_keys:
             raise ValidationError("file", f"{key[:60]!r} is not a file field of template {template.id}")
     draft, folder = _draft_folder(state, fields)
+    refused = await _save_uploads(uploads, {key: folder for key in uploads})
     for key, upload in uploads.items():
-        await save_upload(upload, folder)
-        fields[key] = Path(upload.filename or "").name
+        if key not in refused:
+            fields[key] = Path(upload.filename or "").name
     kept = state.forms.get(draft, {}).get("values", {})  # a file uploaded in an earlier round stays its field's
     for key in file_keys - set(uploads):
         if kept.get(key) and (folder / kept[key]).is_file():
@@ -114,6 +115,7 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     remote = _cloned(state, template, fields, folder)
     errors: dict[str, str] = {}
     assignments = [f"{v.key}={fields[v.key]}" for v in template.variables if fields.get(v.key, "") != ""]
+    errors.update(refused)  # a file whose name cannot be kept: at its field, beside the rest
     resources = _resources(fields, errors)
     if resources is None:  # a resource that is not a number: the rest is still checked, on a stand-in for
         # it, so that every mistake is shown at once (the field keeps its own message)
@@ -127,8 +129,9 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
         if errors:
             raise ValidationErrors(list(errors.items()))
     except ValidationError as exc:
+        named = {fields[k]: k for k in file_keys if fields.get(k)}  # a file's own check names the file
         for field, message in problems_of(exc):
-            errors.setdefault(field.split(".")[0].split("[")[0], message)
+            errors.setdefault(named.get(field.removeprefix("file "), field.split(".")[0].split("[")[0]), message)
         state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": errors, "draft": draft,
                               "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
         return draft, False
@@ -136,6 +139,18 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": {}, "draft": draft,
                           "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
     return draft, True
+
+
+async def _save_uploads(uploads: dict[str, UploadFile], into: dict[str, Path]) -> dict[str, str]:
+    """Each upload saved into its folder; the ones whose names cannot be kept, by field, with the reason
+    (the form shows every mistake at its field, not the first as a page of its own)."""
+    refused: dict[str, str] = {}
+    for key, upload in uploads.items():
+        try:
+            await save_upload(upload, into[key], field=key)
+        except ValidationError as exc:
+            refused[key] = exc.reason
+    return refused
 
 
 def _cloned(state: UiState, template: Any, fields: dict[str, str], folder: Path) -> dict[str, str] | None:
@@ -286,8 +301,10 @@ def workflows_context(state: UiState, params: Mapping[str, str], **extra: Any) -
 
 async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[str, UploadFile]) -> tuple[str, bool]:
     """Keep the uploads as a draft and plan the ladder (nothing remote); (draft id, planned?)."""
+    from namdrunner_core.namd.inputs import check_input_files
     from namdrunner_core.profile import load_profile
     from namdrunner_core.workflow import ORIGAMI_STAGES, origami_plan
+    from namdrunner_core.workflow.origami import origami_problems
 
     draft, folder = _draft_folder(state, fields)
     (folder / "scaled").mkdir(exist_ok=True)
@@ -295,32 +312,41 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
     for key in uploads:  # a field's NAME becomes a folder below the draft: only the form's own names
         if key not in fields_of_files:
             raise ValidationError("file", f"{key[:60]!r} is not a file field of this form")
-    for key, upload in uploads.items():
+    for key in uploads:
         sub = folder / key
         sub.mkdir(exist_ok=True)
         for old in sub.iterdir():
             old.unlink()
-        await save_upload(upload, sub)
+    errors = await _save_uploads(uploads, {key: folder / key for key in uploads})
     kept = {key: next((folder / key).iterdir(), None) for key, *_ in ORIGAMI_FILES if (folder / key).is_dir()}
-    errors: dict[str, str] = {}
     for key, label, _ext, required in ORIGAMI_FILES:
         if required and kept.get(key) is None:
-            errors[key] = f"choose the {label} file"
+            errors.setdefault(key, f"choose the {label} file")
     cell = tuple(_number(fields, f"cell_{a}", float, errors) for a in "xyz")
     steps = {name: _number(fields, f"steps.{name}", int, errors) for name, *_ in ORIGAMI_STAGES}
     resources = _resources(fields, errors)
+    profile = load_profile(state.profile)
+    for field, message in origami_problems(profile, state.store, cell=cell, steps=steps, resources=resources):
+        errors.setdefault(field, message)  # beside a file not chosen yet: every mistake in one round trip
+    for key, path in kept.items():  # and each file chosen, on its own (the plan checks them together)
+        if path is not None and key not in errors:
+            try:
+                check_input_files([path])
+            except ValidationError as exc:
+                errors[key] = exc.reason
     values = {**fields, "uploaded": ""}
     uploaded = sorted(p.name for p in kept.values() if p is not None)
     if not errors:
         params = [p for p in (kept.get("parameters"), kept.get("parameters_2")) if p is not None]
         try:
-            with origami_plan(load_profile(state.profile), state.store, name=fields.get("name", ""),
+            with origami_plan(profile, state.store, name=fields.get("name", ""),
                               workdir=folder / "scaled", structure=kept["structure"], coordinates=kept["coordinates"],
                               parameters=params, enm=kept["enm"], extra_bonds=kept.get("extra_bonds"),
                               resources=resources, cell=cell, steps=steps) as planned:  # fmt: skip
                 state.wf_plans[draft] = planned
         except ValidationError as exc:
-            errors.update(problems_of(exc))
+            named = {p.name: k for k, p in kept.items() if p is not None}  # a file's own check names the file
+            errors.update((named.get(f.removeprefix("file "), f), m) for f, m in problems_of(exc))
     state.forms[draft] = {"values": values, "errors": errors, "draft": draft, "uploaded": uploaded}
     return draft, not errors
 

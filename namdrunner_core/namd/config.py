@@ -118,7 +118,7 @@ def coerce_value(v: Variable, value: Any) -> Any:  # noqa: C901 - one branch per
                 raise ValidationError(field, f"{value!r} is not a number") from None
         if not _is_number(value):
             raise ValidationError(field, f"{value!r} is not a number")
-        num = float(value)
+        num = float(value) if abs(value) < 1e300 else float("inf")  # (a float of 400 digits overflows)
         if num != num or num in (float("inf"), float("-inf")):
             raise ValidationError(field, f"{value!r} is not a finite number")
         if v.type is VariableType.INTEGER:

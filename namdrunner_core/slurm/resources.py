@@ -99,13 +99,17 @@ def _form_values(fields: Mapping[str, str]) -> tuple[dict[str, Any], list[tuple[
         if kind is str:
             values[key] = text
             continue
+        shown = repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
         try:
             number = kind(text)
         except ValueError:
-            problems.append((key, f"{text!r} is not a{'n integer' if kind is int else ' number'}"))
+            problems.append((key, f"{shown} is not a{'n integer' if kind is int else ' number'}"))
             continue
-        if not math.isfinite(number):
-            problems.append((key, f"{text!r} is not a finite number"))
+        if kind is float and not math.isfinite(number):
+            problems.append((key, f"{shown} is not a finite number"))
+            continue
+        if abs(number) >= 1e9:  # beyond any cluster (and past what a float division holds, for 400 digits)
+            problems.append((key, f"{shown} is too large"))
             continue
         values[key] = number
     return values, problems
@@ -245,7 +249,7 @@ def resolve_resources(resources: Resources, profile: ClusterProfile) -> Resolved
             f"{', '.join(q.name for q in valid_qos)}",
         )
     cores = r.cores if cores_ok else 1
-    nodes = math.ceil(cores / partition.cores_per_node)
+    nodes = -(-cores // partition.cores_per_node)  # whole numbers: exact for any size (a float overflows)
     if cores_ok and cores > partition.max_cores:
         bad("cores", f"{cores} exceeds partition {partition.name!r} maximum of {partition.max_cores} cores")
     if qos.max_nodes_per_user is not None and nodes > qos.max_nodes_per_user:

@@ -124,6 +124,42 @@ def origami_inputs(
             "overrides": parse_stage_assignments(assignments), "resources": Resources(**res)}  # fmt: skip
 
 
+def origami_problems(
+    profile: ClusterProfile,
+    store: JobStore | None,
+    *,
+    cell: Sequence[float | None],
+    steps: Mapping[str, int | None],
+    resources: Resources | None,
+) -> list[tuple[str, str]]:
+    """What :func:`origami_plan` would refuse that needs none of the files - the cell (``cell_x``...) and
+    each stage's steps (``steps.<stage>``) by the stages' template, the resources by the profile's rules -
+    so that a form shows them in the same round trip as a file not chosen yet. None: not given."""
+    from namdrunner_core.errors import problems_of
+    from namdrunner_core.namd.config import coerce_value
+    from namdrunner_core.slurm.resources import resolve_resources
+    from namdrunner_core.template_library import get_template
+
+    wf = read_workflow_file(origami_file())
+    template = get_template(store, str(wf.stages[0].template))
+    variables = {v.key: v for v in template.variables}
+    checks = [(f"cell_{a}", variables[f"cell_{a}"], value) for a, value in zip("xyz", cell, strict=True)]
+    checks += [(f"steps.{stage}", variables["steps"], n) for stage, n in steps.items()]
+    problems: list[tuple[str, str]] = []
+    for field, variable, value in checks:
+        try:
+            if value is not None:
+                coerce_value(variable, value)
+        except ValidationError as exc:
+            problems.append((field, exc.reason))
+    if resources is not None:
+        try:
+            resolve_resources(resources, profile)
+        except ValidationError as exc:
+            problems += problems_of(exc)
+    return problems
+
+
 @contextlib.contextmanager
 def origami_plan(
     profile: ClusterProfile, store: JobStore | None, *, name: str, workdir: Path | None = None, **kwargs: Any

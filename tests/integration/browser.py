@@ -39,14 +39,14 @@ class Server:
         self.url, self.port, self.token = m.group(1), int(m.group(2)), key.group(1)
         self.base = f"http://127.0.0.1:{self.port}"
 
-    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: str | None = None,
-                host: str | None = None) -> http.client.HTTPResponse:  # fmt: skip
+    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+                body: str | bytes | None = None, host: str | None = None) -> http.client.HTTPResponse:  # fmt: skip
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         conn.putrequest(method, path, skip_host=True)
         conn.putheader("Host", host or f"127.0.0.1:{self.port}")
         for k, v in (headers or {}).items():
             conn.putheader(k, v)
-        data = body.encode() if body is not None else b""
+        data = body.encode() if isinstance(body, str) else body or b""
         if body is not None:
             conn.putheader("Content-Length", str(len(data)))
         conn.endheaders(data if body is not None else None)
@@ -139,3 +139,18 @@ def wait_for(predicate: object, timeout: float = 60, what: str = "condition") ->
             return value
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def multipart(fields: dict[str, tuple[str, bytes] | str]) -> tuple[str, bytes]:
+    """A multipart/form-data body: text fields, and files as (file name, bytes)."""
+    boundary = "nrboundary7d1a"
+    out = b""
+    for name, value in fields.items():
+        out += f"--{boundary}\r\n".encode()
+        if isinstance(value, tuple):
+            out += f'Content-Disposition: form-data; name="{name}"; filename="{value[0]}"\r\n'.encode()
+            out += b"Content-Type: application/octet-stream\r\n\r\n" + value[1] + b"\r\n"
+        else:
+            out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+    out += f"--{boundary}--\r\n".encode()
+    return f"multipart/form-data; boundary={boundary}", out

@@ -224,3 +224,19 @@ def test_the_ladder_runs_from_its_file_through_the_workflow_class(tmp_path: Path
         assert [j.record.template_values.get("first_timestep", 0) for j in wf.jobs()] == [0, 120, 240, 360, 480]
         k01 = Path(wf.jobs()[2].record.project_dir, "input_files", "tiny_k0.1.exb").read_text()
         assert {line.split()[3] for line in k01.splitlines() if line.startswith("bond")} == {"0.1"}
+
+
+def test_what_the_ladder_refuses_without_its_files_is_said_with_a_file_missing() -> None:
+    """The ladder's form shows a bad cell, steps or resources in the same round trip as a file not
+    chosen yet: the plan needs the files, these checks do not."""
+    from namdrunner_core.workflow.origami import origami_problems
+
+    bad = Resources(cores=-3, memory_gb=1, walltime="01:00:00")
+    said = dict(origami_problems(load_profile("loopback"), None, cell=(124, float("nan"), 5.0),
+                                 steps={"minimize": 4800, "npt_k0.5": 7}, resources=bad))  # fmt: skip
+    assert said == {"cell_y": "nan is not a finite number", "cell_z": "5 is below the minimum 10",
+                    "steps.npt_k0.5": "7 is below the minimum 12",
+                    "cores": "-3 is not a positive whole number"}  # fmt: skip
+    fine = Resources(cores=1, memory_gb=1, walltime="01:00:00")
+    assert origami_problems(load_profile("loopback"), None, cell=(124, 114, 323), steps={"minimize": 4800},
+                            resources=fine) == []  # fmt: skip

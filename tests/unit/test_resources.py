@@ -97,3 +97,16 @@ def test_a_form_over_a_jobs_resources_changes_only_what_was_changed() -> None:
     with pytest.raises(ValidationErrors) as err:
         resources_over(base, {**same, "cores": "x", "memory_gb": "inf"})
     assert err.value.problems == [("cores", "'x' is not an integer"), ("memory_gb", "'inf' is not a finite number")]
+
+
+def test_a_form_number_of_hundreds_of_digits_is_refused_not_a_crash() -> None:
+    from namdrunner_core.errors import ValidationErrors
+    from namdrunner_core.slurm.resources import resources_from_text
+
+    with pytest.raises(ValidationErrors) as err:
+        resources_from_text({"cores": "9" * 400, "memory_gb": "1", "walltime": "01:00:00", "gpus": "9" * 400})
+    assert [f for f, _ in err.value.problems] == ["cores", "gpus"]
+    assert all(m.endswith("... is too large") for _, m in err.value.problems)
+    # the CLI's whole numbers reach the rules unparsed: a node count of 400 digits is exact, not a float
+    with pytest.raises(ValidationError, match="cores: 9999"):
+        resolve_resources(res(cores=int("9" * 400)), ALPINE)
