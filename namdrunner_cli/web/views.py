@@ -123,10 +123,12 @@ def job_context(state: UiState, job_id: str) -> dict[str, Any]:
             "again_values": {}, "again_errors": {}}  # fmt: skip
 
 
-#: the Restart / Run again form's fields as the person reads them beside the boxes
-AGAIN_LABELS = {"steps": "Steps", "cores": "Cores", "memory_gb": "Memory (GB)", "memory": "Memory (GB)",
+#: the forms' fields as the person reads them beside the boxes: an error names the field so
+FIELD_LABELS = {"name": "Name", "cores": "Cores", "memory_gb": "Memory (GB)", "memory": "Memory (GB)",
                 "walltime": "Wall time", "partition": "Partition", "qos": "QOS", "gpus": "GPUs", "nodes": "Nodes",
-                "gpu_type": "GPU type", "account": "Account", "resources": "Resources"}  # fmt: skip
+                "gpu_type": "GPU type", "account": "Account", "resources": "Resources", "file": "Files"}  # fmt: skip
+#: the Restart / Run again form's: the steps beside the resources
+AGAIN_LABELS = {**FIELD_LABELS, "steps": "Steps"}
 
 
 def _profile_or_none(state: UiState) -> Any:

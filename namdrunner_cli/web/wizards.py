@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 
-from namdrunner_cli.web.views import save_upload
+from namdrunner_cli.web.views import FIELD_LABELS, save_upload
 from namdrunner_core.errors import NotFoundError, ValidationError, ValidationErrors, problems_of
 
 if TYPE_CHECKING:
@@ -78,11 +78,6 @@ def create_context(state: UiState, params: Mapping[str, str], **extra: Any) -> d
 #: the resource fields of the form, by the Resources attribute they fill
 RESOURCE_FIELDS = ("cores", "memory_gb", "walltime", "partition", "qos", "gpus")
 
-
-#: the form's fields as the person reads them beside the boxes: an error names the field so
-FIELD_LABELS = {"name": "Name", "cores": "Cores", "memory_gb": "Memory (GB)", "memory": "Memory (GB)",
-                "walltime": "Wall time", "partition": "Partition", "qos": "QOS", "gpus": "GPUs", "nodes": "Nodes",
-                "gpu_type": "GPU type", "account": "Account", "resources": "Resources", "file": "Files"}  # fmt: skip
 
 #: what the form's plan is checked on in place of a resource field that is not a number yet
 STAND_IN = {"cores": "1", "memory_gb": "1", "walltime": "01:00:00", "gpus": "0", "partition": "", "qos": ""}
