@@ -1,7 +1,7 @@
 """What a user times: ``namdrunner job create ... --estimate-start`` (a new process: interpreter start,
 imports, planning, the key login, Slurm's ``sbatch --test-only``), beside ``--dry-run`` (the same without
 the cluster), ``python -c pass`` and an OpenSSH login running ``sbatch --test-only`` itself, in the same
-run; medians, each with its peak RSS (``os.wait4``).
+run; medians, each with its peak RSS (``os.wait4`` in a small launcher process).
 
     bash tests/cluster/cluster.sh up && .venv/bin/python -m benchmarks.cli_estimate [--repeat 5]
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.cli_transfers import NAMDRUNNER, timed_full
+from benchmarks._spawn import timed
+from benchmarks.cli_transfers import NAMDRUNNER
 from tests.conftest import DATA, cluster_vars
 
 FILES = [f"--file={DATA / 'tiny' / n}" for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm")]
@@ -37,17 +39,18 @@ def main() -> None:
            "NAMDRUNNER_CONFIG_DIR": str(tmp / "cfg"), "COLUMNS": "120"}  # fmt: skip
     ssh = ["ssh", "-q", "-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
            "-o", "BatchMode=yes", "-p", port, f"{user}@{host}",
-           f"module load slurm/nrcluster 2>/dev/null; sbatch --test-only < {script}"]  # fmt: skip
+           "bash -lc 'module load slurm/nrcluster && sbatch --test-only'"]  # fmt: skip
+    ssh = ["sh", "-c", f"{shlex.join(ssh)} < {shlex.quote(str(script))}"]  # the script on stdin, as namdrunner sends it
     rows = {
         "python -c pass": [sys.executable, "-c", "pass"],
-        "ssh login + sbatch --test-only": ssh,
+        "ssh login shell + sbatch --test-only": ssh,
         "job create --dry-run": [*NAMDRUNNER, *CREATE, "--dry-run"],
         "job create --estimate-start": [*NAMDRUNNER, *CREATE, "--estimate-start"],
     }
     print(f"{'':34s} {'median':>9s} {'worst':>9s} {'peak RSS':>9s}")
     said = ""
     for name, cmd in rows.items():
-        runs = [timed_full(cmd, env) for _ in range(args.repeat)]
+        runs = [timed(cmd, env) for _ in range(args.repeat)]
         times = [r[0] for r in runs]
         said = runs[-1][2] if "estimate" in name else said
         print(f"{name:34s} {statistics.median(times) * 1000:7.0f} ms {max(times) * 1000:7.0f} ms "

@@ -6,7 +6,7 @@ Where the time beyond scp goes is measured inside the same process (benchmarks/_
 CLI exactly as the console script does, timing its imports, its login (``Cluster.connect``) and its
 file transfers (``put_files``/``get_tree``)); ``rest`` is what is left of the time measured from outside
 (the interpreter's start, opening the store, preflight, the job's small files, writing the row).
-Peak RSS of each process is printed beside its time (``os.wait4``). The page cache is flushed
+Peak RSS of each process is printed beside its time (``os.wait4`` in a small launcher). The page cache is flushed
 (``sync``) before every timed transfer and who goes first alternates.
 
     bash tests/cluster/cluster.sh up && .venv/bin/python -m benchmarks.cli_transfers [--sizes 256,1024] [--repeat 3]
@@ -22,10 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
+from benchmarks._spawn import timed_full as spawned
 from benchmarks.big_data import make_file
 from tests.conftest import DATA, cluster_vars
 
@@ -48,20 +48,10 @@ def phases_of(err: str) -> dict[str, float]:
 
 
 def timed_full(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str, str]:
-    """Run ``cmd`` as a new process: (seconds, its peak RSS in MiB from ``os.wait4``, its stdout)."""
+    """Run ``cmd`` as a new process (from a small launcher, benchmarks/_spawn.py), the page cache flushed
+    first: (seconds, its peak RSS in MiB, its stdout, its stderr)."""
     os.sync()
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
-        proc = subprocess.Popen(cmd, env=env, stdout=out_f, stderr=err_f, cwd=ROOT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        out_f.seek(0)
-        err_f.seek(0)
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            raise SystemExit(f"{' '.join(cmd[2:6])}... exit {code}: {err_f.read().decode()[-500:]}")
-        err_f.seek(0)
-        return seconds, usage.ru_maxrss / 1024, out_f.read().decode(), err_f.read().decode()
+    return spawned(cmd, env, str(ROOT))
 
 
 def median(values: list[float]) -> float:
