@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._spawn import timed as spawned
+
 FIXTURE = (
     Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "namd" / "namd3.0.1_cpu_multicore_npt_complete.log"
 )
@@ -95,15 +97,8 @@ def child(path: str) -> None:
 
 
 def timed(cmd: list[str]) -> tuple[float, float, str]:
-    t0 = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(cmd, stdout=out)
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        out.seek(0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{cmd[:3]} failed")
-        return seconds, usage.ru_maxrss / 1024, out.read().decode()
+    """(seconds, peak RSS in MiB, stdout) of ``cmd`` as a new process (benchmarks/_spawn.py)."""
+    return spawned(cmd, dict(os.environ))
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from benchmarks._spawn import timed as spawned
 from tests.conftest import DATA, cluster_vars
 
 TINY = [DATA / "tiny" / n for n in ("tiny.psf", "tiny.pdb", "par_tiny.prm", "tiny.exb")]
@@ -111,19 +112,11 @@ def child(argv: list[str]) -> None:
 
 
 def run_child(*argv: str) -> tuple[dict[str, Any], float]:
-    """Run one operation in a child; (its JSON answer, its peak RSS in MiB, from os.wait4)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.big_data", "--child", *argv],
-        stdout=subprocess.PIPE,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert proc.stdout is not None
-    text = proc.stdout.read().decode()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"child {argv[0]} failed ({proc.returncode})")
-    return json.loads(text.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+    """Run one operation in a child; (its JSON answer, its peak RSS in MiB, from os.wait4 in a small
+    launcher: benchmarks/_spawn.py)."""
+    cmd = [sys.executable, "-m", "benchmarks.big_data", "--child", *argv]
+    _seconds, rss, text = spawned(cmd, dict(os.environ), str(Path(__file__).resolve().parent.parent))
+    return json.loads(text.strip().splitlines()[-1]), rss
 
 
 def main() -> None:
