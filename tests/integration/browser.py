@@ -89,13 +89,17 @@ def find_all(driver: object, element_id: str) -> list[object]:
 WIDTHS = (390, 1024, 1280)
 
 
-def shoot(driver: object, name: str) -> None:
+def shoot(driver: object, name: str, focus: str | None = None) -> None:
     """Screenshots of the page in light and dark (the theme button) at 1280 px, and light at 390 and
     1024 px, under test-output/; at every width nothing of the page is cut off sideways (a wide table
-    scrolls inside its own box)."""
+    scrolls inside its own box). ``focus``: a CSS selector kept in view at every width (what the person
+    looks at)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    keep = f"const f = document.querySelector({focus!r}); if (f) f.scrollIntoView({{block: 'center'}});"
     for width in WIDTHS[:-1]:
         driver.set_window_size(width, 844)  # type: ignore[attr-defined]
+        if focus:
+            driver.execute_script(keep)  # type: ignore[attr-defined]
         driver.save_screenshot(str(SHOTS / f"{name}-{width}-light.png"))  # type: ignore[attr-defined]
         overflow = driver.execute_script(  # type: ignore[attr-defined]
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -124,6 +128,8 @@ def shoot(driver: object, name: str) -> None:
         wait_for(lambda: driver.execute_script(  # type: ignore[attr-defined]
             "return [...document.querySelectorAll('img.themed')].every(i => i.complete && i.naturalWidth > 0)"),
             what="the analysis charts in the theme")  # fmt: skip
+        if focus:
+            driver.execute_script(keep)  # type: ignore[attr-defined]
         driver.save_screenshot(str(SHOTS / f"{name}-{theme}.png"))  # type: ignore[attr-defined]
     driver.execute_script("document.documentElement.dataset.theme = 'light'")  # type: ignore[attr-defined]
 

@@ -308,7 +308,7 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     assert said == {"steps": "Steps: 'lots' is not a number of steps (1, 2, ...)",
                     "cores": "Cores: -3 is not a positive whole number"}, said  # fmt: skip
     assert find(By.ID, "again-walltime").get_attribute("value") == "00:15:00"  # what was typed is kept
-    shoot(driver, "job-restart-mistakes")
+    shoot(driver, "job-restart-mistakes", focus="#again")
     assert store.list_jobs(parent_job_id=planned) == []  # nothing created
     for field, value in (("again-steps", "480"), ("again-cores", "2")):
         find(By.ID, field).clear()
