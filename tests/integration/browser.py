@@ -89,6 +89,15 @@ def find_all(driver: object, element_id: str) -> list[object]:
 WIDTHS = (390, 1024, 1280)
 
 
+#: the page's visible controls that have no accessible name: no label, aria-label(ledby), title or text
+NAMELESS = """return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a[href]')]
+  .filter(e => e.offsetParent !== null || e.getClientRects().length)
+  .filter(e => !((e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+                 || e.title || (e.textContent || '').trim() || e.getAttribute('alt')
+                 || (e.querySelector && e.querySelector('img[alt]'))))
+  .map(e => `${e.tagName.toLowerCase()}#${e.id}[name=${e.name || ''}]`).slice(0, 10)"""
+
+
 def shoot(driver: object, name: str, focus: str | None = None) -> None:
     """Screenshots of the page in light and dark (the theme button) at 1280 px, and light at 390 and
     1024 px, under test-output/; at every width nothing of the page is cut off sideways (a wide table
@@ -112,6 +121,8 @@ def shoot(driver: object, name: str, focus: str | None = None) -> None:
             )
             raise AssertionError(f"{name} at {width} px: the page scrolls {overflow} px sideways ({culprit})")
     driver.set_window_size(1280, 800)  # type: ignore[attr-defined]
+    nameless = driver.execute_script(NAMELESS)  # type: ignore[attr-defined]
+    assert not nameless, f"{name}: controls without an accessible name (a screen reader says nothing): {nameless}"
     for theme in ("light", "dark"):
         driver.execute_script(f"document.documentElement.dataset.theme = '{theme}'")  # type: ignore[attr-defined]
         redrawn = driver.execute_script(  # type: ignore[attr-defined]
