@@ -142,11 +142,25 @@ def test_templates_created_edited_duplicated_and_deleted_in_the_page(
     editor.send_keys(TEXT.replace("{{ temperature }}", "300") + "# checked")
     wait_for(lambda: not _errors(driver) and "temperature 300" in find(By.ID, "check-config").text,
              what="the fixed text")  # fmt: skip
+
+    # steps moved up before parameters, from the keyboard (the create form shows them in this order)
+    def keys() -> list[str]:
+        boxes = driver.find_elements(By.CSS_SELECTOR, "fieldset.var input[name$='.key']")  # type: ignore[attr-defined]
+        return [e.get_attribute("value") for e in boxes if e.get_attribute("value")]  # the blank row left out
+
+    row = next(r for r in driver.find_elements(By.CSS_SELECTOR, "fieldset.var")  # type: ignore[attr-defined]
+               if r.find_element(By.CSS_SELECTOR, "input[name$='.key']").get_attribute("value") == "steps")  # fmt: skip
+    up = row.find_element(By.CSS_SELECTOR, ".move-var[data-move='-1']")
+    assert up.get_attribute("aria-label").startswith("Move variable steps up")
+    up.send_keys(Keys.ENTER)
+    assert keys() == ["structure", "coordinates", "steps", "parameters"]
+    assert find(By.NAME, "var.2.key").get_attribute("value") == "steps"  # numbered again in the new order
     find(By.CSS_SELECTOR, "#template-form button[type=submit]").click()
     wait_for(lambda: driver.current_url.split("?")[0].endswith("/templates/my_min"), what="the edit saved")  # type: ignore[attr-defined]
     edited = _store(env).get_template("my_min")
     assert edited.text.endswith("# checked\n")
     assert "temperature" not in edited.keys()  # noqa: SIM118 - a Template, not a dict
+    assert [v.key for v in edited.variables] == ["structure", "coordinates", "steps", "parameters"]
 
     # deleted (confirmed)
     find(By.ID, "delete-template").click()

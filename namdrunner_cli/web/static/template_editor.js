@@ -50,10 +50,35 @@ if (form && textarea) {
   document.getElementById("add-var").addEventListener("click", () => {
     const html = rowTemplate.innerHTML.replaceAll("9999", String(next++));
     rows.insertAdjacentHTML("beforeend", html);
+    showMoves();
     rows.lastElementChild.querySelector("input[name$='.key']").focus();
     schedule();
   });
+  // the variables' order is the create form's: moved up or down, the rows are numbered again in
+  // their new order (the server reads var.N in N's order)
+  const renumber = () => {
+    rows.querySelectorAll("fieldset.var").forEach((row, k) => {
+      row.dataset.row = String(k);
+      row.querySelectorAll("[name^='var.']").forEach((e) => { e.name = e.name.replace(/^var\.\d+\./, `var.${k}.`); });
+      row.querySelectorAll("[data-field^='variables.']").forEach((e) => {
+        e.dataset.field = e.dataset.field.replace(/^variables\.\d+\./, `variables.${k}.`);
+      });
+    });
+  };
+  const showMoves = () => rows.querySelectorAll(".var-moves").forEach((m) => { m.hidden = false; });
+  showMoves();
   rows.addEventListener("click", (ev) => {
+    const move = ev.target.closest(".move-var");
+    if (move) {
+      const row = move.closest("fieldset.var");
+      const other = move.dataset.move === "-1" ? row.previousElementSibling : row.nextElementSibling;
+      if (!other || !other.matches("fieldset.var")) return;
+      if (move.dataset.move === "-1") other.before(row); else other.after(row);
+      renumber();
+      move.focus();
+      schedule();
+      return;
+    }
     const button = ev.target.closest(".remove-var");
     if (!button) return;
     button.closest("fieldset.var").remove();
