@@ -180,6 +180,22 @@ def _duration(hours: float) -> str:
     return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} h"
 
 
+def _memory_gb(value: object) -> tuple[float, str]:
+    """The memory asked for, in GB, and why it cannot be used ('' if it can; then 0 GB)."""
+    try:
+        memory = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0, f"{value!r} is not a number of GB"
+    if not math.isfinite(memory):
+        return 0.0, f"{value!r} is not a number of GB (e.g. 2, 0.5)"
+    if memory <= 0:
+        return 0.0, f"{value!r} must be more than 0 GB (e.g. 2, 0.5)"
+    if memory < MIN_MEMORY_GB:
+        return memory, (f"{memory:g} GB is below {MIN_MEMORY_GB:g} GB ({MIN_MEMORY_GB * 1024:.0f} MB), less than "
+                        "NAMD itself needs; give at least 0.1 (GB)")  # fmt: skip
+    return memory, ""
+
+
 def resolve_resources(resources: Resources, profile: ClusterProfile) -> ResolvedResources:  # noqa: C901 - the resource rules in Slurm's own order
     """Validate ``resources`` against ``profile``. Every problem of the request is reported at once
     (:class:`ValidationErrors`), each naming the field, the value, the limit and the fix the profile
@@ -193,19 +209,9 @@ def resolve_resources(resources: Resources, profile: ClusterProfile) -> Resolved
     cores_ok = isinstance(r.cores, int) and not isinstance(r.cores, bool) and r.cores >= 1
     if not cores_ok:
         bad("cores", f"{r.cores!r} is not a positive whole number")
-    memory = 0.0
-    try:
-        memory = float(r.memory_gb)
-        if not math.isfinite(memory) or memory <= 0:
-            bad("memory_gb", f"{r.memory_gb!r} must be more than 0 GB (e.g. 2, 0.5)")
-        elif memory < MIN_MEMORY_GB:
-            bad(
-                "memory_gb",
-                f"{memory:g} GB is below {MIN_MEMORY_GB:g} GB ({MIN_MEMORY_GB * 1024:.0f} MB), less than NAMD "
-                "itself needs; give at least 0.1 (GB)",
-            )
-    except (TypeError, ValueError):
-        bad("memory_gb", f"{r.memory_gb!r} is not a number of GB")
+    memory, why = _memory_gb(r.memory_gb)
+    if why:
+        bad("memory_gb", why)
     for field in ("partition", "qos", "account", "gpu_type"):
         value = getattr(r, field)
         if value is not None and not SLURM_NAME.match(value):

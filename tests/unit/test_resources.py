@@ -110,3 +110,12 @@ def test_a_form_number_of_hundreds_of_digits_is_refused_not_a_crash() -> None:
     # the CLI's whole numbers reach the rules unparsed: a node count of 400 digits is exact, not a float
     with pytest.raises(ValidationError, match="cores: 9999"):
         resolve_resources(res(cores=int("9" * 400)), ALPINE)
+
+
+def test_a_memory_that_is_not_a_number_is_said_once() -> None:
+    from namdrunner_core.errors import ValidationErrors
+
+    for value, said in ((float("inf"), "inf is not a number of GB"), (float("nan"), "nan is not a number of GB")):
+        with pytest.raises(ValidationErrors) as err:
+            resolve_resources(res(memory_gb=value, partition="acpu"), ALPINE)
+        assert [(f, m.split(" (")[0]) for f, m in err.value.problems] == [("memory_gb", said)]  # not "exceeds" too
