@@ -354,10 +354,11 @@ def restart(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool
 
 @job.command("rerun")
 @click.argument("job_id", shell_complete=complete.job_ids)
+@click.option("--steps", type=int, help="Steps to run (default: the job's own).")
 @resource_options(required=False)
 @click.option("--submit", "submit_now", is_flag=True, help="Submit right after creating.")
 @click.pass_obj
-def rerun(app: AppContext, /, job_id: str, submit_now: bool, **resource_kw: Any) -> None:
+def rerun(app: AppContext, /, job_id: str, steps: int | None, submit_now: bool, **resource_kw: Any) -> None:
     """Run a finished, failed or cancelled job again from its start: its template, values and input
     files (copied on the cluster), on the same resources or others. The way on for a job that failed
     before it wrote a checkpoint.
@@ -366,12 +367,13 @@ def rerun(app: AppContext, /, job_id: str, submit_now: bool, **resource_kw: Any)
     Examples:
       namdrunner job rerun hextube_min_20261201_101500_123456 --submit
       namdrunner job rerun hextube_min_20261201_101500_123456 --memory 8 --submit
+      namdrunner job rerun hextube_min_20261201_101500_123456 --steps 2400 --submit
     """
     from namdrunner_cli.render.job import print_job
 
     parent = _load_for_change(app, job_id)
     child = parent.rerun(resources=pop_resources(resource_kw, parent.record.resources, profile=app.profile),
-                         submit=submit_now)  # fmt: skip
+                         steps=steps, submit=submit_now)  # fmt: skip
     print_job(app.json, child.record)
 
 

@@ -146,8 +146,9 @@ def again_plan(
     record: JobRecord, form: Mapping[str, Any], profile: ClusterProfile | None = None
 ) -> tuple[int | None, Resources | None]:
     """What a Restart / Run again form asks, checked before any remote command: the steps (blank: what
-    the job had left) and the resources (the job's own where a field is blank or unchanged; checked
-    against ``profile``'s rules when given). Every mistake at once, named by the form's fields."""
+    the job had left, or for Run again its own) and the resources (the job's own where a field is blank
+    or unchanged; checked against ``profile``'s rules when given). Every mistake at once, named by the
+    form's fields."""
     from namdrunner_core.errors import validation_error
     from namdrunner_core.slurm.resources import RESOURCE_TEXT_FIELDS, resolve_resources, resources_over
 
@@ -254,7 +255,7 @@ def job_action(state: UiState, job_id: str, action: str, form: Mapping[str, Any]
             job.delete(force=str(form.get("force", "")) == "1")
             return "/?done=deleted"
         if action == "rerun":
-            return f"/jobs/{job.rerun(resources=resources, submit=True).id}?done=rerun"
+            return f"/jobs/{job.rerun(resources=resources, steps=steps, submit=True).id}?done=rerun"
         if action == "analyze":  # the log (and .xst, PSF; with a selection the DCD) fetched once, judged
             selection = str(form.get("select", "")).strip()
             state.analyses[job_id] = job.analysis(select=selection or None)

@@ -450,11 +450,13 @@ class Job:
         child = Job.create_prepared(s, self.store, prepared)
         return child.submit() if submit else child
 
-    def rerun(self, *, resources: Resources | None = None, name: str | None = None, submit: bool = False) -> Job:
-        """A new job running this one again from its start (same template, values and inputs, copied on
-        the cluster), on the same or other resources; this job is kept as its parent."""
+    def rerun(self, *, resources: Resources | None = None, name: str | None = None, steps: int | None = None,
+              submit: bool = False) -> Job:  # fmt: skip
+        """A new job running this one again from its start (same template, values - ``steps`` in place of
+        its own when given - and inputs, copied on the cluster), on the same or other resources; this job
+        is kept as its parent."""
         s = self.session
-        prepared = plan_rerun(s.profile, s.user, self.store, self.record, resources=resources, name=name)
+        prepared = plan_rerun(s.profile, s.user, self.store, self.record, resources=resources, name=name, steps=steps)
         child = Job.create_prepared(s, self.store, prepared)
         return child.submit() if submit else child
 

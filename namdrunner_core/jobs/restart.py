@@ -140,16 +140,19 @@ def plan_rerun(
     *,
     resources: Resources | None = None,
     name: str | None = None,
+    steps: int | None = None,
 ) -> PreparedJob:
-    """``parent`` run again from its start: its template and values, its input files copied on the
-    cluster from its project directory (nothing uploaded again), on its resources or ``resources``.
-    The way on for a job that failed before it wrote a checkpoint (or one to repeat)."""
+    """``parent`` run again from its start: its template and values (``steps`` in place of its own when
+    given), its input files copied on the cluster from its project directory (nothing uploaded again),
+    on its resources or ``resources``. The way on for a job that failed before it wrote a checkpoint
+    (or one to repeat)."""
     check_restartable(parent)
     if parent.campaign is not None:
         raise ValidationError("job", f"job {parent.job_id} is a campaign: `job submit` continues it where it stopped")
     remote = cloned_inputs(parent)
+    values = {**parent.template_values, **({"steps": steps} if steps is not None else {})}
     return prepare_job(profile, user, store, name=name or f"{parent.job_name} (again)",
-                       template=resolve_template(store, parent.template_id), values=dict(parent.template_values),
+                       template=resolve_template(store, parent.template_id), values=values,
                        resources=resources or parent.resources, remote_inputs=remote, parent_job_id=parent.job_id,
                        workflow_id=parent.workflow_id, workflow_stage=parent.workflow_stage)  # fmt: skip
 

@@ -337,6 +337,18 @@ def test_a_job_through_the_browser(server: Server, browser: object, env: dict[st
     wait_for(lambda: urllib.parse.urlparse(driver.current_url).path == "/", timeout=120, what="back on Jobs")  # type: ignore[attr-defined]
     assert restart_id not in store.job_ids()
     assert not Path(f"{cluster.projects}/namdrunner_jobs/{restart_id}").exists()
+    # -- run again from the start, with steps of its own (the button's own confirmation accepted)
+    driver.get(server.base + f"/jobs/{planned}")  # type: ignore[attr-defined]
+    find(By.ID, "again-steps").send_keys("480")
+    find(By.ID, "rerun").click()
+    assert "again from its start" in driver.switch_to.alert.text  # type: ignore[attr-defined]
+    driver.switch_to.alert.accept()  # type: ignore[attr-defined]
+    wait_for(lambda: "/jobs/" in driver.current_url and planned not in driver.current_url, timeout=120,  # type: ignore[attr-defined]
+             what="the run again's page")  # fmt: skip
+    again = store.get_job(driver.current_url.rsplit("/", 1)[-1])  # type: ignore[attr-defined]
+    assert (again.parent_job_id, again.template_values["steps"], again.resources.cores) == (planned, 480, 1)
+    assert again.slurm_job_id  # submitted
+    driver.get(server.base + "/")  # type: ignore[attr-defined]
     # -- the workflow group expands with its stages
     group = find(By.CSS_SELECTOR, f'details[data-group="{wf.id}"]')
     assert not group.get_attribute("open")

@@ -122,9 +122,16 @@ def test_a_job_from_create_to_delete(fake: FakeSlurm, tmp_path: Path) -> None:
     deleted = run_json(fake, "job", "delete", restarted["id"], "--yes", "--force")
     assert deleted == {"id": restarted["id"], "deleted": True, "jobs": None}
     # run again from the start: the same inputs copied on the cluster, more memory, run to the end
-    again = run_json(fake, "job", "rerun", job_id, "--memory", "1", "--submit")
+    again = run_json(fake, "job", "rerun", job_id, "--memory", "1", "--steps", "48", "--submit")
     assert again["parent_job_id"] == job_id
     assert again["resources"]["memory_gb"] == 1.0
+    assert again["template_values"]["steps"] == 48  # its own steps otherwise
+    assert {k: v for k, v in again["template_values"].items() if k != "steps"} == {
+        k: v for k, v in shown["template_values"].items() if k != "steps"
+    }
+    refused = run(fake, "job", "rerun", job_id, "--steps", "7", code=1).stderr  # the template's bounds
+    assert "steps" in refused
+    assert "7 is below the minimum 12" in refused
     assert sorted(again["input_files"]) == sorted(shown["input_files"])
     for name in again["input_files"]:
         copied = Path(again["project_dir"]) / "input_files" / name
