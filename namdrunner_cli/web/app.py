@@ -27,7 +27,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from namdrunner_cli.web import chart, downloads, profile_editor, settings, template_editor, views, wizard_routes
-from namdrunner_cli.web.html import PAGES, error_page, not_allowed_page, not_found_page, page, server_error_page
+from namdrunner_cli.web.html import (
+    PAGES,
+    error_page,
+    not_allowed_page,
+    not_found_page,
+    page,
+    refused,
+    server_error_page,
+)
 from namdrunner_cli.web.state import SESSION_MAX_S, SyncBusy, UiState
 from namdrunner_cli.web.tasks import Tasks
 from namdrunner_core.errors import NamdRunnerError, NotFoundError, ProfileError, ValidationError, problems_of
@@ -255,15 +263,13 @@ async def job_action(request: Request) -> Response:
         if action not in ("restart", "rerun", "analyze", "delete"):
             raise
         # the job page again, every mistake at its field, what was typed kept
-        ctx = views.job_context(request.app.state.ui, job_id)
+        ctx = {**views.job_context(request.app.state.ui, job_id), "fetches": request.app.state.fetches.of_job(job_id)}
         if action in ("restart", "rerun"):
             ctx.update(again_values={k: str(v) for k, v in form.items() if k != "csrf"},
                        again_errors=dict(problems_of(exc)))  # fmt: skip
-        else:  # the analysis's one field (its selection, the run's DCD it reads), or Delete's confirmation
-            said = "; ".join(m for _, m in problems_of(exc))
-            ctx["form_errors"] = {"select" if action == "analyze" else "confirm": said}
-        fetches = request.app.state.fetches.of_job(job_id)
-        return page(request, "job.html", status_code=400, fetches=fetches, **ctx)
+            return page(request, "job.html", status_code=400, **ctx)
+        # the analysis's one field (its selection, the run's DCD it reads), or Delete's confirmation
+        return refused(request, "job.html", "select" if action == "analyze" else "confirm", exc, **ctx)
     return RedirectResponse(target, status_code=303)
 
 
@@ -299,9 +305,7 @@ async def template_import(request: Request) -> Response:
     try:
         tid = await views.import_template_upload(request.app.state.ui, upload)
     except ValidationError as exc:  # the list again, the reason at the file picker
-        said = "; ".join(m for _, m in problems_of(exc))
-        return page(request, "templates.html", status_code=400, form_errors={"file": said},
-                    **views.templates_context(request.app.state.ui))  # fmt: skip
+        return refused(request, "templates.html", "file", exc, **views.templates_context(request.app.state.ui))
     return RedirectResponse(f"/templates/{tid}", status_code=303)
 
 
@@ -344,9 +348,7 @@ async def cluster_profile(request: Request) -> Response:
     try:
         await asyncio.to_thread(state.switch_profile, str(form.get("profile", "")))
     except (ValidationError, ProfileError) as exc:  # the page again, the reason at the picker
-        said = "; ".join(m for _, m in problems_of(exc)) if isinstance(exc, ValidationError) else str(exc)
-        return page(request, "cluster.html", status_code=400, form_errors={"profile": said},
-                    **views.cluster_context(state, {}))  # fmt: skip
+        return refused(request, "cluster.html", "profile", exc, **views.cluster_context(state, {}))
     return RedirectResponse("/cluster", status_code=303)
 
 

@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from namdrunner_cli.web import views
 from namdrunner_cli.web.state import LoginNeeded, UiState
-from namdrunner_core.errors import NotFoundError, ValidationError
+from namdrunner_core.errors import NamdRunnerError, NotFoundError, ValidationError, problems_of
 
 HERE = Path(__file__).parent
 PAGES = jinja2.Environment(
@@ -38,6 +38,17 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
         request=request, profile=state.profile, csrf=state.csrf, state=state, nav=name.split(".")[0], **context
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def reasons(exc: NamdRunnerError) -> str:
+    """What a refusal says, without the field names (the page shows it at its field): every problem of
+    a :class:`ValidationError`, joined; another error's own message."""
+    return "; ".join(m for _, m in problems_of(exc)) if isinstance(exc, ValidationError) else str(exc)
+
+
+def refused(request: Request, name: str, field: str, exc: NamdRunnerError, **context: Any) -> HTMLResponse:
+    """A form refused: its page ``name`` again (400), the reason at ``field`` (``form_errors``)."""
+    return page(request, name, status_code=400, form_errors={field: reasons(exc)}, **context)
 
 
 def error_page(request: Request, exc: Exception) -> Response:

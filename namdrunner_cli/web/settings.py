@@ -16,9 +16,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from namdrunner_cli.web import views
-from namdrunner_cli.web.html import page
+from namdrunner_cli.web.html import reasons, refused
 from namdrunner_cli.web.state import UiState
-from namdrunner_core.errors import ValidationError, problems_of
+from namdrunner_core.errors import ValidationError
 
 
 def local_backup(request: Request) -> Response:
@@ -44,17 +44,14 @@ async def local_action(request: Request) -> Response:
     saved = None
     folder = Path(tempfile.mkdtemp(dir=state.drafts))
     try:
-        if isinstance(upload, UploadFile) and upload.filename:
-            await views.save_upload(upload, folder, as_name="backup.sqlite")  # its name is not what is restored
-            saved = next(folder.iterdir())
+        if isinstance(upload, UploadFile) and upload.filename:  # its name is not what is restored
+            saved = await views.save_upload(upload, folder, as_name="backup.sqlite")
         target = await asyncio.to_thread(views.local_action, state, request.path_params["action"], dict(form), saved)
     except ValidationError as exc:  # the Cluster page again, the reason at the form's field, of the file chosen
         field = {"restore": "backup", "reset": "confirm"}.get(request.path_params["action"], "action")
-        said = "; ".join(m for _, m in problems_of(exc))
         if saved is not None and isinstance(upload, UploadFile):
-            said = said.replace(str(saved), repr(upload.filename))
-        return page(request, "cluster.html", status_code=400, form_errors={field: said},
-                    **views.cluster_context(state, {}))  # fmt: skip
+            exc = ValidationError(field, reasons(exc).replace(str(saved), repr(upload.filename)))
+        return refused(request, "cluster.html", field, exc, **views.cluster_context(state, {}))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return RedirectResponse(target, status_code=303)

@@ -119,7 +119,9 @@ def job_context(state: UiState, job_id: str) -> dict[str, Any]:
     children = state.store.list_jobs(parent_job_id=record.job_id)
     return {"job": record, "details": job_details(record), "group": group,
             "stage": group.stage_name(record.job_id) if group else None, "children": children,
-            "analysis": state.analyses.get(job_id), "profile_obj": _profile_or_none(state), "labels": AGAIN_LABELS,
+            "analysis": state.analyses.get(job_id), "labels": AGAIN_LABELS,
+            # the Restart / Run again form's partitions and presets: a finished job's page only (not its polls)
+            "profile_obj": _profile_or_none(state) if record.status.is_terminal else None,
             "again_values": {}, "again_errors": {}}  # fmt: skip
 
 
@@ -328,8 +330,7 @@ async def import_template_upload(state: UiState, upload: UploadFile) -> str:
     folder = state.drafts / secrets.token_hex(8)
     folder.mkdir()
     try:
-        await save_upload(upload, folder)
-        saved = folder / Path((upload.filename or "").replace("\\", "/")).name
+        saved = await save_upload(upload, folder)
         try:
             return import_template_file(state.store, saved).id
         except ValidationError as exc:  # said of the file the person chose, not of the server's copy
@@ -434,9 +435,10 @@ def login_json(state: UiState) -> dict[str, Any]:
     }
 
 
-async def save_upload(upload: UploadFile, folder: Path, *, field: str = "file", as_name: str | None = None) -> None:
+async def save_upload(upload: UploadFile, folder: Path, *, field: str = "file", as_name: str | None = None) -> Path:
     """Stream one upload into the draft folder under its base name (never a path of the browser's), or
-    ``as_name`` where the name does not matter; a name that cannot be kept is refused at ``field``."""
+    ``as_name`` where the name does not matter; where it is. A name that cannot be kept is refused at
+    ``field``."""
     name = as_name or Path((upload.filename or "").replace("\\", "/")).name
     if not name or name.startswith("."):
         raise ValidationError(field, f"{upload.filename!r} is not a file name to keep")
@@ -445,4 +447,4 @@ async def save_upload(upload: UploadFile, folder: Path, *, field: str = "file", 
     with tmp.open("wb") as out:
         while chunk := await upload.read(UPLOAD_CHUNK):
             out.write(chunk)
-    tmp.replace(folder / name)
+    return tmp.replace(folder / name)

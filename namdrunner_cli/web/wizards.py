@@ -124,9 +124,9 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
         if errors:
             raise ValidationErrors(list(errors.items()))
     except ValidationError as exc:
-        named = {fields[k]: k for k in file_keys if fields.get(k)}  # a file's own check names the file
-        for field, message in problems_of(exc):
-            errors.setdefault(named.get(field.removeprefix("file "), field.split(".")[0].split("[")[0]), message)
+        named = {fields[k]: k for k in file_keys if fields.get(k)}
+        for field, message in _at_file_fields(problems_of(exc), named):
+            errors.setdefault(field.split(".")[0].split("[")[0], message)
         state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": errors, "draft": draft,
                               "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
         return draft, False
@@ -134,6 +134,12 @@ async def review(state: UiState, fields: dict[str, str], uploads: dict[str, Uplo
     state.forms[draft] = {"values": {**fields, "template": template.id}, "errors": {}, "draft": draft,
                           "uploaded": sorted(p.name for p in folder.iterdir())}  # fmt: skip
     return draft, True
+
+
+def _at_file_fields(problems: list[tuple[str, str]], fields_by_file: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``problems`` with each one the core's file checks name by the file (``file tiny.psf``, ``tiny.psf``)
+    put at the form field that file came in by (``fields_by_file``: file name -> field)."""
+    return [(fields_by_file.get(f.removeprefix("file "), f), m) for f, m in problems]
 
 
 async def _save_uploads(uploads: dict[str, UploadFile], into: dict[str, Path]) -> dict[str, str]:
@@ -340,8 +346,7 @@ async def workflow_review(state: UiState, fields: dict[str, str], uploads: dict[
                               resources=resources, cell=cell, steps=steps) as planned:  # fmt: skip
                 state.wf_plans[draft] = planned
         except ValidationError as exc:
-            named = {p.name: k for k, p in kept.items() if p is not None}  # a file's own check names the file
-            errors.update((named.get(f.removeprefix("file "), f), m) for f, m in problems_of(exc))
+            errors.update(_at_file_fields(problems_of(exc), {p.name: k for k, p in kept.items() if p is not None}))
     state.forms[draft] = {"values": values, "errors": errors, "draft": draft, "uploaded": uploaded}
     return draft, not errors
 
